@@ -1,0 +1,63 @@
+import type { Credentials } from '#registry/auth.ts';
+import { RegistryClient } from '#registry/client.ts';
+import { endpointForDomain } from '#registry/endpoints.ts';
+import type { RegistryEndpoint } from '#registry/transport.ts';
+import { createProgressReporter, type ProgressReporter } from './progress.ts';
+
+/** What a command needs from the outside world; tests give their own streams and env. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export function defaultIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** One client per registry for the whole run: they share pools and token caches. */
+export class ClientPool {
+  readonly #clients = new Map<string, RegistryClient>();
+
+  forEndpoint(endpoint: RegistryEndpoint): RegistryClient {
+    const key = JSON.stringify([
+      endpoint.url,
+      endpoint.credentials?.username,
+      endpoint.insecure,
+      endpoint.caFile,
+    ]);
+    let client = this.#clients.get(key);
+    if (!client) {
+      client = new RegistryClient(endpoint);
+      this.#clients.set(key, client);
+    }
+    return client;
+  }
+
+  forDomain(
+    domain: string,
+    options: { credentials?: Credentials | undefined; insecure?: boolean; env: NodeJS.ProcessEnv },
+  ) {
+    return this.forEndpoint(endpointForDomain(domain, options));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+  }
+}
+
+/** Aborts on the first Ctrl-C so copies stop between chunks; a second one exits at once. */
+export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onInterrupt);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onInterrupt) };
+}
+
+export function reporterFor(io: CliIo, quiet: boolean | undefined): ProgressReporter {
+  if (quiet) return { event() {}, line() {}, stop() {} };
+  return createProgressReporter(io.stderr);
+}

@@ -1,0 +1,105 @@
+import { parseCredentials } from '#registry/docker-config.ts';
+import { InvalidReferenceError } from '#registry/errors.ts';
+import { formatReference, type ImageReference, parseReference } from '#registry/reference.ts';
+import { BlobLocations } from '#replication/blob-locations.ts';
+import { replicateTag } from '#replication/replicate-tag.ts';
+import { ClientPool, type CliIo, interruptSignal, reporterFor } from './context.ts';
+import { shortDigest } from './format.ts';
+import { describeError, RunSummary } from './run-summary.ts';
+
+export interface CopyOptions {
+  srcCreds?: string;
+  destCreds?: string;
+  srcInsecure?: boolean;
+  destInsecure?: boolean;
+  dryRun?: boolean;
+  referrers?: boolean;
+  blobs?: number;
+  quiet?: boolean;
+}
+
+function credentialsOption(text: string | undefined, flag: string) {
+  if (text === undefined) return undefined;
+  const credentials = parseCredentials(text);
+  if (!credentials) throw new InvalidReferenceError(`${flag} must be USER:PASSWORD`);
+  return credentials;
+}
+
+/** The destination names the tag; without one it takes the source's tag (or digest). */
+function destinationReference(source: ImageReference, text: string): ImageReference {
+  const destination = parseReference(text, { defaultTag: false });
+  if (destination.tag === undefined && destination.digest === undefined) {
+    if (source.tag !== undefined) destination.tag = source.tag;
+    else if (source.digest !== undefined) destination.digest = source.digest;
+  }
+  return destination;
+}
+
+/** `crossdock copy SRC DST`: one image with all its platforms and referrers. */
+export async function runCopy(src: string, dst: string, options: CopyOptions, io: CliIo): Promise<number> {
+  let source: ImageReference;
+  let destination: ImageReference;
+  let sourceCredentials: ReturnType<typeof credentialsOption>;
+  let destinationCredentials: ReturnType<typeof credentialsOption>;
+  try {
+    source = parseReference(src);
+    destination = destinationReference(source, dst);
+    sourceCredentials = credentialsOption(options.srcCreds, '--src-creds');
+    destinationCredentials = credentialsOption(options.destCreds, '--dest-creds');
+  } catch (error) {
+    io.stderr.write(`crossdock copy: ${describeError(error)}\n`);
+    return 1;
+  }
+
+  const pool = new ClientPool();
+  const reporter = reporterFor(io, options.quiet);
+  const interrupt = interruptSignal();
+  const summary = new RunSummary();
+  const label = `${formatReference(source)} → ${formatReference(destination)}`;
+  try {
+    const sourceClient = pool.forDomain(source.domain, {
+      credentials: sourceCredentials,
+      insecure: options.srcInsecure === true,
+      env: io.env,
+    });
+    const destinationClient = pool.forDomain(destination.domain, {
+      credentials: destinationCredentials,
+      insecure: options.destInsecure === true,
+      env: io.env,
+    });
+    const result = await replicateTag(
+      {
+        source: { client: sourceClient, repository: source.repository },
+        destination: { client: destinationClient, repository: destination.repository },
+        reference: source.digest ?? (source.tag as string),
+        tag: destination.tag,
+      },
+      {
+        dryRun: options.dryRun === true,
+        referrers: options.referrers !== false,
+        blobLocations: new BlobLocations(),
+        signal: interrupt.signal,
+        ...(options.blobs ? { blobsPerImage: options.blobs } : {}),
+        onEvent: (event) => reporter.event(destination.repository, event),
+      },
+    );
+    if (destination.digest !== undefined && destination.digest !== result.digest) {
+      throw new InvalidReferenceError(
+        `the destination names ${destination.digest} but the source is ${result.digest}`,
+      );
+    }
+    summary.record(result);
+    const verb = result.outcome === 'skipped' ? 'up to date' : options.dryRun ? 'would copy' : 'copied';
+    reporter.line(`${verb}: ${label} (${shortDigest(result.digest)})`);
+  } catch (error) {
+    summary.fail(label, error);
+  } finally {
+    interrupt.dispose();
+    reporter.stop();
+    await pool.close();
+  }
+  for (const line of summary.lines({ dryRun: options.dryRun === true })) {
+    (line.startsWith('FAILED') ? io.stderr : io.stdout).write(`${line}\n`);
+  }
+  return summary.exitCode;
+}

@@ -1,0 +1,62 @@
+import type { ReplicateResult } from '#replication/replicate-tag.ts';
+import { addStats, emptyStats, type ReplicationStats } from '#replication/types.ts';
+import { formatBytes, formatSeconds } from './format.ts';
+
+export interface Failure {
+  label: string;
+  error: unknown;
+}
+
+/** Totals of a `copy` or `sync` run, for the closing summary and the exit code. */
+export class RunSummary {
+  readonly startedAt = Date.now();
+  tagsCopied = 0;
+  tagsSkipped = 0;
+  readonly stats: ReplicationStats = emptyStats();
+  readonly failures: Failure[] = [];
+  blobsMissing = 0;
+  bytesMissing = 0;
+
+  record(result: ReplicateResult): void {
+    if (result.outcome === 'copied') this.tagsCopied++;
+    else this.tagsSkipped++;
+    addStats(this.stats, result.stats);
+    this.blobsMissing += result.blobsMissing.length;
+    this.bytesMissing += result.blobsMissing.reduce((sum, b) => sum + b.size, 0);
+  }
+
+  fail(label: string, error: unknown): void {
+    this.failures.push({ label, error });
+  }
+
+  get exitCode(): number {
+    return this.failures.length > 0 ? 1 : 0;
+  }
+
+  /** The closing lines: failures named one per line, then the totals. */
+  lines(options: { dryRun?: boolean } = {}): string[] {
+    const elapsed = Date.now() - this.startedAt;
+    const s = this.stats;
+    const lines = this.failures.map((f) => `FAILED ${f.label}: ${describeError(f.error)}`);
+    if (options.dryRun) {
+      lines.push(
+        `dry run: ${this.tagsCopied} tags to copy, ${this.tagsSkipped} up to date, ${this.failures.length} failed; ` +
+          `${this.blobsMissing} blobs (${formatBytes(this.bytesMissing)}) to copy, ${s.blobsPresent} present; nothing was written`,
+      );
+      return lines;
+    }
+    const rate = elapsed > 0 ? ` (${formatBytes((s.bytesCopied / elapsed) * 1000)}/s)` : '';
+    lines.push(
+      `tags: ${this.tagsCopied} copied, ${this.tagsSkipped} skipped, ${this.failures.length} failed; ` +
+        `blobs: ${s.blobsCopied} copied, ${s.blobsMounted} mounted, ${s.blobsPresent} present; ` +
+        `referrers: ${s.referrersCopied} copied; ${formatBytes(s.bytesCopied)} in ${formatSeconds(elapsed)}${rate}`,
+    );
+    return lines;
+  }
+}
+
+/** One line for an error: its message, with the error's name when the message alone is vague. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

@@ -1,0 +1,136 @@
+import { ConfigError } from '#config/errors.ts';
+import { loadConfig } from '#config/load.ts';
+import type { CrossdockConfig, PolicyConfig, RegistryConfig } from '#config/schema.ts';
+import type { RegistryClient } from '#registry/client.ts';
+import { BlobLocations } from '#replication/blob-locations.ts';
+import { forEachLimit, Semaphore } from '#replication/limit.ts';
+import { replicateTag } from '#replication/replicate-tag.ts';
+import { type ScannedTag, scanPolicy } from '#replication/scan.ts';
+import { ClientPool, type CliIo, interruptSignal, reporterFor } from './context.ts';
+import { describeError, RunSummary } from './run-summary.ts';
+
+export interface SyncOptions {
+  config: string;
+  policy?: string[];
+  jobs?: number;
+  referrers?: boolean;
+  dryRun?: boolean;
+  quiet?: boolean;
+}
+
+interface SyncJob extends ScannedTag {
+  policy: PolicyConfig;
+  source: RegistryClient;
+  destination: RegistryClient;
+}
+
+function clientFor(pool: ClientPool, registry: RegistryConfig): RegistryClient {
+  return pool.forEndpoint({
+    url: registry.url,
+    name: registry.name,
+    credentials: registry.credentials,
+    insecure: registry.insecure === true,
+    caFile: registry.caFile,
+    requestsPerSecond: registry.rateLimit?.requestsPerSecond,
+  });
+}
+
+function selectPolicies(config: CrossdockConfig, names: string[] | undefined): PolicyConfig[] {
+  if (names === undefined) return config.policies.filter((p) => p.enabled);
+  const unknown = names.filter((n) => !config.policies.some((p) => p.name === n));
+  if (unknown.length > 0)
+    throw new ConfigError([{ path: '--policy', message: `no policy named ${unknown.join(', ')}` }]);
+  return config.policies.filter((p) => names.includes(p.name));
+}
+
+/** `crossdock sync --config FILE`: replicate once everything the enabled policies cover. */
+export async function runSync(options: SyncOptions, io: CliIo): Promise<number> {
+  let config: CrossdockConfig;
+  let policies: PolicyConfig[];
+  try {
+    config = await loadConfig(options.config, io.env);
+    policies = selectPolicies(config, options.policy);
+  } catch (error) {
+    io.stderr.write(`crossdock sync: ${describeError(error)}\n`);
+    return 1;
+  }
+
+  const pool = new ClientPool();
+  const registries = new Map(config.registries.map((r) => [r.name, r]));
+  const registry = (name: string) => clientFor(pool, registries.get(name) as RegistryConfig);
+  const reporter = reporterFor(io, options.quiet);
+  const interrupt = interruptSignal();
+  const summary = new RunSummary();
+  const blobLocations = new BlobLocations();
+  const perDestination = new Map<string, Semaphore>();
+  const destinationSlots = (name: string) => {
+    let slots = perDestination.get(name);
+    if (!slots) {
+      slots = new Semaphore(config.limits.perDestination);
+      perDestination.set(name, slots);
+    }
+    return slots;
+  };
+
+  async function* jobs(): AsyncGenerator<SyncJob> {
+    for (const policy of policies) {
+      const source = registry(policy.source.registry);
+      const destination = registry(policy.destination.registry);
+      try {
+        for await (const scanned of scanPolicy(source, policy, {
+          signal: interrupt.signal,
+          skipReferrerTags: options.referrers !== false,
+        })) {
+          yield { ...scanned, policy, source, destination };
+        }
+      } catch (error) {
+        if (interrupt.signal.aborted) throw error;
+        summary.fail(`${policy.name}: listing ${source.name}`, error);
+      }
+    }
+  }
+
+  const runJob = async (job: SyncJob): Promise<void> => {
+    const label = `${job.policy.name}: ${job.source.name}/${job.sourceRepository}:${job.tag} → ${job.destination.name}/${job.destinationRepository}`;
+    try {
+      const result = await destinationSlots(job.destination.name).use(() =>
+        replicateTag(
+          {
+            source: { client: job.source, repository: job.sourceRepository },
+            destination: { client: job.destination, repository: job.destinationRepository },
+            reference: job.tag,
+          },
+          {
+            override: job.policy.override,
+            dryRun: options.dryRun === true,
+            referrers: options.referrers !== false,
+            blobsPerImage: config.limits.blobsPerJob,
+            blobLocations,
+            signal: interrupt.signal,
+            onEvent: (event) => reporter.event(job.destinationRepository, event),
+          },
+        ),
+      );
+      summary.record(result);
+      const verb = result.outcome === 'skipped' ? 'up to date' : options.dryRun ? 'would copy' : 'copied';
+      reporter.line(`${verb}: ${label}`);
+    } catch (error) {
+      summary.fail(label, error);
+      reporter.line(`FAILED ${label}: ${describeError(error)}`);
+    }
+  };
+
+  try {
+    await forEachLimit(jobs(), options.jobs ?? config.limits.runningJobs, runJob);
+  } catch (error) {
+    summary.fail('sync', error);
+  } finally {
+    interrupt.dispose();
+    reporter.stop();
+    await pool.close();
+  }
+  for (const line of summary.lines({ dryRun: options.dryRun === true })) {
+    (line.startsWith('FAILED') ? io.stderr : io.stdout).write(`${line}\n`);
+  }
+  return summary.exitCode;
+}

@@ -1,0 +1,96 @@
+/**
+ * Typed errors of the registry client. Every class sets `name`, because the workflow's
+ * Retry/Catch rules and the CLI's failure lines match on it.
+ */
+
+/** One entry of the distribution spec's error body: `{"errors":[{code,message,detail}]}`. */
+export interface RegistryErrorDetail {
+  code: string;
+  message: string;
+}
+
+export interface RegistryErrorContext {
+  registry?: string;
+  status?: number;
+  details?: RegistryErrorDetail[];
+  cause?: unknown;
+}
+
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+  /** Whether trying the same request later may succeed (throttles, 5xx, resets, timeouts). */
+  readonly retryable: boolean = false;
+  readonly registry: string | undefined;
+  readonly status: number | undefined;
+  readonly details: RegistryErrorDetail[];
+
+  constructor(message: string, context: RegistryErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.registry = context.registry;
+    this.status = context.status;
+    this.details = context.details ?? [];
+  }
+
+  /** The first error code the registry sent (MANIFEST_UNKNOWN, DENIED, …), if any. */
+  get code(): string | undefined {
+    return this.details[0]?.code;
+  }
+}
+
+/** A reference (`host/repo:tag@digest`) that does not follow the distribution grammar. */
+export class InvalidReferenceError extends RegistryError {
+  override name = 'InvalidReferenceError';
+}
+
+/** The registry refused our credentials (or we had none and it wants some). */
+export class UnauthorizedError extends RegistryError {
+  override name = 'UnauthorizedError';
+}
+
+/** Authenticated, but not allowed to do this. */
+export class DeniedError extends RegistryError {
+  override name = 'DeniedError';
+}
+
+/** The repository, manifest, tag or blob does not exist. */
+export class NotFoundError extends RegistryError {
+  override name = 'NotFoundError';
+}
+
+/** Content did not hash to the digest that names it. Never retried: the source is wrong. */
+export class DigestMismatchError extends RegistryError {
+  override name = 'DigestMismatchError';
+}
+
+/** A manifest over the size cap, or a media type we do not understand. */
+export class UnsupportedManifestError extends RegistryError {
+  override name = 'UnsupportedManifestError';
+}
+
+/** 5xx, resets, timeouts after the transport's own retries: a later attempt may succeed. */
+export class RegistryUnavailableError extends RegistryError {
+  override name = 'RegistryUnavailableError';
+  override readonly retryable = true;
+}
+
+/** 429 after the transport's own retries; `retryAfterMs` says when the registry wants us back. */
+export class RateLimitedError extends RegistryError {
+  override name = 'RateLimitedError';
+  override readonly retryable = true;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, context: RegistryErrorContext & { retryAfterMs?: number } = {}) {
+    super(message, context);
+    this.retryAfterMs = context.retryAfterMs;
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class RequestAbortedError extends RegistryError {
+  override name = 'RequestAbortedError';
+}
+
+/** The registry answered something the protocol does not allow (missing Location, bad Range…). */
+export class ProtocolError extends RegistryError {
+  override name = 'ProtocolError';
+}

@@ -1,0 +1,361 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { Agent, type Dispatcher } from 'undici';
+import { Authenticator, type Credentials, type Scope } from './auth.ts';
+import {
+  DeniedError,
+  NotFoundError,
+  RateLimitedError,
+  RegistryError,
+  type RegistryErrorDetail,
+  RegistryUnavailableError,
+  RequestAbortedError,
+  UnauthorizedError,
+} from './errors.ts';
+import { RequestRateLimiter } from './rate-limiter.ts';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryableNetworkError,
+  networkErrorCode,
+  parseRetryAfter,
+  RETRYABLE_STATUSES,
+  type RetryPolicy,
+  sleep,
+} from './retry.ts';
+
+/**
+ * The transport layer of the registry client: one connection pool per registry, then
+ * authentication, retries and the user agent around every request — the same layering as
+ * go-containerregistry's `transport` package. Knows HTTP and the auth protocol, nothing of
+ * manifests or blobs.
+ */
+
+export interface RegistryEndpoint {
+  /** `http(s)://host[:port]`; a path is not allowed (the API lives at /v2/). */
+  url: string;
+  /** A name for messages: the config's registry name or the host. */
+  name?: string;
+  credentials?: Credentials | undefined;
+  /** Skip TLS verification, and fall back to plain http if the registry does not speak TLS. */
+  insecure?: boolean;
+  /** PEM bundle trusted for this registry, in addition to nothing else (replaces the defaults). */
+  caFile?: string | undefined;
+  /** Requests per second this registry accepts from us. */
+  requestsPerSecond?: number | undefined;
+}
+
+export interface TransportOptions {
+  retry?: Partial<RetryPolicy>;
+  userAgent?: string;
+  connectTimeoutMs?: number;
+  /** Longest wait for response headers. */
+  headersTimeoutMs?: number;
+  /** Longest silence while a body streams. */
+  bodyTimeoutMs?: number;
+  connectionsPerOrigin?: number;
+}
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RegistryRequest {
+  method: HttpMethod;
+  /** `/v2/...` relative to the registry, or an absolute URL the registry gave (upload Location). */
+  path: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** A Readable is sent once (no retry after it started); buffers are replayed on retry. */
+  body?: Buffer | string | Readable;
+  scopes: Scope[];
+  /** Statuses handed back to the caller; anything else becomes a typed error. */
+  expect: number[];
+  /** What the request is about, for messages: `manifest team-a/app:v1`. */
+  what: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData['body'];
+  url: URL;
+}
+
+export const USER_AGENT = 'crossdock/0.1 (+https://github.com/crossdock)';
+const MAX_REDIRECTS = 5;
+const ERROR_BODY_LIMIT = 64 * 1024;
+const TLS_FAILURE_CODES = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+
+export class RegistryTransport {
+  readonly endpoint: RegistryEndpoint;
+  readonly name: string;
+  #base: URL;
+  readonly #agent: Agent;
+  readonly #auth: Authenticator;
+  readonly #retry: RetryPolicy;
+  readonly #userAgent: string;
+  readonly #limiter: RequestRateLimiter | undefined;
+  #httpFallbackTried = false;
+
+  constructor(endpoint: RegistryEndpoint, options: TransportOptions = {}) {
+    this.endpoint = endpoint;
+    this.#base = new URL(endpoint.url);
+    if (this.#base.pathname !== '/' && this.#base.pathname !== '') {
+      throw new RegistryError(`registry URL ${endpoint.url} must not have a path`);
+    }
+    this.name = endpoint.name ?? this.#base.host;
+    this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#userAgent = options.userAgent ?? USER_AGENT;
+    this.#agent = new Agent({
+      connections: options.connectionsPerOrigin ?? 32,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      headersTimeout: options.headersTimeoutMs ?? 60_000,
+      bodyTimeout: options.bodyTimeoutMs ?? 120_000,
+      connect: {
+        rejectUnauthorized: endpoint.insecure !== true,
+        ...(endpoint.caFile ? { ca: readFileSync(endpoint.caFile) } : {}),
+      },
+    });
+    this.#auth = new Authenticator({
+      registry: this.name,
+      credentials: endpoint.credentials,
+      fetchToken: (url, headers) => this.#fetchToken(url, headers),
+    });
+    this.#limiter = endpoint.requestsPerSecond
+      ? new RequestRateLimiter(endpoint.requestsPerSecond)
+      : undefined;
+  }
+
+  /** `host[:port]` as it is now (an insecure registry may have dropped to http). */
+  get baseUrl(): URL {
+    return new URL(this.#base);
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  /**
+   * Sends a request with authentication, retries and redirects. Returns the response for an
+   * expected status (the caller must consume or dump its body); throws a typed error otherwise.
+   */
+  async send(request: RegistryRequest): Promise<RegistryResponse> {
+    const replayable = !(request.body instanceof Readable);
+    let retries = 0;
+    let challenged = false;
+    for (;;) {
+      await this.#limiter?.take(request.signal);
+      let response: RegistryResponse;
+      let sentAuthorization = false;
+      try {
+        const authorization = await this.#auth.authorization(request.scopes);
+        sentAuthorization = authorization !== undefined;
+        response = await this.#dispatch(request, authorization);
+      } catch (error) {
+        if (request.signal?.aborted)
+          throw new RequestAbortedError(`${request.what}: aborted`, { cause: error });
+        if (error instanceof RegistryError) throw error;
+        if (this.#switchToHttp(error)) continue;
+        if (replayable && isRetryableNetworkError(error) && retries + 1 < this.#retry.attempts) {
+          await sleep(backoffDelay(retries++, this.#retry), request.signal);
+          continue;
+        }
+        const code = networkErrorCode(error) ?? (error instanceof Error ? error.message : String(error));
+        throw new RegistryUnavailableError(
+          `registry ${this.name} could not be reached (${code}) for ${request.what}`,
+          {
+            registry: this.name,
+            cause: error,
+          },
+        );
+      }
+      if (request.expect.includes(response.status)) return response;
+
+      if (response.status === 401 && !challenged) {
+        await response.body.dump();
+        challenged = true;
+        const canRetry = await this.#auth.challenged(
+          response.headers['www-authenticate'],
+          request.scopes,
+          sentAuthorization,
+        );
+        if (canRetry && replayable) continue;
+        if (canRetry) {
+          // The body was a stream and is spent: the caller resumes (uploads ask for the offset).
+          throw new RegistryUnavailableError(
+            `registry ${this.name} asked to re-authenticate during ${request.what}`,
+            {
+              registry: this.name,
+              status: 401,
+            },
+          );
+        }
+        throw this.#unauthorized(request, sentAuthorization, []);
+      }
+
+      if (replayable && RETRYABLE_STATUSES.has(response.status) && retries + 1 < this.#retry.attempts) {
+        const retryAfter = parseRetryAfter(response.headers['retry-after']);
+        if (retryAfter === undefined || retryAfter <= this.#retry.maxRetryAfterMs) {
+          await response.body.dump();
+          await sleep(retryAfter ?? backoffDelay(retries, this.#retry), request.signal);
+          retries++;
+          continue;
+        }
+      }
+      throw await this.#errorFor(request, response, sentAuthorization);
+    }
+  }
+
+  /** One HTTP exchange, following redirects for reads; credentials never leave the registry's origin. */
+  async #dispatch(request: RegistryRequest, authorization: string | undefined): Promise<RegistryResponse> {
+    let url = this.#resolve(request.path, request.query);
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...request.headers };
+      if (authorization !== undefined && url.origin === this.#base.origin)
+        headers.authorization = authorization;
+      const dispatchOptions: Dispatcher.RequestOptions = {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.method,
+        headers,
+        body: request.body ?? null,
+      };
+      if (request.signal) dispatchOptions.signal = request.signal;
+      const response = await this.#agent.request(dispatchOptions);
+      const location = response.headers.location;
+      const isRedirect = [301, 302, 303, 307, 308].includes(response.statusCode);
+      if (
+        isRedirect &&
+        typeof location === 'string' &&
+        (request.method === 'GET' || request.method === 'HEAD')
+      ) {
+        await response.body.dump();
+        if (hop >= MAX_REDIRECTS) {
+          throw new RegistryUnavailableError(`registry ${this.name}: too many redirects for ${request.what}`);
+        }
+        url = new URL(location, url);
+        continue;
+      }
+      return { status: response.statusCode, headers: response.headers, body: response.body, url };
+    }
+  }
+
+  #resolve(path: string, query: Record<string, string> | undefined): URL {
+    const url = new URL(path, this.#base);
+    // An upload Location may name the registry by another host (a proxy's view); keep our origin
+    // when the registry says so by path only, and never send anywhere it was not configured for.
+    if (/^https?:\/\//.test(path) && url.host !== this.#base.host) {
+      url.protocol = this.#base.protocol;
+      url.host = this.#base.host;
+    }
+    for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value);
+    return url;
+  }
+
+  /** Docker's rule for insecure registries: try TLS without verification, else plain http. */
+  #switchToHttp(error: unknown): boolean {
+    if (this.endpoint.insecure !== true || this.#httpFallbackTried || this.#base.protocol !== 'https:')
+      return false;
+    const code = networkErrorCode(error) ?? '';
+    if (!TLS_FAILURE_CODES.has(code) && !code.startsWith('ERR_SSL')) return false;
+    this.#httpFallbackTried = true;
+    this.#base = new URL(this.#base);
+    this.#base.protocol = 'http:';
+    return true;
+  }
+
+  async #fetchToken(url: URL, headers: Record<string, string>): Promise<{ status: number; json: unknown }> {
+    const response = await this.#agent.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: 'GET',
+      headers: { 'user-agent': this.#userAgent, ...headers },
+    });
+    const text = await readLimited(response.body, ERROR_BODY_LIMIT);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.statusCode, json };
+  }
+
+  #unauthorized(
+    request: RegistryRequest,
+    sentAuthorization: boolean,
+    details: RegistryErrorDetail[],
+  ): RegistryError {
+    const who = this.endpoint.credentials
+      ? `user "${this.endpoint.credentials.username}"`
+      : 'anonymous access';
+    const why = sentAuthorization || this.endpoint.credentials ? `refused ${who}` : 'requires credentials';
+    return new UnauthorizedError(`registry ${this.name} ${why} for ${request.what}`, {
+      registry: this.name,
+      status: 401,
+      details,
+    });
+  }
+
+  async #errorFor(
+    request: RegistryRequest,
+    response: RegistryResponse,
+    sentAuthorization: boolean,
+  ): Promise<RegistryError> {
+    const details = await readErrorDetails(response);
+    const said =
+      details.length > 0 ? `: ${details.map((d) => `${d.code} ${d.message}`.trim()).join('; ')}` : '';
+    const context = { registry: this.name, status: response.status, details };
+    const status = response.status;
+    if (status === 401) return this.#unauthorized(request, sentAuthorization, details);
+    if (status === 403)
+      return new DeniedError(`registry ${this.name} denied ${request.what}${said}`, context);
+    if (status === 404)
+      return new NotFoundError(`${request.what} not found in registry ${this.name}${said}`, context);
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+      return new RateLimitedError(`registry ${this.name} is rate-limiting ${request.what}${said}`, {
+        ...context,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
+    }
+    if (RETRYABLE_STATUSES.has(status)) {
+      return new RegistryUnavailableError(
+        `registry ${this.name} answered ${status} for ${request.what}${said}`,
+        context,
+      );
+    }
+    return new RegistryError(`registry ${this.name} answered ${status} for ${request.what}${said}`, context);
+  }
+}
+
+/** Reads at most `limit` bytes of a body as text, then discards the rest. */
+export async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    if (size + buffer.length > limit) {
+      chunks.push(buffer.subarray(0, limit - size));
+      body.destroy();
+      break;
+    }
+    chunks.push(buffer);
+    size += buffer.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readErrorDetails(response: RegistryResponse): Promise<RegistryErrorDetail[]> {
+  try {
+    const text = await readLimited(response.body, ERROR_BODY_LIMIT);
+    const parsed = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    return (parsed.errors ?? []).map((e) => ({
+      code: typeof e.code === 'string' ? e.code : 'UNKNOWN',
+      message: typeof e.message === 'string' ? e.message : '',
+    }));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,204 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable, Transform } from 'node:stream';
+import { hashAlgorithm, hashingStream } from '#registry/digest.ts';
+import { DigestMismatchError, NotFoundError, RegistryError } from '#registry/errors.ts';
+import type { Descriptor } from '#registry/manifests.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, sleep } from '#registry/retry.ts';
+import { CopyCancelledError } from './errors.ts';
+import type { BlobOutcome, RepositoryRef } from './types.ts';
+
+/** Blobs up to this size go in one PUT; larger ones in PATCH chunks that can resume. */
+export const DEFAULT_MONOLITHIC_LIMIT = 32 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
+/** Times a cut-off upload is resumed within one call before the error is raised. */
+const MAX_RESUMES = 5;
+
+export interface PendingUpload {
+  location: string;
+  /** Bytes the destination held when this call stopped. */
+  offset: number;
+}
+
+export interface CopyBlobInput {
+  source: RepositoryRef;
+  destination: RepositoryRef;
+  blob: Pick<Descriptor, 'digest' | 'size'>;
+  /** Repositories of the destination registry that may hold the blob already: tried as mounts first. */
+  mountFrom?: string[];
+  /** An upload an earlier call (another invocation) left open. */
+  resume?: PendingUpload;
+  /**
+   * Stop after about this many bytes and return the open upload: a workflow spreads one big
+   * blob over several invocations. Unset: copy to the end.
+   */
+  byteBudget?: number;
+  /** The caller already checked the destination does not have the blob. */
+  skipCheck?: boolean;
+  chunkSize?: number;
+  monolithicLimit?: number;
+  signal?: AbortSignal | undefined;
+  /** Bytes sent, as they go. */
+  onProgress?: (bytes: number) => void;
+}
+
+export type CopyBlobResult =
+  | { outcome: BlobOutcome; bytesSent: number }
+  | { outcome: 'partial'; bytesSent: number; upload: PendingUpload };
+
+/** A sha256 state for bytes [0, at) of the blob, kept only at offsets the destination confirmed. */
+interface HashCheckpoint {
+  hash: Hash;
+  at: number;
+}
+
+/**
+ * CopyBlob: makes the destination repository hold the blob. Mounts it when another repository
+ * of the destination registry has it; otherwise streams it from the source (never held in
+ * memory), verifying the digest, in one PUT for small blobs or resumable PATCH chunks for large
+ * ones. A cut-off chunk resumes from the offset the destination reports.
+ */
+export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
+  const { source, destination, blob, signal } = input;
+  const cancelled = () => signal?.aborted === true;
+  const throwIfCancelled = () => {
+    if (cancelled()) throw cancellation(signal);
+  };
+  throwIfCancelled();
+
+  if (!input.skipCheck && !input.resume) {
+    const size = await destination.client.blobs.head(destination.repository, blob.digest, signal);
+    if (size !== undefined) return { outcome: 'present', bytesSent: 0 };
+  }
+
+  let upload: PendingUpload | undefined = input.resume;
+  if (upload) {
+    upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);
+  } else {
+    for (const from of input.mountFrom ?? []) {
+      const started = await destination.client.blobs.startUpload(destination.repository, {
+        mount: { digest: blob.digest, from },
+        signal,
+      });
+      if (started.mounted) return { outcome: 'mounted', bytesSent: 0 };
+      upload = { location: started.location, offset: started.offset };
+      break; // A registry that refused one mount opened a session: use it rather than asking again.
+    }
+    if (!upload) {
+      const started = await destination.client.blobs.startUpload(destination.repository, { signal });
+      if (started.mounted) return { outcome: 'mounted', bytesSent: 0 };
+      upload = { location: started.location, offset: started.offset };
+    }
+  }
+
+  const algorithm = hashAlgorithm(blob.digest);
+  // Resuming another invocation's upload: its hash state is gone, so the destination's own
+  // digest check at completion is the verification. Otherwise we hash every byte ourselves.
+  let checkpoint: HashCheckpoint | undefined =
+    input.resume === undefined || upload.offset === 0 ? { hash: createHash(algorithm), at: 0 } : undefined;
+  const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const monolithic = blob.size <= (input.monolithicLimit ?? DEFAULT_MONOLITHIC_LIMIT) && upload.offset === 0;
+  let bytesSent = 0;
+  let resumes = 0;
+
+  for (;;) {
+    throwIfCancelled();
+    // The destination holds less than our hash state covers (it lost bytes): rehash from 0.
+    if (checkpoint && checkpoint.at > upload.offset) checkpoint = { hash: createHash(algorithm), at: 0 };
+    try {
+      if (monolithic && upload.offset === 0 && resumes === 0) {
+        const hash = (checkpoint as HashCheckpoint).hash.copy();
+        const stream = await source.client.blobs.get(source.repository, blob.digest, {
+          signal,
+          size: blob.size,
+        });
+        const body = stream.body.pipe(
+          hashingStream({ hash, expectDigest: blob.digest, signal, onBytes: (n) => input.onProgress?.(n) }),
+        );
+        forwardErrors(stream.body, body);
+        await destination.client.blobs.completeUpload(
+          destination.repository,
+          upload.location,
+          blob.digest,
+          { stream: body, length: blob.size },
+          signal,
+        );
+        return { outcome: 'copied', bytesSent: blob.size };
+      }
+
+      if (upload.offset >= blob.size) {
+        if (checkpoint && checkpoint.at === blob.size) {
+          const actual = `${algorithm}:${checkpoint.hash.copy().digest('hex')}`;
+          if (actual !== blob.digest)
+            throw new DigestMismatchError(`blob hashes to ${actual}, expected ${blob.digest}`);
+        }
+        await destination.client.blobs.completeUpload(
+          destination.repository,
+          upload.location,
+          blob.digest,
+          undefined,
+          signal,
+        );
+        return { outcome: 'copied', bytesSent };
+      }
+
+      if (input.byteBudget !== undefined && bytesSent >= input.byteBudget) {
+        return { outcome: 'partial', bytesSent, upload };
+      }
+
+      const offset = upload.offset;
+      const length = Math.min(chunkSize, blob.size - offset);
+      // Read from the last confirmed hash state: bytes the destination has are hashed, not sent.
+      const readFrom = checkpoint ? checkpoint.at : offset;
+      const hash = checkpoint ? checkpoint.hash.copy() : createHash(algorithm);
+      const stream = await source.client.blobs.get(source.repository, blob.digest, {
+        start: readFrom,
+        length: offset + length - readFrom,
+        signal,
+      });
+      const body = stream.body.pipe(
+        hashingStream({ hash, skip: offset - readFrom, signal, onBytes: (n) => input.onProgress?.(n) }),
+      );
+      forwardErrors(stream.body, body);
+      upload = await destination.client.blobs.uploadChunk(
+        destination.repository,
+        upload.location,
+        body,
+        { offset, length },
+        signal,
+      );
+      bytesSent += length;
+      if (checkpoint && upload.offset === offset + length) checkpoint = { hash, at: upload.offset };
+    } catch (error) {
+      if (cancelled()) throw cancellation(signal, error);
+      if (!isResumable(error) || resumes >= MAX_RESUMES) throw error;
+      await sleep(backoffDelay(resumes++, DEFAULT_RETRY_POLICY), signal);
+      try {
+        upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);
+      } catch (statusError) {
+        if (!(statusError instanceof NotFoundError)) throw statusError;
+        // The session is gone (expired or never created): start over with a new one.
+        const started = await destination.client.blobs.startUpload(destination.repository, { signal });
+        if (started.mounted) return { outcome: 'mounted', bytesSent };
+        upload = { location: started.location, offset: started.offset };
+        checkpoint = { hash: createHash(algorithm), at: 0 };
+      }
+    }
+  }
+}
+
+/** Network failures and retryable registry answers: the upload can go on from the destination's offset. */
+function isResumable(error: unknown): boolean {
+  if (error instanceof RegistryError) return error.retryable;
+  return isRetryableNetworkError(error);
+}
+
+function cancellation(signal: AbortSignal | undefined, cause?: unknown): Error {
+  const reason = signal?.reason;
+  if (reason instanceof Error) return reason;
+  return new CopyCancelledError('the copy was cancelled', cause === undefined ? undefined : { cause });
+}
+
+/** `pipe` does not pass a source's error downstream: do it, so the upload request fails too. */
+function forwardErrors(from: Readable, to: Transform): void {
+  from.on('error', (error: Error) => to.destroy(error));
+}

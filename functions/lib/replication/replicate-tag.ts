@@ -1,0 +1,159 @@
+import type { Descriptor } from '#registry/manifests.ts';
+import { checkManifest } from './check-manifest.ts';
+import { copyBlob } from './copy-blob.ts';
+import { fetchManifest } from './fetch-manifest.ts';
+import { mapLimit } from './limit.ts';
+import { pushManifest } from './push-manifest.ts';
+import { replicateReferrers } from './referrers.ts';
+import {
+  addStats,
+  type BlobOutcome,
+  emptyStats,
+  type ManifestCache,
+  type ReplicationOptions,
+  type ReplicationStats,
+  type RepositoryRef,
+} from './types.ts';
+
+export const DEFAULT_BLOBS_PER_IMAGE = 4;
+
+export interface ReplicateInput {
+  source: RepositoryRef;
+  destination: RepositoryRef;
+  /** Tag or digest at the source. */
+  reference: string;
+  /** Tag to set at the destination; by default the source tag (none when copying by digest). */
+  tag?: string | undefined;
+}
+
+export interface ReplicateResult {
+  /** `skipped`: the destination already had this digest under this reference. */
+  outcome: 'copied' | 'skipped';
+  digest: string;
+  mediaType: string;
+  stats: ReplicationStats;
+  /** Blobs that a real run would copy (dry runs count them here; nothing is written). */
+  blobsMissing: Descriptor[];
+}
+
+/**
+ * replicateTag: the steps of one job composed for one-shot use — FetchManifest,
+ * CheckManifest (present → skipped), CheckBlob/CopyBlob for every blob (several at once),
+ * PushManifest, then the referrers (signatures, SBOMs) of what was copied.
+ */
+export async function replicateTag(
+  input: ReplicateInput,
+  options: ReplicationOptions = {},
+): Promise<ReplicateResult> {
+  return replicate(input, options, 0);
+}
+
+/** Referrers of referrers are followed this deep (a signature of an SBOM, say). */
+const MAX_REFERRER_DEPTH = 2;
+
+async function replicate(
+  input: ReplicateInput,
+  options: ReplicationOptions,
+  depth: number,
+): Promise<ReplicateResult> {
+  const { source, destination, signal } = { ...input, signal: options.signal };
+  const cache: ManifestCache = new Map();
+  const stats = emptyStats();
+  const fetchOptions = signal ? { cache, signal } : { cache };
+  const plan = await fetchManifest(source.client, source.repository, input.reference, fetchOptions);
+  const tag = input.tag ?? (input.reference.includes(':') ? undefined : input.reference);
+  const destinationReference = tag ?? plan.root.digest;
+
+  const check = await checkManifest(
+    destination.client,
+    destination.repository,
+    destinationReference,
+    plan.root.digest,
+    {
+      ...(options.override === undefined ? {} : { override: options.override }),
+      ...(signal ? { signal } : {}),
+    },
+  );
+
+  const blobsMissing: Descriptor[] = [];
+  if (!check.present) {
+    const outcomes = await mapLimit(
+      plan.blobs,
+      options.blobsPerImage ?? DEFAULT_BLOBS_PER_IMAGE,
+      async (blob) => {
+        const outcome = await replicateBlob(input, blob, options);
+        if (outcome === 'missing') blobsMissing.push(blob);
+        return { blob, outcome };
+      },
+    );
+    for (const { blob, outcome } of outcomes) {
+      if (outcome === 'copied') {
+        stats.blobsCopied++;
+        stats.bytesCopied += blob.size;
+      } else if (outcome === 'mounted') stats.blobsMounted++;
+      else if (outcome === 'present') stats.blobsPresent++;
+    }
+    if (!options.dryRun) {
+      const pushed = await pushManifest(source, destination, plan, { tag, cache, signal });
+      stats.manifestsPushed += pushed.pushed.length;
+      options.onEvent?.({
+        type: 'manifest-pushed',
+        digest: plan.root.digest,
+        reference: destinationReference,
+      });
+    }
+  }
+
+  if (options.referrers !== false && depth < MAX_REFERRER_DEPTH) {
+    const referred = await replicateReferrers(input, plan.root.digest, options, (referrer) =>
+      replicate(referrer, options, depth + 1),
+    );
+    stats.referrersCopied += referred.copied;
+    for (const result of referred.results) addStats(stats, result.stats);
+  }
+
+  return {
+    outcome: check.present ? 'skipped' : 'copied',
+    digest: plan.root.digest,
+    mediaType: plan.root.mediaType,
+    stats,
+    blobsMissing,
+  };
+}
+
+/** One blob: present, mounted from a sibling repository, or streamed. Dry runs only look. */
+async function replicateBlob(
+  input: ReplicateInput,
+  blob: Descriptor,
+  options: ReplicationOptions,
+): Promise<BlobOutcome | 'missing'> {
+  const { source, destination } = input;
+  const host = destination.client.host;
+  options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size });
+  let outcome: BlobOutcome | 'missing';
+  if (options.dryRun) {
+    const size = await destination.client.blobs.head(destination.repository, blob.digest, options.signal);
+    outcome = size === undefined ? 'missing' : 'present';
+  } else {
+    const mountFrom = options.blobLocations?.candidates(host, blob.digest, destination.repository) ?? [];
+    // Copying within one registry: the source repository itself is the obvious mount.
+    if (source.client.host === host && source.repository !== destination.repository)
+      mountFrom.unshift(source.repository);
+    const result = await copyBlob({
+      source,
+      destination,
+      blob,
+      mountFrom,
+      signal: options.signal,
+      ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
+      ...(options.monolithicLimit ? { monolithicLimit: options.monolithicLimit } : {}),
+      onProgress: (bytes) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, bytes }),
+    });
+    if (result.outcome === 'partial') throw new Error('copyBlob stopped early without a byte budget');
+    outcome = result.outcome;
+    options.blobLocations?.record(host, blob.digest, destination.repository);
+  }
+  if (outcome !== 'missing')
+    options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome });
+  return outcome;
+}

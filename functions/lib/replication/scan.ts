@@ -1,0 +1,42 @@
+import { destinationRepository, projectCovers, repositoryMatches, tagMatches } from '#config/policy.ts';
+import type { PolicyConfig } from '#config/schema.ts';
+import type { RegistryClient } from '#registry/client.ts';
+
+const REFERRERS_TAG = /^sha256-[a-f0-9]{64}$/;
+
+/** One tag a policy covers, and where it goes. */
+export interface ScannedTag {
+  sourceRepository: string;
+  tag: string;
+  destinationRepository: string;
+}
+
+/**
+ * Everything a policy covers at its source, listed page by page: the catalog filtered by the
+ * project and the repository globs, then each repository's tags filtered by the tag globs.
+ * Yields as it lists, so a registry with many repositories is never held in memory whole.
+ */
+export async function* scanPolicy(
+  source: RegistryClient,
+  policy: PolicyConfig,
+  options: { pageSize?: number; signal?: AbortSignal; skipReferrerTags?: boolean } = {},
+): AsyncGenerator<ScannedTag> {
+  for await (const page of source.listing.catalog(options)) {
+    for (const repository of page) {
+      if (!projectCovers(policy.source.project, repository) || !repositoryMatches(policy, repository))
+        continue;
+      for await (const tags of source.listing.tags(repository, options)) {
+        for (const tag of tags) {
+          if (!tagMatches(policy, tag)) continue;
+          // `sha256-<hex>` tags list referrers (OCI 1.1 fallback); they travel with their subject.
+          if (options.skipReferrerTags && REFERRERS_TAG.test(tag)) continue;
+          yield {
+            sourceRepository: repository,
+            tag,
+            destinationRepository: destinationRepository(policy, repository),
+          };
+        }
+      }
+    }
+  }
+}

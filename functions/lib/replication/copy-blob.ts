@@ -175,8 +175,10 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       try {
         upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);
       } catch (statusError) {
-        if (!(statusError instanceof NotFoundError)) throw statusError;
-        // The session is gone (expired or never created): start over with a new one.
+        if (!isLostSession(statusError)) throw statusError;
+        // The session is gone. Distribution cancels a session whose PATCH was cut mid-body (its
+        // state token no longer matches the bytes it wrote), so there a cut chunk restarts the
+        // blob; a cut between chunks, or a registry that keeps the session, resumes.
         const started = await destination.client.blobs.startUpload(destination.repository, { signal });
         if (started.mounted) return { outcome: 'mounted', bytesSent };
         upload = { location: started.location, offset: started.offset };
@@ -184,6 +186,14 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       }
     }
   }
+}
+
+function isLostSession(error: unknown): boolean {
+  if (error instanceof NotFoundError) return true;
+  return (
+    error instanceof RegistryError &&
+    ['BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN'].includes(error.code ?? '')
+  );
 }
 
 /** Network failures and retryable registry answers: the upload can go on from the destination's offset. */

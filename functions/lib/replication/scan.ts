@@ -1,4 +1,4 @@
-import { destinationRepository, projectCovers, repositoryMatches, tagMatches } from '#config/policy.ts';
+import { destinationRepository, repositoryMatches, tagMatches } from '#config/policy.ts';
 import type { PolicyConfig } from '#config/schema.ts';
 import type { RegistryClient } from '#registry/client.ts';
 
@@ -23,8 +23,7 @@ export async function* scanPolicy(
 ): AsyncGenerator<ScannedTag> {
   for await (const page of source.listing.catalog(options)) {
     for (const repository of page) {
-      if (!projectCovers(policy.source.project, repository) || !repositoryMatches(policy, repository))
-        continue;
+      if (!repositoryMatches(policy, repository)) continue;
       for await (const tags of source.listing.tags(repository, options)) {
         for (const tag of tags) {
           if (!tagMatches(policy, tag)) continue;

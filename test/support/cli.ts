@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Runs the built CLI (`dist/crossdock.js`) as users do: with `process.execPath` and the Node
+ * flags its shebang line carries, so memory figures are those of the real command.
+ */
+
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'crossdock.js');
+
+function shebangFlags(): string[] {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
+  return match ? (match[1] ?? '').trim().split(/\s+/).filter(Boolean) : [];
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Peak resident memory of the process in bytes (VmHWM, read until it exited). */
+  peakRss: number;
+}
+
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...shebangFlags(), CLI, ...args], {
+      env: { ...process.env, DOCKER_CONFIG: '/nonexistent', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let peakRss = 0;
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const sample = setInterval(() => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+        peakRss = Math.max(peakRss, kb * 1024);
+      } catch {
+        // exited
+      }
+    }, 25);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(sample);
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, peakRss });
+    });
+  });
+}

@@ -1,0 +1,166 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { stringify } from 'yaml';
+import { freePort } from './ports.ts';
+import type { TokenService } from './token-service.ts';
+
+/**
+ * A real CNCF distribution registry (Debian's `docker-registry`) on a free 127.0.0.1 port with
+ * its own temporary storage, optionally behind Basic or token auth, optionally sending
+ * notifications. Its access log tells tests which requests it served.
+ */
+
+export type RegistryAuth =
+  | { kind: 'basic'; username: string; password: string }
+  | { kind: 'token'; tokenService: TokenService };
+
+export interface RegistryOptions {
+  auth?: RegistryAuth;
+  notifications?: { url: string; headers?: Record<string, string> };
+}
+
+export interface ServedRequest {
+  method: string;
+  /** Path and query as requested. */
+  path: string;
+  status: number;
+}
+
+export interface TestRegistry {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `127.0.0.1:PORT`, the host part of image references. */
+  host: string;
+  port: number;
+  storage: string;
+  /** `user:password` for skopeo and the CLI, when the registry has Basic auth. */
+  creds?: string;
+  /** Requests served, in order; `since` is a value from `mark()`. */
+  requests(since?: number): ServedRequest[];
+  mark(): number;
+  stop(): Promise<void>;
+  /** Stops the process but keeps the storage; `start()` brings it back on the same port. */
+  pause(): Promise<void>;
+  start(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+const ACCESS_LINE = /"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/[\d.]+" (\d{3})/;
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'crossdock-registry-'));
+  const storage = join(dir, 'storage');
+  const logFile = join(dir, 'registry.log');
+  const port = await freePort();
+  const config: Record<string, unknown> = {
+    version: 0.1,
+    log: { level: 'info', formatter: 'text', accesslog: { disabled: false } },
+    storage: {
+      filesystem: { rootdirectory: storage },
+      delete: { enabled: true },
+      maintenance: { uploadpurging: { enabled: false } },
+    },
+    http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
+  };
+  let creds: string | undefined;
+  if (options.auth?.kind === 'basic') {
+    const htpasswd = join(dir, 'htpasswd');
+    execFileSync('htpasswd', ['-Bbc', htpasswd, options.auth.username, options.auth.password], {
+      stdio: 'ignore',
+    });
+    config.auth = { htpasswd: { realm: 'crossdock-test', path: htpasswd } };
+    creds = `${options.auth.username}:${options.auth.password}`;
+  } else if (options.auth?.kind === 'token') {
+    const t = options.auth.tokenService;
+    config.auth = {
+      token: { realm: t.realm, service: t.service, issuer: t.issuer, rootcertbundle: t.certFile },
+    };
+  }
+  if (options.notifications) {
+    const headers = Object.fromEntries(
+      Object.entries(options.notifications.headers ?? {}).map(([k, v]) => [k, [v]]),
+    );
+    config.notifications = {
+      endpoints: [
+        {
+          name: 'crossdock',
+          url: options.notifications.url,
+          headers,
+          timeout: '2s',
+          threshold: 5,
+          backoff: '1s',
+          ignore: { mediatypes: ['application/octet-stream'], actions: ['pull'] },
+        },
+      ],
+    };
+  }
+  const configFile = join(dir, 'config.yml');
+  writeFileSync(configFile, stringify(config));
+
+  let child: ChildProcess | undefined;
+  const url = `http://127.0.0.1:${port}`;
+  const start = async (): Promise<void> => {
+    const log = openSync(logFile, 'a');
+    child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', log, log] });
+    running.add(child);
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const response = await request(`${url}/v2/`);
+        await response.body.dump();
+        if (response.statusCode === 200 || response.statusCode === 401) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`docker-registry did not start:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const pause = async (): Promise<void> => {
+    const current = child;
+    if (!current || current.exitCode !== null) return;
+    const exited = new Promise((resolve) => current.once('exit', resolve));
+    current.kill('SIGTERM');
+    const timer = setTimeout(() => current.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(current);
+  };
+  const requests = (since = 0): ServedRequest[] =>
+    readFileSync(logFile, 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        const match = ACCESS_LINE.exec(line);
+        return match
+          ? [{ method: match[1] as string, path: match[2] as string, status: Number(match[3]) }]
+          : [];
+      })
+      .slice(since);
+
+  await start();
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    port,
+    storage,
+    ...(creds ? { creds } : {}),
+    requests,
+    mark: () => requests().length,
+    pause,
+    start,
+    stop: async () => {
+      await pause();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

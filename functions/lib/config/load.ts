@@ -1,35 +1,29 @@
-import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { expandReferences } from './env.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { type CrossdockConfig, configSchema } from './schema.ts';
 
+export { expandEnv } from './env.ts';
+
 /**
- * Reads the YAML config: parse, then expand `${ENV}` inside string values (after parsing, so a
- * variable's value can never inject YAML structure), then validate. Every problem is reported
- * with its path.
+ * Reads the YAML config: parse, then expand `${ENV}` inside string values (after parsing, so
+ * that a variable's value can never inject YAML structure), then validate. Every problem is
+ * reported at once, with its path and its line:column.
  */
 
-const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
-/** Replaces `${NAME}` and `${NAME:-default}`; `$${` is a literal `${`. Unset without default → an issue. */
-export function expandEnv(text: string, env: NodeJS.ProcessEnv): { value: string; missing: string[] } {
-  const missing: string[] = [];
-  const value = text.replace(
-    VARIABLE,
-    (match, variable: string | undefined, fallback: string | undefined) => {
-      if (match === '$${') return '${';
-      const found = env[variable as string];
-      if (found !== undefined) return found;
-      if (fallback !== undefined) return fallback;
-      missing.push(variable as string);
-      return '';
-    },
-  );
-  return { value, missing };
+type Path = readonly PropertyKey[];
+interface ParseOptions {
+  env?: NodeJS.ProcessEnv;
+  /** For messages, and the directory that a relative caFile is relative to. */
+  file?: string;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** `['policies', 1, 'filters', 'tags', 0]` → `policies[1].filters.tags[0]`. */
+export function formatPath(path: Path): string {
   return path
     .map((part, index) =>
       typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
@@ -37,59 +31,8 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** Walks the parsed document and expands variables in every string scalar, recording misses. */
-function expandNode(
-  node: Node | null | undefined,
-  env: NodeJS.ProcessEnv,
-  path: (string | number)[],
-  issues: ConfigIssue[],
-): void {
-  if (isScalar(node) && typeof node.value === 'string') {
-    const { value, missing } = expandEnv(node.value, env);
-    for (const variable of missing) {
-      issues.push({
-        path: formatPath(path),
-        message: `environment variable ${variable} is not set (use \${${variable}:-default} for a default)`,
-      });
-    }
-    node.value = value;
-  } else if (isMap(node)) {
-    for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-      expandNode(pair.value as Node, env, [...path, key], issues);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, index) => expandNode(item as Node, env, [...path, index], issues));
-  }
-}
-
-function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-}
-
-export function parseConfig(
-  text: string,
-  options: { env?: NodeJS.ProcessEnv; file?: string } = {},
-): CrossdockConfig {
-  const document = parseDocument(text);
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      document.errors.map((e) => {
-        const position = e.linePos?.[0];
-        return {
-          path: position ? `line ${position.line}:${position.col}` : '',
-          message: e.message.split('\n')[0] ?? e.message,
-        };
-      }),
-      options.file,
-    );
-  }
-  const issues: ConfigIssue[] = [];
-  expandNode(document.contents as Node, options.env ?? process.env, [], issues);
-  if (issues.length > 0) throw new ConfigError(issues, options.file);
-  const parsed = configSchema.safeParse(document.toJS() ?? {});
-  if (!parsed.success) throw new ConfigError(zodIssues(parsed.error), options.file);
-  return parsed.data;
+export function parseConfig(text: string, options: ParseOptions = {}): CrossdockConfig {
+  return parse(text, options).config;
 }
 
 export async function loadConfig(
@@ -100,8 +43,141 @@ export async function loadConfig(
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : (code ?? String(error));
     throw new ConfigError([{ path: '', message: `cannot read the config: ${reason}` }], file);
   }
-  return parseConfig(text, { env, file });
+  const { config, locate } = parse(text, { env, file });
+  // Checked here rather than at the first TLS handshake, where the error would be far from its cause.
+  const unreadable: ConfigIssue[] = [];
+  for (const [index, registry] of config.registries.entries()) {
+    if (registry.caFile === undefined) continue;
+    const readable = await access(registry.caFile, constants.R_OK).then(
+      () => true,
+      () => false,
+    );
+    const path = ['registries', index, 'caFile'];
+    if (!readable)
+      unreadable.push({ path: formatPath(path), message: `cannot read ${registry.caFile}`, ...locate(path) });
+  }
+  if (unreadable.length > 0) throw new ConfigError(unreadable, file);
+  return config;
+}
+
+function parse(text: string, { env = process.env, file }: ParseOptions) {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    const issues = document.errors.map((error) => {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      return { path: '', message: error.message, line, column: col };
+    });
+    throw new ConfigError(issues, file);
+  }
+  const locate = (path: Path, atKey = false) => positionOf(document, lineCounter, path, atKey);
+
+  const issues: ConfigIssue[] = [];
+  expandStrings(document.contents, env, [], (path, message) => {
+    issues.push({ path: formatPath(path), message, ...locate(path) });
+  });
+  if (issues.length > 0) throw new ConfigError(issues, file);
+
+  const parsed = configSchema.safeParse(document.toJS() ?? {}, { error: plainMessage });
+  if (!parsed.success) {
+    const found = parsed.error.issues.flatMap((issue) => toConfigIssues(issue, locate));
+    throw new ConfigError(sortByPosition(found), file);
+  }
+  const config = parsed.data;
+  if (file !== undefined) {
+    for (const registry of config.registries) {
+      if (registry.caFile !== undefined) registry.caFile = resolve(dirname(file), registry.caFile);
+    }
+  }
+  return { config, locate };
+}
+
+/** Expands references in every string scalar, in place; aliases share their anchor's node. */
+function expandStrings(
+  node: unknown,
+  env: NodeJS.ProcessEnv,
+  path: (string | number)[],
+  report: (path: Path, message: string) => void,
+): void {
+  if (isScalar(node) && typeof node.value === 'string') {
+    const { value, problems } = expandReferences(node.value, env);
+    for (const problem of problems) report(path, problem.message);
+    node.value = value;
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      expandStrings(pair.value, env, [...path, key], report);
+    }
+  } else if (isSeq(node)) {
+    for (const [index, item] of node.items.entries()) expandStrings(item, env, [...path, index], report);
+  }
+}
+
+/** Where `path` is in the file: its node, or the nearest enclosing one when it is missing. */
+function positionOf(
+  document: Document,
+  lineCounter: LineCounter,
+  path: Path,
+  atKey: boolean,
+): { line?: number; column?: number } {
+  let node: Node | null = document.contents;
+  for (const [index, part] of path.entries()) {
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(part));
+      next = atKey && index === path.length - 1 ? pair?.key : pair?.value;
+    } else if (isSeq(node) && typeof part === 'number') {
+      next = node.items[part];
+    }
+    if (!next || typeof next !== 'object' || !('range' in next)) break;
+    node = next as Node;
+  }
+  const offset = node?.range?.[0];
+  if (offset === undefined) return {};
+  const { line, col } = lineCounter.linePos(offset);
+  return { line, column: col };
+}
+
+/** One issue per unknown key, pointing at the key itself. */
+function toConfigIssues(
+  issue: z.core.$ZodIssue,
+  locate: (path: Path, atKey?: boolean) => { line?: number; column?: number },
+): ConfigIssue[] {
+  const paths =
+    issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+  return paths.map((path) => ({
+    path: formatPath(path),
+    message: issue.message,
+    ...locate(path, issue.code === 'unrecognized_keys'),
+  }));
+}
+
+function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.toSorted((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+/** Zod's generic messages, in the terms of a YAML file. */
+function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is required';
+    return `must be ${describeType(issue.expected)}, not ${describeValue(issue.input)}`;
+  }
+  if (issue.code === 'invalid_value') return `must be one of: ${issue.values.map(String).join(', ')}`;
+  return undefined;
+}
+
+function describeType(expected: string): string {
+  const names: Record<string, string> = { object: 'a mapping', array: 'a list', boolean: 'true or false' };
+  return names[expected] ?? `a ${expected}`;
+}
+
+function describeValue(input: unknown): string {
+  if (input === null) return 'empty';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a mapping';
+  return `a ${typeof input}`;
 }

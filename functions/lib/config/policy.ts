@@ -1,41 +1,54 @@
 import picomatch from 'picomatch';
-import type { PolicyConfig } from './schema.ts';
+import type { CrossdockConfig, PolicyConfig, PolicyFilters } from './schema.ts';
 
 /**
  * Which repositories and tags a policy covers.
  * - The project is a namespace matched by whole path segments: `team-a` covers `team-a`,
  *   `team-a/app` and `team-a/x/y`, never `team-ab/app`.
- * - Repository globs match the repository path *below the project* (`app*` matches
- *   `team-a/app1`; `**` matches everything in the project). `*` stays within one path
- *   segment, `**` spans segments. Excludes win over includes.
- * - Tag globs match the tag; a digest-only event (no tag) matches no policy.
- * Matchers are compiled once per policy object: this runs on the webhook's hot path.
+ * - A repository glob may be written relative to the project or as the full repository name:
+ *   with project `team-a`, both `app*` and `team-a/app*` match `team-a/app1`. A repository is
+ *   included (or excluded) when either form matches. Nothing outside the project is ever
+ *   covered, whatever the globs say.
+ * - `*` stays within one path segment, `**` spans segments (`**` alone matches everything).
+ *   picomatch syntax otherwise: `?`, `[abc]`, `{a,b}`.
+ * - Excludes win over includes.
+ * - A tag glob matches the whole tag. An event without a tag (digest-only) matches no policy:
+ *   a job is one action on one tag, so the caller resolves tags first.
+ * Matchers are compiled once per filters object: this runs on the webhook's hot path.
  */
 
-interface PolicyMatchers {
-  repository: (path: string) => boolean;
-  excludedRepository: (path: string) => boolean;
-  tag: (tag: string) => boolean;
-  excludedTag: (tag: string) => boolean;
+export interface RegistryEvent {
+  /** The configured registry name the event comes from. */
+  registry: string;
+  repository: string;
+  tag?: string | undefined;
 }
 
-const compiled = new WeakMap<PolicyConfig, PolicyMatchers>();
-const NEVER = () => false;
-
-function matcher(globs: string[]): (text: string) => boolean {
-  return globs.length === 0 ? NEVER : picomatch(globs, { dot: true });
+type Matcher = (text: string) => boolean;
+interface FilterMatchers {
+  repository: Matcher;
+  excludedRepository: Matcher;
+  tag: Matcher;
+  excludedTag: Matcher;
 }
 
-function matchers(policy: PolicyConfig): PolicyMatchers {
-  let found = compiled.get(policy);
+const compiled = new WeakMap<PolicyFilters, FilterMatchers>();
+const NEVER: Matcher = () => false;
+
+function compile(globs: readonly string[]): Matcher {
+  return globs.length === 0 ? NEVER : picomatch([...globs], { dot: true });
+}
+
+function matchersOf(filters: PolicyFilters): FilterMatchers {
+  let found = compiled.get(filters);
   if (!found) {
     found = {
-      repository: matcher(policy.filters.repositories),
-      excludedRepository: matcher(policy.filters.excludeRepositories),
-      tag: matcher(policy.filters.tags),
-      excludedTag: matcher(policy.filters.excludeTags),
+      repository: compile(filters.repositories),
+      excludedRepository: compile(filters.excludeRepositories),
+      tag: compile(filters.tags),
+      excludedTag: compile(filters.excludeTags),
     };
-    compiled.set(policy, found);
+    compiled.set(filters, found);
   }
   return found;
 }
@@ -44,48 +57,48 @@ export function projectCovers(project: string, repository: string): boolean {
   return repository === project || repository.startsWith(`${project}/`);
 }
 
-/** The repository's path below the policy's project (`team-a/x/app` → `x/app`); the project itself → ''. */
-function pathInProject(policy: PolicyConfig, repository: string): string {
-  return repository === policy.source.project ? '' : repository.slice(policy.source.project.length + 1);
+export function repositoryMatches(
+  policy: Pick<PolicyConfig, 'source' | 'filters'>,
+  repository: string,
+): boolean {
+  const { project } = policy.source;
+  if (!projectCovers(project, repository)) return false;
+  // The project itself has no relative path: only the full-name form applies to it.
+  const relative = repository === project ? undefined : repository.slice(project.length + 1);
+  const matches = (matcher: Matcher) => matcher(repository) || (relative !== undefined && matcher(relative));
+  const m = matchersOf(policy.filters);
+  return matches(m.repository) && !matches(m.excludedRepository);
 }
 
-export function repositoryMatches(policy: PolicyConfig, repository: string): boolean {
-  if (!projectCovers(policy.source.project, repository)) return false;
-  const path = pathInProject(policy, repository);
-  const m = matchers(policy);
-  return m.repository(path) && !m.excludedRepository(path);
-}
-
-export function tagMatches(policy: PolicyConfig, tag: string | undefined): boolean {
+export function tagMatches(policy: Pick<PolicyConfig, 'filters'>, tag: string | undefined): boolean {
   if (tag === undefined) return false;
-  const m = matchers(policy);
+  const m = matchersOf(policy.filters);
   return m.tag(tag) && !m.excludedTag(tag);
 }
 
-export interface RegistryEventTarget {
-  registry: string;
-  repository: string;
-  tag?: string | undefined;
-}
-
-export function policyMatches(policy: PolicyConfig, target: RegistryEventTarget): boolean {
+/** Registry, project, repository filters and tag filters; `enabled` is not looked at. */
+export function policyMatches(policy: PolicyConfig, event: RegistryEvent): boolean {
   return (
-    policy.source.registry === target.registry &&
-    repositoryMatches(policy, target.repository) &&
-    tagMatches(policy, target.tag)
+    policy.source.registry === event.registry &&
+    repositoryMatches(policy, event.repository) &&
+    tagMatches(policy, event.tag)
   );
 }
 
-/** The enabled policies an event on `target` must be replicated for. */
+/** The enabled policies that an event must be replicated for, in config order. */
 export function matchingPolicies(
-  policies: readonly PolicyConfig[],
-  target: RegistryEventTarget,
+  policies: Pick<CrossdockConfig, 'policies'> | readonly PolicyConfig[],
+  event: RegistryEvent,
 ): PolicyConfig[] {
-  return policies.filter((policy) => policy.enabled && policyMatches(policy, target));
+  const list = 'policies' in policies ? policies.policies : policies;
+  return list.filter((policy) => policy.enabled && policyMatches(policy, event));
 }
 
 /** `team-a/app` with namespace `mirror` → `mirror/team-a/app`; without a namespace, unchanged. */
-export function destinationRepository(policy: PolicyConfig, sourceRepository: string): string {
-  const namespace = policy.destination.namespace;
+export function destinationRepository(
+  policy: Pick<PolicyConfig, 'destination'>,
+  sourceRepository: string,
+): string {
+  const { namespace } = policy.destination;
   return namespace === undefined ? sourceRepository : `${namespace}/${sourceRepository}`;
 }

@@ -1,116 +1,159 @@
 import { z } from 'zod';
+import { crossCheck } from './cross-check.ts';
 
 /**
- * The YAML config users write (DESIGN.md, "The interfaces users touch"). Unknown keys are
- * errors, so a typo never passes silently.
+ * The YAML config users write (DESIGN.md, "The interfaces users touch"): its key names are a
+ * contract. Unknown keys are errors, so that a typo never passes silently. Booleans and numbers
+ * may also be written as strings ("true", "20"), so that they can come from `${ENV}`.
  */
 
+/** Names appear in URLs (`/webhooks/{source}`, `/api/policies/{name}`) and job records. */
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** A repository path prefix, per the distribution spec's grammar of repository names. */
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REPOSITORY_PREFIX = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const REPOSITORY_PATH = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const QUERY_NAME = /^[A-Za-z0-9._~-]+$/;
 
-const name = z.string().regex(NAME, 'must be 1-63 of lowercase letters, digits, ".", "_" or "-"');
-const repositoryPrefix = z
+/** Like z.strictObject, with an unknown key's error listing the keys that are known there. */
+function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown key; known keys: ${known}` : undefined),
+  });
+}
+
+const name = z
   .string()
-  .regex(
-    REPOSITORY_PREFIX,
-    'must be a repository path such as team-a or team-a/x (lowercase, "/"-separated)',
-  );
-const globs = z.array(z.string().min(1)).min(1);
+  .regex(NAME, 'must be 1 to 63 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit');
+const repositoryPath = z
+  .string()
+  .regex(REPOSITORY_PATH, 'must be a repository path such as team-a or team-a/x (lowercase, "/"-separated)');
+const text = z.string().min(1, 'must not be empty');
+const flag = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+const numeric = (v: unknown) => (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
+const count = z.preprocess(numeric, z.number().int('must be a whole number').positive('must be at least 1'));
 
-export const registrySchema = z.strictObject({
+/** The registry's origin: its API is always at /v2/, and credentials live apart from the URL. */
+const registryUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .superRefine((value, ctx) => {
+    if (!URL.canParse(value)) return;
+    const url = new URL(value);
+    if (url.username !== '' || url.password !== '')
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must not hold credentials: use credentials: { username, password }',
+      });
+    if (url.pathname !== '/' && url.pathname !== '')
+      ctx.addIssue({ code: 'custom', message: 'must not have a path (the registry API is always at /v2/)' });
+    if (url.search !== '' || url.hash !== '')
+      ctx.addIssue({ code: 'custom', message: 'must not have a query or a fragment' });
+  })
+  .transform((value) => new URL(value).origin);
+
+export const registrySchema = strictObject({
   name,
-  url: z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .refine(
-      (u) => new URL(u).pathname.replace(/\/$/, '') === '',
-      'must not have a path (the API lives at /v2/)',
-    ),
+  url: registryUrl,
   kind: z.enum(['distribution', 'harbor', 'ghcr', 'ecr', 'quay', 'generic']).default('distribution'),
-  credentials: z.strictObject({ username: z.string().min(1), password: z.string() }).optional(),
-  insecure: z.boolean().default(false),
-  caFile: z.string().min(1).optional(),
-  rateLimit: z.strictObject({ requestsPerSecond: z.number().positive() }).optional(),
+  credentials: strictObject({ username: text, password: text }).optional(),
+  /** https without certificate checks. */
+  insecure: flag.default(false),
+  /** A PEM file of extra trusted CAs; relative paths are relative to the config file. */
+  caFile: text.optional(),
+  rateLimit: strictObject({
+    requestsPerSecond: z.preprocess(numeric, z.number().positive('must be more than 0')),
+  }).optional(),
+}).refine((registry) => !(registry.insecure && registry.caFile !== undefined), {
+  path: ['caFile'],
+  message: 'cannot be used with insecure: true, which skips certificate checks',
 });
 
-const sourceAuth = z.union([
-  z.strictObject({ header: z.string().min(1), value: z.string().min(1) }),
-  z.strictObject({ hmacSecret: z.string().min(1) }),
-  z.strictObject({ query: z.string().min(1), value: z.string().min(1) }),
-]);
+export type SourceAuth =
+  | { header: string; value: string }
+  | { hmacSecret: string }
+  | { query: string; value: string };
 
-export const sourceSchema = z.strictObject({
+/** One strict object checked by hand, so that errors say which key is missing rather than "invalid union". */
+const sourceAuth = strictObject({
+  header: z.string().regex(HEADER_NAME, 'must be an HTTP header name').optional(),
+  query: z.string().regex(QUERY_NAME, 'must be a query parameter name').optional(),
+  value: text.optional(),
+  hmacSecret: text.optional(),
+})
+  .superRefine((auth, ctx) => {
+    const kinds = (['header', 'query', 'hmacSecret'] as const).filter((key) => auth[key] !== undefined);
+    if (kinds.length !== 1) {
+      const message =
+        kinds.length === 0
+          ? 'must be one of { header, value }, { hmacSecret } or { query, value }'
+          : `has both ${kinds.join(' and ')}; choose one`;
+      ctx.addIssue({ code: 'custom', message });
+    } else if (kinds[0] === 'hmacSecret' && auth.value !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: 'is not used with hmacSecret' });
+    } else if (kinds[0] !== 'hmacSecret' && auth.value === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `is required with ${kinds[0]}` });
+    }
+  })
+  .transform(({ header, query, value, hmacSecret }): SourceAuth => {
+    if (hmacSecret !== undefined) return { hmacSecret };
+    if (header !== undefined) return { header, value: value as string };
+    return { query: query as string, value: value as string };
+  });
+
+export const sourceSchema = strictObject({
   name,
   registry: name,
   format: z.enum(['distribution', 'harbor', 'github', 'dockerhub', 'quay', 'zot']),
   auth: sourceAuth,
 });
 
-export const policySchema = z.strictObject({
+const glob = text;
+const includes = (item: z.ZodType<string>) =>
+  z.array(item).min(1, 'must list at least one glob (["**"] for everything)').default(['**']);
+const tagGlob = glob.refine((g) => !g.includes('/'), 'a tag never contains "/"');
+
+export const policySchema = strictObject({
   name,
-  source: z.strictObject({ registry: name, project: repositoryPrefix }),
-  destination: z.strictObject({ registry: name, namespace: repositoryPrefix.optional() }),
-  filters: z
-    .strictObject({
-      repositories: globs.default(['**']),
-      tags: globs.default(['**']),
-      excludeRepositories: z.array(z.string().min(1)).default([]),
-      excludeTags: z.array(z.string().min(1)).default([]),
-    })
-    .default({ repositories: ['**'], tags: ['**'], excludeRepositories: [], excludeTags: [] }),
-  replicateDeletes: z.boolean().default(false),
-  override: z.boolean().default(true),
-  enabled: z.boolean().default(true),
+  source: strictObject({ registry: name, project: repositoryPath }),
+  destination: strictObject({ registry: name, namespace: repositoryPath.optional() }),
+  filters: strictObject({
+    repositories: includes(glob),
+    tags: includes(tagGlob),
+    excludeRepositories: z.array(glob).default([]),
+    excludeTags: z.array(tagGlob).default([]),
+  }).prefault({}),
+  replicateDeletes: flag.default(false),
+  /** Whether a destination tag that points to another digest is moved. */
+  override: flag.default(true),
+  enabled: flag.default(true),
 });
 
-const DEFAULT_LIMITS = { runningJobs: 10, perDestination: 4, blobsPerJob: 4 };
+export const limitsSchema = strictObject({
+  runningJobs: count.default(10),
+  perDestination: count.default(4),
+  blobsPerJob: count.default(4),
+}).prefault({});
 
-export const limitsSchema = z
-  .strictObject({
-    runningJobs: z.number().int().positive().default(DEFAULT_LIMITS.runningJobs),
-    perDestination: z.number().int().positive().default(DEFAULT_LIMITS.perDestination),
-    blobsPerJob: z.number().int().positive().default(DEFAULT_LIMITS.blobsPerJob),
-  })
-  .default(DEFAULT_LIMITS);
-
-export const configSchema = z
-  .strictObject({
-    registries: z.array(registrySchema).default([]),
-    sources: z.array(sourceSchema).default([]),
-    policies: z.array(policySchema).default([]),
-    limits: limitsSchema,
-    api: z.strictObject({ token: z.string().min(1).optional() }).default({}),
-  })
-  .superRefine((config, ctx) => {
-    const unique = (kind: 'registries' | 'sources' | 'policies') => {
-      const seen = new Set<string>();
-      config[kind].forEach((item, index) => {
-        if (seen.has(item.name))
-          ctx.addIssue({
-            code: 'custom',
-            path: [kind, index, 'name'],
-            message: `duplicate name "${item.name}"`,
-          });
-        seen.add(item.name);
-      });
-    };
-    unique('registries');
-    unique('sources');
-    unique('policies');
-    const registries = new Set(config.registries.map((r) => r.name));
-    const known = (path: (string | number)[], registry: string) => {
-      if (!registries.has(registry))
-        ctx.addIssue({ code: 'custom', path, message: `unknown registry "${registry}"` });
-    };
-    config.sources.forEach((s, i) => known(['sources', i, 'registry'], s.registry));
-    config.policies.forEach((p, i) => {
-      known(['policies', i, 'source', 'registry'], p.source.registry);
-      known(['policies', i, 'destination', 'registry'], p.destination.registry);
-    });
-  });
+export const configSchema = strictObject({
+  registries: z.array(registrySchema).default([]),
+  sources: z.array(sourceSchema).default([]),
+  policies: z.array(policySchema).default([]),
+  limits: limitsSchema,
+  api: strictObject({
+    /** '' (e.g. `${CROSSDOCK_API_TOKEN:-}`) means no token: the local API then needs none. */
+    token: z
+      .string()
+      .optional()
+      .transform((token) => (token === '' ? undefined : token)),
+  }).prefault({}),
+})
+  // Runs even when parts are invalid, so that one run reports every problem.
+  .superRefine((config, ctx) => crossCheck(config, ctx), { when: () => true });
 
 export type CrossdockConfig = z.infer<typeof configSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
+export type PolicyFilters = PolicyConfig['filters'];
 export type Limits = z.infer<typeof limitsSchema>;

@@ -5,6 +5,7 @@
  */
 export class BlobLocations {
   readonly #byHost = new Map<string, Map<string, string[]>>();
+  readonly #copying = new Map<string, Promise<unknown>>();
   readonly #maxPerBlob: number;
 
   constructor(maxPerBlob = 3) {
@@ -26,5 +27,23 @@ export class BlobLocations {
   /** Repositories of `host` known to hold `digest`, other than `except`. */
   candidates(host: string, digest: string, except: string): string[] {
     return (this.#byHost.get(host)?.get(digest) ?? []).filter((r) => r !== except);
+  }
+
+  /**
+   * A copy of `digest` into `host` that is under way in this process, if any. Jobs that share
+   * a layer wait for the first copy and then mount it, instead of all copying it at once.
+   */
+  copying(host: string, digest: string): Promise<unknown> | undefined {
+    return this.#copying.get(`${host} ${digest}`);
+  }
+
+  /** Registers a copy under way; call in the same tick as `copying()` returned nothing. */
+  track(host: string, digest: string, copy: Promise<unknown>): void {
+    const key = `${host} ${digest}`;
+    this.#copying.set(key, copy);
+    const forget = () => {
+      if (this.#copying.get(key) === copy) this.#copying.delete(key);
+    };
+    copy.then(forget, forget);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable, Transform } from 'node:stream';
-import { hashAlgorithm, hashingStream } from '#registry/digest.ts';
+import { type HashingStreamOptions, hashAlgorithm, hashingStream } from '#registry/digest.ts';
 import { DigestMismatchError, NotFoundError, RegistryError } from '#registry/errors.ts';
 import type { Descriptor } from '#registry/manifests.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, sleep } from '#registry/retry.ts';
@@ -100,26 +100,40 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
   let bytesSent = 0;
   let resumes = 0;
 
+  // The source stream of the attempt under way. It is destroyed whatever happens to the
+  // upload: left half-read, its connection would stay busy and the pool would never drain.
+  let sourceBody: Readable | undefined;
+  const readSource = async (
+    start: number,
+    length: number,
+    hashing: HashingStreamOptions,
+  ): Promise<Transform> => {
+    // Up to the end of the blob: an open-ended range (also right for an empty blob).
+    const range = start + length < blob.size ? { start, length } : { start };
+    const stream = await source.client.blobs.get(source.repository, blob.digest, { ...range, signal });
+    sourceBody = stream.body;
+    const body = stream.body.pipe(
+      hashingStream({ ...hashing, signal, onBytes: (n) => input.onProgress?.(n) }),
+    );
+    stream.body.on('error', (error: Error) => body.destroy(error));
+    return body;
+  };
+
   for (;;) {
+    sourceBody?.destroy();
     throwIfCancelled();
     // The destination holds less than our hash state covers (it lost bytes): rehash from 0.
     if (checkpoint && checkpoint.at > upload.offset) checkpoint = { hash: createHash(algorithm), at: 0 };
     try {
       if (monolithic && upload.offset === 0 && resumes === 0) {
         const hash = (checkpoint as HashCheckpoint).hash.copy();
-        const stream = await source.client.blobs.get(source.repository, blob.digest, {
-          signal,
-          size: blob.size,
-        });
-        const body = stream.body.pipe(
-          hashingStream({ hash, expectDigest: blob.digest, signal, onBytes: (n) => input.onProgress?.(n) }),
-        );
-        forwardErrors(stream.body, body);
+        const body = await readSource(0, blob.size, { hash, expectDigest: blob.digest });
+        const whole = { stream: body, length: blob.size };
         await destination.client.blobs.completeUpload(
           destination.repository,
           upload.location,
           blob.digest,
-          { stream: body, length: blob.size },
+          whole,
           signal,
         );
         return { outcome: 'copied', bytesSent: blob.size };
@@ -150,15 +164,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       // Read from the last confirmed hash state: bytes the destination has are hashed, not sent.
       const readFrom = checkpoint ? checkpoint.at : offset;
       const hash = checkpoint ? checkpoint.hash.copy() : createHash(algorithm);
-      const stream = await source.client.blobs.get(source.repository, blob.digest, {
-        start: readFrom,
-        length: offset + length - readFrom,
-        signal,
-      });
-      const body = stream.body.pipe(
-        hashingStream({ hash, skip: offset - readFrom, signal, onBytes: (n) => input.onProgress?.(n) }),
-      );
-      forwardErrors(stream.body, body);
+      const body = await readSource(readFrom, offset + length - readFrom, { hash, skip: offset - readFrom });
       upload = await destination.client.blobs.uploadChunk(
         destination.repository,
         upload.location,
@@ -169,6 +175,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       bytesSent += length;
       if (checkpoint && upload.offset === offset + length) checkpoint = { hash, at: upload.offset };
     } catch (error) {
+      sourceBody?.destroy();
       if (cancelled()) throw cancellation(signal, error);
       if (!isResumable(error) || resumes >= MAX_RESUMES) throw error;
       await sleep(backoffDelay(resumes++, DEFAULT_RETRY_POLICY), signal);
@@ -206,9 +213,4 @@ function cancellation(signal: AbortSignal | undefined, cause?: unknown): Error {
   const reason = signal?.reason;
   if (reason instanceof Error) return reason;
   return new CopyCancelledError('the copy was cancelled', cause === undefined ? undefined : { cause });
-}
-
-/** `pipe` does not pass a source's error downstream: do it, so the upload request fails too. */
-function forwardErrors(from: Readable, to: Transform): void {
-  from.on('error', (error: Error) => to.destroy(error));
 }

@@ -135,11 +135,20 @@ async function replicateBlob(
     const size = await destination.client.blobs.head(destination.repository, blob.digest, options.signal);
     outcome = size === undefined ? 'missing' : 'present';
   } else {
-    const mountFrom = options.blobLocations?.candidates(host, blob.digest, destination.repository) ?? [];
+    const locations = options.blobLocations;
+    // Another job of this run is copying the same blob to this registry: wait, then mount it.
+    for (
+      let other = locations?.copying(host, blob.digest);
+      other;
+      other = locations?.copying(host, blob.digest)
+    ) {
+      await other.catch(() => undefined);
+    }
+    const mountFrom = locations?.candidates(host, blob.digest, destination.repository) ?? [];
     // Copying within one registry: the source repository itself is the obvious mount.
     if (source.client.host === host && source.repository !== destination.repository)
       mountFrom.unshift(source.repository);
-    const result = await copyBlob({
+    const copying = copyBlob({
       source,
       destination,
       blob,
@@ -149,9 +158,11 @@ async function replicateBlob(
       ...(options.monolithicLimit ? { monolithicLimit: options.monolithicLimit } : {}),
       onProgress: (bytes) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, bytes }),
     });
+    locations?.track(host, blob.digest, copying);
+    const result = await copying;
     if (result.outcome === 'partial') throw new Error('copyBlob stopped early without a byte budget');
     outcome = result.outcome;
-    options.blobLocations?.record(host, blob.digest, destination.repository);
+    locations?.record(host, blob.digest, destination.repository);
   }
   if (outcome !== 'missing')
     options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome });

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '#registry/client.ts';
+import { DigestMismatchError } from '#registry/errors.ts';
+import { copyBlob } from '#replication/copy-blob.ts';
+import { startCuttingProxy } from '../support/cutting-proxy.ts';
+import { type Blob, pushImage, randomLayer } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { blobExists } from '../support/registry-reader.ts';
+
+const MiB = 1024 * 1024;
+
+describe('copyBlob', () => {
+  let source: TestRegistry;
+  let destination: TestRegistry;
+  let layer: Blob;
+  let sourceClient: RegistryClient;
+  let destinationClient: RegistryClient;
+
+  beforeAll(async () => {
+    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    layer = await randomLayer(40 * MiB);
+    await pushImage(`${source.host}/team-a/big:v1`, { layers: [layer] });
+    sourceClient = new RegistryClient({ url: source.url });
+    destinationClient = new RegistryClient({ url: destination.url });
+  });
+
+  afterAll(async () => {
+    await sourceClient?.close();
+    await destinationClient?.close();
+    await Promise.all([source, destination].map((r) => r?.stop()));
+  });
+
+  const from = () => ({ client: sourceClient, repository: 'team-a/big' });
+
+  it('stops after its byte budget and a later call resumes from the destination offset', async () => {
+    const to = { client: destinationClient, repository: 'resumed/big' };
+
+    const first = await copyBlob({
+      source: from(),
+      destination: to,
+      blob: layer,
+      chunkSize: 8 * MiB,
+      byteBudget: 16 * MiB,
+    });
+    expect(first).toMatchObject({ outcome: 'partial', bytesSent: 16 * MiB, upload: { offset: 16 * MiB } });
+    expect(await blobExists(destination, 'resumed/big', layer.digest)).toBe(false);
+    if (first.outcome !== 'partial') throw new Error('expected a partial copy');
+
+    const second = await copyBlob({
+      source: from(),
+      destination: to,
+      blob: layer,
+      chunkSize: 8 * MiB,
+      resume: first.upload,
+    });
+
+    expect(second).toEqual({ outcome: 'copied', bytesSent: layer.size - 16 * MiB });
+    expect(await blobExists(destination, 'resumed/big', layer.digest)).toBe(true);
+  });
+
+  it('lands a blob whose chunk upload was cut mid-body, verified by digest', async () => {
+    const proxy = await startCuttingProxy(
+      { host: '127.0.0.1', port: destination.port },
+      { cutAfterBytes: 20 * MiB, times: 1 },
+    );
+    const viaProxy = new RegistryClient({ url: proxy.url });
+    try {
+      const result = await copyBlob({
+        source: from(),
+        destination: { client: viaProxy, repository: 'cut/big' },
+        blob: layer,
+        chunkSize: 8 * MiB,
+      });
+
+      expect(proxy.cuts()).toBe(1);
+      expect(result.outcome).toBe('copied');
+      expect(result.bytesSent).toBeGreaterThanOrEqual(layer.size);
+      expect(await blobExists(destination, 'cut/big', layer.digest)).toBe(true);
+    } finally {
+      await viaProxy.close();
+      await proxy.stop();
+    }
+  });
+
+  it('mounts a blob from another repository of the destination registry instead of copying it', async () => {
+    await copyBlob({
+      source: from(),
+      destination: { client: destinationClient, repository: 'mount/a' },
+      blob: layer,
+    });
+    const mark = destination.mark();
+
+    const result = await copyBlob({
+      source: from(),
+      destination: { client: destinationClient, repository: 'mount/b' },
+      blob: layer,
+      mountFrom: ['mount/a'],
+    });
+
+    expect(result).toEqual({ outcome: 'mounted', bytesSent: 0 });
+    expect(destination.requests(mark).filter((r) => r.method === 'PATCH' || r.method === 'PUT')).toEqual([]);
+    expect(await blobExists(destination, 'mount/b', layer.digest)).toBe(true);
+  });
+
+  it('refuses a source blob whose bytes do not match its digest, and leaves nothing at the destination', async () => {
+    const small = await randomLayer(64 * 1024);
+    await pushImage(`${source.host}/team-a/corrupt:v1`, { layers: [small] });
+    const hex = small.digest.slice('sha256:'.length);
+    writeFileSync(
+      join(source.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'),
+      randomBytes(small.size),
+    );
+
+    const copy = copyBlob({
+      source: { client: sourceClient, repository: 'team-a/corrupt' },
+      destination: { client: destinationClient, repository: 'corrupt/x' },
+      blob: small,
+    });
+
+    await expect(copy).rejects.toThrow(DigestMismatchError);
+    expect(await blobExists(destination, 'corrupt/x', small.digest)).toBe(false);
+  });
+});

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'crossdock.js');
 
-function shebangFlags(): string[] {
+/** The Node flags of the built CLI's shebang line (`#!/usr/bin/env -S node …`). */
+export function cliNodeFlags(): string[] {
   const first = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
   const match = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
   return match ? (match[1] ?? '').trim().split(/\s+/).filter(Boolean) : [];
@@ -28,7 +29,7 @@ export function runCli(
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...shebangFlags(), CLI, ...args], {
+    const child = spawn(process.execPath, [...cliNodeFlags(), CLI, ...args], {
       env: { ...process.env, DOCKER_CONFIG: '/nonexistent', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '#registry/client.ts';
+import { deleteTag } from '#replication/delete-tag.ts';
+import { replicateTag } from '#replication/replicate-tag.ts';
+import { startCuttingProxy } from '../support/cutting-proxy.ts';
+import { type PushedImage, pushImage } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { listTags, manifestDigest } from '../support/registry-reader.ts';
+
+describe('registry client and steps against a real registry', () => {
+  let registry: TestRegistry;
+  let client: RegistryClient;
+  let v1: PushedImage;
+  let v2: PushedImage;
+
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: { kind: 'basic', username: 'u', password: 'p' } });
+    client = new RegistryClient({ url: registry.url, credentials: { username: 'u', password: 'p' } });
+    v1 = await pushImage(`${registry.host}/team-a/app:v1`, { creds: 'u:p' });
+    v2 = await pushImage(`${registry.host}/team-a/app:v2`, { creds: 'u:p' });
+    for (let i = 0; i < 5; i++)
+      await pushImage(`${registry.host}/team-a/many${i}:v1`, { creds: 'u:p', layerCount: 1 });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await registry?.stop();
+  });
+
+  it('lists the catalog page by page, following the Link header', async () => {
+    const pages: string[][] = [];
+    for await (const page of client.listing.catalog({ pageSize: 2 })) pages.push(page);
+
+    expect(pages.length).toBeGreaterThanOrEqual(3);
+    expect(pages.every((page) => page.length <= 2)).toBe(true);
+    expect(pages.flat().sort()).toEqual(['team-a/app', ...[0, 1, 2, 3, 4].map((i) => `team-a/many${i}`)]);
+  });
+
+  it('deletes a destination tag only while it still points at the deleted digest', async () => {
+    const destination = { client, repository: 'mirror/app' };
+    await replicateTag({ source: { client, repository: 'team-a/app' }, destination, reference: 'v1' });
+
+    const moved = await deleteTag(client, 'mirror/app', 'v1', v2.digest);
+    expect(moved).toEqual({ deleted: false, reason: 'tag-moved', destinationDigest: v1.digest });
+    expect(await manifestDigest({ url: registry.url, creds: 'u:p' }, 'mirror/app', 'v1')).toBe(v1.digest);
+
+    const deleted = await deleteTag(client, 'mirror/app', 'v1', v1.digest);
+    expect(deleted).toEqual({ deleted: true });
+    expect(await listTags({ url: registry.url, creds: 'u:p' }, 'mirror/app')).toEqual([]);
+
+    expect(await deleteTag(client, 'mirror/app', 'v1', v1.digest)).toEqual({
+      deleted: false,
+      reason: 'tag-missing',
+    });
+  });
+
+  it('copies within one registry by mounting from the source repository', async () => {
+    const mark = registry.mark();
+
+    const result = await replicateTag({
+      source: { client, repository: 'team-a/app' },
+      destination: { client, repository: 'copy/app' },
+      reference: 'v2',
+    });
+
+    expect(result.stats).toMatchObject({ blobsMounted: v2.blobs.length, blobsCopied: 0 });
+    expect(
+      registry
+        .requests(mark)
+        .filter((r) => r.method === 'PATCH' || (r.method === 'PUT' && r.path.includes('/blobs/'))),
+    ).toEqual([]);
+  });
+
+  it('retries a read whose connection the network cut', async () => {
+    const proxy = await startCuttingProxy(
+      { host: '127.0.0.1', port: registry.port },
+      { cutAfterBytes: 1, times: 2 },
+    );
+    const viaProxy = new RegistryClient(
+      { url: proxy.url, credentials: { username: 'u', password: 'p' } },
+      { retry: { baseDelayMs: 10 } },
+    );
+    try {
+      const manifest = await viaProxy.manifests.get('team-a/app', 'v1');
+
+      expect(manifest.digest).toBe(v1.digest);
+      expect(proxy.cuts()).toBe(2);
+    } finally {
+      await viaProxy.close();
+      await proxy.stop();
+    }
+  });
+});

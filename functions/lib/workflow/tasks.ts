@@ -1,0 +1,235 @@
+import type { Descriptor } from '#registry/manifests.ts';
+import { checkManifest } from '#replication/check-manifest.ts';
+import { copyBlob, DEFAULT_MONOLITHIC_LIMIT } from '#replication/copy-blob.ts';
+import { deleteTag } from '#replication/delete-tag.ts';
+import { fetchManifest } from '#replication/fetch-manifest.ts';
+import { pushManifest } from '#replication/push-manifest.ts';
+import type { RepositoryRef } from '#replication/types.ts';
+import { watchCancellation } from './cancellation.ts';
+import { JobCancelledError, JobNotFoundError, StaleAttemptError } from './errors.ts';
+import type { JobError, RegistryClients, TerminalStatus, WorkflowJob, WorkflowJobs } from './ports.ts';
+
+/**
+ * The work of each Task state of `infra/workflow.asl.json`, as plain functions of JSON in,
+ * JSON out. A Lambda handler (or the local runtime) calls one per state. Every task re-reads
+ * the job, records its substate first (so a failure names the state it failed in), and stops
+ * with JobCancelledError when the job was cancelled.
+ */
+
+export interface TaskDependencies {
+  jobs: WorkflowJobs;
+  clients: RegistryClients;
+  /** Bytes one MountOrCopyBlob invocation may send before handing the upload to the next. */
+  byteBudget: number;
+  chunkSize?: number;
+  /** How often a long copy re-reads the cancel flag. */
+  cancelPollMs?: number;
+}
+
+export interface TaskInput {
+  jobId: string;
+  attempt: number;
+}
+
+async function load(deps: TaskDependencies, input: TaskInput, substate: string): Promise<WorkflowJob> {
+  const job = await deps.jobs.get(input.jobId);
+  if (!job) throw new JobNotFoundError(`job ${input.jobId} is not in the records`);
+  if (job.attempt !== input.attempt) {
+    throw new StaleAttemptError(
+      `job ${job.id} is at attempt ${job.attempt}; this execution runs attempt ${input.attempt}`,
+    );
+  }
+  if (job.cancelRequested) throw new JobCancelledError(`job ${job.id} was cancelled`);
+  await deps.jobs.setSubstate(job.id, substate);
+  return job;
+}
+
+async function sides(
+  deps: TaskDependencies,
+  job: WorkflowJob,
+): Promise<{ source: RepositoryRef; destination: RepositoryRef }> {
+  const [source, destination] = await Promise.all([
+    deps.clients.client(job.sourceRegistry),
+    deps.clients.client(job.destinationRegistry),
+  ]);
+  return {
+    source: { client: source, repository: job.sourceRepository },
+    destination: { client: destination, repository: job.destinationRepository },
+  };
+}
+
+export interface FetchedManifest {
+  digest: string;
+  mediaType: string;
+  blobs: Pick<Descriptor, 'digest' | 'size' | 'mediaType'>[];
+}
+
+/** FetchManifest: the tag as it is at the source now (a newer push wins over the event's digest). */
+export async function fetchManifestTask(deps: TaskDependencies, input: TaskInput): Promise<FetchedManifest> {
+  const job = await load(deps, input, 'FetchManifest');
+  const { source } = await sides(deps, job);
+  const plan = await fetchManifest(source.client, source.repository, job.tag);
+  return { digest: plan.root.digest, mediaType: plan.root.mediaType, blobs: plan.blobs };
+}
+
+/** CheckManifest: present at the destination under the tag → SKIPPED (ends cycles). */
+export async function checkManifestTask(
+  deps: TaskDependencies,
+  input: TaskInput & { digest: string },
+): Promise<{ present: boolean }> {
+  const job = await load(deps, input, 'CheckManifest');
+  const { destination } = await sides(deps, job);
+  const check = await checkManifest(destination.client, destination.repository, job.tag, input.digest, {
+    ...(job.override === undefined ? {} : { override: job.override }),
+  });
+  return { present: check.present };
+}
+
+export interface BlobState {
+  present: boolean;
+  done?: boolean;
+  upload?: WorkflowJob['upload'] | null;
+}
+
+/** CheckBlob: the destination repository has it → nothing to do; an open upload of it → resume. */
+export async function checkBlobTask(
+  deps: TaskDependencies,
+  input: TaskInput & { blob: Descriptor },
+): Promise<BlobState> {
+  const job = await load(deps, input, 'CheckBlob');
+  const { destination } = await sides(deps, job);
+  const size = await destination.client.blobs.head(destination.repository, input.blob.digest);
+  if (size !== undefined) {
+    await deps.jobs.setSubstate(job.id, 'CheckBlob', { present: 1 });
+    return { present: true };
+  }
+  const upload = job.upload?.digest === input.blob.digest ? job.upload : null;
+  return { present: false, upload };
+}
+
+/**
+ * MountOrCopyBlob: mount, else stream up to the byte budget. A blob left unfinished returns
+ * `done: false` with its open upload, and the workflow calls this state again.
+ */
+export async function copyBlobTask(
+  deps: TaskDependencies,
+  input: TaskInput & { blob: Descriptor; upload?: WorkflowJob['upload'] | null },
+): Promise<BlobState> {
+  const job = await load(deps, input, 'MountOrCopyBlob');
+  const { source, destination } = await sides(deps, job);
+  const cancellation = watchCancellation(deps.jobs, job.id, deps.cancelPollMs ?? 2000);
+  try {
+    const result = await copyBlob({
+      source,
+      destination,
+      blob: input.blob,
+      mountFrom: source.client.host === destination.client.host ? [source.repository] : [],
+      skipCheck: true,
+      byteBudget: deps.byteBudget,
+      // A blob over the budget goes in chunks, so it can stop at the budget and resume.
+      monolithicLimit: Math.min(DEFAULT_MONOLITHIC_LIMIT, deps.byteBudget),
+      signal: cancellation.signal,
+      ...(input.upload ? { resume: { location: input.upload.location, offset: input.upload.offset } } : {}),
+      ...(deps.chunkSize ? { chunkSize: deps.chunkSize } : {}),
+    });
+    if (result.outcome === 'partial') {
+      const upload = { digest: input.blob.digest, ...result.upload };
+      await deps.jobs.setUpload(job.id, upload);
+      await deps.jobs.setSubstate(job.id, 'MountOrCopyBlob', { bytes: result.bytesSent });
+      return { present: false, done: false, upload };
+    }
+    if (input.upload) await deps.jobs.setUpload(job.id, undefined);
+    const progress =
+      result.outcome === 'mounted'
+        ? { mounted: 1 }
+        : result.outcome === 'present'
+          ? { present: 1 }
+          : { copied: 1, bytes: result.bytesSent };
+    await deps.jobs.setSubstate(job.id, 'MountOrCopyBlob', progress);
+    return { present: false, done: true, upload: null };
+  } finally {
+    cancellation.stop();
+  }
+}
+
+/** PushManifest: children of an index, then the index, then the tag. */
+export async function pushManifestTask(
+  deps: TaskDependencies,
+  input: TaskInput & { digest: string },
+): Promise<{ pushed: string[] }> {
+  const job = await load(deps, input, 'PushManifest');
+  const { source, destination } = await sides(deps, job);
+  // By digest: what was checked and copied is what gets pushed, even if the tag moved since.
+  const plan = await fetchManifest(source.client, source.repository, input.digest);
+  const { pushed } = await pushManifest(source, destination, plan, { tag: job.tag });
+  return { pushed };
+}
+
+/** CheckTag: does the destination tag still point at the digest deleted at the source? */
+export async function checkTagTask(
+  deps: TaskDependencies,
+  input: TaskInput,
+): Promise<{ matches: boolean; destinationDigest?: string }> {
+  const job = await load(deps, input, 'CheckTag');
+  const { destination } = await sides(deps, job);
+  const found = await destination.client.manifests.head(destination.repository, job.tag);
+  if (!found) return { matches: false };
+  return {
+    matches: job.digest !== undefined && found.digest === job.digest,
+    destinationDigest: found.digest,
+  };
+}
+
+/** DeleteManifest: deletes only while the tag still points at the deleted digest (checked again). */
+export async function deleteManifestTask(
+  deps: TaskDependencies,
+  input: TaskInput,
+): Promise<{ deleted: boolean }> {
+  const job = await load(deps, input, 'DeleteManifest');
+  const { destination } = await sides(deps, job);
+  if (job.digest === undefined) return { deleted: false };
+  const result = await deleteTag(destination.client, destination.repository, job.tag, job.digest);
+  return { deleted: result.deleted };
+}
+
+export interface RecordStateInput extends TaskInput {
+  status: 'RUNNING' | TerminalStatus;
+  executionArn: string;
+  /** What a Catch put at `$.error`: `{ Error, Cause }`. */
+  error?: { Error?: string; Cause?: string };
+}
+
+/** The Cause of a caught Lambda error is JSON on AWS (`{errorMessage,…}`) and plain text locally. */
+function causeMessage(cause: string | undefined): string {
+  if (cause === undefined) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}
+
+/**
+ * RecordRunning / RecordSucceeded / RecordSkipped / RecordCancelled / RecordFailed: the job's
+ * record follows the execution. RUNNING answers the job's details for the Choice on its action.
+ */
+export async function recordStateTask(
+  deps: TaskDependencies,
+  input: RecordStateInput,
+): Promise<Pick<WorkflowJob, 'id' | 'action' | 'tag'> | { recorded: boolean }> {
+  if (input.status === 'RUNNING') {
+    const job = await deps.jobs.markRunning(input.jobId, input.attempt, input.executionArn);
+    return { id: job.id, action: job.action, tag: job.tag };
+  }
+  let error: JobError | undefined;
+  if (input.error) {
+    const job = await deps.jobs.get(input.jobId);
+    error = {
+      code: input.error.Error ?? 'Error',
+      message: causeMessage(input.error.Cause),
+      state: (job as { substate?: string } | undefined)?.substate,
+    };
+  }
+  return { recorded: await deps.jobs.finish(input.jobId, input.status, error) };
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * The one state machine both infrastructures run: `infra/workflow.asl.json`. Its placeholders
+ * are quoted (`"${Name}"`) so the file stays valid JSON; rendering replaces each quoted
+ * placeholder with the JSON of its value, so numbers (MaxConcurrency, TimeoutSeconds) become
+ * numbers and ARNs strings. CDK renders it with ARN tokens, the local runtime with local names.
+ */
+
+export const WORKFLOW_FILE = join(import.meta.dirname, 'workflow.asl.json');
+
+export interface WorkflowSubstitutions {
+  RecordStateFunctionArn: string;
+  FetchManifestFunctionArn: string;
+  CheckManifestFunctionArn: string;
+  CheckBlobFunctionArn: string;
+  CopyBlobFunctionArn: string;
+  PushManifestFunctionArn: string;
+  CheckTagFunctionArn: string;
+  DeleteManifestFunctionArn: string;
+  BlobsPerJob: number;
+  ExecutionTimeoutSeconds: number;
+}
+
+const PLACEHOLDER = /"\$\{(\w+)\}"/g;
+
+export function renderWorkflow(
+  substitutions: WorkflowSubstitutions,
+  text = readFileSync(WORKFLOW_FILE, 'utf8'),
+): string {
+  const values = substitutions as unknown as Record<string, string | number>;
+  const used = new Set<string>();
+  const rendered = text.replace(PLACEHOLDER, (_match, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`workflow placeholder \${${name}} has no value`);
+    used.add(name);
+    return JSON.stringify(value);
+  });
+  const unused = Object.keys(values).filter((name) => !used.has(name));
+  if (unused.length > 0) throw new Error(`workflow has no placeholder for ${unused.join(', ')}`);
+  return rendered;
+}
+
+/** The names of the Task states and the function placeholder each one calls. */
+export function taskStates(definition: string): Map<string, string> {
+  const tasks = new Map<string, string>();
+  const visit = (
+    states: Record<
+      string,
+      {
+        Type: string;
+        Parameters?: { FunctionName?: string };
+        ItemProcessor?: { States: Record<string, never> };
+      }
+    >,
+  ) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task' && state.Parameters?.FunctionName)
+        tasks.set(name, state.Parameters.FunctionName);
+      if (state.ItemProcessor) visit(state.ItemProcessor.States);
+    }
+  };
+  visit(JSON.parse(definition).States);
+  return tasks;
+}

@@ -1,0 +1,226 @@
+import { readFileSync } from 'node:fs';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '#registry/client.ts';
+import { localTaskHandlers } from '../../functions/lib/workflow/bindings.ts';
+import type {
+  BlobProgress,
+  JobError,
+  TerminalStatus,
+  WorkflowJob,
+  WorkflowJobs,
+} from '../../functions/lib/workflow/ports.ts';
+import { renderWorkflow, WORKFLOW_FILE, type WorkflowSubstitutions } from '../../infra/workflow.ts';
+import { pushImage, randomLayer } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { listTags, manifestDigest } from '../support/registry-reader.ts';
+
+const MiB = 1024 * 1024;
+
+/** Job records kept in memory, with the history the tests read. (The DynamoDB store has its own tests.) */
+class RecordedJobs implements WorkflowJobs {
+  readonly jobs = new Map<
+    string,
+    WorkflowJob & {
+      substate?: string;
+      error?: JobError;
+      substates: string[];
+      progress: Required<BlobProgress>;
+    }
+  >();
+  uploadsKept = 0;
+
+  add(
+    job: Omit<WorkflowJob, 'status' | 'cancelRequested' | 'attempt'> & { cancelRequested?: boolean },
+  ): void {
+    this.jobs.set(job.id, {
+      status: 'QUEUED',
+      attempt: 1,
+      cancelRequested: false,
+      ...job,
+      substates: [],
+      progress: { copied: 0, mounted: 0, present: 0, bytes: 0 },
+    });
+  }
+  async get(id: string) {
+    return this.jobs.get(id);
+  }
+  async markRunning(id: string) {
+    const job = this.jobs.get(id) as WorkflowJob;
+    job.status = 'RUNNING';
+    return job;
+  }
+  async finish(id: string, status: TerminalStatus, error?: JobError) {
+    const job = this.jobs.get(id);
+    if (!job || ['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED'].includes(job.status)) return false;
+    job.status = status;
+    if (error) job.error = error;
+    return true;
+  }
+  async setSubstate(id: string, substate: string, progress?: BlobProgress) {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    job.substate = substate;
+    if (!job.substates.includes(substate)) job.substates.push(substate);
+    for (const key of Object.keys(progress ?? {}) as (keyof BlobProgress)[])
+      job.progress[key] += progress?.[key] ?? 0;
+  }
+  async setUpload(id: string, upload: WorkflowJob['upload']) {
+    const job = this.jobs.get(id);
+    if (job) job.upload = upload;
+    if (upload) this.uploadsKept++;
+  }
+  async isCancelRequested(id: string) {
+    return this.jobs.get(id)?.cancelRequested === true;
+  }
+}
+
+const arn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:crossdock-${name}`;
+const SUBSTITUTIONS: WorkflowSubstitutions = {
+  RecordStateFunctionArn: arn('record-state'),
+  FetchManifestFunctionArn: arn('fetch-manifest'),
+  CheckManifestFunctionArn: arn('check-manifest'),
+  CheckBlobFunctionArn: arn('check-blob'),
+  CopyBlobFunctionArn: arn('copy-blob'),
+  PushManifestFunctionArn: arn('push-manifest'),
+  CheckTagFunctionArn: arn('check-tag'),
+  DeleteManifestFunctionArn: arn('delete-manifest'),
+  BlobsPerJob: 2,
+  ExecutionTimeoutSeconds: 300,
+};
+
+describe('the workflow, run by aws-local-stepfunctions with the task functions', () => {
+  let source: TestRegistry;
+  let destination: TestRegistry;
+  let clients: Map<string, RegistryClient>;
+  const jobs = new RecordedJobs();
+  const machine = new StateMachine(JSON.parse(renderWorkflow(SUBSTITUTIONS)), {
+    validationOptions: { checkArn: false },
+  });
+  const handlers = localTaskHandlers(readFileSync(WORKFLOW_FILE, 'utf8'), {
+    jobs,
+    clients: { client: async (name) => clients.get(name) as RegistryClient },
+    byteBudget: 4 * MiB,
+    chunkSize: 2 * MiB,
+    cancelPollMs: 50,
+  });
+  const run = (jobId: string) =>
+    machine.run(
+      { jobId, attempt: 1 },
+      {
+        overrides: { taskResourceLocalHandlers: handlers },
+        context: {
+          Execution: { Id: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${jobId}-1` },
+        },
+      },
+    ).result;
+  const job = (id: string, repository: string, tag: string, extra: Partial<WorkflowJob> = {}) =>
+    jobs.add({
+      id,
+      action: 'push',
+      sourceRegistry: 'a',
+      sourceRepository: repository,
+      tag,
+      destinationRegistry: 'b',
+      destinationRepository: `mirror/${repository}`,
+      ...extra,
+    });
+
+  beforeAll(async () => {
+    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    clients = new Map([
+      ['a', new RegistryClient({ url: source.url, name: 'a' })],
+      ['b', new RegistryClient({ url: destination.url, name: 'b' })],
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([...(clients?.values() ?? [])].map((c) => c.close()));
+    await Promise.all([source, destination].map((r) => r?.stop()));
+  });
+
+  it('replicates a pushed tag through every substate and records SUCCEEDED', async () => {
+    const image = await pushImage(`${source.host}/team-a/app:v1`, {
+      platforms: [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+    });
+    job('push-1', 'team-a/app', 'v1');
+
+    await run('push-1');
+
+    const record = jobs.jobs.get('push-1');
+    expect(record?.status).toBe('SUCCEEDED');
+    expect(record?.substates).toEqual([
+      'FetchManifest',
+      'CheckManifest',
+      'CheckBlob',
+      'MountOrCopyBlob',
+      'PushManifest',
+    ]);
+    expect(record?.progress.copied).toBe(image.blobs.length);
+    expect(await manifestDigest(destination, 'mirror/team-a/app', 'v1')).toBe(image.digest);
+  });
+
+  it('ends SKIPPED without pushing when the destination already has the digest', async () => {
+    job('push-2', 'team-a/app', 'v1');
+    const mark = destination.mark();
+
+    await run('push-2');
+
+    expect(jobs.jobs.get('push-2')?.status).toBe('SKIPPED');
+    expect(destination.requests(mark).filter((r) => r.method === 'PUT' || r.method === 'POST')).toEqual([]);
+  });
+
+  it('spreads a big blob over several MountOrCopyBlob invocations, resuming the open upload', async () => {
+    const image = await pushImage(`${source.host}/team-a/big:v1`, { layers: [await randomLayer(10 * MiB)] });
+    job('push-3', 'team-a/big', 'v1');
+
+    await run('push-3');
+
+    expect(jobs.jobs.get('push-3')?.status).toBe('SUCCEEDED');
+    expect(jobs.uploadsKept).toBeGreaterThanOrEqual(2);
+    expect(await manifestDigest(destination, 'mirror/team-a/big', 'v1')).toBe(image.digest);
+  });
+
+  it('records CANCELLED, and creates no tag, when the job was cancelled', async () => {
+    await pushImage(`${source.host}/team-a/cancel:v1`);
+    job('push-4', 'team-a/cancel', 'v1', { cancelRequested: true });
+
+    await run('push-4');
+
+    expect(jobs.jobs.get('push-4')?.status).toBe('CANCELLED');
+    expect(await listTags(destination, 'mirror/team-a/cancel')).toEqual([]);
+  });
+
+  it('records FAILED with the error and the state it failed in', async () => {
+    job('push-5', 'team-a/missing', 'v1');
+
+    // The execution fails (the Fail state), so the console shows a red execution.
+    await expect(run('push-5')).rejects.toThrow(/The job's record holds the error/);
+
+    expect(jobs.jobs.get('push-5')).toMatchObject({
+      status: 'FAILED',
+      error: {
+        code: 'NotFoundError',
+        state: 'FetchManifest',
+        message: expect.stringMatching(/team-a\/missing:v1 not found/),
+      },
+    });
+  });
+
+  it('deletes the destination tag only while it points at the deleted digest', async () => {
+    const v1 = await manifestDigest(destination, 'mirror/team-a/app', 'v1');
+    job('delete-1', 'team-a/app', 'v1', { action: 'delete', digest: `sha256:${'0'.repeat(64)}` });
+    job('delete-2', 'team-a/app', 'v1', { action: 'delete', digest: v1 });
+
+    await run('delete-1');
+    expect(jobs.jobs.get('delete-1')?.status).toBe('SKIPPED');
+    expect(await manifestDigest(destination, 'mirror/team-a/app', 'v1')).toBe(v1);
+
+    await run('delete-2');
+    expect(jobs.jobs.get('delete-2')?.status).toBe('SUCCEEDED');
+    expect(await listTags(destination, 'mirror/team-a/app')).toEqual([]);
+  });
+});

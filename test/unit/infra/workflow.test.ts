@@ -1,0 +1,68 @@
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { renderWorkflow, taskStates, type WorkflowSubstitutions } from '../../../infra/workflow.ts';
+
+const arn = (name: string) => `arn:aws:lambda:eu-west-1:123456789012:function:crossdock-${name}`;
+const SUBSTITUTIONS: WorkflowSubstitutions = {
+  RecordStateFunctionArn: arn('record-state'),
+  FetchManifestFunctionArn: arn('fetch-manifest'),
+  CheckManifestFunctionArn: arn('check-manifest'),
+  CheckBlobFunctionArn: arn('check-blob'),
+  CopyBlobFunctionArn: arn('copy-blob'),
+  PushManifestFunctionArn: arn('push-manifest'),
+  CheckTagFunctionArn: arn('check-tag'),
+  DeleteManifestFunctionArn: arn('delete-manifest'),
+  BlobsPerJob: 4,
+  ExecutionTimeoutSeconds: 3600,
+};
+
+describe('the workflow definition', () => {
+  it('is valid ASL once rendered, numbers as numbers', () => {
+    const definition = renderWorkflow(SUBSTITUTIONS);
+    const { isValid, errors } = aslValidator(JSON.parse(definition));
+
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
+    expect(JSON.parse(definition).TimeoutSeconds).toBe(3600);
+    expect(JSON.parse(definition).States.CopyBlobs.MaxConcurrency).toBe(4);
+  });
+
+  it('names its states after the substates of a job', () => {
+    const tasks = taskStates(renderWorkflow(SUBSTITUTIONS));
+
+    expect([...tasks.keys()]).toEqual(
+      expect.arrayContaining([
+        'RecordRunning',
+        'FetchManifest',
+        'CheckManifest',
+        'CheckBlob',
+        'MountOrCopyBlob',
+        'PushManifest',
+        'CheckTag',
+        'DeleteManifest',
+        'RecordSucceeded',
+        'RecordSkipped',
+        'RecordCancelled',
+        'RecordFailed',
+      ]),
+    );
+  });
+
+  it('gives every task a timeout, and retries only retryable errors', () => {
+    const definition = JSON.parse(renderWorkflow(SUBSTITUTIONS));
+    const tasks = [
+      ...Object.values(definition.States),
+      ...Object.values(definition.States.CopyBlobs.ItemProcessor.States),
+    ] as { Type: string; TimeoutSeconds?: number; Retry?: { ErrorEquals: string[] }[] }[];
+
+    for (const task of tasks.filter((s) => s.Type === 'Task')) {
+      expect(task.TimeoutSeconds).toBeGreaterThan(0);
+      for (const retry of task.Retry ?? []) expect(retry.ErrorEquals).not.toContain('States.ALL');
+    }
+  });
+
+  it('refuses to render with a placeholder left without a value', () => {
+    const { BlobsPerJob: _, ...missing } = SUBSTITUTIONS;
+    expect(() => renderWorkflow(missing as WorkflowSubstitutions)).toThrow(/\$\{BlobsPerJob\} has no value/);
+  });
+});

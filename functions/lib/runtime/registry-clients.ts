@@ -1,0 +1,68 @@
+import type { RegistryConfig } from '#config/schema.ts';
+import type { Credentials } from '#registry/auth.ts';
+import { RegistryClient } from '#registry/client.ts';
+
+/**
+ * Registry clients for the functions, by the config's registry name, kept for the life of the
+ * process (a warm Lambda reuses pools and tokens). Only registries in the records are contacted.
+ * Credentials come inline (local runtime) or from a secret (deployed: `credentialsSecret` names a
+ * Secrets Manager secret holding `{"username","password"}`).
+ */
+
+export type StoredRegistry = RegistryConfig & { credentialsSecret?: string };
+
+export interface RegistrySources {
+  registry(name: string): Promise<StoredRegistry | undefined>;
+  secret?(name: string): Promise<string | undefined>;
+}
+
+export class UnknownRegistryError extends Error {
+  override name = 'UnknownRegistryError';
+}
+
+const CLIENT_TTL_MS = 5 * 60_000;
+
+export class RegistryClientCache {
+  readonly #sources: RegistrySources;
+  readonly #clients = new Map<string, { client: Promise<RegistryClient>; createdAt: number }>();
+
+  constructor(sources: RegistrySources) {
+    this.#sources = sources;
+  }
+
+  /** A client for the named registry; re-read after a few minutes, so edited credentials apply. */
+  client(name: string): Promise<RegistryClient> {
+    const cached = this.#clients.get(name);
+    if (cached && Date.now() - cached.createdAt < CLIENT_TTL_MS) return cached.client;
+    const client = this.#create(name);
+    this.#clients.set(name, { client, createdAt: Date.now() });
+    client.catch(() => this.#clients.delete(name));
+    if (cached) cached.client.then((old) => old.close()).catch(() => undefined);
+    return client;
+  }
+
+  async #create(name: string): Promise<RegistryClient> {
+    const registry = await this.#sources.registry(name);
+    if (!registry) throw new UnknownRegistryError(`registry "${name}" is not configured`);
+    let credentials: Credentials | undefined = registry.credentials;
+    if (!credentials && registry.credentialsSecret && this.#sources.secret) {
+      const text = await this.#sources.secret(registry.credentialsSecret);
+      const parsed = text ? (JSON.parse(text) as Partial<Credentials>) : {};
+      if (parsed.username && parsed.password !== undefined) credentials = { username: parsed.username, password: parsed.password };
+    }
+    return new RegistryClient({
+      url: registry.url,
+      name: registry.name,
+      credentials,
+      insecure: registry.insecure === true,
+      caFile: registry.caFile,
+      requestsPerSecond: registry.rateLimit?.requestsPerSecond,
+    });
+  }
+
+  async close(): Promise<void> {
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(clients.map(async (c) => (await c.client.catch(() => undefined))?.close()));
+  }
+}

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import type { IVpc } from 'aws-cdk-lib/aws-ec2';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/** Repository root: handler entries are `functions/<name>.ts` under it. */
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+export interface CrossdockFunctionProps {
+  /** `functions/…` path of the handler module, without extension. */
+  entry: string;
+  description: string;
+  environment?: Record<string, string>;
+  timeout?: Duration;
+  memorySize?: number;
+  reservedConcurrentExecutions?: number;
+  /** Functions that talk to registries run in the VPC when one is given (private registries). */
+  vpc?: IVpc | undefined;
+}
+
+/**
+ * Every crossdock Lambda: Node 22 on ARM64, bundled locally by esbuild (no Docker), ESM,
+ * X-Ray tracing, its own log group with a retention.
+ */
+export class CrossdockFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: CrossdockFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
+    super(scope, id, {
+      entry: join(ROOT, `${props.entry}.ts`),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+      environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'crossdock', ...props.environment },
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.vpc ? { vpc: props.vpc } : {}),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        sourceMap: true,
+        minify: true,
+        // ESM bundles need `require` for the CommonJS dependencies they inline.
+        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

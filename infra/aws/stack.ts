@@ -1,0 +1,121 @@
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IVpc } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { PipelineAlarms } from './alarms.ts';
+import { JobQueue } from './job-queue.ts';
+import { JobStore } from './job-store.ts';
+import { Dispatch } from './pipeline.ts';
+import { WebhookApi } from './webhook-api.ts';
+import { ReplicationWorkflow } from './workflow.ts';
+
+export interface CrossdockLimits {
+  /** Jobs running at once, over all destinations. */
+  runningJobs: number;
+  /** Jobs running at once into one destination registry. */
+  perDestination: number;
+  /** Blobs of one job copied at once (the workflow's Map MaxConcurrency). */
+  blobsPerJob: number;
+}
+
+export interface CrossdockStackProps extends StackProps {
+  limits?: Partial<CrossdockLimits>;
+  /** Reserved concurrency of the dispatcher (default 2). */
+  dispatcherConcurrency?: number;
+  /** The SQS event source's maxConcurrency (default 2, AWS's minimum). */
+  dispatcherMaxConcurrency?: number;
+  /** Messages per dispatcher invocation (default 10). */
+  dispatchBatchSize?: number;
+  /** Reserved concurrency of the blob-copying function: the IO worker pool (default 20). */
+  transferConcurrency?: number;
+  /** Bytes one MountOrCopyBlob invocation sends before handing the upload on (default 1 GiB). */
+  copyByteBudgetMiB?: number;
+  /** Longest a job attempt may run (default 2 hours). */
+  executionTimeout?: Duration;
+  /** Requests per second and burst the webhook API accepts (default 50 / 100). */
+  webhookThrottle?: { rate: number; burst: number };
+  /** Run the functions that reach registries in this VPC (private registries). */
+  vpc?: IVpc;
+}
+
+export const DEFAULT_LIMITS: CrossdockLimits = { runningJobs: 10, perDestination: 4, blobsPerJob: 4 };
+
+/** crossdock on AWS: webhook API → jobs queue → dispatcher → Step Functions → DynamoDB records. */
+export class CrossdockStack extends Stack {
+  readonly store: JobStore;
+  readonly jobQueue: JobQueue;
+  readonly webhooks: WebhookApi;
+  readonly workflow: ReplicationWorkflow;
+  readonly dispatch: Dispatch;
+  readonly alarms: PipelineAlarms;
+
+  constructor(scope: Construct, id: string, props: CrossdockStackProps = {}) {
+    super(scope, id, props);
+    const limits = { ...DEFAULT_LIMITS, ...props.limits };
+    const dispatchTimeout = Duration.seconds(60);
+    this.store = new JobStore(this, 'Records');
+    this.jobQueue = new JobQueue(this, 'Queue', { dispatchTimeout });
+    const environment = {
+      TABLE_NAME: this.store.table.tableName,
+      JOB_QUEUE_URL: this.jobQueue.queue.queueUrl,
+      RUNNING_JOBS: String(limits.runningJobs),
+      PER_DESTINATION: String(limits.perDestination),
+      BLOBS_PER_JOB: String(limits.blobsPerJob),
+      COPY_BYTE_BUDGET: String((props.copyByteBudgetMiB ?? 1024) * 1024 * 1024),
+      POWERTOOLS_METRICS_NAMESPACE: 'crossdock',
+    };
+
+    this.workflow = new ReplicationWorkflow(this, 'Workflow', {
+      environment,
+      blobsPerJob: limits.blobsPerJob,
+      executionTimeout: props.executionTimeout ?? Duration.hours(2),
+      transferConcurrency: props.transferConcurrency ?? 20,
+      vpc: props.vpc,
+    });
+    const workEnvironment = { ...environment, STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn };
+    this.webhooks = new WebhookApi(this, 'Webhooks', {
+      environment: workEnvironment,
+      throttle: props.webhookThrottle ?? { rate: 50, burst: 100 },
+    });
+    this.dispatch = new Dispatch(this, 'Dispatch', {
+      environment: workEnvironment,
+      queue: this.jobQueue.queue,
+      deadLetterQueue: this.jobQueue.deadLetterQueue,
+      stateMachine: this.workflow.stateMachine,
+      timeout: dispatchTimeout,
+      reservedConcurrency: props.dispatcherConcurrency ?? 2,
+      maxConcurrency: props.dispatcherMaxConcurrency ?? 2,
+      batchSize: props.dispatchBatchSize ?? 10,
+    });
+
+    // Least privilege: each function gets the table and queue rights its role needs.
+    const table = this.store.table;
+    table.grantReadWriteData(this.webhooks.webhookFunction);
+    table.grantReadData(this.webhooks.healthFunction);
+    this.jobQueue.queue.grantSendMessages(this.webhooks.webhookFunction);
+    for (const fn of [this.dispatch.dispatchFunction, this.dispatch.finalizerFunction, this.dispatch.deadLetterFunction]) {
+      table.grantReadWriteData(fn);
+    }
+    this.jobQueue.queue.grantSendMessages(this.dispatch.finalizerFunction);
+    const registryCredentials = new PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [
+        this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'crossdock/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ],
+    });
+    for (const fn of this.workflow.functions) {
+      table.grantReadWriteData(fn);
+      fn.addToRolePolicy(registryCredentials);
+    }
+    // A job's end may hand its tag to a newer digest that arrived meanwhile: a new job to enqueue.
+    this.jobQueue.queue.grantSendMessages(this.workflow.recordStateFunction);
+
+    this.alarms = new PipelineAlarms(this, 'Alarms', {
+      deadLetterQueue: this.jobQueue.deadLetterQueue,
+      stateMachine: this.workflow.stateMachine,
+    });
+    new CfnOutput(this, 'WebhookUrl', { value: `${this.webhooks.api.apiEndpoint}/webhooks/`, description: 'POST /webhooks/{source}' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+  }
+}

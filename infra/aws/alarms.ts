@@ -13,7 +13,8 @@ export class PipelineAlarms extends Construct {
   constructor(scope: Construct, id: string, props: { deadLetterQueue: Queue; stateMachine: StateMachine }) {
     super(scope, id);
     this.deadLetters = new Alarm(this, 'DeadLetters', {
-      alarmDescription: 'Job messages reached the dead-letter queue (each is recorded FAILED with its reason)',
+      alarmDescription:
+        'Job messages reached the dead-letter queue (each is recorded FAILED with its reason)',
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,

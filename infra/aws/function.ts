@@ -40,8 +40,14 @@ export class CrossdockFunction extends NodejsFunction {
       logGroup,
       projectRoot: ROOT,
       depsLockFilePath: join(ROOT, 'package-lock.json'),
-      environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'crossdock', ...props.environment },
-      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'crossdock',
+        ...props.environment,
+      },
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       ...(props.vpc ? { vpc: props.vpc } : {}),
       bundling: {
         format: OutputFormat.ESM,
@@ -49,7 +55,8 @@ export class CrossdockFunction extends NodejsFunction {
         sourceMap: true,
         minify: true,
         // ESM bundles need `require` for the CommonJS dependencies they inline.
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
         externalModules: ['@aws-sdk/*'],
         forceDockerBundling: false,
       },

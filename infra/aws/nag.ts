@@ -18,7 +18,10 @@ export function acknowledgeNagFindings(stack: CrossdockStack): void {
     'AwsSolutions-APIG4',
     'The webhook routes authenticate each sender themselves (static header, HMAC signature or query token per source, as registries send them); registries cannot use IAM or Cognito.',
   );
-  acknowledge('AwsSolutions-L1', 'Functions run nodejs22.x, the runtime the project targets; cdk-nag flags any runtime that is not the newest.');
+  acknowledge(
+    'AwsSolutions-L1',
+    'Functions run nodejs22.x, the runtime the project targets; cdk-nag flags any runtime that is not the newest.',
+  );
   acknowledge(
     'AwsSolutions-SQS3',
     'The dead-letter queue is the end of the line: its own consumer records each message as a FAILED job.',

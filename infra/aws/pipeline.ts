@@ -49,7 +49,8 @@ export class Dispatch extends Construct {
 
     this.finalizerFunction = new CrossdockFunction(this, 'Finalizer', {
       entry: 'functions/finalizer/handler',
-      description: 'Records executions that ended ABORTED, TIMED_OUT or FAILED without a final state; releases leases',
+      description:
+        'Records executions that ended ABORTED, TIMED_OUT or FAILED without a final state; releases leases',
       environment: props.environment,
     });
     new Rule(this, 'ExecutionEnded', {
@@ -57,9 +58,14 @@ export class Dispatch extends Construct {
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [props.stateMachine.stateMachineArn], status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
+        detail: {
+          stateMachineArn: [props.stateMachine.stateMachineArn],
+          status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+        },
       },
-      targets: [new LambdaFunction(this.finalizerFunction, { retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+      targets: [
+        new LambdaFunction(this.finalizerFunction, { retryAttempts: 8, maxEventAge: Duration.hours(2) }),
+      ],
     });
 
     this.deadLetterFunction = new CrossdockFunction(this, 'DeadLetters', {
@@ -67,6 +73,8 @@ export class Dispatch extends Construct {
       description: 'Records every job message that reached the dead-letter queue as FAILED',
       environment: props.environment,
     });
-    this.deadLetterFunction.addEventSource(new SqsEventSource(props.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    this.deadLetterFunction.addEventSource(
+      new SqsEventSource(props.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
   }
 }

@@ -93,14 +93,23 @@ export class CrossdockStack extends Stack {
     table.grantReadWriteData(this.webhooks.webhookFunction);
     table.grantReadData(this.webhooks.healthFunction);
     this.jobQueue.queue.grantSendMessages(this.webhooks.webhookFunction);
-    for (const fn of [this.dispatch.dispatchFunction, this.dispatch.finalizerFunction, this.dispatch.deadLetterFunction]) {
+    for (const fn of [
+      this.dispatch.dispatchFunction,
+      this.dispatch.finalizerFunction,
+      this.dispatch.deadLetterFunction,
+    ]) {
       table.grantReadWriteData(fn);
     }
     this.jobQueue.queue.grantSendMessages(this.dispatch.finalizerFunction);
     const registryCredentials = new PolicyStatement({
       actions: ['secretsmanager:GetSecretValue'],
       resources: [
-        this.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'crossdock/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        this.formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: 'crossdock/*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
       ],
     });
     for (const fn of this.workflow.functions) {
@@ -114,7 +123,10 @@ export class CrossdockStack extends Stack {
       deadLetterQueue: this.jobQueue.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
     });
-    new CfnOutput(this, 'WebhookUrl', { value: `${this.webhooks.api.apiEndpoint}/webhooks/`, description: 'POST /webhooks/{source}' });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: `${this.webhooks.api.apiEndpoint}/webhooks/`,
+      description: 'POST /webhooks/{source}',
+    });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: table.tableName });
   }

@@ -1,4 +1,4 @@
-import { CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -10,7 +10,11 @@ export class WebhookApi extends Construct {
   readonly webhookFunction: CrossdockFunction;
   readonly healthFunction: CrossdockFunction;
 
-  constructor(scope: Construct, id: string, props: { environment: Record<string, string>; throttle: { rate: number; burst: number } }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { environment: Record<string, string>; throttle: { rate: number; burst: number } },
+  ) {
     super(scope, id);
     this.webhookFunction = new CrossdockFunction(this, 'Webhook', {
       entry: 'functions/webhook/handler',
@@ -47,6 +51,9 @@ export class WebhookApi extends Construct {
         latency: '$context.responseLatency',
       }),
     };
-    stage.defaultRouteSettings = { throttlingRateLimit: props.throttle.rate, throttlingBurstLimit: props.throttle.burst };
+    stage.defaultRouteSettings = {
+      throttlingRateLimit: props.throttle.rate,
+      throttlingBurstLimit: props.throttle.burst,
+    };
   }
 }

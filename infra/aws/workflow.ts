@@ -9,14 +9,46 @@ import { CrossdockFunction } from './function.ts';
 
 /** One Lambda per Task state of the workflow: the console shows each substate's own function. */
 const TASK_FUNCTIONS = [
-  { placeholder: 'RecordStateFunctionArn', entry: 'functions/workflow/record-state', description: 'Records a job state (RUNNING, SUCCEEDED, SKIPPED, CANCELLED, FAILED)' },
-  { placeholder: 'FetchManifestFunctionArn', entry: 'functions/workflow/fetch-manifest', description: 'FetchManifest: resolves the tag at the source' },
-  { placeholder: 'CheckManifestFunctionArn', entry: 'functions/workflow/check-manifest', description: 'CheckManifest: is the digest already at the destination?' },
-  { placeholder: 'CheckBlobFunctionArn', entry: 'functions/workflow/check-blob', description: 'CheckBlob: does the destination repository hold the blob?' },
-  { placeholder: 'CopyBlobFunctionArn', entry: 'functions/workflow/copy-blob', description: 'MountOrCopyBlob: mounts or streams one blob, in chunks' },
-  { placeholder: 'PushManifestFunctionArn', entry: 'functions/workflow/push-manifest', description: 'PushManifest: children, index, then the tag' },
-  { placeholder: 'CheckTagFunctionArn', entry: 'functions/workflow/check-tag', description: 'CheckTag: does the destination tag still point at the deleted digest?' },
-  { placeholder: 'DeleteManifestFunctionArn', entry: 'functions/workflow/delete-manifest', description: 'DeleteManifest: removes the destination manifest' },
+  {
+    placeholder: 'RecordStateFunctionArn',
+    entry: 'functions/workflow/record-state',
+    description: 'Records a job state (RUNNING, SUCCEEDED, SKIPPED, CANCELLED, FAILED)',
+  },
+  {
+    placeholder: 'FetchManifestFunctionArn',
+    entry: 'functions/workflow/fetch-manifest',
+    description: 'FetchManifest: resolves the tag at the source',
+  },
+  {
+    placeholder: 'CheckManifestFunctionArn',
+    entry: 'functions/workflow/check-manifest',
+    description: 'CheckManifest: is the digest already at the destination?',
+  },
+  {
+    placeholder: 'CheckBlobFunctionArn',
+    entry: 'functions/workflow/check-blob',
+    description: 'CheckBlob: does the destination repository hold the blob?',
+  },
+  {
+    placeholder: 'CopyBlobFunctionArn',
+    entry: 'functions/workflow/copy-blob',
+    description: 'MountOrCopyBlob: mounts or streams one blob, in chunks',
+  },
+  {
+    placeholder: 'PushManifestFunctionArn',
+    entry: 'functions/workflow/push-manifest',
+    description: 'PushManifest: children, index, then the tag',
+  },
+  {
+    placeholder: 'CheckTagFunctionArn',
+    entry: 'functions/workflow/check-tag',
+    description: 'CheckTag: does the destination tag still point at the deleted digest?',
+  },
+  {
+    placeholder: 'DeleteManifestFunctionArn',
+    entry: 'functions/workflow/delete-manifest',
+    description: 'DeleteManifest: removes the destination manifest',
+  },
 ] as const;
 
 export interface WorkflowProps {
@@ -55,14 +87,17 @@ export class ReplicationWorkflow extends Construct {
       substitutions[task.placeholder] = fn.functionArn;
       return fn;
     });
-    const byPlaceholder = (placeholder: string) => this.functions[TASK_FUNCTIONS.findIndex((t) => t.placeholder === placeholder)] as IFunction;
+    const byPlaceholder = (placeholder: string) =>
+      this.functions[TASK_FUNCTIONS.findIndex((t) => t.placeholder === placeholder)] as IFunction;
     this.copyBlobFunction = byPlaceholder('CopyBlobFunctionArn');
     this.recordStateFunction = byPlaceholder('RecordStateFunctionArn');
 
     const logs = new LogGroup(this, 'ExecutionLogs', { retention: RetentionDays.ONE_MONTH });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromString(renderWorkflow(substitutions as unknown as WorkflowSubstitutions)),
+      definitionBody: DefinitionBody.fromString(
+        renderWorkflow(substitutions as unknown as WorkflowSubstitutions),
+      ),
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });

@@ -48,7 +48,8 @@ export class RegistryClientCache {
     if (!credentials && registry.credentialsSecret && this.#sources.secret) {
       const text = await this.#sources.secret(registry.credentialsSecret);
       const parsed = text ? (JSON.parse(text) as Partial<Credentials>) : {};
-      if (parsed.username && parsed.password !== undefined) credentials = { username: parsed.username, password: parsed.password };
+      if (parsed.username && parsed.password !== undefined)
+        credentials = { username: parsed.username, password: parsed.password };
     }
     return new RegistryClient({
       url: registry.url,

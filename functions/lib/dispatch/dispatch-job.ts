@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/**
+ * The dispatcher's decision for one queued job message: drop it (stale or done), cancel it
+ * (disabled policy, cancel requested), hold it back (over the limits: re-sent with a delay, so
+ * waiting never counts towards the dead-letter queue), or start its execution.
+ */
+
+export const jobMessageSchema = z.object({ jobId: z.string().min(1), attempt: z.number().int().positive() });
+export type JobMessage = z.infer<typeof jobMessageSchema>;
+
+export interface DispatchableJob {
+  id: string;
+  attempt: number;
+  status: string;
+  policy: string;
+  destinationRegistry: string;
+  cancelRequested: boolean;
+}
+
+export interface DispatchPorts {
+  job(id: string): Promise<DispatchableJob | undefined>;
+  policyEnabled(name: string): Promise<boolean>;
+  cancel(jobId: string, reason: string): Promise<void>;
+  /** Takes a running slot (global and per destination) for the job; false when none is free. */
+  acquireLease(job: DispatchableJob): Promise<boolean>;
+  releaseLease(jobId: string): Promise<void>;
+  /** Starts the execution `<job>-<attempt>`; an execution of that name already running counts as started. */
+  startExecution(name: string, input: JobMessage): Promise<void>;
+  /** Sends the message again, visible after `delaySeconds`. */
+  requeue(message: JobMessage & { waits: number }, delaySeconds: number): Promise<void>;
+}
+
+export type DispatchOutcome = 'started' | 'cancelled' | 'delayed' | 'dropped';
+
+const TERMINAL = new Set(['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED']);
+/** SQS's longest delay. */
+const MAX_DELAY_SECONDS = 900;
+
+/** Waiting jobs come back after 2, 4, 8 … seconds, at most 60, with jitter so they do not return in step. */
+export function admissionDelay(waits: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(60, 2 ** Math.min(waits + 1, 6));
+  return Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2)));
+}
+
+export async function dispatchJob(
+  ports: DispatchPorts,
+  message: JobMessage & { waits?: number },
+): Promise<DispatchOutcome> {
+  const job = await ports.job(message.jobId);
+  if (!job || TERMINAL.has(job.status) || job.attempt !== message.attempt) return 'dropped';
+  if (job.cancelRequested) {
+    await ports.cancel(job.id, 'cancelled before it started');
+    return 'cancelled';
+  }
+  if (!(await ports.policyEnabled(job.policy))) {
+    await ports.cancel(job.id, `policy ${job.policy} is disabled`);
+    return 'cancelled';
+  }
+  if (!(await ports.acquireLease(job))) {
+    const waits = (message.waits ?? 0) + 1;
+    await ports.requeue({ jobId: job.id, attempt: job.attempt, waits }, admissionDelay(waits));
+    return 'delayed';
+  }
+  try {
+    await ports.startExecution(`${job.id}-${job.attempt}`, { jobId: job.id, attempt: job.attempt });
+  } catch (error) {
+    await ports.releaseLease(job.id);
+    throw error;
+  }
+  return 'started';
+}

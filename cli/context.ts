@@ -3,6 +3,7 @@ import { RegistryClient } from '#registry/client.ts';
 import { endpointForDomain } from '#registry/endpoints.ts';
 import type { RegistryEndpoint } from '#registry/transport.ts';
 import { createProgressReporter, type ProgressReporter } from './progress.ts';
+import { RunSummary } from './run-summary.ts';
 
 /** What a command needs from the outside world; tests give their own streams and env. */
 export interface CliIo {
@@ -60,4 +61,43 @@ export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
 export function reporterFor(io: CliIo, quiet: boolean | undefined): ProgressReporter {
   if (quiet) return { event() {}, line() {}, stop() {} };
   return createProgressReporter(io.stderr);
+}
+
+export interface Session {
+  pool: ClientPool;
+  reporter: ProgressReporter;
+  summary: RunSummary;
+  signal: AbortSignal;
+}
+
+/**
+ * The frame of a `copy` or `sync` run: shared clients, progress, Ctrl-C, and at the end the
+ * summary (failures to stderr, totals to stdout) and the exit code. An error escaping `work` is
+ * recorded as a failure of `label`.
+ */
+export async function runSession(
+  io: CliIo,
+  options: { quiet?: boolean | undefined; dryRun?: boolean | undefined; label: string },
+  work: (session: Session) => Promise<void>,
+): Promise<number> {
+  const interrupt = interruptSignal();
+  const session: Session = {
+    pool: new ClientPool(),
+    reporter: reporterFor(io, options.quiet),
+    summary: new RunSummary(),
+    signal: interrupt.signal,
+  };
+  try {
+    await work(session);
+  } catch (error) {
+    session.summary.fail(options.label, error);
+  } finally {
+    interrupt.dispose();
+    session.reporter.stop();
+    await session.pool.close();
+  }
+  for (const line of session.summary.lines({ dryRun: options.dryRun === true })) {
+    (line.startsWith('FAILED') ? io.stderr : io.stdout).write(`${line}\n`);
+  }
+  return session.summary.exitCode;
 }

@@ -3,9 +3,9 @@ import { InvalidReferenceError } from '#registry/errors.ts';
 import { formatReference, type ImageReference, parseReference } from '#registry/reference.ts';
 import { BlobLocations } from '#replication/blob-locations.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
-import { ClientPool, type CliIo, interruptSignal, reporterFor } from './context.ts';
+import { type CliIo, runSession } from './context.ts';
 import { shortDigest } from './format.ts';
-import { describeError, RunSummary } from './run-summary.ts';
+import { describeError } from './run-summary.ts';
 
 export interface CopyOptions {
   srcCreds?: string;
@@ -51,55 +51,44 @@ export async function runCopy(src: string, dst: string, options: CopyOptions, io
     return 1;
   }
 
-  const pool = new ClientPool();
-  const reporter = reporterFor(io, options.quiet);
-  const interrupt = interruptSignal();
-  const summary = new RunSummary();
   const label = `${formatReference(source)} → ${formatReference(destination)}`;
-  try {
-    const sourceClient = pool.forDomain(source.domain, {
-      credentials: sourceCredentials,
-      insecure: options.srcInsecure === true,
-      env: io.env,
-    });
-    const destinationClient = pool.forDomain(destination.domain, {
-      credentials: destinationCredentials,
-      insecure: options.destInsecure === true,
-      env: io.env,
-    });
-    const result = await replicateTag(
-      {
-        source: { client: sourceClient, repository: source.repository },
-        destination: { client: destinationClient, repository: destination.repository },
-        reference: source.digest ?? (source.tag as string),
-        tag: destination.tag,
-      },
-      {
-        dryRun: options.dryRun === true,
-        referrers: options.referrers !== false,
-        blobLocations: new BlobLocations(),
-        signal: interrupt.signal,
-        ...(options.blobs ? { blobsPerImage: options.blobs } : {}),
-        onEvent: (event) => reporter.event(destination.repository, event),
-      },
-    );
-    if (destination.digest !== undefined && destination.digest !== result.digest) {
-      throw new InvalidReferenceError(
-        `the destination names ${destination.digest} but the source is ${result.digest}`,
+  return runSession(
+    io,
+    { quiet: options.quiet, dryRun: options.dryRun, label },
+    async ({ pool, reporter, summary, signal }) => {
+      const sourceClient = pool.forDomain(source.domain, {
+        credentials: sourceCredentials,
+        insecure: options.srcInsecure === true,
+        env: io.env,
+      });
+      const destinationClient = pool.forDomain(destination.domain, {
+        credentials: destinationCredentials,
+        insecure: options.destInsecure === true,
+        env: io.env,
+      });
+      const result = await replicateTag(
+        {
+          source: { client: sourceClient, repository: source.repository },
+          destination: { client: destinationClient, repository: destination.repository },
+          reference: source.digest ?? (source.tag as string),
+          tag: destination.tag,
+        },
+        {
+          dryRun: options.dryRun === true,
+          referrers: options.referrers !== false,
+          blobLocations: new BlobLocations(),
+          signal,
+          ...(options.blobs ? { blobsPerImage: options.blobs } : {}),
+          onEvent: (event) => reporter.event(destination.repository, event),
+        },
       );
-    }
-    summary.record(result);
-    const verb = result.outcome === 'skipped' ? 'up to date' : options.dryRun ? 'would copy' : 'copied';
-    reporter.line(`${verb}: ${label} (${shortDigest(result.digest)})`);
-  } catch (error) {
-    summary.fail(label, error);
-  } finally {
-    interrupt.dispose();
-    reporter.stop();
-    await pool.close();
-  }
-  for (const line of summary.lines({ dryRun: options.dryRun === true })) {
-    (line.startsWith('FAILED') ? io.stderr : io.stdout).write(`${line}\n`);
-  }
-  return summary.exitCode;
+      if (destination.digest !== undefined && destination.digest !== result.digest) {
+        throw new InvalidReferenceError(
+          `the destination names ${destination.digest} but the source is ${result.digest}`,
+        );
+      }
+      const verb = summary.record(result, options.dryRun === true);
+      reporter.line(`${verb}: ${label} (${shortDigest(result.digest)})`);
+    },
+  );
 }

@@ -17,12 +17,15 @@ export class RunSummary {
   blobsMissing = 0;
   bytesMissing = 0;
 
-  record(result: ReplicateResult): void {
+  /** Records a tag's result and says it in one word: copied, up to date, would copy. */
+  record(result: ReplicateResult, dryRun = false): string {
     if (result.outcome === 'copied') this.tagsCopied++;
     else this.tagsSkipped++;
     addStats(this.stats, result.stats);
     this.blobsMissing += result.blobsMissing.length;
     this.bytesMissing += result.blobsMissing.reduce((sum, b) => sum + b.size, 0);
+    if (result.outcome === 'skipped') return 'up to date';
+    return dryRun ? 'would copy' : 'copied';
   }
 
   fail(label: string, error: unknown): void {

@@ -6,8 +6,8 @@ import { BlobLocations } from '#replication/blob-locations.ts';
 import { forEachLimit, Semaphore } from '#replication/limit.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
 import { type ScannedTag, scanPolicy } from '#replication/scan.ts';
-import { ClientPool, type CliIo, interruptSignal, reporterFor } from './context.ts';
-import { describeError, RunSummary } from './run-summary.ts';
+import { type ClientPool, type CliIo, runSession } from './context.ts';
+import { describeError } from './run-summary.ts';
 
 export interface SyncOptions {
   config: string;
@@ -55,82 +55,70 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
     return 1;
   }
 
-  const pool = new ClientPool();
-  const registries = new Map(config.registries.map((r) => [r.name, r]));
-  const registry = (name: string) => clientFor(pool, registries.get(name) as RegistryConfig);
-  const reporter = reporterFor(io, options.quiet);
-  const interrupt = interruptSignal();
-  const summary = new RunSummary();
-  const blobLocations = new BlobLocations();
-  const perDestination = new Map<string, Semaphore>();
-  const destinationSlots = (name: string) => {
-    let slots = perDestination.get(name);
-    if (!slots) {
-      slots = new Semaphore(config.limits.perDestination);
-      perDestination.set(name, slots);
-    }
-    return slots;
-  };
-
-  async function* jobs(): AsyncGenerator<SyncJob> {
-    for (const policy of policies) {
-      const source = registry(policy.source.registry);
-      const destination = registry(policy.destination.registry);
-      try {
-        for await (const scanned of scanPolicy(source, policy, {
-          signal: interrupt.signal,
-          skipReferrerTags: options.referrers !== false,
-        })) {
-          yield { ...scanned, policy, source, destination };
+  return runSession(
+    io,
+    { quiet: options.quiet, dryRun: options.dryRun, label: 'sync' },
+    async ({ pool, reporter, summary, signal }) => {
+      const registries = new Map(config.registries.map((r) => [r.name, r]));
+      const registry = (name: string) => clientFor(pool, registries.get(name) as RegistryConfig);
+      const blobLocations = new BlobLocations();
+      const perDestination = new Map<string, Semaphore>();
+      const destinationSlots = (name: string) => {
+        let slots = perDestination.get(name);
+        if (!slots) {
+          slots = new Semaphore(config.limits.perDestination);
+          perDestination.set(name, slots);
         }
-      } catch (error) {
-        if (interrupt.signal.aborted) throw error;
-        summary.fail(`${policy.name}: listing ${source.name}`, error);
+        return slots;
+      };
+
+      async function* jobs(): AsyncGenerator<SyncJob> {
+        for (const policy of policies) {
+          const source = registry(policy.source.registry);
+          const destination = registry(policy.destination.registry);
+          try {
+            for await (const scanned of scanPolicy(source, policy, {
+              signal,
+              skipReferrerTags: options.referrers !== false,
+            })) {
+              yield { ...scanned, policy, source, destination };
+            }
+          } catch (error) {
+            if (signal.aborted) throw error;
+            summary.fail(`${policy.name}: listing ${source.name}`, error);
+          }
+        }
       }
-    }
-  }
 
-  const runJob = async (job: SyncJob): Promise<void> => {
-    const label = `${job.policy.name}: ${job.source.name}/${job.sourceRepository}:${job.tag} → ${job.destination.name}/${job.destinationRepository}`;
-    try {
-      const result = await destinationSlots(job.destination.name).use(() =>
-        replicateTag(
-          {
-            source: { client: job.source, repository: job.sourceRepository },
-            destination: { client: job.destination, repository: job.destinationRepository },
-            reference: job.tag,
-          },
-          {
-            override: job.policy.override,
-            dryRun: options.dryRun === true,
-            referrers: options.referrers !== false,
-            blobsPerImage: config.limits.blobsPerJob,
-            blobLocations,
-            signal: interrupt.signal,
-            onEvent: (event) => reporter.event(job.destinationRepository, event),
-          },
-        ),
-      );
-      summary.record(result);
-      const verb = result.outcome === 'skipped' ? 'up to date' : options.dryRun ? 'would copy' : 'copied';
-      reporter.line(`${verb}: ${label}`);
-    } catch (error) {
-      summary.fail(label, error);
-      reporter.line(`FAILED ${label}: ${describeError(error)}`);
-    }
-  };
+      const runJob = async (job: SyncJob): Promise<void> => {
+        const label = `${job.policy.name}: ${job.source.name}/${job.sourceRepository}:${job.tag} → ${job.destination.name}/${job.destinationRepository}`;
+        try {
+          const result = await destinationSlots(job.destination.name).use(() =>
+            replicateTag(
+              {
+                source: { client: job.source, repository: job.sourceRepository },
+                destination: { client: job.destination, repository: job.destinationRepository },
+                reference: job.tag,
+              },
+              {
+                override: job.policy.override,
+                dryRun: options.dryRun === true,
+                referrers: options.referrers !== false,
+                blobsPerImage: config.limits.blobsPerJob,
+                blobLocations,
+                signal,
+                onEvent: (event) => reporter.event(job.destinationRepository, event),
+              },
+            ),
+          );
+          reporter.line(`${summary.record(result, options.dryRun === true)}: ${label}`);
+        } catch (error) {
+          summary.fail(label, error);
+          reporter.line(`FAILED ${label}: ${describeError(error)}`);
+        }
+      };
 
-  try {
-    await forEachLimit(jobs(), options.jobs ?? config.limits.runningJobs, runJob);
-  } catch (error) {
-    summary.fail('sync', error);
-  } finally {
-    interrupt.dispose();
-    reporter.stop();
-    await pool.close();
-  }
-  for (const line of summary.lines({ dryRun: options.dryRun === true })) {
-    (line.startsWith('FAILED') ? io.stderr : io.stdout).write(`${line}\n`);
-  }
-  return summary.exitCode;
+      await forEachLimit(jobs(), options.jobs ?? config.limits.runningJobs, runJob);
+    },
+  );
 }

@@ -10,10 +10,11 @@ import type {
   WorkflowJob,
   WorkflowJobs,
 } from '../../functions/lib/workflow/ports.ts';
-import { renderWorkflow, WORKFLOW_FILE, type WorkflowSubstitutions } from '../../infra/workflow.ts';
+import { renderWorkflow, WORKFLOW_FILE } from '../../infra/workflow.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { listTags, manifestDigest } from '../support/registry-reader.ts';
+import { exampleSubstitutions } from '../support/workflow-substitutions.ts';
 
 const MiB = 1024 * 1024;
 
@@ -75,19 +76,7 @@ class RecordedJobs implements WorkflowJobs {
   }
 }
 
-const arn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:crossdock-${name}`;
-const SUBSTITUTIONS: WorkflowSubstitutions = {
-  RecordStateFunctionArn: arn('record-state'),
-  FetchManifestFunctionArn: arn('fetch-manifest'),
-  CheckManifestFunctionArn: arn('check-manifest'),
-  CheckBlobFunctionArn: arn('check-blob'),
-  CopyBlobFunctionArn: arn('copy-blob'),
-  PushManifestFunctionArn: arn('push-manifest'),
-  CheckTagFunctionArn: arn('check-tag'),
-  DeleteManifestFunctionArn: arn('delete-manifest'),
-  BlobsPerJob: 2,
-  ExecutionTimeoutSeconds: 300,
-};
+const SUBSTITUTIONS = exampleSubstitutions({ BlobsPerJob: 2, ExecutionTimeoutSeconds: 300 });
 
 describe('the workflow, run by aws-local-stepfunctions with the task functions', () => {
   let source: TestRegistry;

@@ -1,20 +1,9 @@
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { renderWorkflow, taskStates, type WorkflowSubstitutions } from '../../../infra/workflow.ts';
+import { exampleSubstitutions } from '../../support/workflow-substitutions.ts';
 
-const arn = (name: string) => `arn:aws:lambda:eu-west-1:123456789012:function:crossdock-${name}`;
-const SUBSTITUTIONS: WorkflowSubstitutions = {
-  RecordStateFunctionArn: arn('record-state'),
-  FetchManifestFunctionArn: arn('fetch-manifest'),
-  CheckManifestFunctionArn: arn('check-manifest'),
-  CheckBlobFunctionArn: arn('check-blob'),
-  CopyBlobFunctionArn: arn('copy-blob'),
-  PushManifestFunctionArn: arn('push-manifest'),
-  CheckTagFunctionArn: arn('check-tag'),
-  DeleteManifestFunctionArn: arn('delete-manifest'),
-  BlobsPerJob: 4,
-  ExecutionTimeoutSeconds: 3600,
-};
+const SUBSTITUTIONS = exampleSubstitutions();
 
 describe('the workflow definition', () => {
   it('is valid ASL once rendered, numbers as numbers', () => {

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { type ParsedEvents, type ParseOptions, type RegistryEvent, validEvent } from './registry-event.ts';
+import { parseShape } from './shape.ts';
+
+/**
+ * Harbor webhooks, in either of its payload formats:
+ * - default: `{type: PUSH_ARTIFACT|DELETE_ARTIFACT, occur_at (unix s), event_data}`;
+ * - CloudEvents (structured): `{specversion, id, type: harbor.artifact.pushed|deleted, time, data}`,
+ *   `data` shaped like `event_data`.
+ * One event per resource that has a tag; `repo_full_name` is the repository. Harbor gives no
+ * id per resource, so the id is a hash of (type, repository, digest, tag, occur_at or the
+ * CloudEvent's id): a redelivery of the same payload gets the same ids.
+ * Other event types (pulls, scans, quota, …) and tagless resources are counted as ignored.
+ */
+
+const ACTIONS: Record<string, RegistryEvent['action']> = {
+  PUSH_ARTIFACT: 'push',
+  DELETE_ARTIFACT: 'delete',
+  'harbor.artifact.pushed': 'push',
+  'harbor.artifact.deleted': 'delete',
+};
+
+const eventDataSchema = z.looseObject({
+  resources: z.array(
+    z.looseObject({
+      digest: z.string().optional(),
+      tag: z.string().optional(),
+      resource_url: z.string().optional(),
+    }),
+  ),
+  repository: z.looseObject({
+    name: z.string().optional(),
+    namespace: z.string().optional(),
+    repo_full_name: z.string(),
+  }),
+});
+
+const typeOnlySchema = z.looseObject({ type: z.string() });
+
+const defaultSchema = z.looseObject({
+  type: z.string(),
+  occur_at: z.number(),
+  event_data: eventDataSchema,
+});
+
+const cloudEventSchema = z.looseObject({
+  specversion: z.string(),
+  id: z.string(),
+  type: z.string(),
+  time: z.string().optional(),
+  data: eventDataSchema,
+});
+
+interface HarborEnvelope {
+  type: string;
+  /** What makes this delivery unique besides the resource: occur_at or the CloudEvent id. */
+  deliveryMark: string;
+  occurredAt?: string;
+  data: z.infer<typeof eventDataSchema>;
+}
+
+function isCloudEvent(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && 'specversion' in payload;
+}
+
+function readEnvelope(payload: unknown): HarborEnvelope {
+  if (isCloudEvent(payload)) {
+    const ce = parseShape(cloudEventSchema, payload, 'Harbor CloudEvent');
+    return { type: ce.type, deliveryMark: ce.id, data: ce.data, ...(ce.time ? { occurredAt: ce.time } : {}) };
+  }
+  const event = parseShape(defaultSchema, payload, 'Harbor webhook payload');
+  const occurredAt = new Date(event.occur_at * 1000);
+  return {
+    type: event.type,
+    deliveryMark: String(event.occur_at),
+    data: event.event_data,
+    ...(Number.isNaN(occurredAt.getTime()) ? {} : { occurredAt: occurredAt.toISOString() }),
+  };
+}
+
+function resourceId(type: string, repository: string, digest: string, tag: string, mark: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify([type, repository, digest, tag, mark]))
+    .digest('hex');
+}
+
+export function parseHarborEvents(payload: unknown, options: ParseOptions): ParsedEvents {
+  // Event types crossdock does not act on may carry other event_data shapes: check only `type`.
+  const { type } = parseShape(
+    typeOnlySchema,
+    payload,
+    isCloudEvent(payload) ? 'Harbor CloudEvent' : 'Harbor webhook payload',
+  );
+  const action = ACTIONS[type];
+  if (action === undefined) return { events: [], ignored: 1 };
+
+  const envelope = readEnvelope(payload);
+  const repository = envelope.data.repository.repo_full_name;
+  const events: RegistryEvent[] = [];
+  for (const resource of envelope.data.resources) {
+    if (!resource.tag) continue;
+    const digest = resource.digest ?? '';
+    const event = validEvent({
+      id: resourceId(type, repository, digest, resource.tag, envelope.deliveryMark),
+      registry: options.registry,
+      repository,
+      action,
+      tag: resource.tag,
+      ...(digest ? { digest } : {}),
+      ...(envelope.occurredAt ? { occurredAt: envelope.occurredAt } : {}),
+    });
+    if (event) events.push(event);
+  }
+  return { events, ignored: envelope.data.resources.length - events.length };
+}

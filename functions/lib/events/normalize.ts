@@ -1,0 +1,28 @@
+import type { SourceConfig } from '#config/schema.ts';
+import { parseDistributionEvents } from './distribution.ts';
+import { UnsupportedFormatError } from './errors.ts';
+import { parseHarborEvents } from './harbor.ts';
+import type { ParsedEvents, ParseOptions } from './registry-event.ts';
+
+export type { ParsedEvents, ParseOptions, RegistryEvent } from './registry-event.ts';
+
+export type WebhookFormat = SourceConfig['format'];
+
+const PARSERS: Partial<Record<WebhookFormat, (payload: unknown, options: ParseOptions) => ParsedEvents>> = {
+  distribution: parseDistributionEvents,
+  harbor: parseHarborEvents,
+};
+
+/**
+ * Turns a parsed webhook body of `format` into push and delete events of `options.registry`.
+ * Irrelevant or invalid events are counted in `ignored`; a body that is not the format's shape
+ * throws `MalformedPayloadError` (400).
+ */
+export function parseEvents(format: WebhookFormat, payload: unknown, options: ParseOptions): ParsedEvents {
+  const parser = PARSERS[format];
+  if (parser === undefined)
+    throw new UnsupportedFormatError(
+      `webhook format "${format}" is not supported yet (supported: ${Object.keys(PARSERS).join(', ')})`,
+    );
+  return parser(payload, options);
+}

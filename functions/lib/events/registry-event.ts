@@ -1,0 +1,61 @@
+import { validateDigest, validateRepository, validateTag } from '#registry/reference.ts';
+
+/**
+ * One push or delete, normalised from any registry's webhook format.
+ *
+ * - push: always has `tag` (tagless pushes, such as an index's children, are dropped) and,
+ *   when the sender gives it, `digest`.
+ * - delete: a tag delete has `tag` (and `digest` when the sender knows it, as Harbor does); a
+ *   distribution manifest delete has `digest` and no tag, because distribution reports the
+ *   manifest and each of its tags as separate events.
+ */
+export interface RegistryEvent {
+  /** The sender's event id, or a hash of the event when the format has none. */
+  id: string;
+  /** The source's registry name from config, never a URL or host from the payload. */
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+  action: 'push' | 'delete';
+  mediaType?: string;
+  /** ISO 8601, as the sender stated it. */
+  occurredAt?: string;
+}
+
+export interface ParsedEvents {
+  events: RegistryEvent[];
+  /** Events (or Harbor resources) received but not turned into a RegistryEvent. */
+  ignored: number;
+}
+
+export interface ParseOptions {
+  /** The source's `registry` from config. */
+  registry: string;
+}
+
+/**
+ * The event with empty optional fields left out, or undefined when a name is not valid per the
+ * distribution grammar. Such events are ignored, not refused: a distribution registry retries
+ * a non-2xx answer forever and blocks every later event behind it.
+ */
+export function validEvent(event: RegistryEvent): RegistryEvent | undefined {
+  const result: RegistryEvent = {
+    id: event.id,
+    registry: event.registry,
+    repository: event.repository,
+    action: event.action,
+  };
+  if (event.tag) result.tag = event.tag;
+  if (event.digest) result.digest = event.digest;
+  if (event.mediaType) result.mediaType = event.mediaType;
+  if (event.occurredAt) result.occurredAt = event.occurredAt;
+  try {
+    validateRepository(result.repository);
+    if (result.tag !== undefined) validateTag(result.tag);
+    if (result.digest !== undefined) validateDigest(result.digest);
+  } catch {
+    return undefined;
+  }
+  return result;
+}

@@ -1,0 +1,12 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+/**
+ * Logger, Metrics and Tracer, created once per process at module scope as Powertools
+ * recommends; every handler shares them. Logs are JSON lines; keys that may hold secrets are
+ * never logged (handlers log job ids, registry names and repositories, not payloads or URLs).
+ */
+export const logger = new Logger({ serviceName: 'crossdock' });
+export const metrics = new Metrics({ namespace: 'crossdock', serviceName: 'crossdock' });
+export const tracer = new Tracer({ serviceName: 'crossdock', enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined });

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import {
+  MalformedPayloadError,
+  PayloadTooLargeError,
+  UnauthorizedWebhookError,
+  UnknownSourceError,
+  UnsupportedContentTypeError,
+  UnsupportedFormatError,
+  WebhookError,
+} from '../../../functions/lib/events/errors.ts';
+
+describe('webhook errors', () => {
+  it.each([
+    [UnauthorizedWebhookError, 401],
+    [UnknownSourceError, 404],
+    [PayloadTooLargeError, 413],
+    [UnsupportedContentTypeError, 415],
+    [MalformedPayloadError, 400],
+    [UnsupportedFormatError, 400],
+  ])('%o carries its status and its name', (ErrorClass, statusCode) => {
+    const error = new ErrorClass('why');
+    expect(error).toBeInstanceOf(WebhookError);
+    expect(error.statusCode).toBe(statusCode);
+    expect(error.name).toBe(ErrorClass.name);
+    expect(error.message).toBe('why');
+  });
+});

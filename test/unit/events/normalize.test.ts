@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { deliveryKey } from '../../../functions/lib/events/dedupe.ts';
+import { UnsupportedFormatError, WebhookError } from '../../../functions/lib/events/errors.ts';
+import { parseEvents, type RegistryEvent } from '../../../functions/lib/events/normalize.ts';
+import { DIGEST_A, envelope, HARBOR_PUSH, manifestPush } from './fixtures.ts';
+
+describe('parseEvents', () => {
+  it('dispatches on the source format', () => {
+    expect(
+      parseEvents('distribution', envelope(manifestPush('e', 'team-a/app', DIGEST_A, 'v1')), {
+        registry: 'r',
+      }).events,
+    ).toHaveLength(1);
+    expect(parseEvents('harbor', HARBOR_PUSH, { registry: 'r' }).events).toHaveLength(1);
+  });
+
+  it.each(['github', 'dockerhub', 'quay', 'zot'] as const)(
+    'answers 400 for %s, which is not supported yet',
+    (format) => {
+      const run = () => parseEvents(format, {}, { registry: 'r' });
+      expect(run).toThrow(UnsupportedFormatError);
+      expect(run).toThrow(WebhookError);
+      expect(run).toThrow(
+        `webhook format "${format}" is not supported yet (supported: distribution, harbor)`,
+      );
+      expect(run).toThrow(expect.objectContaining({ statusCode: 400 }));
+    },
+  );
+});
+
+describe('deliveryKey', () => {
+  const event: RegistryEvent = {
+    id: 'e1',
+    registry: 'hub-a',
+    repository: 'team-a/app',
+    tag: 'v1',
+    digest: DIGEST_A,
+    action: 'push',
+  };
+
+  it('is the registry and the event id when there is an id', () => {
+    expect(deliveryKey(event)).toBe('hub-a:e1');
+    expect(deliveryKey({ ...event, registry: 'hub-b' })).not.toBe(deliveryKey(event));
+  });
+
+  it('is a stable hash of the normalised event without an id', () => {
+    const key = deliveryKey({ ...event, id: '' });
+    expect(key).toMatch(/^hub-a:sha256:[a-f0-9]{64}$/);
+    expect(deliveryKey({ ...event, id: '' })).toBe(key);
+    expect(deliveryKey({ ...event, id: '', tag: 'v2' })).not.toBe(key);
+    expect(deliveryKey({ ...event, id: '', action: 'delete' })).not.toBe(key);
+  });
+});

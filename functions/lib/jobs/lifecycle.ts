@@ -15,7 +15,12 @@ export interface EndingPorts {
   releaseTagLock(jobId: string): Promise<void>;
 }
 
-export async function endJob(ports: EndingPorts, jobId: string, status: TerminalStatus, error?: JobError): Promise<boolean> {
+export async function endJob(
+  ports: EndingPorts,
+  jobId: string,
+  status: TerminalStatus,
+  error?: JobError,
+): Promise<boolean> {
   const changed = await ports.finish(jobId, status, error);
   // Even when another party ended it first, make sure nothing stays held: both are idempotent.
   await ports.releaseLease(jobId);
@@ -32,7 +37,9 @@ export interface ExecutionEnded {
 }
 
 /** What the finalizer records for an execution that ended by itself or was stopped from outside. */
-export function outcomeOfExecution(event: ExecutionEnded): { jobId: string; attempt: number; status: TerminalStatus; error: JobError } | undefined {
+export function outcomeOfExecution(
+  event: ExecutionEnded,
+): { jobId: string; attempt: number; status: TerminalStatus; error: JobError } | undefined {
   let input: { jobId?: unknown; attempt?: unknown };
   try {
     input = JSON.parse(event.input) as typeof input;
@@ -40,15 +47,32 @@ export function outcomeOfExecution(event: ExecutionEnded): { jobId: string; atte
     return undefined;
   }
   if (typeof input.jobId !== 'string' || typeof input.attempt !== 'number') return undefined;
-  const detail = [event.error, event.cause].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  const detail = [event.error, event.cause]
+    .filter((part) => typeof part === 'string' && part !== '')
+    .join(': ');
   if (event.status === 'ABORTED') {
-    return { jobId: input.jobId, attempt: input.attempt, status: 'CANCELLED', error: { code: 'ExecutionAborted', message: detail || 'the execution was stopped' } };
+    return {
+      jobId: input.jobId,
+      attempt: input.attempt,
+      status: 'CANCELLED',
+      error: { code: 'ExecutionAborted', message: detail || 'the execution was stopped' },
+    };
   }
   if (event.status === 'TIMED_OUT') {
-    return { jobId: input.jobId, attempt: input.attempt, status: 'FAILED', error: { code: 'ExecutionTimedOut', message: detail || 'the execution ran past its timeout' } };
+    return {
+      jobId: input.jobId,
+      attempt: input.attempt,
+      status: 'FAILED',
+      error: { code: 'ExecutionTimedOut', message: detail || 'the execution ran past its timeout' },
+    };
   }
   if (event.status === 'FAILED') {
-    return { jobId: input.jobId, attempt: input.attempt, status: 'FAILED', error: { code: 'ExecutionFailed', message: detail || 'the execution failed' } };
+    return {
+      jobId: input.jobId,
+      attempt: input.attempt,
+      status: 'FAILED',
+      error: { code: 'ExecutionFailed', message: detail || 'the execution failed' },
+    };
   }
   return undefined;
 }

@@ -9,4 +9,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
  */
 export const logger = new Logger({ serviceName: 'crossdock' });
 export const metrics = new Metrics({ namespace: 'crossdock', serviceName: 'crossdock' });
-export const tracer = new Tracer({ serviceName: 'crossdock', enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined });
+export const tracer = new Tracer({
+  serviceName: 'crossdock',
+  enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined,
+});

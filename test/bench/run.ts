@@ -9,14 +9,13 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, cliNodeFlags } from '../support/cli.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
-import setupTools from '../support/tools.ts';
+import setupTools, { scratchDir } from '../support/tools.ts';
 
 const run = promisify(execFile);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
@@ -55,7 +54,7 @@ async function smallImages(source: TestRegistry): Promise<string[]> {
   const repositories = Array.from({ length: IMAGES }, (_, i) => `bench/app${i}`);
   for (const repository of repositories)
     await pushImage(`${source.host}/${repository}:v1`, { layerCount: 2, layerSize: 16 * 1024 });
-  const dir = mkdtempSync(join(tmpdir(), 'crossdock-bench-'));
+  const dir = mkdtempSync(join(scratchDir(), 'crossdock-bench-'));
   const skopeoYaml = join(dir, 'skopeo.yaml');
   writeFileSync(
     skopeoYaml,
@@ -130,7 +129,7 @@ async function bigBlob(source: TestRegistry): Promise<string[]> {
   ];
 }
 
-setupTools();
+const removeScratch = setupTools();
 const source = await startRegistry();
 try {
   const rows = ['| case | crossdock | skopeo | ratio |', '| --- | --- | --- | --- |'];
@@ -141,4 +140,5 @@ try {
   console.log(rows.join('\n'));
 } finally {
   await source.stop();
+  removeScratch();
 }

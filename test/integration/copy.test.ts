@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -13,6 +12,7 @@ import {
   pushReferrer,
 } from '../support/registry-reader.ts';
 import { startTokenService, type TokenService } from '../support/token-service.ts';
+import { scratchDir } from '../support/tools.ts';
 
 const isUpload = (r: { method: string; path: string }) =>
   (r.method === 'PATCH' || r.method === 'PUT') && r.path.includes('/blobs/uploads/');
@@ -129,7 +129,7 @@ describe('crossdock copy', () => {
   });
 
   it("takes credentials from Docker's config.json for a token-auth registry", async () => {
-    const dockerConfig = mkdtempSync(join(tmpdir(), 'crossdock-docker-'));
+    const dockerConfig = mkdtempSync(join(scratchDir(), 'crossdock-docker-'));
     const auth = Buffer.from('alice:alice-secret').toString('base64');
     writeFileSync(
       join(dockerConfig, 'config.json'),

@@ -1,14 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { listTags, manifestDigest } from '../support/registry-reader.ts';
+import { scratchDir } from '../support/tools.ts';
 
 function writeConfig(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'crossdock-config-')), 'crossdock.yaml');
+  const file = join(mkdtempSync(join(scratchDir(), 'crossdock-config-')), 'crossdock.yaml');
   writeFileSync(file, text);
   return file;
 }

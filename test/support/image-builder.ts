@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, linkSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
+import { scratchDir } from './tools.ts';
 
 /**
  * Test images made without Docker: OCI image layouts on disk (random tar.gz layers, config,
@@ -44,7 +44,7 @@ export interface ManifestInfo {
   layers: Blob[];
 }
 
-const blobStore = mkdtempSync(join(tmpdir(), 'crossdock-blobs-'));
+const blobStore = mkdtempSync(join(scratchDir(), 'crossdock-blobs-'));
 
 function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -172,7 +172,7 @@ export function imageIndex(manifests: ManifestInfo[]): ManifestInfo {
 
 /** Writes an OCI layout holding `top` (and for an index, its children) under the tag `tag`. */
 export function writeLayout(top: ManifestInfo, children: ManifestInfo[] = []): string {
-  const dir = mkdtempSync(join(tmpdir(), 'crossdock-layout-'));
+  const dir = mkdtempSync(join(scratchDir(), 'crossdock-layout-'));
   const blobs = join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   for (const manifest of [top, ...children]) {

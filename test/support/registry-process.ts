@@ -1,12 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { stringify } from 'yaml';
 import { freePort } from './ports.ts';
 import type { TokenService } from './token-service.ts';
+import { scratchDir } from './tools.ts';
 
 /**
  * A real CNCF distribution registry (Debian's `docker-registry`) on a free 127.0.0.1 port with
@@ -56,7 +56,7 @@ process.on('exit', () => {
 const ACCESS_LINE = /"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/[\d.]+" (\d{3})/;
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'crossdock-registry-'));
+  const dir = mkdtempSync(join(scratchDir(), 'crossdock-registry-'));
   const storage = join(dir, 'storage');
   const logFile = join(dir, 'registry.log');
   const port = await freePort();

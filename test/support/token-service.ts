@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
+import { scratchDir } from './tools.ts';
 
 /**
  * A Docker token service for registries with `auth.token`: checks Basic credentials, grants
@@ -26,7 +26,7 @@ function base64url(data: Buffer | string): string {
 }
 
 export async function startTokenService(users: Record<string, string>): Promise<TokenService> {
-  const dir = mkdtempSync(join(tmpdir(), 'crossdock-token-'));
+  const dir = mkdtempSync(join(scratchDir(), 'crossdock-token-'));
   const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
   execFileSync(

@@ -1,4 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Vitest global setup of the integration tests: the real registry and skopeo come from
@@ -22,10 +25,21 @@ function buildCli(): void {
   execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 }
 
-export default function setup(): void {
+/**
+ * Registries' storage, generated layers (up to 300 MiB) and layouts all go under one folder
+ * made here and removed at teardown: worker processes may be killed before their own cleanup.
+ */
+function makeScratch(): () => void {
+  const scratch = mkdtempSync(join(tmpdir(), 'crossdock-test-'));
+  process.env.CROSSDOCK_TEST_TMP = scratch;
+  return () => rmSync(scratch, { recursive: true, force: true });
+}
+
+export default function setup(): () => void {
+  const teardown = makeScratch();
   buildCli();
   const absent = missing();
-  if (absent.length === 0) return;
+  if (absent.length === 0) return teardown;
   const packages = [...new Set(absent.map((command) => TOOLS[command] as string))];
   try {
     execFileSync('apt-get', ['update'], { stdio: 'inherit' });
@@ -40,4 +54,10 @@ export default function setup(): void {
   }
   const still = missing();
   if (still.length > 0) throw new Error(`still missing after apt-get install: ${still.join(', ')}`);
+  return teardown;
+}
+
+/** Where test processes put temporary files: the run's scratch folder, else the system's. */
+export function scratchDir(): string {
+  return process.env.CROSSDOCK_TEST_TMP ?? tmpdir();
 }

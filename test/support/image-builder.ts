@@ -44,7 +44,12 @@ export interface ManifestInfo {
   layers: Blob[];
 }
 
-const blobStore = mkdtempSync(join(scratchDir(), 'crossdock-blobs-'));
+let blobDir: string | undefined;
+/** Made on first use, so it lands in the scratch folder of whoever set one up first. */
+function blobStore(): string {
+  blobDir ??= mkdtempSync(join(scratchDir(), 'crossdock-blobs-'));
+  return blobDir;
+}
 
 function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -52,7 +57,7 @@ function sha256(data: Buffer | string): string {
 
 function storeBytes(bytes: Buffer, mediaType: string): Blob {
   const digest = sha256(bytes);
-  const path = join(blobStore, digest.slice(7));
+  const path = join(blobStore(), digest.slice(7));
   writeFileSync(path, bytes);
   return { digest, size: bytes.length, mediaType, path };
 }
@@ -86,7 +91,7 @@ function* tarStream(size: number): Generator<Buffer> {
 
 /** A real tar.gz layer holding `size` random bytes, written to disk while hashing. */
 export async function randomLayer(size: number): Promise<Blob> {
-  const tmp = join(blobStore, `tmp-${randomBytes(8).toString('hex')}`);
+  const tmp = join(blobStore(), `tmp-${randomBytes(8).toString('hex')}`);
   const diff = createHash('sha256');
   const compressed = createHash('sha256');
   let compressedSize = 0;
@@ -109,7 +114,7 @@ export async function randomLayer(size: number): Promise<Blob> {
     createWriteStream(tmp),
   );
   const digest = `sha256:${compressed.digest('hex')}`;
-  const path = join(blobStore, digest.slice(7));
+  const path = join(blobStore(), digest.slice(7));
   linkSync(tmp, path);
   return { digest, size: compressedSize, mediaType: OCI_LAYER, path, diffId: `sha256:${diff.digest('hex')}` };
 }

@@ -118,3 +118,63 @@ policies:
     expect(result.stderr).toMatch(/FAILED team-a: listing src: registry src refused user "src"/);
   });
 });
+
+describe('crossdock sync with a registry behind TLS', () => {
+  let source: TestRegistry;
+  let secure: TestRegistry;
+
+  beforeAll(async () => {
+    [source, secure] = await Promise.all([startRegistry(), startRegistry({ tls: true })]);
+    await pushImage(`${source.host}/team-a/app:v1`);
+  });
+
+  afterAll(async () => {
+    await Promise.all([source, secure].map((r) => r?.stop()));
+  });
+
+  const configFor = (destination: string) =>
+    writeConfig(`
+registries:
+  - { name: src, url: "${source.url}" }
+  - ${destination}
+policies:
+  - { name: p, source: { registry: src, project: team-a }, destination: { registry: dst } }
+`);
+
+  it('trusts the certificate of caFile', async () => {
+    const result = await runCli([
+      'sync',
+      '--config',
+      configFor(`{ name: dst, url: "${secure.url}", caFile: "${secure.caFile}" }`),
+    ]);
+
+    expect(result.stderr).not.toMatch(/FAILED/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/tags: 1 copied/);
+    expect(
+      secure
+        .requests()
+        .some((r) => r.method === 'PUT' && r.path === '/v2/team-a/app/manifests/v1' && r.status === 201),
+    ).toBe(true);
+  });
+
+  it('skips certificate checks for an insecure registry', async () => {
+    const result = await runCli([
+      'sync',
+      '--config',
+      configFor(`{ name: dst, url: "${secure.url}", insecure: true }`),
+    ]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/tags: 0 copied, 1 skipped/);
+  });
+
+  it('refuses a certificate it cannot verify, naming the registry', async () => {
+    const result = await runCli(['sync', '--config', configFor(`{ name: dst, url: "${secure.url}" }`)]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /registry dst could not be reached \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/,
+    );
+  });
+});

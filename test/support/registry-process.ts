@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { freePort } from './ports.ts';
 import type { TokenService } from './token-service.ts';
@@ -21,6 +21,8 @@ export type RegistryAuth =
 export interface RegistryOptions {
   auth?: RegistryAuth;
   notifications?: { url: string; headers?: Record<string, string> };
+  /** Serve https with a self-signed certificate for 127.0.0.1 (`caFile` is its PEM). */
+  tls?: boolean;
 }
 
 export interface ServedRequest {
@@ -39,6 +41,8 @@ export interface TestRegistry {
   storage: string;
   /** `user:password` for skopeo and the CLI, when the registry has Basic auth. */
   creds?: string;
+  /** The certificate to trust, when the registry serves https. */
+  caFile?: string;
   /** Requests served, in order; `since` is a value from `mark()`. */
   requests(since?: number): ServedRequest[];
   mark(): number;
@@ -70,6 +74,33 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     },
     http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
   };
+  let caFile: string | undefined;
+  if (options.tls) {
+    caFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        caFile,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    (config.http as Record<string, unknown>).tls = { certificate: caFile, key: keyFile };
+  }
   let creds: string | undefined;
   if (options.auth?.kind === 'basic') {
     const htpasswd = join(dir, 'htpasswd');
@@ -106,7 +137,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   writeFileSync(configFile, stringify(config));
 
   let child: ChildProcess | undefined;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const start = async (): Promise<void> => {
     const log = openSync(logFile, 'a');
     child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', log, log] });
@@ -114,7 +145,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     const deadline = Date.now() + 15_000;
     for (;;) {
       try {
-        const response = await request(`${url}/v2/`);
+        const response = await request(
+          `${url}/v2/`,
+          caFile ? { dispatcher: new Agent({ connect: { ca: readFileSync(caFile) } }) } : {},
+        );
         await response.body.dump();
         if (response.statusCode === 200 || response.statusCode === 401) return;
       } catch {
@@ -154,6 +188,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     port,
     storage,
     ...(creds ? { creds } : {}),
+    ...(caFile ? { caFile } : {}),
     requests,
     mark: () => requests().length,
     pause,

@@ -23,6 +23,11 @@ export interface RegistryOptions {
   notifications?: { url: string; headers?: Record<string, string> };
   /** Serve https with a self-signed certificate for 127.0.0.1 (`caFile` is its PEM). */
   tls?: boolean;
+  /**
+   * Answer blob reads with a redirect to `baseUrl` + the blob's storage path (distribution's
+   * `redirect` storage middleware), as registries backed by S3 or a CDN do.
+   */
+  redirectBlobsTo?: string;
 }
 
 export interface ServedRequest {
@@ -74,6 +79,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     },
     http: { addr: `127.0.0.1:${port}`, secret: randomBytes(16).toString('hex') },
   };
+  if (options.redirectBlobsTo) {
+    config.middleware = { storage: [{ name: 'redirect', options: { baseurl: options.redirectBlobsTo } }] };
+  }
   let caFile: string | undefined;
   if (options.tls) {
     caFile = join(dir, 'cert.pem');

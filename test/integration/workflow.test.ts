@@ -106,6 +106,7 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
   const job = (id: string, repository: string, tag: string, extra: Partial<WorkflowJob> = {}) =>
     jobs.add({
       id,
+      policy: 'team-a',
       action: 'push',
       sourceRegistry: 'a',
       sourceRepository: repository,

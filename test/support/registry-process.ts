@@ -4,6 +4,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
+import { selfSignedCertificate } from './certificates.ts';
 import { freePort } from './ports.ts';
 import type { TokenService } from './token-service.ts';
 import { scratchDir } from './tools.ts';
@@ -84,30 +85,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   }
   let caFile: string | undefined;
   if (options.tls) {
-    caFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        caFile,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    (config.http as Record<string, unknown>).tls = { certificate: caFile, key: keyFile };
+    const { certFile, keyFile } = selfSignedCertificate(dir, '127.0.0.1', '127.0.0.1');
+    caFile = certFile;
+    (config.http as Record<string, unknown>).tls = { certificate: certFile, key: keyFile };
   }
   let creds: string | undefined;
   if (options.auth?.kind === 'basic') {

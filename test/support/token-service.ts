@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
+import { selfSignedCertificate } from './certificates.ts';
 import { freePort } from './ports.ts';
 import { scratchDir } from './tools.ts';
 
@@ -27,27 +27,7 @@ function base64url(data: Buffer | string): string {
 
 export async function startTokenService(users: Record<string, string>): Promise<TokenService> {
   const dir = mkdtempSync(join(scratchDir(), 'crossdock-token-'));
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=crossdock-test-token',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { certFile, keyFile } = selfSignedCertificate(dir, 'crossdock-test-token');
   const key = createPrivateKey(readFileSync(keyFile));
   const certDer = new X509Certificate(readFileSync(certFile)).raw;
   const service = 'crossdock-test-registry';

@@ -1,4 +1,5 @@
-import type { JobError, TerminalStatus } from '../workflow/ports.ts';
+import type { JobError } from '../workflow/ports.ts';
+import type { TerminalStatus } from './job.ts';
 
 /**
  * How a job ends, whoever notices: its workflow's final Record state, the finalizer (an execution
@@ -36,6 +37,12 @@ export interface ExecutionEnded {
   cause?: string | null;
 }
 
+const EXECUTION_OUTCOMES: Record<string, { status: TerminalStatus; code: string; message: string }> = {
+  ABORTED: { status: 'CANCELLED', code: 'ExecutionAborted', message: 'the execution was stopped' },
+  TIMED_OUT: { status: 'FAILED', code: 'ExecutionTimedOut', message: 'the execution ran past its timeout' },
+  FAILED: { status: 'FAILED', code: 'ExecutionFailed', message: 'the execution failed' },
+};
+
 /** What the finalizer records for an execution that ended by itself or was stopped from outside. */
 export function outcomeOfExecution(
   event: ExecutionEnded,
@@ -47,32 +54,15 @@ export function outcomeOfExecution(
     return undefined;
   }
   if (typeof input.jobId !== 'string' || typeof input.attempt !== 'number') return undefined;
+  const outcome = EXECUTION_OUTCOMES[event.status];
+  if (!outcome) return undefined;
   const detail = [event.error, event.cause]
     .filter((part) => typeof part === 'string' && part !== '')
     .join(': ');
-  if (event.status === 'ABORTED') {
-    return {
-      jobId: input.jobId,
-      attempt: input.attempt,
-      status: 'CANCELLED',
-      error: { code: 'ExecutionAborted', message: detail || 'the execution was stopped' },
-    };
-  }
-  if (event.status === 'TIMED_OUT') {
-    return {
-      jobId: input.jobId,
-      attempt: input.attempt,
-      status: 'FAILED',
-      error: { code: 'ExecutionTimedOut', message: detail || 'the execution ran past its timeout' },
-    };
-  }
-  if (event.status === 'FAILED') {
-    return {
-      jobId: input.jobId,
-      attempt: input.attempt,
-      status: 'FAILED',
-      error: { code: 'ExecutionFailed', message: detail || 'the execution failed' },
-    };
-  }
-  return undefined;
+  return {
+    jobId: input.jobId,
+    attempt: input.attempt,
+    status: outcome.status,
+    error: { code: outcome.code, message: detail || outcome.message },
+  };
 }

@@ -7,6 +7,7 @@ import { checkBody } from '../events/limits.ts';
 import { parseEvents } from '../events/normalize.ts';
 import type { RegistryEvent } from '../events/registry-event.ts';
 import { verifySender } from '../events/verify.ts';
+import type { JobTarget } from '../jobs/job.ts';
 
 /**
  * A webhook delivery, from the request to the jobs it makes: find the source, verify the
@@ -20,17 +21,8 @@ import { verifySender } from '../events/verify.ts';
  * submits the same ids again.
  */
 
-export interface NewJob {
-  id: string;
-  policy: string;
-  action: 'push' | 'delete';
-  sourceRegistry: string;
-  sourceRepository: string;
-  tag: string;
-  digest?: string | undefined;
-  destinationRegistry: string;
-  destinationRepository: string;
-}
+/** A job to record: the delivery made it, nothing has run yet. */
+export type NewJob = JobTarget;
 
 export interface SubmittedJob {
   jobId: string;

@@ -1,26 +1,17 @@
 import type { RegistryClient } from '#registry/client.ts';
+import type { JobTarget, TerminalStatus } from '../jobs/job.ts';
 
 /**
  * What the workflow tasks need from the outside, as interfaces: the job records (DynamoDB when
  * deployed, dynalite locally) and registry clients by the config's registry name.
  */
 
-export type JobAction = 'push' | 'delete';
-export type TerminalStatus = 'SUCCEEDED' | 'SKIPPED' | 'FAILED' | 'CANCELLED';
+export type { JobAction, TerminalStatus } from '../jobs/job.ts';
 
-export interface WorkflowJob {
-  id: string;
-  action: JobAction;
+export interface WorkflowJob extends JobTarget {
   attempt: number;
   status: string;
   cancelRequested: boolean;
-  sourceRegistry: string;
-  sourceRepository: string;
-  tag: string;
-  /** For a delete: the digest deleted at the source. For a push: the digest the event named. */
-  digest?: string | undefined;
-  destinationRegistry: string;
-  destinationRepository: string;
   override?: boolean;
   /** A chunked upload left open by an earlier invocation. */
   upload?: { digest: string; location: string; offset: number } | undefined;

@@ -1,0 +1,158 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { z } from 'zod';
+import {
+  type PolicyConfig,
+  policySchema,
+  type RegistryConfig,
+  registrySchema,
+  type SourceConfig,
+  sourceSchema,
+} from '#config/schema.ts';
+import { isConditionFailed, NotFoundError } from './errors.ts';
+
+/**
+ * Registries, sources and policies as the API and `serve` (the YAML applied at start) keep
+ * them: one partition per kind (`config#registry`, …), one item per name, the value validated
+ * with the config's zod schemas on the way in (a ZodError for the caller to answer 400 with).
+ * Checks across items (a policy naming a registry that exists) are the caller's.
+ *
+ * Credentials (registry passwords, webhook secrets) are stored as given: the local runtime
+ * keeps its records on this machine. The deployed stack stores Secrets Manager references in
+ * their place, so that secrets never sit in the table.
+ */
+
+const KINDS = { registry: registrySchema, source: sourceSchema, policy: policySchema } as const;
+type Kind = keyof typeof KINDS;
+
+export class ConfigStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+  readonly #now: () => number;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async #put<K extends Kind>(kind: K, input: unknown): Promise<z.output<(typeof KINDS)[K]>> {
+    const value = KINDS[kind].parse(input) as z.output<(typeof KINDS)[K]>;
+    await this.#client.send(
+      new PutCommand({
+        TableName: this.#tableName,
+        Item: { pk: `config#${kind}`, sk: value.name, value, updatedAt: new Date(this.#now()).toISOString() },
+      }),
+    );
+    return value;
+  }
+
+  async #get<T>(kind: Kind, name: string): Promise<T | undefined> {
+    const result = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: { pk: `config#${kind}`, sk: name },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item?.value as T | undefined;
+  }
+
+  /** All items of a kind, by name. */
+  async #list<T>(kind: Kind): Promise<T[]> {
+    const values: T[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: 'pk = :kind',
+          ExpressionAttributeValues: { ':kind': `config#${kind}` },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) values.push(item.value as T);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return values;
+  }
+
+  /** True when it existed. */
+  async #delete(kind: Kind, name: string): Promise<boolean> {
+    const result = await this.#client.send(
+      new DeleteCommand({
+        TableName: this.#tableName,
+        Key: { pk: `config#${kind}`, sk: name },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return result.Attributes !== undefined;
+  }
+
+  putRegistry(input: unknown): Promise<RegistryConfig> {
+    return this.#put('registry', input);
+  }
+  getRegistry(name: string): Promise<RegistryConfig | undefined> {
+    return this.#get('registry', name);
+  }
+  listRegistries(): Promise<RegistryConfig[]> {
+    return this.#list('registry');
+  }
+  deleteRegistry(name: string): Promise<boolean> {
+    return this.#delete('registry', name);
+  }
+
+  putSource(input: unknown): Promise<SourceConfig> {
+    return this.#put('source', input);
+  }
+  getSource(name: string): Promise<SourceConfig | undefined> {
+    return this.#get('source', name);
+  }
+  listSources(): Promise<SourceConfig[]> {
+    return this.#list('source');
+  }
+  deleteSource(name: string): Promise<boolean> {
+    return this.#delete('source', name);
+  }
+
+  putPolicy(input: unknown): Promise<PolicyConfig> {
+    return this.#put('policy', input);
+  }
+  getPolicy(name: string): Promise<PolicyConfig | undefined> {
+    return this.#get('policy', name);
+  }
+  listPolicies(): Promise<PolicyConfig[]> {
+    return this.#list('policy');
+  }
+  deletePolicy(name: string): Promise<boolean> {
+    return this.#delete('policy', name);
+  }
+
+  /** Flips `enabled` in place (answers the policy as it is now); NotFoundError for an unknown name. */
+  async setPolicyEnabled(name: string, enabled: boolean): Promise<PolicyConfig> {
+    try {
+      const result = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { pk: 'config#policy', sk: name },
+          UpdateExpression: 'SET #value.enabled = :enabled, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#value': 'value' },
+          ExpressionAttributeValues: { ':enabled': enabled, ':at': new Date(this.#now()).toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes?.value as PolicyConfig;
+    } catch (error) {
+      if (isConditionFailed(error)) throw new NotFoundError(`no policy named "${name}"`, { cause: error });
+      throw error;
+    }
+  }
+}

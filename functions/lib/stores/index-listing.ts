@@ -1,0 +1,114 @@
+import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { StoreError } from './errors.ts';
+
+/**
+ * Newest-first listings over a GSI, paginated with an opaque cursor. An index entry and its
+ * item are separate writes (dynalite can leave orphan entries after a crash; DynamoDB's GSIs
+ * lag their items): each page is re-read from the table (consistent BatchGet) and entries whose
+ * item is gone or no longer matches are dropped.
+ */
+
+type Key = Record<string, string>;
+
+export interface Page<T> {
+  items: T[];
+  /** Present when more may follow: pass it back to get the next page. */
+  cursor?: string;
+}
+
+export interface IndexQuery {
+  tableName: string;
+  index: 'gsi1' | 'gsi2';
+  partition: string;
+  limit: number;
+  cursor?: string | undefined;
+  /** Decides on the item as it is now. */
+  matches: (item: Record<string, unknown>) => boolean;
+}
+
+const encodeCursor = (key: Key) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+function decodeCursor(cursor: string, index: string, partition: string): Key {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new StoreError('the cursor is not one this listing gave');
+  }
+  const names = ['pk', 'sk', `${index}pk`, `${index}sk`];
+  const valid =
+    typeof key === 'object' &&
+    key !== null &&
+    Object.keys(key).length === names.length &&
+    names.every((name) => typeof (key as Key)[name] === 'string') &&
+    (key as Key)[`${index}pk`] === partition;
+  if (!valid) throw new StoreError('the cursor is not one this listing gave');
+  return key as Key;
+}
+
+/** Reads items by key, consistently, in chunks of 100, retrying unprocessed keys. */
+export async function batchGet(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: Key[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  for (let start = 0; start < keys.length; start += 100) {
+    let pending: Key[] = keys.slice(start, start + 100);
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+      const result = await client.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[tableName] ?? []) found.set(`${item.pk}\n${item.sk}`, item);
+      pending = (result.UnprocessedKeys?.[tableName]?.Keys as Key[] | undefined) ?? [];
+    }
+  }
+  return found;
+}
+
+export async function listIndex(
+  client: DynamoDBDocumentClient,
+  query: IndexQuery,
+): Promise<Page<Record<string, unknown>>> {
+  const { index, partition, limit } = query;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new StoreError(`limit must be a whole number ≥ 1, not ${limit}`);
+  const names = ['pk', 'sk', `${index}pk`, `${index}sk`];
+  const items: Record<string, unknown>[] = [];
+  let startKey: Key | undefined =
+    query.cursor === undefined ? undefined : decodeCursor(query.cursor, index, partition);
+  for (;;) {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: query.tableName,
+        IndexName: index,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': `${index}pk` },
+        ExpressionAttributeValues: { ':pk': partition },
+        ScanIndexForward: false,
+        Limit: limit - items.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const entries = (page.Items ?? []).map(
+      (entry) => Object.fromEntries(names.map((n) => [n, entry[n]])) as Key,
+    );
+    const current = await batchGet(
+      client,
+      query.tableName,
+      entries.map((entry) => ({ pk: entry.pk as string, sk: entry.sk as string })),
+    );
+    for (const [position, entry] of entries.entries()) {
+      const item = current.get(`${entry.pk}\n${entry.sk}`);
+      if (item === undefined || item[`${index}pk`] !== partition || !query.matches(item)) continue;
+      items.push(item);
+      if (items.length === limit) {
+        const more = position < entries.length - 1 || page.LastEvaluatedKey !== undefined;
+        return more ? { items, cursor: encodeCursor(entry) } : { items };
+      }
+    }
+    if (page.LastEvaluatedKey === undefined) return { items };
+    startKey = page.LastEvaluatedKey as Key;
+  }
+}

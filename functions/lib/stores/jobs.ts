@@ -1,0 +1,408 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, isConditionFailed, NotFoundError, StoreError } from './errors.ts';
+import { listIndex, type Page } from './index-listing.ts';
+import { newJobId } from './job-ids.ts';
+import {
+  fromItem,
+  HISTORY_LIMIT,
+  isTerminal,
+  type Job,
+  type JobError,
+  type JobItem,
+  type JobStatus,
+  type JobTarget,
+  jobKey,
+  type OpenUpload,
+  policyIndexKey,
+  statusIndexKey,
+  type TerminalStatus,
+  toItem,
+  UNFINISHED_STATUSES,
+  withHistory,
+} from './job-record.ts';
+
+/**
+ * The job records: the truth about every job (DESIGN.md: "records are the truth; queues and
+ * executions are transport").
+ *
+ * Status changes (markRunning, finish, requestCancel, retry) read the item, decide in code and
+ * put it back conditional on the `version` they read; a lost race re-reads and decides again.
+ * Progress writes (setSubstate, setUpload) are single UpdateItems that bump `version` too, so a
+ * status change decided on an older read never overwrites them. No transactions (dynalite has
+ * none). Terminal statuses are final: only `retry`, an explicit new attempt, leaves one.
+ */
+
+export interface NewJob extends Omit<JobTarget, 'id'> {
+  /** The webhook derives ids from the delivery (the same delivery, the same job); else a new sortable id. */
+  id?: string | undefined;
+}
+
+export interface Progress {
+  copied?: number;
+  mounted?: number;
+  present?: number;
+  /** Bytes sent, added to bytesCopied. */
+  bytes?: number;
+}
+
+export interface FinishOptions {
+  error?: JobError | undefined;
+  /** Final totals, replacing the counts progress added up. */
+  stats?: { copied?: number; mounted?: number; present?: number; bytesCopied?: number } | undefined;
+  note?: string | undefined;
+}
+
+export interface ListOptions {
+  limit?: number;
+  cursor?: string | undefined;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  cursor?: string;
+}
+
+interface Decision {
+  job: Job;
+  note?: string | undefined;
+}
+
+const MAX_RACES = 25;
+
+export class JobStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+  readonly #now: () => number;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#now = options.now ?? Date.now;
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString();
+  }
+
+  async create(input: NewJob): Promise<Job> {
+    const at = this.#iso();
+    const job: Job = {
+      ...input,
+      id: input.id ?? newJobId(this.#now()),
+      status: 'QUEUED',
+      attempt: 1,
+      cancelRequested: false,
+      blobs: { copied: 0, mounted: 0, present: 0 },
+      bytesCopied: 0,
+      createdAt: at,
+      updatedAt: at,
+      history: [{ at, status: 'QUEUED', attempt: 1 }],
+    };
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: toItem(job, 1),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error)) throw new ConflictError(`job ${job.id} exists already`, { cause: error });
+      throw error;
+    }
+    return job;
+  }
+
+  async #read(id: string): Promise<JobItem | undefined> {
+    const result = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: jobKey(id), ConsistentRead: true }),
+    );
+    return result.Item as JobItem | undefined;
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    const item = await this.#read(id);
+    return item && fromItem(item);
+  }
+
+  /**
+   * Reads, lets `decide` answer the changed job (or undefined: nothing to change), and writes it
+   * back only if nobody wrote in between.
+   */
+  async #transition(
+    id: string,
+    decide: (job: Job, at: string) => Decision | undefined,
+  ): Promise<{ job: Job; changed: boolean }> {
+    for (let race = 0; race < MAX_RACES; race++) {
+      const item = await this.#read(id);
+      if (!item) throw new NotFoundError(`job ${id} is not in the records`);
+      const at = this.#iso();
+      const current = fromItem(item);
+      const decision = decide(current, at);
+      if (!decision) return { job: current, changed: false };
+      const { job: next, note } = decision;
+      const entry = {
+        at,
+        status: next.status,
+        attempt: next.attempt,
+        ...(next.substate ? { substate: next.substate } : {}),
+      };
+      const job: Job = {
+        ...next,
+        updatedAt: at,
+        history: withHistory(current.history, { ...entry, ...(note ? { note } : {}) }),
+      };
+      try {
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#tableName,
+            Item: toItem(job, item.version + 1),
+            ConditionExpression: 'version = :version',
+            ExpressionAttributeValues: { ':version': item.version },
+          }),
+        );
+        return { job, changed: true };
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+        // Progress written meanwhile (or another status change): decide again on the new state.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (race + 1)));
+      }
+    }
+    throw new StoreError(`job ${id}: gave up after ${MAX_RACES} conflicting writes`);
+  }
+
+  /**
+   * RUNNING for this attempt and execution, from QUEUED (an attempt not older than the job's) or
+   * from RUNNING with a lower attempt. The same execution again (a retried RecordRunning) answers
+   * the job unchanged; anything else is a ConflictError (a stale execution, or a finished job).
+   */
+  async markRunning(id: string, attempt: number, executionArn: string): Promise<Job> {
+    const { job } = await this.#transition(id, (job, at) => {
+      if (job.status === 'RUNNING' && job.attempt === attempt && job.executionArn === executionArn)
+        return undefined;
+      const fromQueued = job.status === 'QUEUED' && attempt >= job.attempt;
+      const fromOlderRun = job.status === 'RUNNING' && attempt > job.attempt;
+      if (!fromQueued && !fromOlderRun) {
+        throw new ConflictError(
+          `job ${id} is ${job.status} at attempt ${job.attempt}; execution ${executionArn} (attempt ${attempt}) cannot run it`,
+        );
+      }
+      const { substate: _s, upload: _u, error: _e, ...rest } = job;
+      return { job: { ...rest, status: 'RUNNING', attempt, executionArn, startedAt: at } };
+    });
+    return job;
+  }
+
+  /**
+   * Records the substate being entered (a history entry when it changes, while there is room)
+   * and adds progress. Only a RUNNING job takes it: answers false otherwise.
+   */
+  async setSubstate(id: string, substate: string, progress: Progress = {}): Promise<boolean> {
+    // Read first for the attempt the history entry names (an update cannot copy it into a list).
+    const job = await this.get(id);
+    if (!job) throw new NotFoundError(`job ${id} is not in the records`);
+    if (job.status !== 'RUNNING') return false;
+    const at = this.#iso();
+    const adds = ['version :one'];
+    const values: Record<string, unknown> = {
+      ':one': 1,
+      ':running': 'RUNNING',
+      ':substate': substate,
+      ':at': at,
+    };
+    for (const [name, path] of [
+      ['copied', 'blobs.copied'],
+      ['mounted', 'blobs.mounted'],
+      ['present', 'blobs.present'],
+      ['bytes', 'bytesCopied'],
+    ] as const) {
+      if (progress[name]) {
+        adds.push(`${path} :${name}`);
+        values[`:${name}`] = progress[name];
+      }
+    }
+    const update = (withEntry: boolean) =>
+      new UpdateCommand({
+        TableName: this.#tableName,
+        Key: jobKey(id),
+        UpdateExpression: withEntry
+          ? `SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD ${adds.join(', ')}`
+          : `SET substate = :substate, updatedAt = :at ADD ${adds.join(', ')}`,
+        ConditionExpression: withEntry
+          ? '#status = :running AND (attribute_not_exists(substate) OR substate <> :substate) AND size(history) < :cap'
+          : '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: withEntry
+          ? {
+              ...values,
+              ':cap': HISTORY_LIMIT,
+              ':entry': [{ at, status: 'RUNNING', substate, attempt: job.attempt }],
+            }
+          : values,
+      });
+    for (const withEntry of [true, false]) {
+      try {
+        await this.#client.send(update(withEntry));
+        return true;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+        // Same substate as before or a full history: record the rest without an entry. Not RUNNING: nothing.
+      }
+    }
+    return false;
+  }
+
+  /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
+  async setUpload(id: string, upload: OpenUpload | undefined): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: jobKey(id),
+          UpdateExpression: `${upload ? 'SET upload = :upload ' : 'REMOVE upload '}ADD version :one`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: upload ? { ':upload': upload, ':one': 1 } : { ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailed(error))
+        throw new NotFoundError(`job ${id} is not in the records`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** The final status, once: answers false (and changes nothing) when the job had already ended. */
+  async finish(id: string, status: TerminalStatus, options: FinishOptions = {}): Promise<boolean> {
+    if (!isTerminal(status)) throw new StoreError(`${status} is not a final status`);
+    const { changed } = await this.#transition(id, (job, at) => {
+      if (isTerminal(job.status)) return undefined;
+      const { upload: _u, ...rest } = job;
+      const { stats } = options;
+      return {
+        note: options.note,
+        job: {
+          ...rest,
+          status,
+          finishedAt: at,
+          ...(options.error ? { error: options.error } : {}),
+          ...(stats
+            ? {
+                blobs: {
+                  copied: stats.copied ?? job.blobs.copied,
+                  mounted: stats.mounted ?? job.blobs.mounted,
+                  present: stats.present ?? job.blobs.present,
+                },
+                bytesCopied: stats.bytesCopied ?? job.bytesCopied,
+              }
+            : {}),
+        },
+      };
+    });
+    return changed;
+  }
+
+  /**
+   * Asks the job to stop. A QUEUED job is CANCELLED at once (nothing runs it yet; the dispatcher
+   * drops its message); a RUNNING job keeps running until a task sees the flag. A finished job
+   * is left as it is. Answers the job as it is now.
+   */
+  async requestCancel(id: string): Promise<Job> {
+    const { job } = await this.#transition(id, (job, at) => {
+      if (isTerminal(job.status) || job.cancelRequested) return undefined;
+      if (job.status === 'QUEUED') {
+        return {
+          note: 'cancelled before it started',
+          job: { ...job, cancelRequested: true, status: 'CANCELLED', finishedAt: at },
+        };
+      }
+      return { note: 'cancel requested', job: { ...job, cancelRequested: true } };
+    });
+    return job;
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    const job = await this.get(id);
+    if (!job) throw new NotFoundError(`job ${id} is not in the records`);
+    return job.cancelRequested;
+  }
+
+  /** A FAILED or CANCELLED job queued again as a new attempt (a new execution `<id>-<attempt+1>`). */
+  async retry(id: string): Promise<Job> {
+    const { job } = await this.#transition(id, (job) => {
+      if (job.status !== 'FAILED' && job.status !== 'CANCELLED') {
+        throw new ConflictError(`job ${id} is ${job.status}: only FAILED or CANCELLED jobs are retried`);
+      }
+      const {
+        substate: _s,
+        upload: _u,
+        error: _e,
+        executionArn: _x,
+        startedAt: _st,
+        finishedAt: _f,
+        ...rest
+      } = job;
+      return {
+        note: `retry of attempt ${job.attempt}`,
+        job: {
+          ...rest,
+          status: 'QUEUED',
+          attempt: job.attempt + 1,
+          cancelRequested: false,
+          blobs: { copied: 0, mounted: 0, present: 0 },
+          bytesCopied: 0,
+        },
+      };
+    });
+    return job;
+  }
+
+  /** A policy's jobs, newest first; with `status`, only those. */
+  async listByPolicy(
+    policy: string,
+    options: ListOptions & { status?: JobStatus | undefined } = {},
+  ): Promise<JobPage> {
+    const { status } = options;
+    return this.#list(
+      'gsi1',
+      policyIndexKey(policy),
+      options,
+      (item) => status === undefined || item.status === status,
+    );
+  }
+
+  async listByStatus(status: JobStatus, options: ListOptions = {}): Promise<JobPage> {
+    return this.#list('gsi2', statusIndexKey(status), options, (item) => item.status === status);
+  }
+
+  /** Every QUEUED and RUNNING job, newest first: what a restart drives on. */
+  async listUnfinished(): Promise<Job[]> {
+    const jobs: Job[] = [];
+    for (const status of UNFINISHED_STATUSES) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.listByStatus(status, { limit: 100, cursor });
+        jobs.push(...page.jobs);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    }
+    return jobs.sort((a, b) => (b.createdAt + b.id).localeCompare(a.createdAt + a.id));
+  }
+
+  async #list(
+    index: 'gsi1' | 'gsi2',
+    partition: string,
+    options: ListOptions,
+    matches: (item: Record<string, unknown>) => boolean,
+  ): Promise<JobPage> {
+    const page: Page<Record<string, unknown>> = await listIndex(this.#client, {
+      tableName: this.#tableName,
+      index,
+      partition,
+      limit: options.limit ?? 50,
+      cursor: options.cursor,
+      matches,
+    });
+    const jobs = page.items.map(fromItem);
+    return page.cursor === undefined ? { jobs } : { jobs, cursor: page.cursor };
+  }
+}

@@ -1,0 +1,236 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, NotFoundError, StoreError } from '../../../functions/lib/stores/errors.ts';
+import { newJobId } from '../../../functions/lib/stores/job-ids.ts';
+import { HISTORY_LIMIT, toItem } from '../../../functions/lib/stores/job-record.ts';
+import { JobStore, type NewJob } from '../../../functions/lib/stores/jobs.ts';
+import { type LocalTable, startLocalTable } from './local-table.ts';
+
+let local: LocalTable;
+let now = Date.parse('2025-01-01T00:00:00Z');
+let jobs: JobStore;
+let counter = 0;
+
+beforeAll(async () => {
+  local = await startLocalTable();
+  // Each reading of the clock is a millisecond later, so creation order is listing order.
+  jobs = new JobStore(local.client, local.tableName, { now: () => now++ });
+});
+afterAll(() => local.close());
+
+function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  counter++;
+  return {
+    policy: 'p-default',
+    action: 'push',
+    sourceRegistry: 'hub-a',
+    sourceRepository: 'team-a/app',
+    tag: `v${counter}`,
+    digest: `sha256:${String(counter).padStart(64, '0')}`,
+    destinationRegistry: 'dc-b',
+    destinationRepository: 'mirror/team-a/app',
+    ...overrides,
+  };
+}
+
+describe('job ids', () => {
+  it('sort by creation time and are 26 characters of Crockford base32', () => {
+    const earlier = newJobId(1_700_000_000_000);
+    const later = newJobId(1_700_000_000_001);
+    expect(earlier).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(earlier < later).toBe(true);
+  });
+});
+
+describe('JobStore', () => {
+  it('records a new job as QUEUED at attempt 1, once', async () => {
+    const created = await jobs.create(newJob({ id: 'job-once' }));
+    expect(created).toMatchObject({ id: 'job-once', status: 'QUEUED', attempt: 1, cancelRequested: false });
+    expect(await jobs.get('job-once')).toEqual(created);
+    await expect(jobs.create(newJob({ id: 'job-once' }))).rejects.toBeInstanceOf(ConflictError);
+    expect(await jobs.get('missing')).toBeUndefined();
+  });
+
+  it('gives a job without an id a sortable one', async () => {
+    const job = await jobs.create(newJob());
+    expect(job.id).toHaveLength(26);
+  });
+
+  it('marks a job RUNNING for its attempt; the same execution again changes nothing; a stale one conflicts', async () => {
+    const { id } = await jobs.create(newJob());
+    const running = await jobs.markRunning(id, 1, 'arn:exec:1');
+    expect(running).toMatchObject({ status: 'RUNNING', attempt: 1, executionArn: 'arn:exec:1' });
+    expect(await jobs.markRunning(id, 1, 'arn:exec:1')).toEqual(running);
+    await expect(jobs.markRunning(id, 1, 'arn:exec:other')).rejects.toBeInstanceOf(ConflictError);
+    // A newer attempt takes over a RUNNING record its older execution left behind.
+    expect(await jobs.markRunning(id, 2, 'arn:exec:2')).toMatchObject({ status: 'RUNNING', attempt: 2 });
+    await expect(jobs.markRunning('missing', 1, 'arn')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('records substates once each in the history and adds up progress from concurrent tasks', async () => {
+    const { id } = await jobs.create(newJob());
+    await jobs.markRunning(id, 1, 'arn:exec');
+    expect(await jobs.setSubstate(id, 'FetchManifest')).toBe(true);
+    await Promise.all(
+      Array.from({ length: 10 }, () => jobs.setSubstate(id, 'MountOrCopyBlob', { copied: 1, bytes: 100 })),
+    );
+    await jobs.setSubstate(id, 'CheckBlob', { present: 2, mounted: 1 });
+    const job = await jobs.get(id);
+    expect(job).toMatchObject({
+      substate: 'CheckBlob',
+      blobs: { copied: 10, mounted: 1, present: 2 },
+      bytesCopied: 1000,
+    });
+    expect(job?.history.map((entry) => entry.substate ?? entry.status)).toEqual([
+      'QUEUED',
+      'RUNNING',
+      'FetchManifest',
+      'MountOrCopyBlob',
+      'CheckBlob',
+    ]);
+  });
+
+  it('keeps an open upload across invocations and clears it', async () => {
+    const { id } = await jobs.create(newJob());
+    const upload = { digest: 'sha256:abc', location: '/v2/x/blobs/uploads/1', offset: 64 };
+    await jobs.setUpload(id, upload);
+    expect((await jobs.get(id))?.upload).toEqual(upload);
+    await jobs.setUpload(id, undefined);
+    expect((await jobs.get(id))?.upload).toBeUndefined();
+    await expect(jobs.setUpload('missing', upload)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('a terminal job never changes state again', async () => {
+    const { id } = await jobs.create(newJob());
+    await jobs.markRunning(id, 1, 'arn:exec');
+    expect(await jobs.finish(id, 'SUCCEEDED', { stats: { copied: 3, bytesCopied: 42 } })).toBe(true);
+    const finished = await jobs.get(id);
+    expect(finished).toMatchObject({ status: 'SUCCEEDED', blobs: { copied: 3 }, bytesCopied: 42 });
+    expect(finished?.finishedAt).toBeDefined();
+
+    expect(await jobs.finish(id, 'FAILED', { error: { code: 'X', message: 'late' } })).toBe(false);
+    await expect(jobs.markRunning(id, 1, 'arn:exec')).rejects.toBeInstanceOf(ConflictError);
+    await expect(jobs.markRunning(id, 2, 'arn:exec:2')).rejects.toBeInstanceOf(ConflictError);
+    expect(await jobs.setSubstate(id, 'PushManifest', { copied: 1 })).toBe(false);
+    expect((await jobs.requestCancel(id)).status).toBe('SUCCEEDED');
+    await expect(jobs.retry(id)).rejects.toBeInstanceOf(ConflictError);
+    expect(await jobs.get(id)).toEqual(finished);
+  });
+
+  it('finishes concurrently only once', async () => {
+    const { id } = await jobs.create(newJob());
+    await jobs.markRunning(id, 1, 'arn:exec');
+    const outcomes = await Promise.all([
+      jobs.finish(id, 'SUCCEEDED'),
+      jobs.finish(id, 'FAILED', { error: { code: 'ExecutionFailed', message: 'x' } }),
+      jobs.finish(id, 'CANCELLED'),
+    ]);
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('cancels a queued job at once and flags a running one', async () => {
+    const queued = await jobs.create(newJob());
+    const cancelled = await jobs.requestCancel(queued.id);
+    expect(cancelled).toMatchObject({ status: 'CANCELLED', cancelRequested: true });
+    expect(cancelled.history.at(-1)?.note).toBe('cancelled before it started');
+
+    const running = await jobs.create(newJob());
+    await jobs.markRunning(running.id, 1, 'arn:exec');
+    expect(await jobs.isCancelRequested(running.id)).toBe(false);
+    expect(await jobs.requestCancel(running.id)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+    expect(await jobs.isCancelRequested(running.id)).toBe(true);
+  });
+
+  it('retry queues a failed job again with the attempt incremented and its run cleared', async () => {
+    const { id } = await jobs.create(newJob());
+    await jobs.markRunning(id, 1, 'arn:exec:1');
+    await jobs.setSubstate(id, 'CopyBlobs', { copied: 2 });
+    await jobs.finish(id, 'FAILED', {
+      error: { code: 'RegistryUnavailableError', message: '503', state: 'CopyBlobs' },
+    });
+    const retried = await jobs.retry(id);
+    expect(retried).toMatchObject({ status: 'QUEUED', attempt: 2, blobs: { copied: 0 }, bytesCopied: 0 });
+    expect(retried.error).toBeUndefined();
+    expect(retried.executionArn).toBeUndefined();
+    // The first attempt's execution is stale now; the second runs.
+    await expect(jobs.markRunning(id, 1, 'arn:exec:1')).rejects.toBeInstanceOf(ConflictError);
+    expect(await jobs.markRunning(id, 2, 'arn:exec:2')).toMatchObject({ status: 'RUNNING', attempt: 2 });
+    await expect(jobs.retry(id)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it(`caps the history at ${HISTORY_LIMIT} entries, keeping the newest`, async () => {
+    const { id } = await jobs.create(newJob());
+    await jobs.markRunning(id, 1, 'arn:exec');
+    for (let i = 0; i < HISTORY_LIMIT + 5; i++)
+      await jobs.setSubstate(id, i % 2 === 0 ? 'CheckBlob' : 'MountOrCopyBlob');
+    await jobs.finish(id, 'SUCCEEDED');
+    const { history = [] } = (await jobs.get(id)) ?? {};
+    expect(history).toHaveLength(HISTORY_LIMIT);
+    expect(history.at(-1)?.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('JobStore listings', () => {
+  it('pages through a policy newest first with an opaque cursor', async () => {
+    const created = [];
+    for (let i = 0; i < 7; i++) created.push(await jobs.create(newJob({ policy: 'p-pages' })));
+    const newestFirst = created.map((job) => job.id).reverse();
+
+    const first = await jobs.listByPolicy('p-pages', { limit: 3 });
+    const second = await jobs.listByPolicy('p-pages', { limit: 3, cursor: first.cursor });
+    const third = await jobs.listByPolicy('p-pages', { limit: 3, cursor: second.cursor });
+    expect([first, second, third].map((page) => page.jobs.length)).toEqual([3, 3, 1]);
+    expect(third.cursor).toBeUndefined();
+    expect([...first.jobs, ...second.jobs, ...third.jobs].map((job) => job.id)).toEqual(newestFirst);
+
+    await expect(jobs.listByPolicy('p-pages', { cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(StoreError);
+    await expect(jobs.listByPolicy('other', { cursor: first.cursor })).rejects.toBeInstanceOf(StoreError);
+  });
+
+  it('filters a policy by status across pages and lists by status', async () => {
+    const ids = [];
+    for (let i = 0; i < 6; i++) {
+      const job = await jobs.create(newJob({ policy: 'p-status' }));
+      if (i % 2 === 0) await jobs.requestCancel(job.id);
+      ids.push(job.id);
+    }
+    const cancelled = [ids[4], ids[2], ids[0]];
+    const first = await jobs.listByPolicy('p-status', { limit: 2, status: 'CANCELLED' });
+    const rest = await jobs.listByPolicy('p-status', { limit: 2, status: 'CANCELLED', cursor: first.cursor });
+    expect([...first.jobs, ...rest.jobs].map((job) => job.id)).toEqual(cancelled);
+    expect(rest.cursor).toBeUndefined();
+
+    const byStatus = await jobs.listByStatus('CANCELLED', { limit: 100 });
+    expect(byStatus.jobs.map((job) => job.id)).toEqual(expect.arrayContaining(cancelled));
+    expect(byStatus.jobs.every((job) => job.status === 'CANCELLED')).toBe(true);
+  });
+
+  it('orphaned index entries are dropped from listings', async () => {
+    // What a crash between an item write and its index write leaves: the index still files the
+    // job under RUNNING while the item says SUCCEEDED.
+    const job = await jobs.create(newJob({ policy: 'p-orphan' }));
+    const item = toItem({ ...job, status: 'SUCCEEDED' }, 7);
+    await local.client.send(
+      new PutCommand({ TableName: local.tableName, Item: { ...item, gsi2pk: 'status#RUNNING' } }),
+    );
+    const running = await jobs.listByStatus('RUNNING', { limit: 100 });
+    expect(running.jobs.map((j) => j.id)).not.toContain(job.id);
+    expect((await jobs.listUnfinished()).map((j) => j.id)).not.toContain(job.id);
+    const byPolicy = await jobs.listByPolicy('p-orphan', { status: 'RUNNING' });
+    expect(byPolicy.jobs).toEqual([]);
+  });
+
+  it('lists the unfinished jobs, queued and running, for a restart', async () => {
+    const queued = await jobs.create(newJob({ policy: 'p-restart' }));
+    const running = await jobs.create(newJob({ policy: 'p-restart' }));
+    await jobs.markRunning(running.id, 1, 'arn:exec');
+    const done = await jobs.create(newJob({ policy: 'p-restart' }));
+    await jobs.finish(done.id, 'SKIPPED');
+    const unfinished = await jobs.listUnfinished();
+    const ids = unfinished.map((job) => job.id);
+    expect(ids).toEqual(expect.arrayContaining([queued.id, running.id]));
+    expect(ids).not.toContain(done.id);
+    expect(unfinished.every((job) => job.status === 'QUEUED' || job.status === 'RUNNING')).toBe(true);
+    expect(ids.indexOf(running.id)).toBeLessThan(ids.indexOf(queued.id));
+  });
+});

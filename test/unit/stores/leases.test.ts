@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LeaseStore } from '../../../functions/lib/stores/leases.ts';
+import { type LocalTable, startLocalTable } from './local-table.ts';
+
+let local: LocalTable;
+let now = Date.parse('2025-01-01T00:00:00Z');
+let leases: LeaseStore;
+let run = 0;
+
+beforeAll(async () => {
+  local = await startLocalTable();
+  leases = new LeaseStore(local.client, local.tableName, { now: () => now });
+});
+afterAll(() => local.close());
+// Earlier tests' leases expire: each test starts with every slot free.
+beforeEach(() => {
+  now += 3600_000;
+  run++;
+});
+
+const request = (jobId: string, destination = 'dc-b') => ({
+  jobId: `${run}-${jobId}`,
+  destination,
+  globalLimit: 2,
+  perDestinationLimit: 2,
+  ttlSeconds: 600,
+});
+
+describe('LeaseStore', () => {
+  it('never more than 2 leases with a limit of 2, even under 20 concurrent acquires', async () => {
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        leases.acquire({ ...request(`job-${i}`), perDestinationLimit: 20 }),
+      ),
+    );
+    expect(outcomes.filter(Boolean)).toHaveLength(2);
+    expect(await leases.countActive()).toBe(2);
+  });
+
+  it('limits each destination apart, and gives the global slot back when the destination is full', async () => {
+    const perDestination = { perDestinationLimit: 1, globalLimit: 3 };
+    expect(await leases.acquire({ ...request('a', 'dc-b'), ...perDestination })).toBe(true);
+    expect(await leases.acquire({ ...request('b', 'dc-b'), ...perDestination })).toBe(false);
+    expect(await leases.countActive()).toBe(1);
+    expect(await leases.acquire({ ...request('c', 'dc-c'), ...perDestination })).toBe(true);
+    expect(await leases.countActive('dc-b')).toBe(1);
+    expect(await leases.countActive('dc-c')).toBe(1);
+  });
+
+  it('frees a slot on release, and a job that holds one keeps it rather than taking another', async () => {
+    expect(await leases.acquire(request('a'))).toBe(true);
+    expect(await leases.acquire(request('a'))).toBe(true);
+    expect(await leases.countActive()).toBe(1);
+    expect(await leases.acquire(request('b'))).toBe(true);
+    expect(await leases.acquire(request('c'))).toBe(false);
+    await leases.release(request('a').jobId);
+    await leases.release(request('a').jobId);
+    expect(await leases.acquire(request('c'))).toBe(true);
+    expect(await leases.countActive()).toBe(2);
+  });
+
+  it('lets expired leases free themselves, and renewing keeps a lease alive', async () => {
+    expect(await leases.acquire(request('a'))).toBe(true);
+    expect(await leases.acquire(request('b'))).toBe(true);
+    now += 500_000;
+    expect(await leases.renew(request('a').jobId)).toBe(true);
+    now += 200_000; // b expired 100 s ago; a was renewed
+    expect(await leases.countActive()).toBe(1);
+    expect(await leases.acquire(request('c'))).toBe(true);
+    expect(await leases.acquire(request('d'))).toBe(false);
+    // b lost its slot to c: it holds nothing now.
+    expect(await leases.renew(request('b').jobId)).toBe(false);
+    expect(await leases.renew('never-leased')).toBe(false);
+  });
+});

@@ -22,5 +22,11 @@ export default defineConfig({
     ],
     testTimeout: 30_000,
     pool: 'forks',
+    // Handlers log JSON lines and emit metrics; the tests read the records instead.
+    env: {
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_TRACE_ENABLED: 'false',
+    },
   },
 });

@@ -14,4 +14,6 @@ export interface JobTarget {
   digest?: string | undefined;
   destinationRegistry: string;
   destinationRepository: string;
+  /** The policy's `override`: replace a destination tag that points at another digest. */
+  override?: boolean | undefined;
 }

@@ -8,7 +8,8 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
  * never logged (handlers log job ids, registry names and repositories, not payloads or URLs).
  */
 export const logger = new Logger({ serviceName: 'crossdock' });
-export const metrics = new Metrics({ namespace: 'crossdock', serviceName: 'crossdock' });
+// Its own warnings ("no metrics to publish") go through the logger, so they follow its level.
+export const metrics = new Metrics({ namespace: 'crossdock', serviceName: 'crossdock', logger });
 export const tracer = new Tracer({
   serviceName: 'crossdock',
   enabled: process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined,

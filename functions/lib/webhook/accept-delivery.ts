@@ -84,6 +84,7 @@ async function jobFor(
     digest,
     destinationRegistry: policy.destination.registry,
     destinationRepository: destinationRepository(policy, event.repository),
+    override: policy.override,
   };
 }
 

@@ -12,7 +12,6 @@ export interface WorkflowJob extends JobTarget {
   attempt: number;
   status: string;
   cancelRequested: boolean;
-  override?: boolean;
   /** A chunked upload left open by an earlier invocation. */
   upload?: { digest: string; location: string; offset: number } | undefined;
 }

@@ -1,0 +1,128 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DispatchPorts, JobMessage } from '../dispatch/dispatch-job.ts';
+import { metrics } from '../runtime/observability.ts';
+import { RegistryClientCache } from '../runtime/registry-clients.ts';
+import { ConfigStore } from '../stores/config-store.ts';
+import { JobStore } from '../stores/jobs.ts';
+import { LeaseStore } from '../stores/leases.ts';
+import { TagLockStore } from '../stores/tag-locks.ts';
+import type { WebhookPorts } from '../webhook/accept-delivery.ts';
+import type { WorkflowJobs } from '../workflow/ports.ts';
+import type { TaskDependencies } from '../workflow/tasks.ts';
+import { JobLifecycle } from './job-lifecycle.ts';
+import { JobQueue } from './job-queue.ts';
+import type { AppSettings } from './settings.ts';
+
+/**
+ * The wiring every function shares: the stores on the one table, the jobs queue, registry
+ * clients, and the ports each domain module asks for. Built once per process — from the
+ * environment in a Lambda (`environment.ts`), from the state folder by the local runtime — so
+ * the handler modules are the same in both.
+ */
+
+export interface ExecutionStarter {
+  /** Starts the execution; one of that name already running or finished counts as started. */
+  start(name: string, input: JobMessage): Promise<void>;
+}
+
+export interface AppServices {
+  settings: AppSettings;
+  dynamo: DynamoDBDocumentClient;
+  sqs: SQSClient;
+  executions: ExecutionStarter;
+  /** Reads a secret by name (Secrets Manager when deployed, env or a file locally). */
+  secret?: ((name: string) => Promise<string | undefined>) | undefined;
+  now?: () => number;
+}
+
+export class Crossdock {
+  readonly settings: AppSettings;
+  readonly jobs: JobStore;
+  readonly locks: TagLockStore;
+  readonly leases: LeaseStore;
+  readonly config: ConfigStore;
+  readonly queue: JobQueue;
+  readonly lifecycle: JobLifecycle;
+  readonly registries: RegistryClientCache;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly #executions: ExecutionStarter;
+
+  constructor(services: AppServices) {
+    const { settings, dynamo } = services;
+    const options = services.now ? { now: services.now } : {};
+    this.settings = settings;
+    this.dynamo = dynamo;
+    this.jobs = new JobStore(dynamo, settings.tableName, options);
+    this.locks = new TagLockStore(dynamo, settings.tableName, options);
+    this.leases = new LeaseStore(dynamo, settings.tableName, options);
+    this.config = new ConfigStore(dynamo, settings.tableName, options);
+    this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
+    this.lifecycle = new JobLifecycle({
+      jobs: this.jobs,
+      locks: this.locks,
+      leases: this.leases,
+      queue: this.queue,
+      // JobsSucceeded, JobsFailed, …: the stack's FailedJobs alarm watches JobsFailed.
+      onEnded: (status) => metrics.addMetric(`Jobs${titleCase(status)}`, MetricUnit.Count, 1),
+    });
+    this.registries = new RegistryClientCache({
+      registry: (name) => this.config.getRegistry(name),
+      ...(services.secret ? { secret: services.secret } : {}),
+    });
+    this.#executions = services.executions;
+  }
+
+  readonly webhookPorts: WebhookPorts = {
+    source: (name) => this.config.getSource(name),
+    policies: () => this.config.listPolicies(),
+    replicatedDigest: async (policy, repository, tag) => {
+      const lock = await this.locks.get({ policy, repository, tag });
+      return lock?.action === 'push' ? lock.digest : undefined;
+    },
+    submitJob: (job) => this.lifecycle.submit(job),
+    enqueue: (messages) => this.queue.send(messages),
+  };
+
+  readonly dispatchPorts: DispatchPorts = {
+    job: (id) => this.jobs.get(id),
+    policyEnabled: async (name) => (await this.config.getPolicy(name))?.enabled === true,
+    cancel: async (jobId, reason) => {
+      await this.lifecycle.end(jobId, 'CANCELLED', { code: 'JobCancelled', message: reason });
+    },
+    acquireLease: (job) =>
+      this.leases.acquire({
+        jobId: job.id,
+        destination: job.destinationRegistry,
+        globalLimit: this.settings.limits.runningJobs,
+        perDestinationLimit: this.settings.limits.perDestination,
+        ttlSeconds: this.settings.leaseTtlSeconds,
+      }),
+    releaseLease: (jobId) => this.leases.release(jobId),
+    startExecution: (name, input) => this.#executions.start(name, input),
+    requeue: (message, delaySeconds) => this.queue.requeue(message, delaySeconds),
+  };
+
+  /** The job records as the workflow tasks see them: a final status ends the job (slot, tag lock). */
+  readonly workflowJobs: WorkflowJobs = {
+    get: (id) => this.jobs.get(id),
+    markRunning: (id, attempt, executionArn) => this.jobs.markRunning(id, attempt, executionArn),
+    finish: (id, status, error) => this.lifecycle.end(id, status, error),
+    setSubstate: async (id, substate, progress) => {
+      await this.jobs.setSubstate(id, substate, progress);
+    },
+    setUpload: (id, upload) => this.jobs.setUpload(id, upload),
+    isCancelRequested: (id) => this.jobs.isCancelRequested(id),
+  };
+
+  get taskDependencies(): TaskDependencies {
+    return { jobs: this.workflowJobs, clients: this.registries, byteBudget: this.settings.copyByteBudget };
+  }
+
+  async close(): Promise<void> {
+    await this.registries.close();
+  }
+}
+
+const titleCase = (status: string) => status.charAt(0) + status.slice(1).toLowerCase();

@@ -1,0 +1,38 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createDocumentClient } from '../stores/client.ts';
+import { Crossdock, type ExecutionStarter } from './crossdock.ts';
+import { SettingsError, settingsFromEnvironment } from './settings.ts';
+
+/** A Lambda's Crossdock: AWS SDK clients, settings from the environment the stack set. */
+export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossdock {
+  const settings = settingsFromEnvironment(env);
+  const sfn = new SFNClient({});
+  const executions: ExecutionStarter = {
+    async start(name, input) {
+      if (!settings.stateMachineArn)
+        throw new SettingsError('STATE_MACHINE_ARN is not set for this function');
+      try {
+        await sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: settings.stateMachineArn,
+            name,
+            input: JSON.stringify(input),
+          }),
+        );
+      } catch (error) {
+        // The same name with the same input is idempotent on AWS; a finished one answers this.
+        if (!(error instanceof ExecutionAlreadyExists)) throw error;
+      }
+    },
+  };
+  return new Crossdock({
+    settings,
+    dynamo: createDocumentClient(),
+    sqs: new SQSClient({}),
+    executions,
+    // Cached for 5 minutes by Powertools, so a rotated password applies soon enough.
+    secret: async (name) => (await getSecret<string>(name, { maxAge: 300 })) ?? undefined,
+  });
+}

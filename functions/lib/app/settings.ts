@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/**
+ * What every function reads from its environment (the CDK stack sets it; the local runtime
+ * builds the same object from the config file and its state folder). Read once per process.
+ */
+export interface AppSettings {
+  tableName: string;
+  jobQueueUrl: string;
+  /** Absent in functions that start no execution. */
+  stateMachineArn?: string | undefined;
+  limits: { runningJobs: number; perDestination: number; blobsPerJob: number };
+  /** Bytes one MountOrCopyBlob invocation sends before handing the upload to the next. */
+  copyByteBudget: number;
+  /** How long a running slot stays taken when nobody releases it (a lost finalizer event). */
+  leaseTtlSeconds: number;
+}
+
+const count = z.coerce.number().int().positive();
+
+const environmentSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  JOB_QUEUE_URL: z.string().min(1),
+  STATE_MACHINE_ARN: z.string().min(1).optional(),
+  RUNNING_JOBS: count.default(10),
+  PER_DESTINATION: count.default(4),
+  BLOBS_PER_JOB: count.default(4),
+  COPY_BYTE_BUDGET: count.default(1024 * 1024 * 1024),
+  // The execution timeout (2 h) and a margin: a slot is never freed under a running job.
+  LEASE_TTL_SECONDS: count.default(2 * 3600 + 300),
+});
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new SettingsError(`the function's environment is incomplete: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    tableName: e.TABLE_NAME,
+    jobQueueUrl: e.JOB_QUEUE_URL,
+    stateMachineArn: e.STATE_MACHINE_ARN,
+    limits: { runningJobs: e.RUNNING_JOBS, perDestination: e.PER_DESTINATION, blobsPerJob: e.BLOBS_PER_JOB },
+    copyByteBudget: e.COPY_BYTE_BUDGET,
+    leaseTtlSeconds: e.LEASE_TTL_SECONDS,
+  };
+}

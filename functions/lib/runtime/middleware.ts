@@ -1,0 +1,21 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { logger, metrics, tracer } from './observability.ts';
+
+/**
+ * What every crossdock handler gets around it: the Lambda context in its log lines, a trace
+ * segment, and its metrics flushed at the end. Handlers stay plain async functions.
+ */
+export function observed<TEvent, TResult>(
+  name: string,
+  handler: (event: TEvent, context: Context) => Promise<TResult>,
+) {
+  logger.appendKeys({ function: name });
+  return middy(handler)
+    .use(injectLambdaContext(logger))
+    .use(captureLambdaHandler(tracer))
+    .use(logMetrics(metrics));
+}

@@ -1,0 +1,22 @@
+import { app } from '../app/current.ts';
+import type { TaskDependencies } from '../workflow/tasks.ts';
+import { observed } from './middleware.ts';
+import { logger } from './observability.ts';
+
+/**
+ * A workflow task as a Lambda handler: the state's Payload in, the task's JSON out. Errors are
+ * thrown as they are: their `name` is what the state machine's Retry and Catch match.
+ */
+export function taskHandler<TInput extends { jobId?: string }, TOutput>(
+  name: string,
+  task: (deps: TaskDependencies, input: TInput) => Promise<TOutput>,
+) {
+  return observed(name, async (input: TInput) => {
+    logger.appendKeys({ jobId: input.jobId });
+    try {
+      return await task((await app()).taskDependencies, input);
+    } finally {
+      logger.removeKeys(['jobId']);
+    }
+  });
+}

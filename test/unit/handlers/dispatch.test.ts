@@ -1,0 +1,227 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { handler as dispatch } from '../../../functions/dispatch/handler.ts';
+import { handler as deadLetters } from '../../../functions/dlq/handler.ts';
+import { handler as finalizer } from '../../../functions/finalizer/handler.ts';
+import type { Job } from '../../../functions/lib/stores/job-record.ts';
+import { DIGEST_A } from '../events/fixtures.ts';
+import { declare, lambdaContext, type Pipeline, sqsEvent, startPipeline } from './pipeline-fixture.ts';
+
+let pipeline: Pipeline;
+
+async function setUp(limits = { runningJobs: 10, perDestination: 4, blobsPerJob: 2 }) {
+  pipeline = await startPipeline(limits);
+  await declare(pipeline.app, {
+    registries: [
+      { name: 'hub-a', url: 'http://127.0.0.1:5001' },
+      { name: 'dc-b', url: 'http://127.0.0.1:5002' },
+    ],
+    sources: [],
+    policies: [
+      { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
+      {
+        name: 'off',
+        source: { registry: 'hub-a', project: 'team-a' },
+        destination: { registry: 'dc-b' },
+        enabled: false,
+      },
+    ],
+  });
+}
+afterEach(() => pipeline.close());
+
+let tags = 0;
+async function queuedJob(policy = 'to-b'): Promise<Job> {
+  const submitted = await pipeline.app.lifecycle.submit({
+    policy,
+    action: 'push',
+    sourceRegistry: 'hub-a',
+    sourceRepository: 'team-a/app',
+    tag: `v${++tags}`,
+    digest: DIGEST_A,
+    destinationRegistry: 'dc-b',
+    destinationRepository: 'team-a/app',
+  });
+  return (await pipeline.app.jobs.get(submitted.jobId)) as Job;
+}
+
+const dispatchMessages = (bodies: unknown[], receiveCount = 1) =>
+  dispatch(sqsEvent(bodies, receiveCount), lambdaContext('dispatch'));
+
+describe('the dispatch function', () => {
+  beforeEach(() => setUp({ runningJobs: 2, perDestination: 2, blobsPerJob: 2 }));
+
+  it('starts one execution per job, named <job>-<attempt>', async () => {
+    const job = await queuedJob();
+
+    const response = await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(pipeline.started).toEqual([{ name: `${job.id}-1`, input: { jobId: job.id, attempt: 1 } }]);
+    expect(await pipeline.app.leases.countActive('dc-b')).toBe(1);
+  });
+
+  it('puts a job over the running limit back on the queue with a delay, still QUEUED', async () => {
+    const jobs = [await queuedJob(), await queuedJob(), await queuedJob()];
+    pipeline.sent.length = 0;
+
+    const response = await dispatchMessages(jobs.map((job) => ({ jobId: job.id, attempt: 1 })));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(pipeline.started).toHaveLength(2);
+    const waiting = jobs.find((job) => !pipeline.started.some((s) => s.input.jobId === job.id)) as Job;
+    expect(pipeline.sent).toEqual([
+      { body: { jobId: waiting.id, attempt: 1, waits: 1 }, delaySeconds: expect.any(Number), batch: false },
+    ]);
+    expect(pipeline.sent[0]?.delaySeconds).toBeGreaterThanOrEqual(1);
+    expect((await pipeline.app.jobs.get(waiting.id))?.status).toBe('QUEUED');
+  });
+
+  it('admits the waiting job once a running one ends', async () => {
+    const [a, b, c] = [await queuedJob(), await queuedJob(), await queuedJob()];
+    await dispatchMessages([a, b, c].map((job) => ({ jobId: job?.id, attempt: 1 })));
+    const waiting = pipeline.sent.at(-1)?.body;
+
+    await pipeline.app.lifecycle.end(a?.id as string, 'SUCCEEDED');
+    await dispatchMessages([waiting]);
+
+    expect(pipeline.started.map((s) => s.input.jobId)).toContain(waiting?.jobId);
+  });
+
+  it('ends the job of a disabled policy CANCELLED without starting it', async () => {
+    const job = await queuedJob('off');
+
+    await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
+
+    expect(pipeline.started).toEqual([]);
+    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({
+      status: 'CANCELLED',
+      error: { code: 'JobCancelled', message: 'policy off is disabled' },
+    });
+  });
+
+  it('drops the message of a job that ended or of an older attempt', async () => {
+    const job = await queuedJob();
+    await pipeline.app.lifecycle.end(job.id, 'FAILED', { code: 'X', message: 'x' });
+    await pipeline.app.jobs.retry(job.id);
+
+    const response = await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(pipeline.started).toEqual([]);
+  });
+
+  it('reports only the message whose execution could not start, and frees its slot', async () => {
+    const job = await queuedJob();
+    const ended = await queuedJob();
+    await pipeline.app.lifecycle.end(ended.id, 'SUCCEEDED');
+    pipeline.failStarts = true;
+
+    const event = sqsEvent([{ jobId: job.id, attempt: 1 }, 'not json', { jobId: ended.id, attempt: 1 }]);
+    const response = await dispatch(event, lambdaContext('dispatch'));
+
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      event.Records.slice(0, 2)
+        .map((r) => r.messageId)
+        .sort(),
+    );
+    expect(await pipeline.app.leases.countActive()).toBe(0);
+    expect((await pipeline.app.jobs.get(job.id))?.status).toBe('QUEUED');
+  });
+});
+
+describe('the finalizer function', () => {
+  beforeEach(() => setUp());
+
+  const statusChange = (jobId: string, attempt: number, status: string) => ({
+    version: '0',
+    id: 'e',
+    'detail-type': 'Step Functions Execution Status Change' as const,
+    source: 'aws.states',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      executionArn: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${jobId}-${attempt}`,
+      input: JSON.stringify({ jobId, attempt }),
+      status,
+      error: status === 'TIMED_OUT' ? 'States.Timeout' : null,
+      cause: null,
+    },
+  });
+
+  it('ends a job whose execution was stopped as CANCELLED and frees its slot and tag', async () => {
+    const job = await queuedJob();
+    await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
+    await pipeline.app.jobs.markRunning(job.id, 1, 'arn:x');
+
+    const result = await finalizer(statusChange(job.id, 1, 'ABORTED'), lambdaContext('finalizer'));
+
+    expect(result).toEqual({ recorded: true });
+    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({
+      status: 'CANCELLED',
+      error: { code: 'ExecutionAborted' },
+    });
+    expect(await pipeline.app.leases.countActive()).toBe(0);
+    expect(
+      (await pipeline.app.locks.get({ policy: 'to-b', repository: 'team-a/app', tag: job.tag }))?.jobId,
+    ).toBeUndefined();
+  });
+
+  it('records a timed-out execution as FAILED with the state it was in', async () => {
+    const job = await queuedJob();
+    await pipeline.app.jobs.markRunning(job.id, 1, 'arn:x');
+    await pipeline.app.jobs.setSubstate(job.id, 'MountOrCopyBlob');
+
+    await finalizer(statusChange(job.id, 1, 'TIMED_OUT'), lambdaContext('finalizer'));
+
+    expect((await pipeline.app.jobs.get(job.id))?.error).toEqual({
+      code: 'ExecutionTimedOut',
+      message: 'States.Timeout',
+      state: 'MountOrCopyBlob',
+    });
+  });
+
+  it('leaves a job alone when an execution of an older attempt ends', async () => {
+    const job = await queuedJob();
+    await pipeline.app.lifecycle.end(job.id, 'FAILED', { code: 'X', message: 'x' });
+    await pipeline.app.jobs.retry(job.id);
+
+    const result = await finalizer(statusChange(job.id, 1, 'ABORTED'), lambdaContext('finalizer'));
+
+    expect(result).toEqual({ recorded: false });
+    expect((await pipeline.app.jobs.get(job.id))?.status).toBe('QUEUED');
+  });
+
+  it('keeps the final state a Record state already wrote', async () => {
+    const job = await queuedJob();
+    await pipeline.app.jobs.markRunning(job.id, 1, 'arn:x');
+    await pipeline.app.lifecycle.end(job.id, 'SUCCEEDED');
+
+    const result = await finalizer(statusChange(job.id, 1, 'FAILED'), lambdaContext('finalizer'));
+
+    expect(result).toEqual({ recorded: false });
+    expect((await pipeline.app.jobs.get(job.id))?.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('the dead-letter function', () => {
+  beforeEach(() => setUp());
+
+  it('records a job whose message reached the dead-letter queue as FAILED with the reason', async () => {
+    const job = await queuedJob();
+
+    const response = await deadLetters(sqsEvent([{ jobId: job.id, attempt: 1 }], 5), lambdaContext('dlq'));
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'DeadLetter', message: expect.stringContaining('received 5 times') },
+    });
+  });
+
+  it('drops a dead letter that names no job without failing the batch', async () => {
+    const response = await deadLetters(sqsEvent(['garbage', { nothing: true }]), lambdaContext('dlq'));
+    expect(response.batchItemFailures).toEqual([]);
+  });
+});

@@ -1,0 +1,154 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { Crossdock } from '../../../functions/lib/app/crossdock.ts';
+import { useApp } from '../../../functions/lib/app/current.ts';
+import type { JobMessage } from '../../../functions/lib/dispatch/dispatch-job.ts';
+import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
+
+/**
+ * The pipeline's handlers as Lambda calls them, on a real dynalite table. The SQS client and
+ * the execution starter are recorders: what they are asked to do is what these tests check.
+ */
+
+export interface SentMessage {
+  body: JobMessage & { waits?: number };
+  delaySeconds?: number;
+  batch: boolean;
+}
+
+export interface Pipeline {
+  app: Crossdock;
+  table: LocalTable;
+  sent: SentMessage[];
+  /** SendMessageBatch calls, by their number of entries. */
+  batches: number[];
+  started: { name: string; input: JobMessage }[];
+  failStarts: boolean;
+  close(): Promise<void>;
+}
+
+export async function startPipeline(
+  limits = { runningJobs: 10, perDestination: 4, blobsPerJob: 2 },
+): Promise<Pipeline> {
+  const table = await startLocalTable();
+  const pipeline: Pipeline = {
+    table,
+    sent: [],
+    batches: [],
+    started: [],
+    failStarts: false,
+    app: undefined as unknown as Crossdock,
+    async close() {
+      useApp(undefined);
+      await pipeline.app.close();
+      await table.close();
+    },
+  };
+  const sqs = {
+    async send(command: { constructor: { name: string }; input: Record<string, unknown> }) {
+      if (command.constructor.name === 'SendMessageBatchCommand') {
+        const entries = command.input.Entries as { MessageBody: string }[];
+        pipeline.batches.push(entries.length);
+        for (const entry of entries) pipeline.sent.push({ body: JSON.parse(entry.MessageBody), batch: true });
+        return { Successful: entries, Failed: [] };
+      }
+      if (command.constructor.name === 'SendMessageCommand') {
+        pipeline.sent.push({
+          body: JSON.parse(command.input.MessageBody as string),
+          delaySeconds: command.input.DelaySeconds as number,
+          batch: false,
+        });
+        return {};
+      }
+      throw new Error(`unexpected SQS call ${command.constructor.name}`);
+    },
+  } as unknown as SQSClient;
+  pipeline.app = new Crossdock({
+    settings: {
+      tableName: table.tableName,
+      jobQueueUrl: 'http://127.0.0.1:1/000000000000/crossdock-jobs',
+      limits,
+      copyByteBudget: 64 * 1024 * 1024,
+      leaseTtlSeconds: 600,
+    },
+    dynamo: table.client,
+    sqs,
+    executions: {
+      async start(name, input) {
+        if (pipeline.failStarts)
+          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        pipeline.started.push({ name, input });
+      },
+    },
+  });
+  useApp(pipeline.app);
+  return pipeline;
+}
+
+export async function declare(
+  app: Crossdock,
+  yaml: { registries: unknown[]; sources: unknown[]; policies: unknown[] },
+) {
+  for (const registry of yaml.registries) await app.config.putRegistry(registry);
+  for (const source of yaml.sources) await app.config.putSource(source);
+  for (const policy of yaml.policies) await app.config.putPolicy(policy);
+}
+
+export const lambdaContext = (functionName: string): Context =>
+  ({
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'test',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }) as Context;
+
+export function webhookEvent(
+  source: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: 'POST /webhooks/{source}',
+    rawPath: `/webhooks/${source}`,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json', ...headers },
+    pathParameters: { source },
+    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+let messageIds = 0;
+
+export function sqsEvent(bodies: unknown[], receiveCount = 1): SQSEvent {
+  return {
+    Records: bodies.map(
+      (body): SQSRecord => ({
+        messageId: `m-${++messageIds}`,
+        receiptHandle: `r-${messageIds}`,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        attributes: {
+          ApproximateReceiveCount: String(receiveCount),
+          SentTimestamp: String(Date.now()),
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:crossdock-jobs',
+        awsRegion: 'us-east-1',
+      }),
+    ),
+  };
+}

@@ -1,0 +1,216 @@
+import { App, Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgeNagFindings } from '../../../infra/aws/nag.ts';
+import { CrossdockStack, type CrossdockStackProps } from '../../../infra/aws/stack.ts';
+
+/**
+ * The stack as `cdk synth` builds it, without bundling (context `aws:cdk:bundling-stacks: []`),
+ * checked with CDK assertions and cdk-nag. `cdk synth` with bundling runs in the README's
+ * deploy path; here only what the template says is the point.
+ */
+
+const PROPS: CrossdockStackProps = {
+  limits: { runningJobs: 12, perDestination: 3, blobsPerJob: 5 },
+  dispatcherConcurrency: 3,
+  dispatcherMaxConcurrency: 3,
+  dispatchBatchSize: 7,
+  transferConcurrency: 25,
+  executionTimeout: Duration.minutes(90),
+};
+
+function synthesize(props: CrossdockStackProps = PROPS, acknowledge = true) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new CrossdockStack(app, 'Crossdock', props);
+  if (acknowledge) acknowledgeNagFindings(stack);
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+let stack: CrossdockStack;
+let template: Template;
+
+beforeAll(() => {
+  ({ stack, template } = synthesize());
+});
+
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
+
+/** The rendered state machine definition (Fn::Join of strings and ARNs) as text with placeholders for the ARNs. */
+// biome-ignore lint/suspicious/noExplicitAny: the ASL is read as plain JSON.
+function definition(): Record<string, any> {
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  const machine = Object.values(machines)[0] as { Properties: { DefinitionString: unknown } };
+  const text = JSON.stringify(machine.Properties.DefinitionString);
+  const joined = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
+    .map((part) => (typeof part === 'string' ? part : 'arn:function'))
+    .join('');
+  expect(text).toContain('Fn::GetAtt');
+  return JSON.parse(joined);
+}
+
+describe('the CDK stack', () => {
+  it('runs every function on Node 22, ARM64, with tracing', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(13);
+    for (const fn of Object.values(functions) as { Properties: Record<string, unknown> }[]) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('throttles the dispatcher by reserved concurrency and event-source maxConcurrency, with partial batch failures', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      ReservedConcurrentExecutions: 3,
+      Environment: {
+        Variables: Match.objectLike({ RUNNING_JOBS: '12', PER_DESTINATION: '3', BLOBS_PER_JOB: '5' }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(stack.dispatch.dispatchFunction) },
+      BatchSize: 7,
+      ScalingConfig: { MaximumConcurrency: 3 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('bounds the blob transfers by the copy function’s reserved concurrency', () => {
+    const copy = template.findResources('AWS::Lambda::Function', {
+      Properties: { ReservedConcurrentExecutions: 25 },
+    });
+    expect(Object.keys(copy)).toEqual([logicalId(stack.workflow.copyBlobFunction)]);
+  });
+
+  it('sends job messages that keep failing to a dead-letter queue, whose consumer records them', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.jobQueue.deadLetterQueue), 'Arn'] },
+        maxReceiveCount: 5,
+      },
+      // Six times the dispatcher's timeout.
+      VisibilityTimeout: 360,
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(stack.dispatch.deadLetterFunction) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.jobQueue.deadLetterQueue), 'Arn'] },
+    });
+  });
+
+  it('alarms on dead letters, failed jobs and failed executions', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(stack.jobQueue.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Threshold: 0,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'crossdock',
+      MetricName: 'JobsFailed',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+    });
+  });
+
+  it('calls the finalizer for executions that ended ABORTED, TIMED_OUT or FAILED', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [{ Ref: Match.anyValue() }] },
+      },
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.dispatch.finalizerFunction), 'Arn'] } }),
+      ],
+    });
+  });
+
+  it('builds the state machine from the ASL file: the substates, the limits, logs and tracing', () => {
+    const asl = definition();
+    expect(Object.keys(asl.States)).toEqual(
+      expect.arrayContaining([
+        'RecordRunning',
+        'FetchManifest',
+        'CheckManifest',
+        'CopyBlobs',
+        'PushManifest',
+        'CheckTag',
+        'DeleteManifest',
+        'RecordSucceeded',
+        'RecordSkipped',
+        'RecordFailed',
+        'RecordCancelled',
+      ]),
+    );
+    expect(asl.States.CopyBlobs.MaxConcurrency).toBe(5);
+    expect(asl.TimeoutSeconds).toBe(90 * 60);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('serves POST /webhooks/{source} and GET /health, throttled', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /webhooks/{source}' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /health' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('grants each function only what its role needs', () => {
+    const statementsOf = (fn: { role?: { node: { defaultChild?: unknown } } | undefined }) => {
+      const roleId = logicalId(fn.role as { node: { defaultChild?: unknown } });
+      const policies = template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: roleId }] },
+      });
+      return JSON.stringify(
+        Object.values(policies).map(
+          (p) =>
+            (p as { Properties: { PolicyDocument: { Statement: unknown } } }).Properties.PolicyDocument
+              .Statement,
+        ),
+      );
+    };
+    const dispatcher = statementsOf(stack.dispatch.dispatchFunction);
+    expect(dispatcher).toContain('states:StartExecution');
+    expect(dispatcher).not.toContain('secretsmanager');
+
+    const webhook = statementsOf(stack.webhooks.webhookFunction);
+    expect(webhook).toContain('sqs:SendMessage');
+    expect(webhook).not.toContain('states:StartExecution');
+    expect(webhook).not.toContain('secretsmanager');
+
+    const health = statementsOf(stack.webhooks.healthFunction);
+    expect(health).not.toContain('dynamodb:PutItem');
+
+    const copy = statementsOf(stack.workflow.copyBlobFunction);
+    expect(copy).toContain('secretsmanager:GetSecretValue');
+    expect(copy).toContain('secret:crossdock/*');
+    expect(copy).not.toContain('states:StartExecution');
+  });
+
+  it('passes cdk-nag (AwsSolutions), every acknowledged finding with a reason', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(
+      report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
+    ).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('fails cdk-nag without the acknowledgements (the check is live)', () => {
+    const { stack: bare } = synthesize(PROPS, false);
+    const report = new AwsSolutionsChecks().validateScope(bare);
+    expect(report.success).toBe(false);
+    expect(report.violations.map((v) => v.ruleName)).toEqual(expect.arrayContaining(['AwsSolutions-APIG4']));
+  });
+});

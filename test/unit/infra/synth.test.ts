@@ -1,0 +1,36 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const out = mkdtempSync(join(tmpdir(), 'crossdock-synth-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('cdk synth', () => {
+  it('synthesises the app offline, bundling each handler with esbuild and passing cdk-nag', async () => {
+    // The real CLI as a user runs it (cdk.json): no credentials, no Docker, no network.
+    const { stderr } = await run(
+      join(ROOT, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '--output', out],
+      {
+        cwd: ROOT,
+        env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' },
+        timeout: 240_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+
+    expect(stderr).not.toMatch(/AwsSolutions-/);
+    const template = JSON.parse(readFileSync(join(out, 'Crossdock.template.json'), 'utf8'));
+    const functions = Object.values(template.Resources).filter(
+      (r) => (r as { Type: string }).Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(13);
+    const bundles = readdirSync(out).filter((name) => existsSync(join(out, name, 'index.mjs')));
+    expect(bundles.length).toBeGreaterThanOrEqual(13);
+  }, 300_000);
+});

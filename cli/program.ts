@@ -15,6 +15,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   const program = new Command('crossdock')
     .description('Replicate container images between registries.')
     .showHelpAfterError()
+    // Options after a subcommand belong to it (`jobs show ID --output json`), not to its parent.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -51,6 +53,118 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (options) => {
       const { runSync } = await import('./sync-command.ts');
       setExitCode(await runSync(options, io));
+    });
+
+  const port = (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0 || value > 65535)
+      throw new InvalidArgumentError('must be a port number');
+    return value;
+  };
+  program
+    .command('serve')
+    .description('run crossdock on this machine: webhooks, API, queue, workflow, records (127.0.0.1)')
+    .requiredOption('-c, --config <file>', 'crossdock.yaml (applied at start)')
+    .option('--port <port>', 'where the webhooks and the API listen', port, 8080)
+    .option('--state-dir <dir>', 'where the records and the queue are kept', '.crossdock')
+    .action(async (options) => {
+      const { runServe } = await import('./serve-command.ts');
+      setExitCode(await runServe(options, io));
+    });
+  program
+    .command('start')
+    .description(
+      'what `npm start` runs: serve ./crossdock.yaml, or a demo with two local registries when there is none',
+    )
+    .option('--port <port>', 'where the webhooks and the API listen', port, 8080)
+    .option('--state-dir <dir>', 'where the records and the queue are kept', '.crossdock')
+    .action(async (options) => {
+      const { runStart } = await import('./serve-command.ts');
+      setExitCode(await runStart(options, io));
+    });
+
+  // Commands over the management API (cli/api): --api URL and --token on each.
+  const api = (command: Command) =>
+    command
+      .option('--api <url>', 'the crossdock API (env CROSSDOCK_API_URL; default http://127.0.0.1:8080)')
+      .option('--token <token>', 'bearer token of the API (env CROSSDOCK_API_TOKEN)');
+  const output = (command: Command) => command.option('-o, --output <format>', 'table or json', 'table');
+
+  api(program.command('apply'))
+    .description('push the registries, sources and policies of a config file to a running API')
+    .requiredOption('-c, --config <file>', 'crossdock.yaml')
+    .action(async (options) => {
+      const { runApply } = await import('./api/config-commands.ts');
+      setExitCode(await runApply(options, io));
+    });
+
+  const jobs = output(api(program.command('jobs')))
+    .description('the job table, newest first')
+    .enablePositionalOptions()
+    .option('--policy <name>', 'only this policy')
+    .option('--status <status>', 'QUEUED, RUNNING, SUCCEEDED, SKIPPED, FAILED or CANCELLED')
+    .option('--repository <repository>', 'only jobs of this source or destination repository')
+    .option('--limit <n>', 'at most this many jobs (default 50)', positiveInteger)
+    .action(async (options) => {
+      const { runJobsList } = await import('./api/jobs-command.ts');
+      setExitCode(await runJobsList(options, io));
+    });
+  output(api(jobs.command('show')))
+    .description("one job's record and history")
+    .argument('<id>')
+    .action(async (id: string, options) => {
+      const { runJobShow } = await import('./api/jobs-command.ts');
+      setExitCode(await runJobShow(id, options, io));
+    });
+  api(jobs.command('watch'))
+    .description('live progress until the jobs end (default: the queued and running ones)')
+    .argument('[ids...]')
+    .option('--policy <name>', 'only this policy')
+    .option('--limit <n>', 'follow at most this many jobs (default 100)', positiveInteger)
+    .option('--interval <ms>', 'between readings (default 1000)', positiveInteger)
+    .action(async (ids: string[], options) => {
+      const { runJobsWatch } = await import('./api/watch-command.ts');
+      setExitCode(await runJobsWatch(ids, options, io));
+    });
+  for (const [name, description] of [
+    ['cancel', 'cancel a queued job; ask a running one to stop'],
+    ['retry', 'queue a FAILED or CANCELLED job again as a new attempt'],
+  ] as const) {
+    api(jobs.command(name))
+      .description(description)
+      .argument('<id>')
+      .action(async (id: string, options) => {
+        const commands = await import('./api/jobs-command.ts');
+        const run = name === 'cancel' ? commands.runJobCancel : commands.runJobRetry;
+        setExitCode(await run(id, options, io));
+      });
+  }
+
+  const policies = program.command('policies').description('list, enable and disable policies');
+  output(api(policies.command('list')))
+    .description('the policies the API holds')
+    .action(async (options) => {
+      const { runPoliciesList } = await import('./api/config-commands.ts');
+      setExitCode(await runPoliciesList(options, io));
+    });
+  for (const [name, description] of [
+    ['enable', 'enable a policy: replicates everything it covers, then every push'],
+    ['disable', 'disable a policy: cancels its queued and running jobs'],
+  ] as const) {
+    api(policies.command(name))
+      .description(description)
+      .argument('<name>')
+      .action(async (policy: string, options) => {
+        const commands = await import('./api/config-commands.ts');
+        const run = name === 'enable' ? commands.runPolicyEnable : commands.runPolicyDisable;
+        setExitCode(await run(policy, options, io));
+      });
+  }
+  output(api(program.command('registries').description('registries').command('list')))
+    .description('the registries the API holds (secrets redacted)')
+    .action(async (options) => {
+      const { runRegistriesList } = await import('./api/config-commands.ts');
+      setExitCode(await runRegistriesList(options, io));
     });
 
   return program;

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import workflow from './workflow.asl.json' with { type: 'json' };
 
 /**
  * The one state machine both infrastructures run: `infra/workflow.asl.json`. Its placeholders
@@ -9,6 +9,8 @@ import { join } from 'node:path';
  */
 
 export const WORKFLOW_FILE = join(import.meta.dirname, 'workflow.asl.json');
+/** The file's JSON, imported (not read at run time) so that bundles (dist/, Lambda) carry it. */
+const WORKFLOW_TEXT = JSON.stringify(workflow);
 
 export interface WorkflowSubstitutions {
   RecordStateFunctionArn: string;
@@ -27,7 +29,7 @@ const PLACEHOLDER = /"\$\{(\w+)\}"/g;
 
 export function renderWorkflow(
   substitutions: WorkflowSubstitutions,
-  text = readFileSync(WORKFLOW_FILE, 'utf8'),
+  text = WORKFLOW_TEXT,
 ): string {
   const values = substitutions as unknown as Record<string, string | number>;
   const used = new Set<string>();

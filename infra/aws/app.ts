@@ -1,22 +1,47 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { acknowledgeNagFindings } from './nag.ts';
 import { CrossdockStack } from './stack.ts';
 
-/** `cdk synth` / `cdk deploy` entry (cdk.json). Stack props come from context, e.g. `-c runningJobs=20`. */
+/**
+ * `cdk synth` / `cdk deploy` entry (cdk.json). Stack props come from context, e.g.
+ * `npx cdk deploy -c runningJobs=20 -c perDestination=5` (docs/deploy.md lists every key).
+ */
 const app = new App();
-const number = (key: string): number | undefined => {
+
+function number(key: string): number | undefined {
   const value = app.node.tryGetContext(key);
-  return value === undefined ? undefined : Number(value);
-};
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new Error(`context ${key}=${String(value)}: must be a whole number of at least 1`);
+  }
+  return parsed;
+}
+
+const defined = <T extends object>(value: T) =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+const executionMinutes = number('executionTimeoutMinutes');
+const webhookRate = number('webhookRate');
+const webhookBurst = number('webhookBurst');
 const stack = new CrossdockStack(app, app.node.tryGetContext('stackName') ?? 'Crossdock', {
-  limits: {
-    ...(number('runningJobs') ? { runningJobs: number('runningJobs') } : {}),
-    ...(number('perDestination') ? { perDestination: number('perDestination') } : {}),
-    ...(number('blobsPerJob') ? { blobsPerJob: number('blobsPerJob') } : {}),
-  },
-  ...(number('transferConcurrency') ? { transferConcurrency: number('transferConcurrency') } : {}),
-  ...(number('dispatcherConcurrency') ? { dispatcherConcurrency: number('dispatcherConcurrency') } : {}),
+  limits: defined({
+    runningJobs: number('runningJobs'),
+    perDestination: number('perDestination'),
+    blobsPerJob: number('blobsPerJob'),
+  }),
+  ...defined({
+    transferConcurrency: number('transferConcurrency'),
+    dispatcherConcurrency: number('dispatcherConcurrency'),
+    dispatcherMaxConcurrency: number('dispatcherMaxConcurrency'),
+    dispatchBatchSize: number('dispatchBatchSize'),
+    copyByteBudgetMiB: number('copyByteBudgetMiB'),
+  }),
+  ...(executionMinutes ? { executionTimeout: Duration.minutes(executionMinutes) } : {}),
+  ...(webhookRate || webhookBurst
+    ? { webhookThrottle: { rate: webhookRate ?? 50, burst: webhookBurst ?? 100 } }
+    : {}),
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 acknowledgeNagFindings(stack);

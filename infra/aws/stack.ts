@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { PipelineAlarms } from './alarms.ts';
 import { JobQueue } from './job-queue.ts';
 import { JobStore } from './job-store.ts';
+import { ManagementApi } from './management-api.ts';
 import { Dispatch } from './pipeline.ts';
 import { WebhookApi } from './webhook-api.ts';
 import { ReplicationWorkflow } from './workflow.ts';
@@ -48,6 +49,7 @@ export class CrossdockStack extends Stack {
   readonly workflow: ReplicationWorkflow;
   readonly dispatch: Dispatch;
   readonly alarms: PipelineAlarms;
+  readonly management: ManagementApi;
 
   constructor(scope: Construct, id: string, props: CrossdockStackProps = {}) {
     super(scope, id, props);
@@ -88,6 +90,12 @@ export class CrossdockStack extends Stack {
       batchSize: props.dispatchBatchSize ?? 10,
     });
 
+    this.management = new ManagementApi(this, 'Management', {
+      api: this.webhooks.api,
+      environment: workEnvironment,
+      vpc: props.vpc,
+    });
+
     // Least privilege: each function gets the table and queue rights its role needs.
     const table = this.store.table;
     table.grantReadWriteData(this.webhooks.webhookFunction);
@@ -101,6 +109,10 @@ export class CrossdockStack extends Stack {
       table.grantReadWriteData(fn);
     }
     this.jobQueue.queue.grantSendMessages(this.dispatch.finalizerFunction);
+    for (const fn of [this.management.apiFunction, this.management.scanFunction]) {
+      table.grantReadWriteData(fn);
+      this.jobQueue.queue.grantSendMessages(fn);
+    }
     const registryCredentials = new PolicyStatement({
       actions: ['secretsmanager:GetSecretValue'],
       resources: [
@@ -116,6 +128,7 @@ export class CrossdockStack extends Stack {
       table.grantReadWriteData(fn);
       fn.addToRolePolicy(registryCredentials);
     }
+    this.management.scanFunction.addToRolePolicy(registryCredentials);
     // A job's end may hand its tag to a newer digest that arrived meanwhile: a new job to enqueue.
     this.jobQueue.queue.grantSendMessages(this.workflow.recordStateFunction);
 
@@ -129,5 +142,13 @@ export class CrossdockStack extends Stack {
     });
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.webhooks.api.apiEndpoint,
+      description: 'crossdock --api (CROSSDOCK_API_URL)',
+    });
+    new CfnOutput(this, 'ApiTokenSecret', {
+      value: this.management.token.secretName,
+      description: 'the API bearer token: aws secretsmanager get-secret-value --secret-id <this>',
+    });
   }
 }

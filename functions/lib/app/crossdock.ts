@@ -1,6 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ApiPorts, ScanRequest } from '../api/ports.ts';
+import type { ScanPorts } from '../api/scan.ts';
 import type { DispatchPorts, JobMessage } from '../dispatch/dispatch-job.ts';
 import { metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
@@ -27,11 +29,17 @@ export interface ExecutionStarter {
   start(name: string, input: JobMessage): Promise<void>;
 }
 
+export interface ScanStarter {
+  /** Runs `scanPolicyJobs` for the request in the background (an async invocation on AWS). */
+  start(request: ScanRequest): Promise<void>;
+}
+
 export interface AppServices {
   settings: AppSettings;
   dynamo: DynamoDBDocumentClient;
   sqs: SQSClient;
   executions: ExecutionStarter;
+  scans: ScanStarter;
   /** Reads a secret by name (Secrets Manager when deployed, env or a file locally). */
   secret?: ((name: string) => Promise<string | undefined>) | undefined;
   now?: () => number;
@@ -47,7 +55,11 @@ export class Crossdock {
   readonly lifecycle: JobLifecycle;
   readonly registries: RegistryClientCache;
   readonly dynamo: DynamoDBDocumentClient;
+  /** The management API's view: cancels and retries go through the job lifecycle (tag locks). */
+  readonly apiPorts: ApiPorts;
   readonly #executions: ExecutionStarter;
+  readonly #scans: ScanStarter;
+  readonly #now: () => number;
 
   constructor(services: AppServices) {
     const { settings, dynamo } = services;
@@ -72,6 +84,24 @@ export class Crossdock {
       ...(services.secret ? { secret: services.secret } : {}),
     });
     this.#executions = services.executions;
+    this.#scans = services.scans;
+    this.#now = services.now ?? Date.now;
+    this.apiPorts = {
+      config: this.config,
+      jobs: {
+        get: (id) => this.jobs.get(id),
+        listByPolicy: (policy, options) => this.jobs.listByPolicy(policy, options),
+        listByStatus: (status, options) => this.jobs.listByStatus(status, options),
+        requestCancel: (id) => this.lifecycle.cancel(id),
+        retry: (id) => this.jobs.retry(id),
+      },
+      enqueue: (messages) => this.queue.send(messages),
+      requeue: async (job) => {
+        await this.lifecycle.requeue(job);
+      },
+      startScan: (request) => this.#scans.start(request),
+      now: () => this.#now(),
+    };
   }
 
   readonly webhookPorts: WebhookPorts = {
@@ -114,6 +144,14 @@ export class Crossdock {
     },
     setUpload: (id, upload) => this.jobs.setUpload(id, upload),
     isCancelRequested: (id) => this.jobs.isCancelRequested(id),
+  };
+
+  /** What a policy's background scan needs: it submits jobs as the webhook does. */
+  readonly scanPorts: ScanPorts = {
+    policy: (name) => this.config.getPolicy(name),
+    registryClient: (name) => this.registries.client(name),
+    submitJob: (job) => this.lifecycle.submit(job),
+    enqueue: (messages) => this.queue.send(messages),
   };
 
   get taskDependencies(): TaskDependencies {

@@ -1,8 +1,9 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../stores/client.ts';
-import { Crossdock, type ExecutionStarter } from './crossdock.ts';
+import { Crossdock, type ExecutionStarter, type ScanStarter } from './crossdock.ts';
 import { SettingsError, settingsFromEnvironment } from './settings.ts';
 
 /** A Lambda's Crossdock: AWS SDK clients, settings from the environment the stack set. */
@@ -27,7 +28,22 @@ export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossd
       }
     },
   };
+  const lambda = new LambdaClient({});
+  const scans: ScanStarter = {
+    async start(request) {
+      if (!settings.scanFunctionName)
+        throw new SettingsError('SCAN_FUNCTION_NAME is not set for this function');
+      await lambda.send(
+        new InvokeCommand({
+          FunctionName: settings.scanFunctionName,
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify(request)),
+        }),
+      );
+    },
+  };
   return new Crossdock({
+    scans,
     settings,
     dynamo: createDocumentClient(),
     sqs: new SQSClient({}),

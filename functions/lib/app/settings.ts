@@ -14,6 +14,13 @@ export interface AppSettings {
   copyByteBudget: number;
   /** How long a running slot stays taken when nobody releases it (a lost finalizer event). */
   leaseTtlSeconds: number;
+  /**
+   * The bearer token the API handler checks itself (the local runtime's `api.token`). Deployed,
+   * the API's Lambda authorizer checks it instead, and this is unset.
+   */
+  apiToken?: string | undefined;
+  /** The scan function, invoked asynchronously when a policy is enabled (deployed). */
+  scanFunctionName?: string | undefined;
 }
 
 const count = z.coerce.number().int().positive();
@@ -28,6 +35,7 @@ const environmentSchema = z.object({
   COPY_BYTE_BUDGET: count.default(1024 * 1024 * 1024),
   // The execution timeout (2 h) and a margin: a slot is never freed under a running job.
   LEASE_TTL_SECONDS: count.default(2 * 3600 + 300),
+  SCAN_FUNCTION_NAME: z.string().min(1).optional(),
 });
 
 export class SettingsError extends Error {
@@ -48,5 +56,6 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
     limits: { runningJobs: e.RUNNING_JOBS, perDestination: e.PER_DESTINATION, blobsPerJob: e.BLOBS_PER_JOB },
     copyByteBudget: e.COPY_BYTE_BUDGET,
     leaseTtlSeconds: e.LEASE_TTL_SECONDS,
+    scanFunctionName: e.SCAN_FUNCTION_NAME,
   };
 }

@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ScanRequest } from '../../../functions/lib/api/ports.ts';
 import { Crossdock } from '../../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../../functions/lib/app/current.ts';
 import type { JobMessage } from '../../../functions/lib/dispatch/dispatch-job.ts';
@@ -23,6 +24,7 @@ export interface Pipeline {
   /** SendMessageBatch calls, by their number of entries. */
   batches: number[];
   started: { name: string; input: JobMessage }[];
+  scans: ScanRequest[];
   failStarts: boolean;
   close(): Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function startPipeline(
     sent: [],
     batches: [],
     started: [],
+    scans: [],
     failStarts: false,
     app: undefined as unknown as Crossdock,
     async close() {
@@ -73,6 +76,11 @@ export async function startPipeline(
     },
     dynamo: table.client,
     sqs,
+    scans: {
+      async start(request) {
+        pipeline.scans.push(request);
+      },
+    },
     executions: {
       async start(name, input) {
         if (pipeline.failStarts)

@@ -53,7 +53,7 @@ function definition(): Record<string, any> {
 describe('the CDK stack', () => {
   it('runs every function on Node 22, ARM64, with tracing', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(13);
+    expect(Object.keys(functions)).toHaveLength(16);
     for (const fn of Object.values(functions) as { Properties: Record<string, unknown> }[]) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -167,6 +167,30 @@ describe('the CDK stack', () => {
     });
   });
 
+  it('serves the management API behind a bearer-token Lambda authorizer, the token in Secrets Manager', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'ANY /api/{proxy+}',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.Authorization'],
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'crossdock/api-token',
+      GenerateSecretString: Match.objectLike({ ExcludePunctuation: true }),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          SCAN_FUNCTION_NAME: { Ref: logicalId(stack.management.scanFunction) },
+        }),
+      },
+    });
+  });
+
   it('grants each function only what its role needs', () => {
     const statementsOf = (fn: { role?: { node: { defaultChild?: unknown } } | undefined }) => {
       const roleId = logicalId(fn.role as { node: { defaultChild?: unknown } });
@@ -192,6 +216,15 @@ describe('the CDK stack', () => {
 
     const health = statementsOf(stack.webhooks.healthFunction);
     expect(health).not.toContain('dynamodb:PutItem');
+
+    const api = statementsOf(stack.management.apiFunction);
+    expect(api).toContain('lambda:InvokeFunction');
+    expect(api).not.toContain('secretsmanager');
+    expect(api).not.toContain('states:StartExecution');
+
+    const authorizer = statementsOf(stack.management.authorizerFunction);
+    expect(authorizer).toContain('secretsmanager:GetSecretValue');
+    expect(authorizer).not.toContain('dynamodb');
 
     const copy = statementsOf(stack.workflow.copyBlobFunction);
     expect(copy).toContain('secretsmanager:GetSecretValue');

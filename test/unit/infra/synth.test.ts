@@ -29,8 +29,8 @@ describe('cdk synth', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => (r as { Type: string }).Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(13);
+    expect(functions).toHaveLength(16);
     const bundles = readdirSync(out).filter((name) => existsSync(join(out, name, 'index.mjs')));
-    expect(bundles.length).toBeGreaterThanOrEqual(13);
+    expect(bundles.length).toBeGreaterThanOrEqual(16);
   }, 300_000);
 });

@@ -1,0 +1,81 @@
+import type { JobMessage } from '../dispatch/dispatch-job.ts';
+import type { ConfigStore } from '../stores/config-store.ts';
+import type { Job } from '../stores/job-record.ts';
+import type { JobStore } from '../stores/jobs.ts';
+
+/**
+ * What the management API needs from the outside. The stores are the real DynamoDB stores
+ * (dynalite locally); `enqueue` is the jobs queue; `startScan` starts a policy's background scan
+ * (`scanPolicyJobs`): an asynchronous Lambda invocation when deployed, a background promise
+ * locally. The API itself holds no AWS SDK and no HTTP server.
+ */
+
+/** The config records the routes read and write. */
+export type ApiConfigStore = Pick<
+  ConfigStore,
+  | 'putRegistry'
+  | 'getRegistry'
+  | 'listRegistries'
+  | 'deleteRegistry'
+  | 'putSource'
+  | 'getSource'
+  | 'listSources'
+  | 'deleteSource'
+  | 'putPolicy'
+  | 'getPolicy'
+  | 'listPolicies'
+  | 'deletePolicy'
+  | 'setPolicyEnabled'
+>;
+
+/** The job records the routes read and change. */
+export type ApiJobStore = Pick<JobStore, 'get' | 'requestCancel' | 'retry' | 'listByPolicy' | 'listByStatus'>;
+
+/** One background scan of a policy; the same request twice submits the same job ids. */
+export interface ScanRequest {
+  policy: string;
+  /** Made when the scan is asked for; part of every job id the scan derives. */
+  scanId: string;
+}
+
+export interface ApiPorts {
+  config: ApiConfigStore;
+  jobs: ApiJobStore;
+  /** Sends job messages (`{jobId, attempt}`) to the jobs queue. */
+  enqueue(messages: JobMessage[]): Promise<void>;
+  /**
+   * Sends a retried job (QUEUED again, a new attempt) on: it claims its tag first, and waits
+   * behind a job that holds it (never two executions for one tag).
+   */
+  requeue(job: Job): Promise<void>;
+  /** Starts `scanPolicyJobs` for the request in the background and returns at once. */
+  startScan(request: ScanRequest): Promise<void>;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** A request as both infrastructures hand it over: API Gateway's HTTP API (payload 2.0) and the local server. */
+export interface ApiRequest {
+  method: string;
+  /** The path without the query string, e.g. `/api/policies/team-a/enable`. */
+  path: string;
+  query?: Record<string, string | undefined>;
+  /** Any case; the router compares them lower-cased. */
+  headers?: Record<string, string | undefined>;
+  /** The body as text (decoded from base64 by the caller where API Gateway encoded it). */
+  body?: string | undefined;
+}
+
+export interface ApiResponse {
+  statusCode: number;
+  headers?: Record<string, string>;
+  /** JSON-serialisable; `toHttpResponse` turns it into text. */
+  body: unknown;
+}
+
+export interface ApiOptions {
+  /** When set, every request needs `Authorization: Bearer <token>` (always set when deployed). */
+  token?: string | undefined;
+  /** Sees every unexpected error (answered as a 500 without its message), for the logs. */
+  onError?: (error: unknown, request: ApiRequest) => void;
+}

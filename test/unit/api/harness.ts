@@ -1,0 +1,127 @@
+import type { ApiPorts, ApiResponse, ScanRequest } from '../../../functions/lib/api/ports.ts';
+import { handleApiRequest } from '../../../functions/lib/api/router.ts';
+import type { JobMessage } from '../../../functions/lib/dispatch/dispatch-job.ts';
+import { ConfigStore } from '../../../functions/lib/stores/config-store.ts';
+import { JobStore, type NewJob } from '../../../functions/lib/stores/jobs.ts';
+import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
+
+/**
+ * The management API on real stores (in-process dynalite), with the queue and the background
+ * scan recorded instead of sent. The clock moves one millisecond per reading, so jobs created
+ * one after the other list in that order.
+ */
+export interface ApiHarness {
+  local: LocalTable;
+  ports: ApiPorts;
+  config: ConfigStore;
+  jobs: JobStore;
+  enqueued: JobMessage[];
+  scans: ScanRequest[];
+  /** What the router handed to `onError`. */
+  errors: unknown[];
+  /** Set to make `startScan` fail. */
+  scanFailure: Error | undefined;
+  call(
+    method: string,
+    path: string,
+    options?: {
+      body?: unknown;
+      rawBody?: string;
+      query?: Record<string, string>;
+      headers?: Record<string, string>;
+      token?: string;
+    },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read answers loosely and assert on them
+  ): Promise<ApiResponse & { body: any }>;
+  close(): Promise<void>;
+}
+
+export async function startApiHarness(): Promise<ApiHarness> {
+  const local = await startLocalTable();
+  let now = Date.parse('2025-01-01T00:00:00Z');
+  const clock = () => now++;
+  const config = new ConfigStore(local.client, local.tableName, { now: clock });
+  const jobs = new JobStore(local.client, local.tableName, { now: clock });
+  const harness: ApiHarness = {
+    local,
+    config,
+    jobs,
+    enqueued: [],
+    scans: [],
+    errors: [],
+    scanFailure: undefined,
+    ports: {
+      config,
+      jobs,
+      enqueue: async (messages) => {
+        harness.enqueued.push(...messages);
+      },
+      requeue: async (job) => {
+        harness.enqueued.push({ jobId: job.id, attempt: job.attempt });
+      },
+      startScan: async (request) => {
+        if (harness.scanFailure) throw harness.scanFailure;
+        harness.scans.push(request);
+      },
+      now: clock,
+    },
+    call: (method, path, options = {}) => {
+      const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+      return handleApiRequest(
+        harness.ports,
+        {
+          method,
+          path,
+          query: options.query ?? {},
+          headers: {
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+            ...options.headers,
+          },
+          body,
+        },
+        {
+          token: options.token,
+          onError: (error) => {
+            harness.errors.push(error);
+          },
+        },
+      );
+    },
+    close: () => local.close(),
+  };
+  return harness;
+}
+
+let counter = 0;
+
+/** A push job of `policy` for the next tag of `repository`. */
+export function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  counter++;
+  return {
+    policy: 'team-a-to-dc-b',
+    action: 'push',
+    sourceRegistry: 'hub-a',
+    sourceRepository: 'team-a/app',
+    tag: `v${counter}`,
+    digest: `sha256:${String(counter).padStart(64, '0')}`,
+    destinationRegistry: 'dc-b',
+    destinationRepository: 'mirror/team-a/app',
+    ...overrides,
+  };
+}
+
+export const registries = {
+  hubA: {
+    name: 'hub-a',
+    url: 'http://127.0.0.1:5001',
+    credentials: { username: 'alice', password: 'hub-a-password-s3cret' },
+  },
+  dcB: { name: 'dc-b', url: 'http://127.0.0.1:5002' },
+};
+
+export const policy = {
+  name: 'team-a-to-dc-b',
+  source: { registry: 'hub-a', project: 'team-a' },
+  destination: { registry: 'dc-b', namespace: 'mirror' },
+  filters: { tags: ['v*', 'latest'] },
+};

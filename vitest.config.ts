@@ -13,7 +13,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/support/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/support/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/support/tools.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -44,6 +44,8 @@ async function serveUntilStopped(
   io: CliIo,
   started?: (url: string) => Promise<() => Promise<void>>,
 ): Promise<number> {
+  // Locally, CloudWatch metrics (EMF lines) would only crowd the log; set it to 'false' to see them.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const { startRuntime } = await import('../infra/local/runtime.ts');
   const runtime = await startRuntime({ config, stateDir: resolve(options.stateDir), port: options.port });
   let cleanup: (() => Promise<void>) | undefined;

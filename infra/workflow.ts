@@ -27,10 +27,7 @@ export interface WorkflowSubstitutions {
 
 const PLACEHOLDER = /"\$\{(\w+)\}"/g;
 
-export function renderWorkflow(
-  substitutions: WorkflowSubstitutions,
-  text = WORKFLOW_TEXT,
-): string {
+export function renderWorkflow(substitutions: WorkflowSubstitutions, text = WORKFLOW_TEXT): string {
   const values = substitutions as unknown as Record<string, string | number>;
   const used = new Set<string>();
   const rendered = text.replace(PLACEHOLDER, (_match, name: string) => {

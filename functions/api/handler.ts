@@ -35,4 +35,4 @@ export async function serveApi(event: APIGatewayProxyEventV2): Promise<APIGatewa
   return toHttpResponse(response);
 }
 
-export const handler = observed('api', serveApi);
+export const handler = observed(serveApi);

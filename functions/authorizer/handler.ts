@@ -29,4 +29,4 @@ export async function authorizeApiRequest(
 const lowerCaseKeys = (headers: Record<string, string | undefined>) =>
   Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 
-export const handler = observed('authorizer', authorizeApiRequest);
+export const handler = observed(authorizeApiRequest);

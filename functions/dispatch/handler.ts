@@ -41,4 +41,4 @@ export async function dispatchBatch(event: SQSEvent, context: Context) {
   return processPartialResponse(event, dispatchRecord, processor, { context });
 }
 
-export const handler = observed('dispatch', dispatchBatch);
+export const handler = observed(dispatchBatch);

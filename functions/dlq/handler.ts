@@ -47,4 +47,4 @@ export async function recordDeadLetters(event: SQSEvent, context: Context) {
   return processPartialResponse(event, recordDeadLetter, processor, { context });
 }
 
-export const handler = observed('dlq', recordDeadLetters);
+export const handler = observed(recordDeadLetters);

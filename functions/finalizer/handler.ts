@@ -37,4 +37,4 @@ export async function finalizeExecution(
   return { recorded };
 }
 
-export const handler = observed('finalizer', finalizeExecution);
+export const handler = observed(finalizeExecution);

@@ -18,4 +18,4 @@ function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-export const handler = observed('health', checkHealth);
+export const handler = observed(checkHealth);

@@ -20,4 +20,4 @@ export async function scanPolicy(event: unknown) {
   return result;
 }
 
-export const handler = observed('scan', scanPolicy);
+export const handler = observed(scanPolicy);

@@ -41,6 +41,6 @@ function lowerCaseKeys(headers: Record<string, string | undefined>): Record<stri
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
-export const handler = observed('webhook', acceptWebhook)
+export const handler = observed(acceptWebhook)
   .use(exposeStatusErrors())
   .use(httpErrorHandler({ logger: (error) => logger.warn('delivery refused', { error }) }));

@@ -1,4 +1,4 @@
 import { taskHandler } from '../lib/runtime/task-handler.ts';
 import { checkManifestTask } from '../lib/workflow/tasks.ts';
 
-export const handler = taskHandler('check-manifest', checkManifestTask);
+export const handler = taskHandler(checkManifestTask);

@@ -1,4 +1,4 @@
 import { taskHandler } from '../lib/runtime/task-handler.ts';
 import { checkTagTask } from '../lib/workflow/tasks.ts';
 
-export const handler = taskHandler('check-tag', checkTagTask);
+export const handler = taskHandler(checkTagTask);

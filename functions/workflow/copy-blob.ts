@@ -1,4 +1,4 @@
 import { taskHandler } from '../lib/runtime/task-handler.ts';
 import { copyBlobTask } from '../lib/workflow/tasks.ts';
 
-export const handler = taskHandler('copy-blob', copyBlobTask);
+export const handler = taskHandler(copyBlobTask);

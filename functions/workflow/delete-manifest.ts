@@ -1,4 +1,4 @@
 import { taskHandler } from '../lib/runtime/task-handler.ts';
 import { deleteManifestTask } from '../lib/workflow/tasks.ts';
 
-export const handler = taskHandler('delete-manifest', deleteManifestTask);
+export const handler = taskHandler(deleteManifestTask);

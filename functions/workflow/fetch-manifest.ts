@@ -1,4 +1,4 @@
 import { taskHandler } from '../lib/runtime/task-handler.ts';
 import { fetchManifestTask } from '../lib/workflow/tasks.ts';
 
-export const handler = taskHandler('fetch-manifest', fetchManifestTask);
+export const handler = taskHandler(fetchManifestTask);

@@ -1,4 +1,4 @@
 import { taskHandler } from '../lib/runtime/task-handler.ts';
 import { pushManifestTask } from '../lib/workflow/tasks.ts';
 
-export const handler = taskHandler('push-manifest', pushManifestTask);
+export const handler = taskHandler(pushManifestTask);

@@ -8,10 +8,9 @@ import { logger } from './observability.ts';
  * thrown as they are: their `name` is what the state machine's Retry and Catch match.
  */
 export function taskHandler<TInput extends { jobId?: string }, TOutput>(
-  name: string,
   task: (deps: TaskDependencies, input: TInput) => Promise<TOutput>,
 ) {
-  return observed(name, async (input: TInput) => {
+  return observed(async (input: TInput) => {
     logger.appendKeys({ jobId: input.jobId });
     try {
       return await task((await app()).taskDependencies, input);

@@ -1,0 +1,237 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CrossdockConfig } from '#config/schema.ts';
+import { handler as apiHandler } from '../../functions/api/handler.ts';
+import { handler as dispatchHandler } from '../../functions/dispatch/handler.ts';
+import { handler as deadLetterHandler } from '../../functions/dlq/handler.ts';
+import { handler as finalizerHandler } from '../../functions/finalizer/handler.ts';
+import { handler as healthHandler } from '../../functions/health/handler.ts';
+import { scanPolicyJobs } from '../../functions/lib/api/scan.ts';
+import { Crossdock } from '../../functions/lib/app/crossdock.ts';
+import { useApp } from '../../functions/lib/app/current.ts';
+import { logger } from '../../functions/lib/runtime/observability.ts';
+import { sweepExpired } from '../../functions/lib/stores/sweeper.ts';
+import { handler as webhookHandler } from '../../functions/webhook/handler.ts';
+import { LocalExecutions } from './executions.ts';
+import { type Gateway, type HttpHandler, startGateway } from './http-gateway.ts';
+import { lambdaContext } from './lambda-context.ts';
+import { startPoller } from './poller.ts';
+import { startLocalQueues } from './queues.ts';
+import { startLocalRecords } from './records.ts';
+import { localSecrets } from './secrets.ts';
+import { localWorkflow } from './workflow-binding.ts';
+
+/**
+ * crossdock on one machine (`crossdock serve`): the handler modules the CDK stack deploys,
+ * wired to local substitutes — dynalite on disk for DynamoDB, fauxqs for SQS, a poller for the
+ * SQS event sources, aws-local-stepfunctions for the workflow, an HTTP server for API Gateway.
+ * Everything lives under the state folder. The records are the truth: at start every
+ * unfinished job is driven on, so a restart (even after kill -9) continues where it stopped.
+ */
+
+export interface RuntimeOptions {
+  config: CrossdockConfig;
+  stateDir: string;
+  port: number;
+  /** Seconds a job attempt may run (the ASL's TimeoutSeconds); default 2 hours. */
+  executionTimeoutSeconds?: number;
+  /** Dispatcher invocations at once (the deployed reserved concurrency); default 2. */
+  dispatcherConcurrency?: number;
+  /** Seconds before an unacknowledged job message comes back; default 30. */
+  visibilityTimeoutSeconds?: number;
+  /** How often expired leases and deliveries are deleted; default 60 s. */
+  sweepIntervalMs?: number;
+  /** Extra routes (the management API). */
+  routes?: { method: string; path: string; handler: HttpHandler; functionName: string }[];
+}
+
+export interface Runtime {
+  app: Crossdock;
+  url: string;
+  stop(): Promise<void>;
+}
+
+const EXECUTION_ENDED_BADLY = new Set(['ABORTED', 'TIMED_OUT', 'FAILED']);
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, stateDir } = options;
+  await mkdir(stateDir, { recursive: true });
+  const executionTimeoutSeconds = options.executionTimeoutSeconds ?? 2 * 3600;
+  const stopping: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of stopping.splice(0).reverse()) {
+      await step().catch((error) => logger.error('stopping the runtime', { error }));
+    }
+  };
+
+  try {
+    const records = await startLocalRecords({ dir: join(stateDir, 'records') });
+    stopping.push(() => records.close());
+    const queues = await startLocalQueues({
+      dataDir: join(stateDir, 'queues'),
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+      maxReceiveCount: 5,
+    });
+    stopping.push(() => queues.close());
+
+    let shuttingDown = false;
+    const workflow = localWorkflow({ blobsPerJob: config.limits.blobsPerJob, executionTimeoutSeconds });
+    const executions = new LocalExecutions({
+      definition: workflow.definition,
+      taskHandlers: workflow.taskHandlers,
+      stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:crossdock',
+      // The EventBridge rule of the stack: executions that did not end by themselves.
+      onEnded: async (ended) => {
+        if (shuttingDown || !EXECUTION_ENDED_BADLY.has(ended.status)) return;
+        await finalizerHandler(
+          {
+            version: '0',
+            id: ended.name,
+            'detail-type': 'Step Functions Execution Status Change',
+            source: 'aws.states',
+            account: '000000000000',
+            time: new Date().toISOString(),
+            region: 'local',
+            resources: [ended.executionArn],
+            detail: {
+              executionArn: ended.executionArn,
+              input: ended.input,
+              status: ended.status,
+              error: ended.error ?? null,
+              cause: ended.cause ?? null,
+            },
+          },
+          lambdaContext('crossdock-finalizer', 60_000),
+        );
+      },
+    });
+    stopping.push(async () => {
+      // Executions stopped here are not the jobs' end: the next start drives them on.
+      shuttingDown = true;
+      await executions.stop();
+    });
+
+    // Enabling a policy scans in the background, as the deployed API's async invocation does.
+    const scans = new Set<Promise<unknown>>();
+    const stopScans = new AbortController();
+    const app: Crossdock = new Crossdock({
+      scans: {
+        async start(request) {
+          const scan = scanPolicyJobs(app.scanPorts, request, { signal: stopScans.signal })
+            .then((result) => logger.info('scan finished', { ...result }))
+            .catch((error) => logger.error('scan failed', { error, policy: request.policy }))
+            .finally(() => scans.delete(scan));
+          scans.add(scan);
+        },
+      },
+      settings: {
+        apiToken: config.api.token,
+        tableName: records.tableName,
+        jobQueueUrl: queues.queueUrl,
+        stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:crossdock',
+        limits: config.limits,
+        copyByteBudget: 1024 * 1024 * 1024,
+        leaseTtlSeconds: executionTimeoutSeconds + 300,
+      },
+      dynamo: records.client,
+      sqs: queues.client,
+      executions: {
+        async start(name, input) {
+          await executions.start(name, input);
+        },
+      },
+      secret: localSecrets({ stateDir }),
+    });
+    useApp(app);
+    stopping.push(async () => {
+      // A scan stopped here does not resume at the next start (not built yet): disable and enable
+      // the policy to scan again. Jobs it already submitted are in the records and are driven on.
+      stopScans.abort(new Error('the runtime is stopping'));
+      await Promise.allSettled([...scans]);
+      await app.close();
+      useApp(undefined);
+    });
+
+    await applyConfig(app, config);
+    const redriven = await redriveUnfinished(app);
+
+    const dispatchPoller = startPoller({
+      client: queues.client,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      handler: (event) => dispatchHandler(event, lambdaContext('crossdock-dispatch', 60_000)),
+      concurrency: options.dispatcherConcurrency ?? 2,
+      batchSize: 10,
+      waitTimeSeconds: 1,
+    });
+    stopping.push(() => dispatchPoller.stop());
+    const deadLetterPoller = startPoller({
+      client: queues.client,
+      queueUrl: queues.deadLetterQueueUrl,
+      queueArn: queues.deadLetterQueueArn,
+      handler: (event) => deadLetterHandler(event, lambdaContext('crossdock-dlq', 60_000)),
+      concurrency: 1,
+      batchSize: 10,
+      waitTimeSeconds: 1,
+    });
+    stopping.push(() => deadLetterPoller.stop());
+
+    const sweeper = setInterval(() => {
+      sweepExpired(records.client, records.tableName).catch((error) =>
+        logger.warn('sweep failed', { error }),
+      );
+    }, options.sweepIntervalMs ?? 60_000);
+    sweeper.unref();
+    stopping.push(async () => clearInterval(sweeper));
+
+    const gateway: Gateway = await startGateway({
+      port: options.port,
+      maxBodyBytes: 1024 * 1024,
+      throttle: { rate: 50, burst: 100 },
+      routes: [
+        {
+          method: 'POST',
+          path: '/webhooks/{source}',
+          handler: webhookHandler,
+          functionName: 'crossdock-webhook',
+        },
+        { method: 'GET', path: '/health', handler: healthHandler, functionName: 'crossdock-health' },
+        { method: 'ANY', path: '/api', handler: apiHandler, functionName: 'crossdock-api' },
+        { method: 'ANY', path: '/api/{proxy+}', handler: apiHandler, functionName: 'crossdock-api' },
+        ...(options.routes ?? []),
+      ],
+      onError: (error, request) => logger.error('request failed', { error, ...request }),
+    });
+    stopping.push(() => gateway.close());
+
+    logger.info(
+      `crossdock is listening: webhooks at ${gateway.url}/webhooks/{source}, API at ${gateway.url}/api, state in ${stateDir}`,
+      { url: gateway.url, stateDir, redriven },
+    );
+    return { app, url: gateway.url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** `serve` applies the config at start: declared items are created or updated; others stay. */
+export async function applyConfig(app: Crossdock, config: CrossdockConfig): Promise<void> {
+  for (const registry of config.registries) await app.config.putRegistry(registry);
+  for (const source of config.sources) await app.config.putSource(source);
+  for (const policy of config.policies) await app.config.putPolicy(policy);
+}
+
+/**
+ * Every job the records call unfinished goes back on the queue when it holds its tag (a job
+ * waiting behind another is queued when that one ends). Executions died with the old process;
+ * the dispatcher starts `<job>-<attempt>` again, and every step is idempotent.
+ */
+export async function redriveUnfinished(app: Crossdock): Promise<number> {
+  let redriven = 0;
+  for (const job of await app.jobs.listUnfinished()) {
+    const submitted = await app.lifecycle.requeue(job);
+    if (submitted.enqueue) redriven++;
+  }
+  return redriven;
+}

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allEnded,
+  type CrossdockProcess,
+  crossdockPort,
+  startCrossdock,
+  waitForJobs,
+} from '../support/crossdock-process.ts';
+import { pushImage } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { manifestDigest } from '../support/registry-reader.ts';
+
+/** A push to A reaches B through A's own notifications: the whole pipeline, one machine. */
+describe('crossdock serve: a push is replicated', () => {
+  let a: TestRegistry;
+  let b: TestRegistry;
+  let crossdock: CrossdockProcess;
+
+  beforeAll(async () => {
+    const port = await crossdockPort();
+    const webhook = {
+      url: `http://127.0.0.1:${port}/webhooks/a`,
+      headers: { Authorization: 'Bearer hook-a' },
+    };
+    [a, b] = await Promise.all([startRegistry({ notifications: webhook }), startRegistry()]);
+    crossdock = await startCrossdock({
+      port,
+      config: {
+        registries: [
+          { name: 'a', url: a.url },
+          { name: 'b', url: b.url },
+        ],
+        sources: [
+          {
+            name: 'a',
+            registry: 'a',
+            format: 'distribution',
+            auth: { header: 'Authorization', value: 'Bearer hook-a' },
+          },
+        ],
+        policies: [
+          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await crossdock?.stop();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('copies the pushed image to B with the same digest, the job SUCCEEDED with every substate recorded', async () => {
+    const image = await pushImage(`${a.host}/team/app:v1`);
+
+    const [job] = await waitForJobs(crossdock, allEnded);
+
+    expect(job).toMatchObject({ policy: 'a-to-b', action: 'push', status: 'SUCCEEDED', tag: 'v1' });
+    expect(await manifestDigest({ url: b.url }, 'team/app', 'v1')).toBe(image.digest);
+    const substates = job?.history.map((entry) => entry.substate).filter(Boolean);
+    expect(new Set(substates)).toEqual(
+      new Set(['FetchManifest', 'CheckManifest', 'CheckBlob', 'MountOrCopyBlob', 'PushManifest']),
+    );
+    expect(job?.history.map((entry) => entry.status)).toEqual(
+      expect.arrayContaining(['QUEUED', 'RUNNING', 'SUCCEEDED']),
+    );
+  });
+});

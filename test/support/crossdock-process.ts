@@ -1,0 +1,183 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { stringify } from 'yaml';
+import { CLI } from './cli.ts';
+import { freePort } from './ports.ts';
+import { scratchDir } from './tools.ts';
+
+/**
+ * `crossdock serve` as a user runs it: the built CLI in its own process, on a free 127.0.0.1
+ * port, with a config file and a state folder under the test run's scratch folder. Tests read
+ * what happened through its HTTP API (`api()`), and may kill it (-9) and start it again on the
+ * same state folder.
+ */
+
+export interface CrossdockProcess {
+  url: string;
+  port: number;
+  stateDir: string;
+  configFile: string;
+  /** Everything it logged (JSON lines on stdout, messages on stderr). */
+  logs(): string;
+  /** GET/POST on its API; answers the status and the parsed JSON body. */
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** Sends a signal and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts `serve` again on the same port, config and state folder (after a kill). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** A port for crossdock, chosen before the registries start: their notifications must name it. */
+export const crossdockPort = freePort;
+
+export async function startCrossdock(options: {
+  /** The config as an object; written as YAML. */
+  config: Record<string, unknown>;
+  port?: number;
+  stateDir?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<CrossdockProcess> {
+  const dir = mkdtempSync(join(scratchDir(), 'crossdock-serve-'));
+  const stateDir = options.stateDir ?? join(dir, 'state');
+  const configFile = join(dir, 'crossdock.yaml');
+  writeFileSync(configFile, stringify(options.config));
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = join(dir, 'crossdock.log');
+  const token = (options.config.api as { token?: string } | undefined)?.token;
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const log = openSync(logFile, 'a');
+    child = spawn(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        CLI,
+        'serve',
+        '--config',
+        configFile,
+        '--port',
+        String(port),
+        '--state-dir',
+        stateDir,
+      ],
+      { stdio: ['ignore', log, log], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...options.env } },
+    );
+    running.add(child);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const response = await request(`${url}/health`);
+        await response.body.dump();
+        if (response.statusCode === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`crossdock serve did not start:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    const current = child;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise((resolve) => current.once('exit', resolve));
+    current.kill(signal);
+    const timer = setTimeout(() => current.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(current);
+  };
+
+  await start();
+  return {
+    url,
+    port,
+    stateDir,
+    configFile,
+    logs: () => readFileSync(logFile, 'utf8'),
+    async api<T>(method: string, path: string, body?: unknown) {
+      const response = await request(`${url}${path}`, {
+        method: method as 'GET',
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, body: (text ? JSON.parse(text) : undefined) as T };
+    },
+    kill,
+    restart: start,
+    stop: () => kill('SIGTERM'),
+  };
+}
+
+export interface JobView {
+  id: string;
+  policy: string;
+  action: string;
+  status: string;
+  substate?: string;
+  sourceRepository: string;
+  destinationRepository: string;
+  tag: string;
+  digest?: string;
+  attempt: number;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: { code: string; message: string; state?: string };
+  history: { at: string; status: string; substate?: string; attempt: number; note?: string }[];
+}
+
+/** Every job the API lists (all pages), newest first. */
+export async function allJobs(crossdock: CrossdockProcess, query = ''): Promise<JobView[]> {
+  const jobs: JobView[] = [];
+  let cursor: string | undefined;
+  do {
+    const separator = query ? '&' : '';
+    const page = await crossdock.api<{ jobs: JobView[]; cursor?: string }>(
+      'GET',
+      `/api/jobs?${query}${separator}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    if (page.status !== 200)
+      throw new Error(`GET /api/jobs answered ${page.status}: ${JSON.stringify(page.body)}`);
+    jobs.push(...page.body.jobs);
+    cursor = page.body.cursor;
+  } while (cursor);
+  return jobs;
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED']);
+
+/** Waits until `check` holds for the jobs (polled every 200 ms), or fails with the last state seen. */
+export async function waitForJobs(
+  crossdock: CrossdockProcess,
+  check: (jobs: JobView[]) => boolean,
+  options: { timeoutMs?: number; query?: string } = {},
+): Promise<JobView[]> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let jobs: JobView[] = [];
+  while (Date.now() < deadline) {
+    jobs = await allJobs(crossdock, options.query);
+    if (check(jobs)) return jobs;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(
+    `jobs did not reach the expected state in time:\n${jobs.map((j) => `${j.id} ${j.policy} ${j.action} ${j.sourceRepository}:${j.tag} ${j.status} ${j.substate ?? ''} ${j.error?.message ?? ''}`).join('\n')}`,
+  );
+}
+
+export const allEnded = (jobs: JobView[]) => jobs.length > 0 && jobs.every((job) => TERMINAL.has(job.status));

@@ -99,6 +99,20 @@ describe('the dispatch function', () => {
     });
   });
 
+  it('ends a job whose cancel was requested CANCELLED instead of starting it, handing its tag on', async () => {
+    const job = await queuedJob();
+    await pipeline.app.jobs.markRunning(job.id, 1, 'arn:old-execution');
+    await pipeline.app.lifecycle.cancel(job.id);
+
+    await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
+
+    expect(pipeline.started).toEqual([]);
+    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(
+      (await pipeline.app.locks.get({ policy: 'to-b', repository: 'team-a/app', tag: job.tag }))?.jobId,
+    ).toBeUndefined();
+  });
+
   it('drops the message of a job that ended or of an older attempt', async () => {
     const job = await queuedJob();
     await pipeline.app.lifecycle.end(job.id, 'FAILED', { code: 'X', message: 'x' });

@@ -1,0 +1,109 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Gateway, startGateway } from '../../../infra/local/http-gateway.ts';
+
+let gateway: Gateway | undefined;
+afterEach(async () => {
+  await gateway?.close();
+  gateway = undefined;
+});
+
+async function start(seen: APIGatewayProxyEventV2[], throttle = { rate: 100, burst: 100 }) {
+  gateway = await startGateway({
+    port: 0,
+    maxBodyBytes: 64,
+    throttle,
+    routes: [
+      {
+        method: 'POST',
+        path: '/webhooks/{source}',
+        functionName: 'webhook',
+        handler: async (event) => {
+          seen.push(event);
+          return { statusCode: 202, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
+        },
+      },
+      {
+        method: 'ANY',
+        path: '/api/{proxy+}',
+        functionName: 'api',
+        handler: async (event) => {
+          seen.push(event);
+          return { statusCode: 200, body: event.rawPath };
+        },
+      },
+    ],
+  });
+  return gateway;
+}
+
+describe('the local HTTP gateway', () => {
+  it('hands the handler the v2 event API Gateway builds, with the raw body intact', async () => {
+    const seen: APIGatewayProxyEventV2[] = [];
+    const { url } = await start(seen);
+    const body = '{"a": "é"}';
+
+    const response = await request(`${url}/webhooks/hub-a?token=x&token=y`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': 'sha256=ab' },
+      body,
+    });
+
+    expect(response.statusCode).toBe(202);
+    expect(await response.body.json()).toEqual({ ok: true });
+    const event = seen[0] as APIGatewayProxyEventV2;
+    expect(event.routeKey).toBe('POST /webhooks/{source}');
+    expect(event.pathParameters).toEqual({ source: 'hub-a' });
+    expect(event.queryStringParameters).toEqual({ token: 'x,y' });
+    expect(event.headers['x-hub-signature-256']).toBe('sha256=ab');
+    expect(event.requestContext.http.method).toBe('POST');
+    expect(Buffer.from(event.body ?? '', 'base64').toString('utf8')).toBe(body);
+    expect(event.isBase64Encoded).toBe(true);
+  });
+
+  it('routes any method to a greedy path', async () => {
+    const seen: APIGatewayProxyEventV2[] = [];
+    const { url } = await start(seen);
+
+    const response = await request(`${url}/api/policies/a/enable`, { method: 'PUT' });
+
+    expect(await response.body.text()).toBe('/api/policies/a/enable');
+    expect(seen[0]?.pathParameters).toEqual({ proxy: 'policies/a/enable' });
+  });
+
+  it('answers 404 for an unknown path and 405 for a known path with another method', async () => {
+    const { url } = await start([]);
+
+    const unknown = await request(`${url}/nowhere`);
+    const wrongMethod = await request(`${url}/webhooks/hub-a`);
+
+    expect(unknown.statusCode).toBe(404);
+    expect(wrongMethod.statusCode).toBe(405);
+    await Promise.all([unknown.body.dump(), wrongMethod.body.dump()]);
+  });
+
+  it('answers 413 for a body over the limit without calling the handler', async () => {
+    const seen: APIGatewayProxyEventV2[] = [];
+    const { url } = await start(seen);
+
+    const response = await request(`${url}/webhooks/hub-a`, { method: 'POST', body: 'x'.repeat(65) });
+
+    expect(response.statusCode).toBe(413);
+    await response.body.dump();
+    expect(seen).toHaveLength(0);
+  });
+
+  it('answers 429 once the burst is spent', async () => {
+    const { url } = await start([], { rate: 0.001, burst: 2 });
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await request(`${url}/webhooks/hub-a`, { method: 'POST', body: '{}' });
+      statuses.push(response.statusCode);
+      await response.body.dump();
+    }
+
+    expect(statuses).toEqual([202, 202, 429]);
+  });
+});

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { formatPath } from '#config/load.ts';
 import { configSchema, type PolicyConfig, type RegistryConfig, type SourceConfig } from '#config/schema.ts';
+import { JSON_WORDS, plainMessages } from '../config/messages.ts';
 import { BadRequestError, type Issue } from './errors.ts';
 
 /**
@@ -62,24 +63,4 @@ function issuesUnder(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): I
   return paths.map((path) => ({ path: formatPath(path), message: issue.message }));
 }
 
-/** Zod's generic messages in the terms of a JSON body; a value is never quoted. */
-function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) return 'is required';
-    return `must be ${describeType(issue.expected)}, not ${describeValue(issue.input)}`;
-  }
-  if (issue.code === 'invalid_value') return `must be one of: ${issue.values.map(String).join(', ')}`;
-  return undefined;
-}
-
-function describeType(expected: string): string {
-  const names: Record<string, string> = { object: 'an object', array: 'an array', boolean: 'true or false' };
-  return names[expected] ?? `a ${expected}`;
-}
-
-function describeValue(input: unknown): string {
-  if (input === null) return 'null';
-  if (Array.isArray(input)) return 'an array';
-  if (typeof input === 'object') return 'an object';
-  return `a ${typeof input}`;
-}
+const plainMessage = plainMessages(JSON_WORDS);

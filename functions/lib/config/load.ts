@@ -5,6 +5,7 @@ import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDoc
 import type { z } from 'zod';
 import { expandReferences } from './env.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
+import { plainMessages, YAML_WORDS } from './messages.ts';
 import { type CrossdockConfig, configSchema } from './schema.ts';
 
 export { expandEnv } from './env.ts';
@@ -160,24 +161,4 @@ function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.toSorted((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }
 
-/** Zod's generic messages, in the terms of a YAML file. */
-function plainMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) return 'is required';
-    return `must be ${describeType(issue.expected)}, not ${describeValue(issue.input)}`;
-  }
-  if (issue.code === 'invalid_value') return `must be one of: ${issue.values.map(String).join(', ')}`;
-  return undefined;
-}
-
-function describeType(expected: string): string {
-  const names: Record<string, string> = { object: 'a mapping', array: 'a list', boolean: 'true or false' };
-  return names[expected] ?? `a ${expected}`;
-}
-
-function describeValue(input: unknown): string {
-  if (input === null) return 'empty';
-  if (Array.isArray(input)) return 'a list';
-  if (typeof input === 'object') return 'a mapping';
-  return `a ${typeof input}`;
-}
+const plainMessage = plainMessages(YAML_WORDS);

@@ -3,9 +3,9 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import { Construct } from 'constructs';
 
 /**
- * The records: one DynamoDB table for jobs, tag locks, leases, deliveries and the config
+ * The records: one DynamoDB table for jobs, tag locks, leases and the config
  * (registries, sources, policies), keyed `pk`/`sk`, with jobs indexed by policy (`gsi1`) and by
- * status (`gsi2`). Expiring items (deliveries, leases) carry `expiresAt` for DynamoDB TTL.
+ * status (`gsi2`). Expiring items (leases) carry `expiresAt` for DynamoDB TTL.
  */
 export class JobStore extends Construct {
   readonly table: Table;

@@ -39,7 +39,7 @@ export interface RuntimeOptions {
   dispatcherConcurrency?: number;
   /** Seconds before an unacknowledged job message comes back; default 30. */
   visibilityTimeoutSeconds?: number;
-  /** How often expired leases and deliveries are deleted; default 60 s. */
+  /** How often expired leases are deleted; default 60 s. */
   sweepIntervalMs?: number;
   /** Extra routes (the management API). */
   routes?: { method: string; path: string; handler: HttpHandler; functionName: string }[];

@@ -3,7 +3,7 @@ import { isConditionFailed } from './errors.ts';
 
 /**
  * DynamoDB's TTL for dynalite, which has none: deletes every item whose `expiresAt` (epoch
- * seconds) has passed (deliveries, leases). Each delete is conditional on the item still being
+ * seconds) has passed (leases). Each delete is conditional on the item still being
  * expired, so a lease renewed meanwhile survives. It scans the table: meant for the local
  * runtime, never needed when deployed (TTL on `expiresAt` does it there). Answers how many it deleted.
  */

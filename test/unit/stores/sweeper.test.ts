@@ -1,6 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryStore } from '../../../functions/lib/stores/deliveries.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { LeaseStore } from '../../../functions/lib/stores/leases.ts';
 import { sweepExpired } from '../../../functions/lib/stores/sweeper.ts';
@@ -15,13 +14,10 @@ beforeAll(async () => {
 afterAll(() => local.close());
 
 describe('sweepExpired', () => {
-  it('deletes expired deliveries and leases, and keeps everything else', async () => {
+  it('deletes expired leases, and keeps everything else', async () => {
     const options = { now: () => start };
-    const deliveries = new DeliveryStore(local.client, local.tableName, options);
     const leases = new LeaseStore(local.client, local.tableName, options);
     const jobs = new JobStore(local.client, local.tableName, options);
-    await deliveries.remember('short', 60);
-    await deliveries.remember('long', 3600);
     const lease = { destination: 'dc-b', globalLimit: 5, perDestinationLimit: 5 };
     await leases.acquire({ ...lease, jobId: 'short-lease', ttlSeconds: 60 });
     await leases.acquire({ ...lease, jobId: 'long-lease', ttlSeconds: 3600 });
@@ -35,13 +31,11 @@ describe('sweepExpired', () => {
       destinationRepository: 'r',
     });
 
-    // The short delivery, the short lease's two slots and its record.
-    expect(await sweepExpired(local.client, local.tableName, new Date(start + 120_000))).toBe(4);
+    // The short lease's two slots and its record.
+    expect(await sweepExpired(local.client, local.tableName, new Date(start + 120_000))).toBe(3);
     const exists = async (pk: string, sk: string) =>
       (await local.client.send(new GetCommand({ TableName: local.tableName, Key: { pk, sk } }))).Item !==
       undefined;
-    expect(await exists('delivery#short', 'delivery')).toBe(false);
-    expect(await exists('delivery#long', 'delivery')).toBe(true);
     expect(await exists('job#short-lease', 'lease')).toBe(false);
     expect(await exists('job#long-lease', 'lease')).toBe(true);
     expect(await jobs.get(job.id)).toBeDefined();

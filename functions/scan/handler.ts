@@ -14,7 +14,9 @@ const scanRequestSchema = z.object({ policy: z.string().min(1), scanId: z.string
 
 export async function scanPolicy(event: unknown) {
   const request = scanRequestSchema.parse(event);
-  const result = await scanPolicyJobs((await app()).scanPorts, request);
+  const crossdock = await app();
+  const result = await scanPolicyJobs(crossdock.scanPorts, request);
+  await crossdock.scans.finished(request.scanId);
   metrics.addMetric('ScanJobs', MetricUnit.Count, result.jobs);
   logger.info('scan finished', { ...result });
   return result;

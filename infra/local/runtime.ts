@@ -118,7 +118,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       scans: {
         async start(request) {
           const scan = scanPolicyJobs(app.scanPorts, request, { signal: stopScans.signal })
-            .then((result) => logger.info('scan finished', { ...result }))
+            .then(async (result) => {
+              await app.scans.finished(request.scanId);
+              logger.info('scan finished', { ...result });
+            })
             .catch((error) => logger.error('scan failed', { error, policy: request.policy }))
             .finally(() => scans.delete(scan));
           scans.add(scan);
@@ -144,8 +147,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     useApp(app);
     stopping.push(async () => {
-      // A scan stopped here does not resume at the next start (not built yet): disable and enable
-      // the policy to scan again. Jobs it already submitted are in the records and are driven on.
+      // A scan stopped here stays in the records and starts again at the next start.
       stopScans.abort(new Error('the runtime is stopping'));
       await Promise.allSettled([...scans]);
       await app.close();
@@ -154,6 +156,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     await applyConfig(app, config);
     const redriven = await redriveUnfinished(app);
+    for (const scan of await app.scans.unfinished()) {
+      await app.apiPorts.startScan({ scanId: scan.scanId, policy: scan.policy });
+    }
 
     const dispatchPoller = startPoller({
       client: queues.client,

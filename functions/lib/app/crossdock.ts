@@ -9,6 +9,7 @@ import { RegistryClientCache } from '../runtime/registry-clients.ts';
 import { ConfigStore } from '../stores/config-store.ts';
 import { JobStore } from '../stores/jobs.ts';
 import { LeaseStore } from '../stores/leases.ts';
+import { ScanStore } from '../stores/scans.ts';
 import { TagLockStore } from '../stores/tag-locks.ts';
 import type { WebhookPorts } from '../webhook/accept-delivery.ts';
 import type { WorkflowJobs } from '../workflow/ports.ts';
@@ -51,6 +52,7 @@ export class Crossdock {
   readonly locks: TagLockStore;
   readonly leases: LeaseStore;
   readonly config: ConfigStore;
+  readonly scans: ScanStore;
   readonly queue: JobQueue;
   readonly lifecycle: JobLifecycle;
   readonly registries: RegistryClientCache;
@@ -70,6 +72,7 @@ export class Crossdock {
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
     this.leases = new LeaseStore(dynamo, settings.tableName, options);
     this.config = new ConfigStore(dynamo, settings.tableName, options);
+    this.scans = new ScanStore(dynamo, settings.tableName, options);
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
       jobs: this.jobs,
@@ -99,7 +102,11 @@ export class Crossdock {
       requeue: async (job) => {
         await this.lifecycle.requeue(job);
       },
-      startScan: (request) => this.#scans.start(request),
+      // Recorded first: a scan that a crash interrupts is started again (same id, same jobs).
+      startScan: async (request) => {
+        await this.scans.started(request);
+        await this.#scans.start(request);
+      },
       now: () => this.#now(),
     };
   }

@@ -1,0 +1,73 @@
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * Policy scans that were asked for and have not finished: a scan interrupted by a crash or a
+ * restart is started again with the same id, which derives the same job ids (nothing twice).
+ * One item per scan under the partition `scan`; a finished scan's item is deleted.
+ */
+export interface ScanRecord {
+  scanId: string;
+  policy: string;
+  startedAt: string;
+}
+
+const PARTITION = 'scan';
+
+export class ScanStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+  readonly #now: () => number;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async started(request: { scanId: string; policy: string }): Promise<void> {
+    const startedAt = new Date(this.#now()).toISOString();
+    await this.#client.send(
+      new PutCommand({
+        TableName: this.#tableName,
+        Item: {
+          pk: PARTITION,
+          sk: request.scanId,
+          scanId: request.scanId,
+          policy: request.policy,
+          startedAt,
+        },
+      }),
+    );
+  }
+
+  async finished(scanId: string): Promise<void> {
+    await this.#client.send(
+      new DeleteCommand({ TableName: this.#tableName, Key: { pk: PARTITION, sk: scanId } }),
+    );
+  }
+
+  async unfinished(): Promise<ScanRecord[]> {
+    const scans: ScanRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: 'pk = :scan',
+          ExpressionAttributeValues: { ':scan': PARTITION },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        scans.push({
+          scanId: item.scanId as string,
+          policy: item.policy as string,
+          startedAt: item.startedAt as string,
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return scans;
+  }
+}

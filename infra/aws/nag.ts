@@ -45,6 +45,12 @@ export function acknowledgeNagFindings(stack: CrossdockStack): void {
     'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:crossdock/*]',
     'Registry credentials are secrets the operator creates per registry under the crossdock/ prefix; the functions read only those.',
   );
+  for (const kind of ['registry', 'source']) {
+    acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:crossdock/${kind}/*]`,
+      `The API keeps each ${kind}'s secret as crossdock/${kind}/<name>, created when the ${kind} is; names are not known at deploy time.`,
+    );
+  }
   acknowledge(
     'AwsSolutions-APIG4',
     'The webhook routes authenticate each sender themselves (static header, HMAC signature or query token per source, as registries send them); registries cannot use IAM or Cognito.',

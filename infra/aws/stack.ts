@@ -129,6 +129,29 @@ export class CrossdockStack extends Stack {
       fn.addToRolePolicy(registryCredentials);
     }
     this.management.scanFunction.addToRolePolicy(registryCredentials);
+    // Deployed, the secrets of registries and webhook sources live in Secrets Manager, not in
+    // the records: the API keeps them there, the webhook reads the sources' ones.
+    const keptSecrets = (kind: string) =>
+      this.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `crossdock/${kind}/*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    this.management.apiFunction.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:DeleteSecret',
+          'secretsmanager:GetSecretValue',
+        ],
+        resources: [keptSecrets('registry'), keptSecrets('source')],
+      }),
+    );
+    this.webhooks.webhookFunction.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [keptSecrets('source')] }),
+    );
     // A job's end may hand its tag to a newer digest that arrived meanwhile: a new job to enqueue.
     this.jobQueue.queue.grantSendMessages(this.workflow.recordStateFunction);
 

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ApiPorts, ScanRequest } from '../api/ports.ts';
+import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
 import type { ScanPorts } from '../api/scan.ts';
 import type { DispatchPorts, JobMessage } from '../dispatch/dispatch-job.ts';
 import { metrics } from '../runtime/observability.ts';
@@ -17,6 +17,7 @@ import type { TaskDependencies } from '../workflow/tasks.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { JobQueue } from './job-queue.ts';
 import type { AppSettings } from './settings.ts';
+import { type SecretVault, VaultedConfigStore } from './vaulted-config.ts';
 
 /**
  * The wiring every function shares: the stores on the one table, the jobs queue, registry
@@ -41,6 +42,8 @@ export interface AppServices {
   sqs: SQSClient;
   executions: ExecutionStarter;
   scans: ScanStarter;
+  /** Deployed: where the secrets of registries and sources are kept instead of the records. */
+  vault?: SecretVault | undefined;
   /** Reads a secret by name (Secrets Manager when deployed, env or a file locally). */
   secret?: ((name: string) => Promise<string | undefined>) | undefined;
   now?: () => number;
@@ -51,7 +54,8 @@ export class Crossdock {
   readonly jobs: JobStore;
   readonly locks: TagLockStore;
   readonly leases: LeaseStore;
-  readonly config: ConfigStore;
+  /** Registries, sources and policies; deployed, their secrets are kept in the vault. */
+  readonly config: ApiConfigStore;
   readonly scans: ScanStore;
   readonly queue: JobQueue;
   readonly lifecycle: JobLifecycle;
@@ -71,7 +75,8 @@ export class Crossdock {
     this.jobs = new JobStore(dynamo, settings.tableName, options);
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
     this.leases = new LeaseStore(dynamo, settings.tableName, options);
-    this.config = new ConfigStore(dynamo, settings.tableName, options);
+    const records = new ConfigStore(dynamo, settings.tableName, options);
+    this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({

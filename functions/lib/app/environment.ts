@@ -1,9 +1,9 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../stores/client.ts';
 import { Crossdock, type ExecutionStarter, type ScanStarter } from './crossdock.ts';
+import { secretsManagerVault } from './secrets-manager-vault.ts';
 import { SettingsError, settingsFromEnvironment } from './settings.ts';
 
 /** A Lambda's Crossdock: AWS SDK clients, settings from the environment the stack set. */
@@ -42,13 +42,14 @@ export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossd
       );
     },
   };
+  const vault = secretsManagerVault();
   return new Crossdock({
     scans,
+    vault,
     settings,
     dynamo: createDocumentClient(),
     sqs: new SQSClient({}),
     executions,
-    // Cached for 5 minutes by Powertools, so a rotated password applies soon enough.
-    secret: async (name) => (await getSecret<string>(name, { maxAge: 300 })) ?? undefined,
+    secret: (name) => vault.read(name),
   });
 }

@@ -212,14 +212,17 @@ describe('the CDK stack', () => {
     const webhook = statementsOf(stack.webhooks.webhookFunction);
     expect(webhook).toContain('sqs:SendMessage');
     expect(webhook).not.toContain('states:StartExecution');
-    expect(webhook).not.toContain('secretsmanager');
+    expect(webhook).toContain('secret:crossdock/source/*');
+    expect(webhook).not.toContain('secretsmanager:PutSecretValue');
+    expect(webhook).not.toContain('secret:crossdock/registry/*');
 
     const health = statementsOf(stack.webhooks.healthFunction);
     expect(health).not.toContain('dynamodb:PutItem');
 
     const api = statementsOf(stack.management.apiFunction);
     expect(api).toContain('lambda:InvokeFunction');
-    expect(api).not.toContain('secretsmanager');
+    expect(api).toContain('secretsmanager:PutSecretValue');
+    expect(api).not.toContain('secret:crossdock/*');
     expect(api).not.toContain('states:StartExecution');
 
     const authorizer = statementsOf(stack.management.authorizerFunction);

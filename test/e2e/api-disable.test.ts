@@ -1,0 +1,191 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import {
+  type CrossdockProcess,
+  type JobView,
+  startCrossdock,
+  waitForJobs,
+} from '../support/crossdock-process.ts';
+import { type PushedImage, pushImage } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { blobExists, listTags, manifestDigest } from '../support/registry-reader.ts';
+
+/**
+ * `crossdock policies disable NAME` while a large blob is being copied: the running job is asked
+ * to stop, the copy stops and the job ends CANCELLED without pushing the tag. Enabling the
+ * policy again replicates the image.
+ *
+ * On 127.0.0.1 a 256 MiB blob copies in about a second, less than one poll of the cancel flag,
+ * so crossdock reaches B through a TCP proxy that holds uploads to MIB_PER_SECOND: the whole
+ * copy then takes ~13 s, and a job CANCELLED under 10 s after the disable with the blob absent
+ * at B shows that the copy itself was stopped (not only the manifest push after it).
+ */
+
+const MiB = 1024 * 1024;
+const MIB_PER_SECOND = 20;
+
+interface ThrottlingProxy {
+  url: string;
+  /** Bytes forwarded towards the registry, over all connections. */
+  bytesUp(): number;
+  /** Stops holding uploads back. */
+  unthrottle(): void;
+  stop(): Promise<void>;
+}
+
+/** Forwards TCP to `port`, sending at most `bytesPerSecond` towards it over all connections. */
+async function startThrottlingProxy(port: number, bytesPerSecond: number): Promise<ThrottlingProxy> {
+  let limit: number | undefined = bytesPerSecond;
+  let bytesUp = 0;
+  // When the link is free again: each chunk takes its length / limit, no burst carried over.
+  let freeAt = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk: Buffer) => {
+      bytesUp += chunk.length;
+      const ok = upstream.write(chunk);
+      const now = Date.now();
+      freeAt = limit === undefined ? now : Math.max(freeAt, now) + (chunk.length / limit) * 1000;
+      const ahead = freeAt - now;
+      if (!ok || ahead > 0) {
+        client.pause();
+        const resume = () => setTimeout(() => client.resume(), Math.max(0, ahead));
+        if (ok) resume();
+        else upstream.once('drain', resume);
+      }
+    });
+    upstream.pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    bytesUp: () => bytesUp,
+    unthrottle: () => {
+      limit = undefined;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('crossdock policies disable: stops a running copy', () => {
+  const POLICY = 'big-to-b';
+  const LAYER = 256 * MiB;
+  let a: TestRegistry;
+  let b: TestRegistry;
+  let toB: ThrottlingProxy;
+  let crossdock: CrossdockProcess;
+  let image: PushedImage;
+  let bigLayer: string;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startRegistry(), startRegistry()]);
+    toB = await startThrottlingProxy(b.port, MIB_PER_SECOND * MiB);
+    image = await pushImage(`${a.host}/team/big:v1`, { layerCount: 1, layerSize: LAYER });
+    bigLayer = (image.blobs.find((blob) => blob.size > LAYER / 2) as { digest: string }).digest;
+    crossdock = await startCrossdock({
+      config: {
+        registries: [
+          { name: 'a', url: a.url },
+          { name: 'b', url: toB.url },
+        ],
+        policies: [
+          {
+            name: POLICY,
+            source: { registry: 'a', project: 'team' },
+            destination: { registry: 'b' },
+            enabled: false,
+          },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await crossdock?.stop();
+    await toB?.stop();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  const jobsOf = async (): Promise<JobView[]> => {
+    const page = await crossdock.api<{ jobs: JobView[] }>('GET', `/api/jobs?policy=${POLICY}&limit=100`);
+    return page.body.jobs;
+  };
+
+  it('disabling cancels the running copy (CANCELLED < 10 s, blob and tag absent at B); enabling again replicates it', async () => {
+    const enable = await runCli(['policies', 'enable', POLICY, '--api', crossdock.url]);
+    expect(enable.code, enable.stderr).toBe(0);
+    const enabledAt = Date.now();
+
+    // The big layer's copy is under way: the job is RUNNING in MountOrCopyBlob, bytes flowing to B.
+    let running: JobView | undefined;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      running = (await jobsOf()).find(
+        (job) => job.status === 'RUNNING' && job.substate === 'MountOrCopyBlob',
+      );
+      if (running && toB.bytesUp() > 8 * MiB) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(running, 'the job never ran MountOrCopyBlob').toBeDefined();
+    const job = running as JobView;
+    const copyingAt = Date.now();
+
+    const disable = await runCli(['policies', 'disable', POLICY, '--api', crossdock.url]);
+    const disabledAt = Date.now();
+    expect(disable.code, disable.stderr).toBe(0);
+    expect(disable.stdout).toContain(
+      `policy ${POLICY} disabled: 0 queued jobs cancelled, 1 running jobs asked to stop`,
+    );
+
+    const jobs = await waitForJobs(
+      crossdock,
+      (all) => all.some((j) => j.id === job.id && ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status)),
+      { timeoutMs: 60_000, query: `policy=${POLICY}` },
+    );
+    const ended = jobs.find((j) => j.id === job.id) as JobView;
+    const endedAfter = Date.now() - disabledAt;
+    const sentToB = toB.bytesUp();
+    console.log(
+      `api-disable: copying ${copyingAt - enabledAt} ms after enable; ${ended.status} ${endedAfter} ms after disable; ` +
+        `${(sentToB / MiB).toFixed(0)} MiB of ${LAYER / MiB} sent to B`,
+    );
+    expect(ended).toMatchObject({ status: 'CANCELLED', error: { code: 'JobCancelledError' } });
+    expect(endedAfter).toBeLessThan(10_000);
+    expect(ended.history.map((entry) => entry.status)).not.toContain('SUCCEEDED');
+    // The copy was stopped: the blob never completed at B, and no tag was pushed.
+    expect(await blobExists({ url: b.url }, 'team/big', bigLayer)).toBe(false);
+    expect(sentToB).toBeLessThan(LAYER);
+    expect(await listTags({ url: b.url }, 'team/big')).not.toContain('v1');
+    // Nothing else was started for the disabled policy.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await jobsOf()).map((j) => j.id)).toEqual([job.id]);
+
+    // Enabled again (no throttle now): a new scan, a new job, and the image arrives whole.
+    toB.unthrottle();
+    const again = await runCli(['policies', 'enable', POLICY, '--api', crossdock.url]);
+    expect(again.code, again.stderr).toBe(0);
+    const after = await waitForJobs(
+      crossdock,
+      (all) => all.length === 2 && all.every((j) => ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(j.status)),
+      { timeoutMs: 90_000, query: `policy=${POLICY}` },
+    );
+    const second = after.find((j) => j.id !== job.id);
+    expect(second).toMatchObject({ status: 'SUCCEEDED', tag: 'v1', digest: image.digest });
+    expect(after.find((j) => j.id === job.id)?.status).toBe('CANCELLED');
+    expect(await manifestDigest({ url: b.url }, 'team/big', 'v1')).toBe(image.digest);
+  });
+});

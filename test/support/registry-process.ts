@@ -150,7 +150,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   };
   const pause = async (): Promise<void> => {
     const current = child;
-    if (!current || current.exitCode !== null) return;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
     const exited = new Promise((resolve) => current.once('exit', resolve));
     current.kill('SIGTERM');
     const timer = setTimeout(() => current.kill('SIGKILL'), 3000);

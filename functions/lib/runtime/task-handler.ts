@@ -1,7 +1,7 @@
 import { app } from '../app/current.ts';
 import type { TaskDependencies } from '../workflow/tasks.ts';
+import { addLogKeys } from './invocation-log.ts';
 import { observed } from './middleware.ts';
-import { logger } from './observability.ts';
 
 /**
  * A workflow task as a Lambda handler: the state's Payload in, the task's JSON out. Errors are
@@ -11,11 +11,7 @@ export function taskHandler<TInput extends { jobId?: string }, TOutput>(
   task: (deps: TaskDependencies, input: TInput) => Promise<TOutput>,
 ) {
   return observed(async (input: TInput) => {
-    logger.appendKeys({ jobId: input.jobId });
-    try {
-      return await task((await app()).taskDependencies, input);
-    } finally {
-      logger.removeKeys(['jobId']);
-    }
+    addLogKeys({ jobId: input.jobId });
+    return task((await app()).taskDependencies, input);
   });
 }

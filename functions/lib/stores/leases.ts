@@ -120,9 +120,25 @@ export class LeaseStore {
       return false;
     }
     const record: LeaseRecord = { slots: [global, perDestination], ttlSeconds, expiresAt };
-    await this.#client.send(
-      new PutCommand({ TableName: this.#tableName, Item: { ...leaseKey(jobId), ...record } }),
-    );
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...leaseKey(jobId), ...record },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      // The same job acquired at the same time (a duplicate message in another batch) and
+      // recorded its slots first: keep those, give back the ones only this call took.
+      const winner = await this.#record(jobId);
+      const held = new Set((winner?.slots ?? []).map((slot) => `${slot.pk} ${slot.sk}`));
+      await Promise.all(
+        record.slots.filter((slot) => !held.has(`${slot.pk} ${slot.sk}`)).map((slot) => this.#freeSlot(slot, jobId)),
+      );
+      return winner !== undefined;
+    }
     return true;
   }
 

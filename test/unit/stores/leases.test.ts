@@ -59,6 +59,19 @@ describe('LeaseStore', () => {
     expect(await leases.countActive()).toBe(2);
   });
 
+  it('holds one slot per scope for a job acquired several times at once, and frees them all on release', async () => {
+    const wide = { ...request('dup'), globalLimit: 8, perDestinationLimit: 8 };
+
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => leases.acquire(wide)));
+
+    expect(outcomes.every(Boolean)).toBe(true);
+    expect(await leases.countActive()).toBe(1);
+    expect(await leases.countActive('dc-b')).toBe(1);
+    await leases.release(wide.jobId);
+    expect(await leases.countActive()).toBe(0);
+    expect(await leases.countActive('dc-b')).toBe(0);
+  });
+
   it('lets expired leases free themselves, and renewing keeps a lease alive', async () => {
     expect(await leases.acquire(request('a'))).toBe(true);
     expect(await leases.acquire(request('b'))).toBe(true);

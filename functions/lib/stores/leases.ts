@@ -135,7 +135,9 @@ export class LeaseStore {
       const winner = await this.#record(jobId);
       const held = new Set((winner?.slots ?? []).map((slot) => `${slot.pk} ${slot.sk}`));
       await Promise.all(
-        record.slots.filter((slot) => !held.has(`${slot.pk} ${slot.sk}`)).map((slot) => this.#freeSlot(slot, jobId)),
+        record.slots
+          .filter((slot) => !held.has(`${slot.pk} ${slot.sk}`))
+          .map((slot) => this.#freeSlot(slot, jobId)),
       );
       return winner !== undefined;
     }

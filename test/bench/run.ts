@@ -5,6 +5,8 @@
  *      peak RSS < 100 MB)
  * Each run copies into a fresh destination registry, one per tool, so neither can reuse what an
  * earlier run left (skopeo keeps a blob-location cache and would mount from it); medians are printed.
+ *   3. the pipeline (`crossdock serve`): push-to-replica latency, and 10 % injected registry
+ *      faults (test/bench/pipeline.ts)
  * Environment: BENCH_IMAGES (default 40), BENCH_REPEAT (default 3), BENCH_BIG_MIB (default 300).
  */
 import { execFile } from 'node:child_process';
@@ -16,6 +18,7 @@ import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 import setupTools, { scratchDir } from '../support/tools.ts';
+import { replicationLatency, underFaults } from './pipeline.ts';
 
 const run = promisify(execFile);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
@@ -135,6 +138,8 @@ try {
   const rows = ['| case | crossdock | skopeo | ratio |', '| --- | --- | --- | --- |'];
   rows.push(...(await smallImages(source)));
   rows.push(...(await bigBlob(source)));
+  rows.push(...(await replicationLatency(10)));
+  rows.push(...(await underFaults(20, 0.1)));
   const { stdout } = await run('skopeo', ['--version']);
   console.log(`\ncrossdock vs ${stdout.trim()}, median of ${REPEAT} runs, ${new Date().toISOString()}\n`);
   console.log(rows.join('\n'));

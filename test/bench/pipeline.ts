@@ -1,0 +1,109 @@
+import { allEnded, crossdockPort, startCrossdock, waitForJobs } from '../support/crossdock-process.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
+import { pushImage } from '../support/image-builder.ts';
+import { startRegistry } from '../support/registry-process.ts';
+import { manifestDigest } from '../support/registry-reader.ts';
+
+/**
+ * The pipeline as a user runs it (`crossdock serve`, a registry whose notifications call it):
+ *   - latency: from the end of a push at A to the image resolving at B (target ≤ 3 s);
+ *   - faults: 10 % of the requests to both registries fail (503 or a reset connection);
+ *     every image must still arrive, every job end SUCCEEDED.
+ */
+
+function config(a: string, b: string) {
+  return {
+    registries: [
+      { name: 'a', url: a },
+      { name: 'b', url: b },
+    ],
+    sources: [
+      {
+        name: 'a',
+        registry: 'a',
+        format: 'distribution',
+        auth: { header: 'Authorization', value: 'Bearer bench' },
+      },
+    ],
+    policies: [
+      { name: 'a-to-b', source: { registry: 'a', project: 'bench' }, destination: { registry: 'b' } },
+    ],
+  };
+}
+
+async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export async function replicationLatency(pushes: number): Promise<string[]> {
+  const port = await crossdockPort();
+  const notify = { url: `http://127.0.0.1:${port}/webhooks/a`, headers: { Authorization: 'Bearer bench' } };
+  const [a, b] = await Promise.all([startRegistry({ notifications: notify }), startRegistry()]);
+  const crossdock = await startCrossdock({ port, config: config(a.url, b.url) });
+  const seconds: number[] = [];
+  try {
+    for (let i = 0; i < pushes; i++) {
+      const image = await pushImage(`${a.host}/bench/latency:v${i}`, { layerCount: 2, layerSize: 64 * 1024 });
+      const pushed = Date.now();
+      await until(
+        async () =>
+          (await manifestDigest({ url: b.url }, 'bench/latency', `v${i}`)) === image.digest
+            ? true
+            : undefined,
+        30_000,
+      );
+      seconds.push((Date.now() - pushed) / 1000);
+    }
+  } finally {
+    await crossdock.stop();
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  const sorted = [...seconds].sort((x, y) => x - y);
+  const median = sorted[Math.floor(sorted.length / 2)] as number;
+  return [
+    `| push at A → at B (serve, ${pushes} pushes) | median ${median.toFixed(2)} s, max ${(sorted.at(-1) as number).toFixed(2)} s | — | target ≤ 3 s |`,
+  ];
+}
+
+export async function underFaults(images: number, failureRate: number): Promise<string[]> {
+  const port = await crossdockPort();
+  const notify = { url: `http://127.0.0.1:${port}/webhooks/a`, headers: { Authorization: 'Bearer bench' } };
+  const [a, b] = await Promise.all([startRegistry({ notifications: notify }), startRegistry()]);
+  const [faultyA, faultyB] = await Promise.all([
+    startFaultProxy({ host: '127.0.0.1', port: a.port }, { failureRate }),
+    startFaultProxy({ host: '127.0.0.1', port: b.port }, { failureRate }),
+  ]);
+  const crossdock = await startCrossdock({ port, config: config(faultyA.url, faultyB.url) });
+  const started = Date.now();
+  try {
+    const pushed = [];
+    for (let i = 0; i < images; i++) {
+      pushed.push(await pushImage(`${a.host}/bench/faults${i}:v1`, { layerCount: 3, layerSize: 256 * 1024 }));
+    }
+    const jobs = await waitForJobs(crossdock, (all) => all.length >= images && allEnded(all), {
+      timeoutMs: 300_000,
+    });
+    let arrived = 0;
+    for (let i = 0; i < images; i++) {
+      if ((await manifestDigest({ url: b.url }, `bench/faults${i}`, 'v1')) === pushed[i]?.digest) arrived++;
+    }
+    const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
+    const { requests, faults } = [faultyA.stats(), faultyB.stats()].reduce((x, y) => ({
+      requests: x.requests + y.requests,
+      faults: x.faults + y.faults,
+    }));
+    return [
+      `| ${Math.round(failureRate * 100)} % registry faults (${faults} of ${requests} requests) | ${arrived}/${images} images arrived, ${succeeded}/${jobs.length} jobs SUCCEEDED, ${((Date.now() - started) / 1000).toFixed(1)} s | — | target: nothing lost |`,
+    ];
+  } finally {
+    await crossdock.stop();
+    await Promise.all([faultyA.stop(), faultyB.stop()]);
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allEnded,
+  type CrossdockProcess,
+  crossdockPort,
+  startCrossdock,
+  waitForJobs,
+} from '../support/crossdock-process.ts';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { pushImage } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { manifestDigest } from '../support/registry-reader.ts';
+
+/** 10 % of the requests crossdock makes to either registry fail (503 or a reset): nothing is lost. */
+describe('crossdock serve under injected registry faults', () => {
+  let a: TestRegistry;
+  let b: TestRegistry;
+  let proxies: FaultProxy[] = [];
+  let crossdock: CrossdockProcess;
+
+  beforeAll(async () => {
+    const port = await crossdockPort();
+    const notifications = {
+      url: `http://127.0.0.1:${port}/webhooks/a`,
+      headers: { Authorization: 'Bearer hook' },
+    };
+    [a, b] = await Promise.all([startRegistry({ notifications }), startRegistry()]);
+    // Seeded, so a run is repeatable: about one request in ten fails.
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    proxies = await Promise.all(
+      [a, b].map((registry) =>
+        startFaultProxy({ host: '127.0.0.1', port: registry.port }, { failureRate: 0.1, random }),
+      ),
+    );
+    crossdock = await startCrossdock({
+      port,
+      config: {
+        registries: [
+          { name: 'a', url: proxies[0]?.url },
+          { name: 'b', url: proxies[1]?.url },
+        ],
+        sources: [
+          {
+            name: 'a',
+            registry: 'a',
+            format: 'distribution',
+            auth: { header: 'Authorization', value: 'Bearer hook' },
+          },
+        ],
+        policies: [
+          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await crossdock?.stop();
+    await Promise.all(proxies.map((proxy) => proxy.stop()));
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('replicates every image, every job SUCCEEDED, although faults were injected', async () => {
+    const images = [];
+    for (let i = 0; i < 8; i++)
+      images.push(await pushImage(`${a.host}/team/app${i}:v1`, { layerCount: 3, layerSize: 128 * 1024 }));
+
+    const jobs = await waitForJobs(crossdock, (all) => all.length >= 8 && allEnded(all), {
+      timeoutMs: 120_000,
+    });
+
+    expect(jobs.map((job) => job.status)).toEqual(Array(8).fill('SUCCEEDED'));
+    for (const [i, image] of images.entries()) {
+      expect(await manifestDigest({ url: b.url }, `team/app${i}`, 'v1')).toBe(image.digest);
+    }
+    const faults = proxies.reduce((sum, proxy) => sum + proxy.stats().faults, 0);
+    expect(faults).toBeGreaterThan(5);
+  });
+});

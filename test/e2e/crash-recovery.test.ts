@@ -3,13 +3,12 @@ import {
   allEnded,
   allJobs,
   type CrossdockProcess,
-  crossdockPort,
   type JobView,
-  startCrossdock,
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { blobExists, manifestDigest } from '../support/registry-reader.ts';
 
 /**
@@ -25,43 +24,16 @@ const describeJobs = (jobs: JobView[]) =>
   jobs.map((job) => `${job.tag} ${job.status} ${job.substate ?? ''} ${job.error?.message ?? ''}`).join('\n');
 
 describe('crossdock serve: kill -9 and restart', () => {
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    const port = await crossdockPort();
-    const webhook = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: 'Bearer hook-a' },
-    };
-    [a, b] = await Promise.all([startRegistry({ notifications: webhook }), startRegistry()]);
-    crossdock = await startCrossdock({
-      port,
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
-        sources: [
-          {
-            name: 'a',
-            registry: 'a',
-            format: 'distribution',
-            auth: { header: 'Authorization', value: 'Bearer hook-a' },
-          },
-        ],
-        policies: [
-          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
-        ],
-        limits: { runningJobs: 2 },
-      },
-    });
+    mirror = await startMirror({ limits: { runningJobs: 2 } });
+    ({ a, b, crossdock } = mirror);
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   it('every job of a workload interrupted by kill -9 ends after the restart, and every image arrives at B', async () => {
     const tags = ['big1', 'small1', 'big2', 'small2', 'big3', 'small3'];

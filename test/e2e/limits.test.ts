@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allEnded,
   type CrossdockProcess,
-  crossdockPort,
   type JobView,
   startCrossdock,
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
@@ -40,43 +40,16 @@ function maxOverlap(jobs: JobView[]): number {
 }
 
 describe('crossdock serve: limits.runningJobs', () => {
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    const port = await crossdockPort();
-    const webhook = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: 'Bearer hook-a' },
-    };
-    [a, b] = await Promise.all([startRegistry({ notifications: webhook }), startRegistry()]);
-    crossdock = await startCrossdock({
-      port,
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
-        sources: [
-          {
-            name: 'a',
-            registry: 'a',
-            format: 'distribution',
-            auth: { header: 'Authorization', value: 'Bearer hook-a' },
-          },
-        ],
-        policies: [
-          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
-        ],
-        limits: { runningJobs: RUNNING_JOBS },
-      },
-    });
+    mirror = await startMirror({ limits: { runningJobs: RUNNING_JOBS } });
+    ({ a, b, crossdock } = mirror);
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   it(`${TAGS} pushes at once: never more than ${RUNNING_JOBS} jobs RUNNING together, and every job SUCCEEDED`, async () => {
     const tags = Array.from({ length: TAGS }, (_, i) => `v${i + 1}`);

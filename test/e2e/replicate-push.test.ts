@@ -1,53 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allEnded,
-  type CrossdockProcess,
-  crossdockPort,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
+import { allEnded, type CrossdockProcess, waitForJobs } from '../support/crossdock-process.ts';
 import { pushImage } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
 /** A push to A reaches B through A's own notifications: the whole pipeline, one machine. */
 describe('crossdock serve: a push is replicated', () => {
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    const port = await crossdockPort();
-    const webhook = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: 'Bearer hook-a' },
-    };
-    [a, b] = await Promise.all([startRegistry({ notifications: webhook }), startRegistry()]);
-    crossdock = await startCrossdock({
-      port,
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
-        sources: [
-          {
-            name: 'a',
-            registry: 'a',
-            format: 'distribution',
-            auth: { header: 'Authorization', value: 'Bearer hook-a' },
-          },
-        ],
-        policies: [
-          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
-        ],
-      },
-    });
+    mirror = await startMirror();
+    ({ a, b, crossdock } = mirror);
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   it('copies the pushed image to B with the same digest, the job SUCCEEDED with every substate recorded', async () => {
     const image = await pushImage(`${a.host}/team/app:v1`);

@@ -155,6 +155,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
 
     await applyConfig(app, config);
+    // Executions died with the last process: no slot is in use until jobs are admitted again.
+    await app.leases.clearAll();
     const redriven = await redriveUnfinished(app);
     for (const scan of await app.scans.unfinished()) {
       await app.apiPorts.startScan({ scanId: scan.scanId, policy: scan.policy });

@@ -4,6 +4,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from './errors.ts';
@@ -190,6 +191,35 @@ export class LeaseStore {
       await this.release(jobId);
       return false;
     }
+  }
+
+  /**
+   * Frees every slot and lease record. Only for a process that knows no execution can be
+   * running (the local runtime at start: executions live in its memory and died with it), so a
+   * crash between a job's end and its release does not keep slots taken until they expire.
+   */
+  async clearAll(): Promise<number> {
+    let cleared = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new ScanCommand({
+          TableName: this.#tableName,
+          FilterExpression: 'begins_with(pk, :lease) OR sk = :record',
+          ExpressionAttributeValues: { ':lease': 'lease#', ':record': 'lease' },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        await this.#client.send(
+          new DeleteCommand({ TableName: this.#tableName, Key: { pk: item.pk, sk: item.sk } }),
+        );
+        cleared++;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return cleared;
   }
 
   /** Unexpired leases overall, or of one destination. */

@@ -72,6 +72,17 @@ describe('LeaseStore', () => {
     expect(await leases.countActive('dc-b')).toBe(0);
   });
 
+  it('clearAll frees every slot (a restart where no execution can be running)', async () => {
+    expect(await leases.acquire(request('a'))).toBe(true);
+    expect(await leases.acquire(request('b'))).toBe(true);
+
+    await leases.clearAll();
+
+    expect(await leases.countActive()).toBe(0);
+    expect(await leases.acquire(request('c'))).toBe(true);
+    expect(await leases.acquire(request('d'))).toBe(true);
+  });
+
   it('lets expired leases free themselves, and renewing keeps a lease alive', async () => {
     expect(await leases.acquire(request('a'))).toBe(true);
     expect(await leases.acquire(request('b'))).toBe(true);

@@ -19,7 +19,10 @@ export async function startMirror(
   options: { policy?: Record<string, unknown>; limits?: Record<string, unknown> } = {},
 ): Promise<Mirror> {
   const port = await crossdockPort();
-  const notifications = { url: `http://127.0.0.1:${port}/webhooks/a`, headers: { Authorization: HOOK_SECRET } };
+  const notifications = {
+    url: `http://127.0.0.1:${port}/webhooks/a`,
+    headers: { Authorization: HOOK_SECRET },
+  };
   const [a, b] = await Promise.all([startRegistry({ notifications }), startRegistry()]);
   const crossdock = await startCrossdock({
     port,
@@ -28,9 +31,21 @@ export async function startMirror(
         { name: 'a', url: a.url },
         { name: 'b', url: b.url },
       ],
-      sources: [{ name: 'a', registry: 'a', format: 'distribution', auth: { header: 'Authorization', value: HOOK_SECRET } }],
+      sources: [
+        {
+          name: 'a',
+          registry: 'a',
+          format: 'distribution',
+          auth: { header: 'Authorization', value: HOOK_SECRET },
+        },
+      ],
       policies: [
-        { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' }, ...options.policy },
+        {
+          name: 'a-to-b',
+          source: { registry: 'a', project: 'team' },
+          destination: { registry: 'b' },
+          ...options.policy,
+        },
       ],
       ...(options.limits ? { limits: options.limits } : {}),
     },

@@ -88,6 +88,18 @@ class TokenBucket {
   }
 }
 
+class BadPath extends Error {
+  override name = 'BadPath';
+}
+
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new BadPath('the path is not valid percent-encoding');
+  }
+}
+
 class BodyTooLarge extends Error {
   override name = 'BodyTooLarge';
 }
@@ -154,7 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const body = await readBody(request, options.maxBodyBytes);
       const values = route.pattern.exec(url.pathname)?.slice(1) ?? [];
       const pathParameters = Object.fromEntries(
-        route.names.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]),
+        route.names.map((name, i) => [name, decodePart(values[i] ?? '')]),
       );
       const query: Record<string, string> = {};
       for (const [key, value] of url.searchParams)
@@ -200,6 +212,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       response.writeHead(result.statusCode ?? 200, headers);
       response.end(text);
     } catch (error) {
+      if (error instanceof BadPath) {
+        send(response, 400, { message: error.message });
+        return;
+      }
       if (error instanceof BodyTooLarge) {
         send(response, 413, { message: error.message }, { connection: 'close' });
         return;

@@ -105,11 +105,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         );
       },
     });
-    stopping.push(async () => {
-      // Executions stopped here are not the jobs' end: the next start drives them on.
-      shuttingDown = true;
-      await executions.stop();
-    });
 
     // Enabling a policy scans in the background, as the deployed API's async invocation does.
     const scans = new Set<Promise<unknown>>();
@@ -152,6 +147,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       await Promise.allSettled([...scans]);
       await app.close();
       useApp(undefined);
+    });
+    // Steps run in reverse: executions stop before the app (its clients) closes.
+    stopping.push(async () => {
+      // Executions stopped here are not the jobs' end: the next start drives them on.
+      shuttingDown = true;
+      await executions.stop();
     });
 
     await applyConfig(app, config);

@@ -150,7 +150,7 @@ export class Crossdock {
   readonly workflowJobs: WorkflowJobs = {
     get: (id) => this.jobs.get(id),
     markRunning: (id, attempt, executionArn) => this.jobs.markRunning(id, attempt, executionArn),
-    finish: (id, status, error) => this.lifecycle.end(id, status, error),
+    finish: (id, status, error, attempt) => this.lifecycle.end(id, status, error, attempt),
     setSubstate: async (id, substate, progress) => {
       await this.jobs.setSubstate(id, substate, progress);
     },

@@ -87,7 +87,15 @@ export class JobLifecycle {
   }
 
   /** Ends the job (once), frees its slot and hands its tag on. False when it had ended already. */
-  async end(jobId: string, status: TerminalStatus, error?: JobError): Promise<boolean> {
+  /**
+   * With `attempt`, only that attempt may end the job: an older execution still running after a
+   * retry changes nothing (and frees nothing the new attempt holds).
+   */
+  async end(jobId: string, status: TerminalStatus, error?: JobError, attempt?: number): Promise<boolean> {
+    if (attempt !== undefined) {
+      const job = await this.#jobs.get(jobId);
+      if (job && job.attempt !== attempt) return false;
+    }
     const ended = await endJob(this.endingPorts, jobId, status, error);
     if (ended) this.#onEnded(status);
     return ended;

@@ -49,11 +49,15 @@ export async function dispatchJob(
 ): Promise<DispatchOutcome> {
   const job = await ports.job(message.jobId);
   if (!job || TERMINAL.has(job.status) || job.attempt !== message.attempt) return 'dropped';
-  if (job.cancelRequested) {
+  // A RUNNING job (a duplicate message, or one re-driven after a crash) is never ended here:
+  // its execution may still run, and ending it would free its slot and hand its tag on. Its
+  // execution sees a cancel request itself; starting `<job>-<attempt>` again is idempotent.
+  const queued = job.status === 'QUEUED';
+  if (queued && job.cancelRequested) {
     await ports.cancel(job.id, 'cancelled before it started');
     return 'cancelled';
   }
-  if (!(await ports.policyEnabled(job.policy))) {
+  if (queued && !(await ports.policyEnabled(job.policy))) {
     await ports.cancel(job.id, `policy ${job.policy} is disabled`);
     return 'cancelled';
   }
@@ -68,5 +72,9 @@ export async function dispatchJob(
     await ports.releaseLease(job.id);
     throw error;
   }
+  // A duplicate message may take a slot for a job whose execution ended meanwhile (AWS answers
+  // ExecutionAlreadyExists): give it back rather than hold it until the lease expires.
+  const after = await ports.job(job.id);
+  if (!after || TERMINAL.has(after.status) || after.attempt !== job.attempt) await ports.releaseLease(job.id);
   return 'started';
 }

@@ -35,7 +35,7 @@ export interface WorkflowJobs {
   /** RUNNING for this attempt and execution; answers the job as it is now. */
   markRunning(id: string, attempt: number, executionArn: string): Promise<WorkflowJob>;
   /** The final status; a job already terminal keeps its status (returns false). */
-  finish(id: string, status: TerminalStatus, error?: JobError): Promise<boolean>;
+  finish(id: string, status: TerminalStatus, error?: JobError, attempt?: number): Promise<boolean>;
   /** Records the substate being entered (and progress made), so the console and `jobs show` follow it. */
   setSubstate(id: string, substate: string, progress?: BlobProgress): Promise<void>;
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */

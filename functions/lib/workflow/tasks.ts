@@ -231,5 +231,5 @@ export async function recordStateTask(
       state: (job as { substate?: string } | undefined)?.substate,
     };
   }
-  return { recorded: await deps.jobs.finish(input.jobId, input.status, error) };
+  return { recorded: await deps.jobs.finish(input.jobId, input.status, error, input.attempt) };
 }

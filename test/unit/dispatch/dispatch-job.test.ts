@@ -42,6 +42,24 @@ const queued: DispatchableJob = {
 };
 
 describe('dispatchJob', () => {
+  it('gives back the slot it took when the job ended while its message was handled (a duplicate)', async () => {
+    const running = { ...queued, status: 'RUNNING' };
+    const { p, calls } = ports(running);
+    let reads = 0;
+    p.job = async () => (++reads === 1 ? running : { ...running, status: 'SUCCEEDED' });
+
+    await dispatchJob(p, { jobId: 'j1', attempt: 2 });
+
+    expect(calls).toEqual(['start j1-2', 'release j1']);
+  });
+
+  it('neither cancels nor ends a RUNNING job whose cancel was requested or whose policy was disabled', async () => {
+    const { p, calls } = ports({ ...queued, status: 'RUNNING', cancelRequested: true }, { enabled: false });
+
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('started');
+    expect(calls).toEqual(['start j1-2']);
+  });
+
   it('starts the execution named after the job and its attempt', async () => {
     const { p, calls } = ports(queued);
     expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('started');

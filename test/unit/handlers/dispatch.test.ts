@@ -99,18 +99,20 @@ describe('the dispatch function', () => {
     });
   });
 
-  it('ends a job whose cancel was requested CANCELLED instead of starting it, handing its tag on', async () => {
+  it('never ends a RUNNING job on a duplicate message, even with a cancel requested: its execution stops itself', async () => {
     const job = await queuedJob();
-    await pipeline.app.jobs.markRunning(job.id, 1, 'arn:old-execution');
+    await pipeline.app.jobs.markRunning(job.id, 1, 'arn:execution');
     await pipeline.app.lifecycle.cancel(job.id);
+    await pipeline.app.config.setPolicyEnabled('to-b', false);
 
     await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
 
-    expect(pipeline.started).toEqual([]);
-    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
     expect(
       (await pipeline.app.locks.get({ policy: 'to-b', repository: 'team-a/app', tag: job.tag }))?.jobId,
-    ).toBeUndefined();
+    ).toBe(job.id);
+    // Starting `<job>-1` again is idempotent; the execution sees the flag.
+    expect(pipeline.started.map((s) => s.name)).toEqual([`${job.id}-1`]);
   });
 
   it('drops the message of a job that ended or of an older attempt', async () => {
@@ -205,6 +207,24 @@ describe('the finalizer function', () => {
 
     expect(result).toEqual({ recorded: false });
     expect((await pipeline.app.jobs.get(job.id))?.status).toBe('QUEUED');
+  });
+
+  it('lets an older attempt’s Record state change nothing once the job was retried', async () => {
+    const job = await queuedJob();
+    await pipeline.app.lifecycle.end(job.id, 'CANCELLED');
+    await pipeline.app.jobs.retry(job.id);
+    await dispatchMessages([{ jobId: job.id, attempt: 2 }]);
+
+    const recorded = await pipeline.app.workflowJobs.finish(
+      job.id,
+      'FAILED',
+      { code: 'StaleAttemptError', message: 'x' },
+      1,
+    );
+
+    expect(recorded).toBe(false);
+    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({ status: 'QUEUED', attempt: 2 });
+    expect(await pipeline.app.leases.countActive()).toBe(1);
   });
 
   it('keeps the final state a Record state already wrote', async () => {

@@ -83,6 +83,15 @@ describe('the local HTTP gateway', () => {
     await Promise.all([unknown.body.dump(), wrongMethod.body.dump()]);
   });
 
+  it('answers 400 for a path that is not valid percent-encoding', async () => {
+    const { url } = await start([]);
+
+    const response = await request(`${url}/webhooks/%E0%A4%A`, { method: 'POST', body: '{}' });
+
+    expect(response.statusCode).toBe(400);
+    await response.body.dump();
+  });
+
   it('answers 413 for a body over the limit without calling the handler', async () => {
     const seen: APIGatewayProxyEventV2[] = [];
     const { url } = await start(seen);

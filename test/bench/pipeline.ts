@@ -1,6 +1,7 @@
 import { allEnded, crossdockPort, startCrossdock, waitForJobs } from '../support/crossdock-process.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
+import { mirrorConfig, webhookOf } from '../support/mirror.ts';
 import { startRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
@@ -10,26 +11,6 @@ import { manifestDigest } from '../support/registry-reader.ts';
  *   - faults: 10 % of the requests to both registries fail (503 or a reset connection);
  *     every image must still arrive, every job end SUCCEEDED.
  */
-
-function config(a: string, b: string) {
-  return {
-    registries: [
-      { name: 'a', url: a },
-      { name: 'b', url: b },
-    ],
-    sources: [
-      {
-        name: 'a',
-        registry: 'a',
-        format: 'distribution',
-        auth: { header: 'Authorization', value: 'Bearer bench' },
-      },
-    ],
-    policies: [
-      { name: 'a-to-b', source: { registry: 'a', project: 'bench' }, destination: { registry: 'b' } },
-    ],
-  };
-}
 
 async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -43,9 +24,8 @@ async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number):
 
 export async function replicationLatency(pushes: number): Promise<string[]> {
   const port = await crossdockPort();
-  const notify = { url: `http://127.0.0.1:${port}/webhooks/a`, headers: { Authorization: 'Bearer bench' } };
-  const [a, b] = await Promise.all([startRegistry({ notifications: notify }), startRegistry()]);
-  const crossdock = await startCrossdock({ port, config: config(a.url, b.url) });
+  const [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
+  const crossdock = await startCrossdock({ port, config: mirrorConfig(a.url, b.url, { project: 'bench' }) });
   const seconds: number[] = [];
   try {
     for (let i = 0; i < pushes; i++) {
@@ -73,13 +53,15 @@ export async function replicationLatency(pushes: number): Promise<string[]> {
 
 export async function underFaults(images: number, failureRate: number): Promise<string[]> {
   const port = await crossdockPort();
-  const notify = { url: `http://127.0.0.1:${port}/webhooks/a`, headers: { Authorization: 'Bearer bench' } };
-  const [a, b] = await Promise.all([startRegistry({ notifications: notify }), startRegistry()]);
+  const [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
   const [faultyA, faultyB] = await Promise.all([
     startFaultProxy({ host: '127.0.0.1', port: a.port }, { failureRate }),
     startFaultProxy({ host: '127.0.0.1', port: b.port }, { failureRate }),
   ]);
-  const crossdock = await startCrossdock({ port, config: config(faultyA.url, faultyB.url) });
+  const crossdock = await startCrossdock({
+    port,
+    config: mirrorConfig(faultyA.url, faultyB.url, { project: 'bench' }),
+  });
   const started = Date.now();
   try {
     const pushed = [];

@@ -8,6 +8,7 @@ import {
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
+import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { blobExists, listTags, manifestDigest } from '../support/registry-reader.ts';
 
@@ -98,20 +99,7 @@ describe('crossdock policies disable: stops a running copy', () => {
     image = await pushImage(`${a.host}/team/big:v1`, { layerCount: 1, layerSize: LAYER });
     bigLayer = (image.blobs.find((blob) => blob.size > LAYER / 2) as { digest: string }).digest;
     crossdock = await startCrossdock({
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: toB.url },
-        ],
-        policies: [
-          {
-            name: POLICY,
-            source: { registry: 'a', project: 'team' },
-            destination: { registry: 'b' },
-            enabled: false,
-          },
-        ],
-      },
+      config: mirrorConfig(a.url, toB.url, { webhook: false, policy: { name: POLICY, enabled: false } }),
     });
   });
   afterAll(async () => {

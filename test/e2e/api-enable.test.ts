@@ -8,6 +8,7 @@ import {
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
+import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { listTags, manifestDigest } from '../support/registry-reader.ts';
 
@@ -37,20 +38,7 @@ describe('crossdock policies enable: replicates what the project already holds',
       }),
     );
     crossdock = await startCrossdock({
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
-        policies: [
-          {
-            name: POLICY,
-            source: { registry: 'a', project: 'team' },
-            destination: { registry: 'b' },
-            enabled: false,
-          },
-        ],
-      },
+      config: mirrorConfig(a.url, b.url, { webhook: false, policy: { name: POLICY, enabled: false } }),
     });
   });
   afterAll(async () => {

@@ -7,6 +7,7 @@ import {
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
+import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
@@ -27,20 +28,7 @@ describe('crossdock jobs retry: a failed job runs again and succeeds', () => {
     [a, b] = await Promise.all([startRegistry(), startRegistry()]);
     image = await pushImage(`${a.host}/team/app:v1`);
     crossdock = await startCrossdock({
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
-        policies: [
-          {
-            name: POLICY,
-            source: { registry: 'a', project: 'team' },
-            destination: { registry: 'b' },
-            enabled: false,
-          },
-        ],
-      },
+      config: mirrorConfig(a.url, b.url, { webhook: false, policy: { name: POLICY, enabled: false } }),
     });
   });
   afterAll(async () => {

@@ -8,6 +8,7 @@ import {
 } from '../support/crossdock-process.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
+import { mirrorConfig, webhookOf } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
@@ -20,11 +21,7 @@ describe('crossdock serve under injected registry faults', () => {
 
   beforeAll(async () => {
     const port = await crossdockPort();
-    const notifications = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: 'Bearer hook' },
-    };
-    [a, b] = await Promise.all([startRegistry({ notifications }), startRegistry()]);
+    [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
     // Seeded, so a run is repeatable: about one request in ten fails.
     let seed = 42;
     const random = () => {
@@ -38,23 +35,7 @@ describe('crossdock serve under injected registry faults', () => {
     );
     crossdock = await startCrossdock({
       port,
-      config: {
-        registries: [
-          { name: 'a', url: proxies[0]?.url },
-          { name: 'b', url: proxies[1]?.url },
-        ],
-        sources: [
-          {
-            name: 'a',
-            registry: 'a',
-            format: 'distribution',
-            auth: { header: 'Authorization', value: 'Bearer hook' },
-          },
-        ],
-        policies: [
-          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
-        ],
-      },
+      config: mirrorConfig(proxies[0]?.url as string, proxies[1]?.url as string),
     });
   });
   afterAll(async () => {

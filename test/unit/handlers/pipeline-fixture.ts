@@ -4,6 +4,7 @@ import type { ScanRequest } from '../../../functions/lib/api/ports.ts';
 import { Crossdock } from '../../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../../functions/lib/app/current.ts';
 import type { JobMessage } from '../../../functions/lib/dispatch/dispatch-job.ts';
+import { lambdaContext as localLambdaContext } from '../../../infra/local/lambda-context.ts';
 import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
 
 /**
@@ -102,21 +103,8 @@ export async function declare(
   for (const policy of yaml.policies) await app.config.putPolicy(policy);
 }
 
-export const lambdaContext = (functionName: string): Context =>
-  ({
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as Context;
+/** The Context a Lambda call gets; the local runtime builds the same one. */
+export const lambdaContext = (functionName: string): Context => localLambdaContext(functionName, 30_000);
 
 export function webhookEvent(
   source: string,

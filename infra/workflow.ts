@@ -63,3 +63,31 @@ export function taskStates(definition: string): Map<string, string> {
   visit(JSON.parse(definition).States);
   return tasks;
 }
+
+/**
+ * Like `lambda:invoke` for aws-local-stepfunctions: the state's Parameters (`{ FunctionName,
+ * Payload }`) in, `{ Payload }` out.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Parameters and answers are JSON of each task's own shape.
+export type LocalTaskHandler = (parameters: any) => Promise<any>;
+
+/**
+ * Handlers keyed by Task state name, as aws-local-stepfunctions' `taskResourceLocalHandlers`
+ * wants them: each state's function (its `FunctionName`) resolved to code run in-process. A
+ * Task state whose function resolves to nothing is an error here, before anything runs: it
+ * must never reach out to AWS.
+ */
+export function bindTaskStates(
+  definition: string,
+  resolve: (functionName: string) => ((payload: unknown) => Promise<unknown>) | undefined,
+): Record<string, LocalTaskHandler> {
+  const handlers: Record<string, LocalTaskHandler> = {};
+  for (const [state, functionName] of taskStates(definition)) {
+    const run = resolve(functionName);
+    if (!run) throw new Error(`workflow state ${state} calls ${functionName}, which has no local handler`);
+    handlers[state] = async (parameters: { Payload: unknown }) => ({
+      Payload: await run(parameters.Payload),
+    });
+  }
+  return handlers;
+}

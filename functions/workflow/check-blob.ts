@@ -1,4 +1,3 @@
-import { taskHandler } from '../lib/runtime/task-handler.ts';
-import { checkBlobTask } from '../lib/workflow/tasks.ts';
+import { WORKFLOW_HANDLERS } from './index.ts';
 
-export const handler = taskHandler(checkBlobTask);
+export const handler = WORKFLOW_HANDLERS.CheckBlobFunctionArn;

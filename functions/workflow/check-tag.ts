@@ -1,4 +1,3 @@
-import { taskHandler } from '../lib/runtime/task-handler.ts';
-import { checkTagTask } from '../lib/workflow/tasks.ts';
+import { WORKFLOW_HANDLERS } from './index.ts';
 
-export const handler = taskHandler(checkTagTask);
+export const handler = WORKFLOW_HANDLERS.CheckTagFunctionArn;

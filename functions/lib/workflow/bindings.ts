@@ -1,4 +1,4 @@
-import { taskStates } from '../../../infra/workflow.ts';
+import { bindTaskStates, type LocalTaskHandler } from '../../../infra/workflow.ts';
 import {
   checkBlobTask,
   checkManifestTask,
@@ -16,9 +16,9 @@ import {
  * its ARN. The CDK stack deploys one Lambda per entry; the local runtime calls them in-process.
  */
 // biome-ignore lint/suspicious/noExplicitAny: each task takes its own input shape from the ASL.
-type Task = (deps: TaskDependencies, input: any) => Promise<unknown>;
+export type Task = (deps: TaskDependencies, input: any) => Promise<unknown>;
 
-export const TASKS_BY_FUNCTION: Record<string, Task> = {
+export const TASKS_BY_FUNCTION = {
   RecordStateFunctionArn: recordStateTask,
   FetchManifestFunctionArn: fetchManifestTask,
   CheckManifestFunctionArn: checkManifestTask,
@@ -27,27 +27,21 @@ export const TASKS_BY_FUNCTION: Record<string, Task> = {
   PushManifestFunctionArn: pushManifestTask,
   CheckTagFunctionArn: checkTagTask,
   DeleteManifestFunctionArn: deleteManifestTask,
-};
+} satisfies Record<string, Task>;
 
-// biome-ignore lint/suspicious/noExplicitAny: Parameters and answers are JSON of each task's own shape.
-type LocalHandler = (parameters: any) => Promise<any>;
+export type TaskFunction = keyof typeof TASKS_BY_FUNCTION;
 
 /**
- * Local handlers keyed by state name, as aws-local-stepfunctions' `taskResourceLocalHandlers`
- * wants them: like `lambda:invoke`, each gets the state's Parameters (`{ FunctionName, Payload }`)
- * and answers `{ Payload }`. A Task state whose function has no task here fails loudly instead
- * of calling AWS.
+ * The task functions bound to the Task states of `definition` (ASL with `${…}` placeholders),
+ * called in-process with `deps`: the workflow run without Lambda, as the tests run it.
  */
-export function localTaskHandlers(definition: string, deps: TaskDependencies): Record<string, LocalHandler> {
-  const handlers: Record<string, LocalHandler> = {};
-  for (const [state, functionPlaceholder] of taskStates(definition)) {
-    const name = /^\$\{(\w+)\}$/.exec(functionPlaceholder)?.[1] ?? functionPlaceholder;
-    const task = TASKS_BY_FUNCTION[name];
-    if (!task)
-      throw new Error(`workflow state ${state} calls ${functionPlaceholder}, which has no local task`);
-    handlers[state] = async (parameters: { FunctionName: string; Payload: unknown }) => ({
-      Payload: await task(deps, parameters.Payload),
-    });
-  }
-  return handlers;
+export function localTaskHandlers(
+  definition: string,
+  deps: TaskDependencies,
+): Record<string, LocalTaskHandler> {
+  return bindTaskStates(definition, (functionName) => {
+    const name = /^\$\{(\w+)\}$/.exec(functionName)?.[1] ?? functionName;
+    const task = (TASKS_BY_FUNCTION as Record<string, Task | undefined>)[name];
+    return task && ((payload) => task(deps, payload));
+  });
 }

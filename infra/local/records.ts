@@ -1,9 +1,11 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, ensureTable } from '../../functions/lib/stores/client.ts';
+import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
 /**
  * The records (DynamoDB) on this machine: dynalite on disk (LevelDB in `dir`), on 127.0.0.1 at a
@@ -11,7 +13,13 @@ import { createDocumentClient, ensureTable } from '../../functions/lib/stores/cl
  * dynalite's CREATING window would leave the table stuck for good (FIELD-NOTES). A LOCK file left
  * by a killed process is harmless; a folder a live process holds is refused before dynalite opens
  * it, because dynalite itself would crash this process with an uncaught iterator error.
+ *
+ * A clean close leaves a marker file in the folder; a start that finds none (the last process
+ * was killed) repairs the indexes before handing out the client (index-repair.ts).
  */
+
+/** Written by a clean close, removed at start: its absence means the last stop was a crash. */
+export const CLOSED_CLEANLY = 'crossdock-closed-cleanly';
 
 export interface LocalRecordsOptions {
   dir: string;
@@ -23,6 +31,8 @@ export interface LocalRecords {
   endpoint: string;
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** Present when the last stop was not clean: what the index repair found. */
+  repair?: IndexRepair;
   close(): Promise<void>;
 }
 
@@ -67,6 +77,11 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
   const tableName = options.tableName ?? 'crossdock';
   await mkdir(options.dir, { recursive: true });
   await assertFolderFree(options.dir);
+  const marker = join(options.dir, CLOSED_CLEANLY);
+  const closedCleanly = await rm(marker).then(
+    () => true,
+    () => false,
+  );
 
   const server = dynalite({ path: options.dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -84,13 +99,18 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
     await new Promise<void>((resolve, reject) =>
       server.close((error) => (error ? reject(error) : resolve())),
     );
+    await writeFile(marker, `${new Date().toISOString()}\n`);
   };
 
   try {
     await ensureTable(client, tableName); // creates it when missing, and waits for ACTIVE
+    if (closedCleanly) return { endpoint, client, tableName, close };
+    const repair = await repairIndexes(client, tableName);
+    return { endpoint, client, tableName, repair, close };
   } catch (error) {
-    await close().catch(() => undefined);
+    // Not closed cleanly either: the marker stays absent, so the next start repairs again.
+    client.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
-  return { endpoint, client, tableName, close };
 }

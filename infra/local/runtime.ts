@@ -156,12 +156,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
 
     await applyConfig(app, config);
+    if (records.repair) {
+      logger.warn('the last stop was not clean: the records were checked', { ...records.repair });
+    }
     // Executions died with the last process: no slot is in use until jobs are admitted again.
     await app.leases.clearAll();
     const redriven = await redriveUnfinished(app);
-    for (const scan of await app.scans.unfinished()) {
-      await app.apiPorts.startScan({ scanId: scan.scanId, policy: scan.policy });
-    }
+    await restartScans(app);
 
     const dispatchPoller = startPoller({
       client: queues.client,
@@ -230,16 +231,47 @@ export async function applyConfig(app: Crossdock, config: CrossdockConfig): Prom
   for (const policy of config.policies) await app.config.putPolicy(policy);
 }
 
+export interface Redrive {
+  /** Jobs that hold their tag, sent to the dispatcher again. */
+  redriven: number;
+  /** Jobs that wait behind their tag's holder: queued when it ends. */
+  waiting: number;
+  /** Jobs that could not be driven on (their records say why in the log); start-up went on. */
+  skipped: number;
+}
+
 /**
  * Every job the records call unfinished goes back on the queue when it holds its tag (a job
  * waiting behind another is queued when that one ends). Executions died with the old process;
- * the dispatcher starts `<job>-<attempt>` again, and every step is idempotent.
+ * the dispatcher starts `<job>-<attempt>` again, and every step is idempotent. One job that
+ * cannot be driven on is logged and left as it is: it never keeps the runtime from starting.
  */
-export async function redriveUnfinished(app: Crossdock): Promise<number> {
-  let redriven = 0;
+export async function redriveUnfinished(app: Crossdock): Promise<Redrive> {
+  const report: Redrive = { redriven: 0, waiting: 0, skipped: 0 };
   for (const job of await app.jobs.listUnfinished()) {
-    const submitted = await app.lifecycle.requeue(job);
-    if (submitted.enqueue) redriven++;
+    try {
+      const submitted = await app.lifecycle.requeue(job);
+      if (submitted.enqueue) report.redriven++;
+      else report.waiting++;
+    } catch (error) {
+      report.skipped++;
+      logger.error('could not drive this unfinished job on at start; it stays as the records hold it', {
+        jobId: job.id,
+        error,
+      });
+    }
   }
-  return redriven;
+  if (report.skipped > 0) logger.warn('some unfinished jobs were not driven on at start', { ...report });
+  return report;
+}
+
+/** Scans a stop interrupted start again (same id, same jobs); one that cannot is logged and skipped. */
+async function restartScans(app: Crossdock): Promise<void> {
+  for (const scan of await app.scans.unfinished()) {
+    try {
+      await app.apiPorts.startScan({ scanId: scan.scanId, policy: scan.policy });
+    } catch (error) {
+      logger.error('could not restart an unfinished scan at start', { ...scan, error });
+    }
+  }
 }

@@ -2,10 +2,16 @@ import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws
 import { StoreError } from './errors.ts';
 
 /**
- * Newest-first listings over a GSI, paginated with an opaque cursor. An index entry and its
- * item are separate writes (dynalite can leave orphan entries after a crash; DynamoDB's GSIs
- * lag their items): each page is re-read from the table (consistent BatchGet) and entries whose
- * item is gone or no longer matches are dropped.
+ * Newest-first listings over a GSI, paginated with an opaque cursor.
+ *
+ * An index entry and its item are separate writes, so an index can hold entries that are not
+ * the item's current ones: DynamoDB's GSIs lag their items (an item can briefly show under its
+ * old and its new key), and dynalite writes the entries before the item, so a kill in between
+ * leaves an entry for a write that never happened (docs/architecture.md, "Records"). The index
+ * only says where to look: each page is re-read from the table (consistent BatchGet, each key
+ * once) and an entry counts only when its item exists and files itself under exactly that
+ * entry's index keys now. So a listing shows every item at most once, in its current place,
+ * whatever stale or duplicate entries the index holds.
  */
 
 type Key = Record<string, string>;
@@ -46,21 +52,40 @@ function decodeCursor(cursor: string, index: string, partition: string): Key {
   return key as Key;
 }
 
-/** Reads items by key, consistently, in chunks of 100, retrying unprocessed keys. */
+const itemKey = (key: Key | Record<string, unknown>) => `${key.pk}\n${key.sk}`;
+
+/** The entry is where its item files itself now (not a stale or duplicate entry). */
+function isCurrentEntry(
+  item: Record<string, unknown> | undefined,
+  entry: Key,
+  index: string,
+): item is Record<string, unknown> {
+  return (
+    item !== undefined &&
+    item[`${index}pk`] === entry[`${index}pk`] &&
+    item[`${index}sk`] === entry[`${index}sk`]
+  );
+}
+
+/**
+ * Reads items by key, consistently, in chunks of 100, retrying unprocessed keys. A key listed
+ * twice is asked for once (DynamoDB refuses a BatchGet that names a key twice).
+ */
 export async function batchGet(
   client: DynamoDBDocumentClient,
   tableName: string,
   keys: Key[],
 ): Promise<Map<string, Record<string, unknown>>> {
+  const unique = [...new Map(keys.map((key) => [itemKey(key), { pk: key.pk, sk: key.sk } as Key])).values()];
   const found = new Map<string, Record<string, unknown>>();
-  for (let start = 0; start < keys.length; start += 100) {
-    let pending: Key[] = keys.slice(start, start + 100);
+  for (let start = 0; start < unique.length; start += 100) {
+    let pending: Key[] = unique.slice(start, start + 100);
     for (let round = 0; pending.length > 0; round++) {
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
       const result = await client.send(
         new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
       );
-      for (const item of result.Responses?.[tableName] ?? []) found.set(`${item.pk}\n${item.sk}`, item);
+      for (const item of result.Responses?.[tableName] ?? []) found.set(itemKey(item), item);
       pending = (result.UnprocessedKeys?.[tableName]?.Keys as Key[] | undefined) ?? [];
     }
   }
@@ -94,14 +119,10 @@ export async function listIndex(
     const entries = (page.Items ?? []).map(
       (entry) => Object.fromEntries(names.map((n) => [n, entry[n]])) as Key,
     );
-    const current = await batchGet(
-      client,
-      query.tableName,
-      entries.map((entry) => ({ pk: entry.pk as string, sk: entry.sk as string })),
-    );
+    const current = await batchGet(client, query.tableName, entries);
     for (const [position, entry] of entries.entries()) {
-      const item = current.get(`${entry.pk}\n${entry.sk}`);
-      if (item === undefined || item[`${index}pk`] !== partition || !query.matches(item)) continue;
+      const item = current.get(itemKey(entry));
+      if (!isCurrentEntry(item, entry, index) || !query.matches(item)) continue;
       items.push(item);
       if (items.length === limit) {
         const more = position < entries.length - 1 || page.LastEvaluatedKey !== undefined;

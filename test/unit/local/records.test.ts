@@ -1,7 +1,10 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { toItem } from '../../../functions/lib/stores/job-record.ts';
+import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { startLocalRecords } from '../../../infra/local/records.ts';
+import { plantIndexEntry, removeIndexEntry } from '../../support/crash-leftovers.ts';
 import { killHard, startChild } from './child-process.ts';
 import { tempDir } from './temp-dir.ts';
 
@@ -88,4 +91,151 @@ describe('local records (dynalite on disk)', () => {
       await records.close();
     }
   });
+});
+
+describe('local records after a kill between an index write and its item write', () => {
+  const newJob = (id: string, tag: string) => ({
+    id,
+    policy: 'p',
+    action: 'push' as const,
+    sourceRegistry: 'a',
+    sourceRepository: 'team/app',
+    tag,
+    destinationRegistry: 'b',
+    destinationRepository: 'team/app',
+  });
+
+  it('lists a job once when the index also holds a stale entry for it (a create retried after a kill)', async () => {
+    // A delivery's job was being created when the process died: its index entries were written,
+    // the item was not. The registry delivered again after the restart; the same id was created
+    // with a later createdAt, so the status index holds two entries for one job.
+    const dir = await tempDir();
+    const first = await startLocalRecords({ dir });
+    const job = await new JobStore(first.client, first.tableName).create(newJob('job-twice', 'v1'));
+    await first.close();
+    const stale = { ...toItem({ ...job, createdAt: '2020-01-01T00:00:00.000Z' }, 1) };
+    await plantIndexEntry(dir, 'crossdock', 'gsi2', stale);
+    await plantIndexEntry(dir, 'crossdock', 'gsi1', stale);
+
+    const records = await startLocalRecords({ dir });
+    try {
+      const jobs = new JobStore(records.client, records.tableName);
+      expect((await jobs.listUnfinished()).map((j) => j.id)).toEqual(['job-twice']);
+      expect((await jobs.listByStatus('QUEUED')).jobs.map((j) => j.id)).toEqual(['job-twice']);
+      expect((await jobs.listByPolicy('p')).jobs.map((j) => j.id)).toEqual(['job-twice']);
+      // Page by page, the stale entry never makes a second row either.
+      const first = await jobs.listByPolicy('p', { limit: 1 });
+      const rest = first.cursor
+        ? await jobs.listByPolicy('p', { limit: 1, cursor: first.cursor })
+        : { jobs: [] };
+      expect([...first.jobs, ...rest.jobs].map((j) => j.id)).toEqual(['job-twice']);
+    } finally {
+      await records.close();
+    }
+  });
+
+  it('finds a job again whose status entry a kill removed, at the next start', async () => {
+    // QUEUED → RUNNING was being written when the process died: the QUEUED entry was deleted and
+    // the RUNNING one written, the item still says QUEUED. Without a repair no listing of
+    // unfinished jobs shows it, and a restart never drives it on.
+    const dir = await tempDir();
+    const first = await startLocalRecords({ dir });
+    const jobs = new JobStore(first.client, first.tableName);
+    const lost = await jobs.create(newJob('job-lost', 'v2'));
+    const other = await jobs.create(newJob('job-other', 'v3'));
+    await first.close();
+    await removeIndexEntry(dir, 'crossdock', 'gsi2', toItem(lost, 1));
+    await plantIndexEntry(dir, 'crossdock', 'gsi2', toItem({ ...lost, status: 'RUNNING' }, 2));
+
+    const records = await startLocalRecords({ dir });
+    try {
+      const reopened = new JobStore(records.client, records.tableName);
+      expect(records.repair).toMatchObject({ repaired: 1 });
+      expect((await reopened.listUnfinished()).map((j) => j.id).sort()).toEqual([lost.id, other.id].sort());
+      expect((await reopened.listByStatus('RUNNING')).jobs).toEqual([]);
+      expect((await reopened.get(lost.id))?.status).toBe('QUEUED');
+    } finally {
+      await records.close();
+    }
+  });
+
+  it('repairs nothing after a clean close, and says so', async () => {
+    const dir = await tempDir();
+    const first = await startLocalRecords({ dir });
+    expect(first.repair).toMatchObject({ repaired: 0 }); // a new folder was never closed cleanly
+    await new JobStore(first.client, first.tableName).create(newJob('job-clean', 'v4'));
+    await first.close();
+
+    const second = await startLocalRecords({ dir });
+    try {
+      expect(second.repair).toBeUndefined();
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('local records under kill -9 at random moments', () => {
+  const jobsModule = new URL('../../../functions/lib/stores/jobs.ts', import.meta.url).href;
+
+  /** A process writing jobs as the pipeline does — created with ids from a delivery, moved on to RUNNING and SUCCEEDED — eight at a time, until killed. */
+  function childWriting(dir: string) {
+    return startChild(
+      `
+      const { startLocalRecords } = await import(${JSON.stringify(recordsModule)});
+      const { JobStore } = await import(${JSON.stringify(jobsModule)});
+      const records = await startLocalRecords({ dir: ${JSON.stringify(dir)} });
+      const jobs = new JobStore(records.client, records.tableName);
+      console.log('writing');
+      let next = 0;
+      const worker = async () => {
+        for (;;) {
+          const id = 'job-' + String(next++).padStart(5, '0');
+          // The same ids again after every restart, as a registry delivers again what was not answered.
+          const job = await jobs.get(id) ?? await jobs.create({ id, policy: 'p', action: 'push', sourceRegistry: 'a',
+            sourceRepository: 'team/app', tag: id, destinationRegistry: 'b', destinationRepository: 'team/app' });
+          if (job.status === 'QUEUED') await jobs.markRunning(id, 1, 'arn:' + id);
+          if (job.status !== 'SUCCEEDED' && next % 3 !== 0) await jobs.finish(id, 'SUCCEEDED');
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      `,
+      'writing',
+    );
+  }
+
+  it('leaves every job listed once, under the status its record holds, after each restart', async () => {
+    const dir = await tempDir();
+    for (let kill = 0; kill < 8; kill++) {
+      const child = await childWriting(dir);
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250));
+      await killHard(child);
+
+      const records = await startLocalRecords({ dir });
+      try {
+        const jobs = new JobStore(records.client, records.tableName);
+        const { Items = [] } = await records.client.send(
+          new ScanCommand({
+            TableName: records.tableName,
+            FilterExpression: 'sk = :job',
+            ExpressionAttributeValues: { ':job': 'job' },
+          }),
+        );
+        const listed = new Map<string, string[]>();
+        for (const status of ['QUEUED', 'RUNNING', 'SUCCEEDED'] as const) {
+          let cursor: string | undefined;
+          do {
+            const page = await jobs.listByStatus(status, { limit: 100, cursor });
+            for (const job of page.jobs) listed.set(job.id, [...(listed.get(job.id) ?? []), status]);
+            cursor = page.cursor;
+          } while (cursor);
+        }
+        for (const item of Items)
+          expect(listed.get(item.id as string), `after kill ${kill + 1}`).toEqual([item.status]);
+        expect(listed.size).toBe(Items.length);
+      } finally {
+        await records.close();
+      }
+    }
+  }, 60_000);
 });

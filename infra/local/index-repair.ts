@@ -1,0 +1,74 @@
+import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { tableDefinition } from '../../functions/lib/stores/client.ts';
+
+/**
+ * dynalite writes an item's index entries first and the item last, as separate LevelDB writes.
+ * A kill in between leaves the item as it was and its indexes half-moved: the entry under its
+ * old index key deleted, an entry under the new one written. The item is then missing from the
+ * listings of its own status (a QUEUED job nobody lists is a job a restart never drives on), and
+ * nothing ever repairs that, unlike DynamoDB's GSIs, which converge.
+ *
+ * After an unclean stop the local runtime calls this before anything else reads the records:
+ * every item whose index entry is missing is put again unchanged, which makes dynalite write the
+ * entry. Entries whose item is gone or elsewhere stay: listings re-read every entry's item and
+ * skip those (functions/lib/stores/index-listing.ts). Reads every item once; writes only what
+ * it repairs; a kill during the repair leaves nothing worse, and the next start repairs again.
+ */
+
+export interface IndexRepair {
+  /** Items read. */
+  items: number;
+  /** Items put again because an index entry of theirs was missing. */
+  repaired: number;
+}
+
+type Item = Record<string, unknown>;
+
+async function* scan(client: DynamoDBDocumentClient, input: ConstructorParameters<typeof ScanCommand>[0]) {
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ ...input, ExclusiveStartKey: startKey }));
+    yield* page.Items ?? [];
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+export async function repairIndexes(client: DynamoDBDocumentClient, tableName: string): Promise<IndexRepair> {
+  const indexes = (tableDefinition(tableName).GlobalSecondaryIndexes ?? []).map((index) => {
+    const [hash, range] = (index.KeySchema ?? []).map((key) => key.AttributeName as string);
+    return { name: index.IndexName as string, hash: hash as string, range: range as string };
+  });
+  const entryKey = (item: Item, hash: string, range: string) =>
+    JSON.stringify([item.pk, item.sk, item[hash], item[range]]);
+
+  const entries = new Map<string, Set<string>>();
+  for (const { name, hash, range } of indexes) {
+    const present = new Set<string>();
+    for await (const entry of scan(client, {
+      TableName: tableName,
+      IndexName: name,
+      ProjectionExpression: '#pk, #sk, #hash, #range',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#hash': hash, '#range': range },
+    })) {
+      present.add(entryKey(entry, hash, range));
+    }
+    entries.set(name, present);
+  }
+
+  let items = 0;
+  let repaired = 0;
+  for await (const item of scan(client, { TableName: tableName, ConsistentRead: true })) {
+    items++;
+    const missing = indexes.some(
+      ({ name, hash, range }) =>
+        typeof item[hash] === 'string' &&
+        typeof item[range] === 'string' &&
+        !entries.get(name)?.has(entryKey(item, hash, range)),
+    );
+    if (!missing) continue;
+    // The same item again: dynalite puts its entries back. Nothing else writes during start-up.
+    await client.send(new PutCommand({ TableName: tableName, Item: item }));
+    repaired++;
+  }
+  return { items, repaired };
+}

@@ -1,4 +1,4 @@
-import type { Job } from '../../functions/lib/stores/job-record.ts';
+import type { JobListReply, JobReply, JobView } from '../../functions/lib/api/views.ts';
 import type { CliIo } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { type ApiClient, type ApiConnectionOptions, runApiCommand } from './client.ts';
@@ -14,21 +14,16 @@ export interface JobsListOptions extends ApiConnectionOptions {
   output?: string;
 }
 
-export interface JobListing {
-  jobs: Job[];
-  cursor?: string;
-}
-
 /** Up to `limit` jobs newest first, following the API's cursor. */
 export async function fetchJobs(
   client: ApiClient,
   filters: { policy?: string | undefined; status?: string | undefined; repository?: string | undefined },
   limit: number,
-): Promise<{ jobs: Job[]; more: boolean }> {
-  const jobs: Job[] = [];
+): Promise<{ jobs: JobView[]; more: boolean }> {
+  const jobs: JobView[] = [];
   let cursor: string | undefined;
   do {
-    const page = await client.call<JobListing>('GET', '/api/jobs', {
+    const page = await client.call<JobListReply>('GET', '/api/jobs', {
       query: { ...filters, limit: Math.min(limit - jobs.length, 1000), cursor },
     });
     jobs.push(...page.jobs);
@@ -70,7 +65,7 @@ export interface JobOptions extends ApiConnectionOptions {
   output?: string;
 }
 
-function describeJob(job: Job, now: number): string {
+function describeJob(job: JobView, now: number): string {
   const at = (iso: string | undefined) => (iso === undefined ? '-' : `${iso} (${formatAge(iso, now)} ago)`);
   const status = [
     job.status,
@@ -122,7 +117,7 @@ function describeJob(job: Job, now: number): string {
 export function runJobShow(id: string, options: JobOptions, io: CliIo): Promise<number> {
   return runApiCommand(io, 'jobs show', options, async (client) => {
     const output = parseOutput(options.output ?? 'table');
-    const { job } = await client.call<{ job: Job }>('GET', `/api/jobs/${encodeURIComponent(id)}`);
+    const { job } = await client.call<JobReply>('GET', `/api/jobs/${encodeURIComponent(id)}`);
     io.stdout.write(output === 'json' ? `${JSON.stringify(job, null, 2)}\n` : describeJob(job, Date.now()));
     return 0;
   });
@@ -130,7 +125,7 @@ export function runJobShow(id: string, options: JobOptions, io: CliIo): Promise<
 
 export function runJobCancel(id: string, options: ApiConnectionOptions, io: CliIo): Promise<number> {
   return runApiCommand(io, 'jobs cancel', options, async (client) => {
-    const { job } = await client.call<{ job: Job }>('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
+    const { job } = await client.call<JobReply>('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
     io.stdout.write(
       job.status === 'CANCELLED'
         ? `job ${job.id} cancelled\n`
@@ -142,7 +137,7 @@ export function runJobCancel(id: string, options: ApiConnectionOptions, io: CliI
 
 export function runJobRetry(id: string, options: ApiConnectionOptions, io: CliIo): Promise<number> {
   return runApiCommand(io, 'jobs retry', options, async (client) => {
-    const { job } = await client.call<{ job: Job }>('POST', `/api/jobs/${encodeURIComponent(id)}/retry`);
+    const { job } = await client.call<JobReply>('POST', `/api/jobs/${encodeURIComponent(id)}/retry`);
     io.stdout.write(`job ${job.id} queued again as attempt ${job.attempt}\n`);
     return 0;
   });

@@ -1,4 +1,4 @@
-import type { Job } from '../../functions/lib/stores/job-record.ts';
+import type { JobView } from '../../functions/lib/api/views.ts';
 import { formatBytes } from '../format.ts';
 
 /** Tables and one-line descriptions for the API commands. */
@@ -44,7 +44,7 @@ export const JOB_COLUMNS = [
   'AGE',
 ];
 
-export function jobRow(job: Job, now: number = Date.now()): string[] {
+export function jobRow(job: JobView, now: number = Date.now()): string[] {
   const status = job.cancelRequested && job.status === 'RUNNING' ? 'RUNNING (cancelling)' : job.status;
   return [
     job.id,

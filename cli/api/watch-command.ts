@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mapLimit } from '#replication/limit.ts';
-import { isTerminal, type Job } from '../../functions/lib/stores/job-record.ts';
+import type { JobReply, JobView } from '../../functions/lib/api/views.ts';
+import { isTerminal } from '../../functions/lib/jobs/job.ts';
 import { type CliIo, interruptSignal } from '../context.ts';
 import { formatBytes } from '../format.ts';
 import { type ApiConnectionOptions, runApiCommand } from './client.ts';
@@ -23,7 +24,7 @@ export interface WatchOptions extends ApiConnectionOptions {
 
 const CONCURRENCY = 8;
 
-function changeLine(job: Job): string {
+function changeLine(job: JobView): string {
   const time = new Date().toISOString().slice(11, 19);
   const parts = [
     time,
@@ -37,17 +38,17 @@ function changeLine(job: Job): string {
   return `${parts.filter(Boolean).join(' ')}\n`;
 }
 
-const fingerprint = (job: Job) =>
+const fingerprint = (job: JobView) =>
   [job.status, job.substate, job.attempt, job.bytesCopied, job.cancelRequested].join('|');
 
 export function runJobsWatch(ids: string[], options: WatchOptions, io: CliIo): Promise<number> {
   return runApiCommand(io, 'jobs watch', options, async (client) => {
     const interval = options.interval ?? 1000;
     const tty = (io.stdout as NodeJS.WriteStream).isTTY === true;
-    const jobs = new Map<string, Job>();
+    const jobs = new Map<string, JobView>();
     if (ids.length > 0) {
       for (const id of ids) {
-        const { job } = await client.call<{ job: Job }>('GET', `/api/jobs/${encodeURIComponent(id)}`);
+        const { job } = await client.call<JobReply>('GET', `/api/jobs/${encodeURIComponent(id)}`);
         jobs.set(job.id, job);
       }
     } else {
@@ -97,10 +98,7 @@ export function runJobsWatch(ids: string[], options: WatchOptions, io: CliIo): P
         await sleep(interval, undefined, { signal: interrupt.signal });
         const open = [...jobs.values()].filter((job) => !isTerminal(job.status));
         await mapLimit(open, CONCURRENCY, async (job) => {
-          const { job: now } = await client.call<{ job: Job }>(
-            'GET',
-            `/api/jobs/${encodeURIComponent(job.id)}`,
-          );
+          const { job: now } = await client.call<JobReply>('GET', `/api/jobs/${encodeURIComponent(job.id)}`);
           jobs.set(now.id, now);
         });
         draw();

@@ -3,9 +3,9 @@ import { parser } from '@aws-lambda-powertools/batch/parser';
 import type { ParsedRecord } from '@aws-lambda-powertools/batch/types';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
 import { app } from '../lib/app/current.ts';
-import { dispatchJob, jobMessageSchema } from '../lib/dispatch/dispatch-job.ts';
+import { dispatchJob } from '../lib/dispatch/dispatch-job.ts';
+import { type QueuedJob, queuedJobSchema } from '../lib/jobs/message.ts';
 import { observed } from '../lib/runtime/middleware.ts';
 import { logger, metrics } from '../lib/runtime/observability.ts';
 
@@ -15,9 +15,7 @@ import { logger, metrics } from '../lib/runtime/observability.ts';
  * visibility timeout; one that cannot be parsed fails until it reaches the dead-letter queue.
  */
 
-export const queuedJobSchema = jobMessageSchema.extend({ waits: z.number().int().nonnegative().optional() });
-
-type QueuedJobRecord = ParsedRecord<SQSRecord, z.infer<typeof queuedJobSchema>>;
+type QueuedJobRecord = ParsedRecord<SQSRecord, QueuedJob>;
 
 const processor = new BatchProcessor(EventType.SQS, {
   parser,

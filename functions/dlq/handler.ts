@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { app } from '../lib/app/current.ts';
-import { jobMessageSchema } from '../lib/dispatch/dispatch-job.ts';
+import { jobMessageSchema } from '../lib/jobs/message.ts';
 import { observed } from '../lib/runtime/middleware.ts';
 import { logger, metrics } from '../lib/runtime/observability.ts';
 
@@ -35,9 +35,11 @@ async function recordDeadLetter(record: SQSRecord): Promise<void> {
   }
   const receives = record.attributes.ApproximateReceiveCount;
   const ended = await crossdock.lifecycle.end(jobId, 'FAILED', {
-    code: 'DeadLetter',
-    message: `the job's message was received ${receives} times without being dispatched; it was moved to the dead-letter queue`,
-    ...(job.substate ? { state: job.substate } : {}),
+    error: {
+      code: 'DeadLetter',
+      message: `the job's message was received ${receives} times without being dispatched; it was moved to the dead-letter queue`,
+      ...(job.substate ? { state: job.substate } : {}),
+    },
   });
   metrics.addMetric('DeadLetters', MetricUnit.Count, 1);
   logger.error('job moved to the dead-letter queue', { jobId, attempt, recorded: ended });

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { app } from '../lib/app/current.ts';
-import { type ExecutionEnded, outcomeOfExecution } from '../lib/jobs/lifecycle.ts';
+import { type ExecutionStatusChange, outcomeOfExecution } from '../lib/jobs/execution-outcome.ts';
 import { observed } from '../lib/runtime/middleware.ts';
 import { logger, metrics } from '../lib/runtime/observability.ts';
 
@@ -14,7 +14,7 @@ import { logger, metrics } from '../lib/runtime/observability.ts';
 export async function finalizeExecution(
   event: EventBridgeEvent<
     'Step Functions Execution Status Change',
-    ExecutionEnded & { executionArn?: string }
+    ExecutionStatusChange & { executionArn?: string }
   >,
 ): Promise<{ recorded: boolean }> {
   const outcome = outcomeOfExecution(event.detail);
@@ -31,7 +31,7 @@ export async function finalizeExecution(
     return { recorded: false };
   }
   const error = job.substate ? { ...outcome.error, state: job.substate } : outcome.error;
-  const recorded = await crossdock.lifecycle.end(outcome.jobId, outcome.status, error);
+  const recorded = await crossdock.lifecycle.end(outcome.jobId, outcome.status, { error });
   if (recorded) metrics.addMetric('ExecutionsFinalized', MetricUnit.Count, 1);
   logger.info('execution ended', { jobId: outcome.jobId, status: event.detail.status, recorded });
   return { recorded };

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Job, toItem } from '../../functions/lib/stores/job-record.ts';
+import type { Job } from '../../functions/lib/jobs/job.ts';
+import { toItem } from '../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../functions/lib/stores/jobs.ts';
 import { startLocalRecords } from '../../infra/local/records.ts';
 import { plantIndexEntry, removeIndexEntry } from '../support/crash-leftovers.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ScanPorts, scanJobId, scanPolicyJobs } from '../../functions/lib/api/scan.ts';
 import { parseConfig } from '../../functions/lib/config/load.ts';
 import type { PolicyConfig } from '../../functions/lib/config/schema.ts';
-import type { JobMessage } from '../../functions/lib/dispatch/dispatch-job.ts';
+import type { JobMessage } from '../../functions/lib/jobs/message.ts';
 import { RegistryClient } from '../../functions/lib/registry/client.ts';
 import { JobStore } from '../../functions/lib/stores/jobs.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';

@@ -2,14 +2,9 @@ import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
+import type { Job, JobError, OpenUpload, Progress, TerminalStatus } from '../../functions/lib/jobs/job.ts';
 import { localTaskHandlers } from '../../functions/lib/workflow/bindings.ts';
-import type {
-  BlobProgress,
-  JobError,
-  TerminalStatus,
-  WorkflowJob,
-  WorkflowJobs,
-} from '../../functions/lib/workflow/ports.ts';
+import type { WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
 import { renderWorkflow, WORKFLOW_FILE } from '../../infra/workflow.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
@@ -22,22 +17,38 @@ const MiB = 1024 * 1024;
 class RecordedJobs implements WorkflowJobs {
   readonly jobs = new Map<
     string,
-    WorkflowJob & {
-      substate?: string;
-      error?: JobError;
+    Job & {
       substates: string[];
-      progress: Required<BlobProgress>;
+      progress: Required<Progress>;
     }
   >();
   uploadsKept = 0;
 
   add(
-    job: Omit<WorkflowJob, 'status' | 'cancelRequested' | 'attempt'> & { cancelRequested?: boolean },
+    job: Omit<
+      Job,
+      | 'status'
+      | 'cancelRequested'
+      | 'attempt'
+      | 'blobs'
+      | 'bytesCopied'
+      | 'createdAt'
+      | 'updatedAt'
+      | 'history'
+    > & {
+      cancelRequested?: boolean;
+    },
   ): void {
+    const at = new Date().toISOString();
     this.jobs.set(job.id, {
       status: 'QUEUED',
       attempt: 1,
       cancelRequested: false,
+      blobs: { copied: 0, mounted: 0, present: 0 },
+      bytesCopied: 0,
+      createdAt: at,
+      updatedAt: at,
+      history: [],
       ...job,
       substates: [],
       progress: { copied: 0, mounted: 0, present: 0, bytes: 0 },
@@ -47,26 +58,26 @@ class RecordedJobs implements WorkflowJobs {
     return this.jobs.get(id);
   }
   async markRunning(id: string) {
-    const job = this.jobs.get(id) as WorkflowJob;
+    const job = this.jobs.get(id) as Job;
     job.status = 'RUNNING';
     return job;
   }
-  async finish(id: string, status: TerminalStatus, error?: JobError) {
+  async end(id: string, status: TerminalStatus, error?: JobError) {
     const job = this.jobs.get(id);
     if (!job || ['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED'].includes(job.status)) return false;
     job.status = status;
     if (error) job.error = error;
     return true;
   }
-  async setSubstate(id: string, substate: string, progress?: BlobProgress) {
+  async setSubstate(id: string, substate: string, progress?: Progress) {
     const job = this.jobs.get(id);
     if (!job) return;
     job.substate = substate;
     if (!job.substates.includes(substate)) job.substates.push(substate);
-    for (const key of Object.keys(progress ?? {}) as (keyof BlobProgress)[])
+    for (const key of Object.keys(progress ?? {}) as (keyof Progress)[])
       job.progress[key] += progress?.[key] ?? 0;
   }
-  async setUpload(id: string, upload: WorkflowJob['upload']) {
+  async setUpload(id: string, upload: OpenUpload | undefined) {
     const job = this.jobs.get(id);
     if (job) job.upload = upload;
     if (upload) this.uploadsKept++;
@@ -103,7 +114,7 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
         },
       },
     ).result;
-  const job = (id: string, repository: string, tag: string, extra: Partial<WorkflowJob> = {}) =>
+  const job = (id: string, repository: string, tag: string, extra: Partial<Job> = {}) =>
     jobs.add({
       id,
       policy: 'team-a',

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { PolicyConfig, SourceConfig } from '#config/schema.ts';
 import { newJobId } from '../stores/job-ids.ts';
-import { ConflictError, type Issue, NotFoundError } from './errors.ts';
+import { ApiConflictError, ApiNotFoundError, type Issue } from './errors.ts';
 import { cancelPolicyJobs, type PolicyCancellation } from './policy-jobs.ts';
 import type { ApiPorts, ApiResponse } from './ports.ts';
 import {
@@ -83,7 +83,7 @@ async function mustGet<K extends ConfigKind>(
   name: string,
 ): Promise<ConfigItems[K]> {
   const item = await KINDS[kind].get(ports, name);
-  if (!item) throw new NotFoundError(`no ${kind} named "${name}"`);
+  if (!item) throw new ApiNotFoundError(`no ${kind} named "${name}"`);
   return item;
 }
 
@@ -114,7 +114,7 @@ export async function writeItem(
   const itemName = isObject(input) && typeof input.name === 'string' ? input.name : undefined;
   const before = itemName === undefined ? undefined : await spec.get(ports, itemName);
   if (name === undefined && before !== undefined) {
-    throw new ConflictError(
+    throw new ApiConflictError(
       `${kind} "${itemName}" exists already: PUT /api/${PLURALS[kind]}/${itemName} replaces it`,
     );
   }
@@ -193,7 +193,7 @@ export async function deleteItem(ports: ApiPorts, kind: ConfigKind, name: string
     const [sources, policies] = await Promise.all([ports.config.listSources(), ports.config.listPolicies()]);
     const users = usersOfRegistry(name, sources, policies);
     if (users.length > 0) {
-      throw new ConflictError(
+      throw new ApiConflictError(
         `registry "${name}" is used by ${users.join(', ')}: change or delete them first`,
       );
     }
@@ -203,7 +203,7 @@ export async function deleteItem(ports: ApiPorts, kind: ConfigKind, name: string
     if ((item as PolicyConfig).enabled) await ports.config.setPolicyEnabled(name, false);
     body.cancelled = await cancelPolicyJobs(ports.jobs, name);
   }
-  if (!(await spec.delete(ports, name))) throw new NotFoundError(`no ${kind} named "${name}"`);
+  if (!(await spec.delete(ports, name))) throw new ApiNotFoundError(`no ${kind} named "${name}"`);
   return { statusCode: 200, body };
 }
 

@@ -14,6 +14,8 @@ export interface Issue {
 export class ApiError extends Error {
   override name = 'ApiError';
   readonly statusCode: number;
+  /** Its status is for the caller (functions/lib/runtime/http-errors.ts). */
+  readonly httpError = true as const;
   readonly code: string;
   /** Extra response headers (`Allow`, `WWW-Authenticate`). */
   readonly headers: Record<string, string>;
@@ -38,16 +40,16 @@ export class BadRequestError extends ApiError {
 }
 
 /** 401: no bearer token, or the wrong one. */
-export class UnauthorizedError extends ApiError {
-  override name = 'UnauthorizedError';
+export class ApiUnauthorizedError extends ApiError {
+  override name = 'ApiUnauthorizedError';
   constructor(message: string, challenge = 'Bearer realm="crossdock"') {
     super(message, 401, 'unauthorized', { 'www-authenticate': challenge });
   }
 }
 
 /** 404: no such route, or no registry, source, policy or job of that name or id. */
-export class NotFoundError extends ApiError {
-  override name = 'NotFoundError';
+export class ApiNotFoundError extends ApiError {
+  override name = 'ApiNotFoundError';
   constructor(message: string) {
     super(message, 404, 'not_found');
   }
@@ -67,16 +69,16 @@ export class MethodNotAllowedError extends ApiError {
  * 409: the request conflicts with the records: a name taken, a registry still in use, a job in a
  * status that cannot be cancelled or retried.
  */
-export class ConflictError extends ApiError {
-  override name = 'ConflictError';
+export class ApiConflictError extends ApiError {
+  override name = 'ApiConflictError';
   constructor(message: string) {
     super(message, 409, 'conflict');
   }
 }
 
 /** 413: a body over `MAX_API_BODY`. */
-export class PayloadTooLargeError extends ApiError {
-  override name = 'PayloadTooLargeError';
+export class ApiPayloadTooLargeError extends ApiError {
+  override name = 'ApiPayloadTooLargeError';
   constructor(message: string) {
     super(message, 413, 'payload_too_large');
   }

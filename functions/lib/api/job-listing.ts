@@ -1,7 +1,8 @@
-import type { Job, JobStatus } from '../stores/job-record.ts';
+import { JOB_STATUSES, type Job, type JobStatus } from '../jobs/job.ts';
+import { InvalidCursorError } from '../stores/errors.ts';
 import type { JobPage } from '../stores/jobs.ts';
 import { BadRequestError } from './errors.ts';
-import type { ApiJobStore } from './ports.ts';
+import type { ApiJobs } from './ports.ts';
 
 /**
  * `GET /api/jobs`: newest first, filtered by policy, status and repository, a page at a time
@@ -17,15 +18,6 @@ import type { ApiJobStore } from './ports.ts';
  * jobs of that read were used. A listing reads what the records hold as it goes: jobs that
  * change status between pages can show on two pages or on none (the status index moves them).
  */
-
-export const ALL_STATUSES: readonly JobStatus[] = [
-  'QUEUED',
-  'RUNNING',
-  'SUCCEEDED',
-  'SKIPPED',
-  'FAILED',
-  'CANCELLED',
-];
 
 export interface JobQuery {
   policy?: string | undefined;
@@ -105,12 +97,12 @@ class StreamReader {
   }
 }
 
-function streamsFor(store: ApiJobStore, query: JobQuery): Record<string, Fetch> {
+function streamsFor(store: ApiJobs, query: JobQuery): Record<string, Fetch> {
   const { policy, status } = query;
   if (policy !== undefined) {
     return { policy: (cursor, limit) => store.listByPolicy(policy, { limit, cursor, status }) };
   }
-  const statuses = status === undefined ? ALL_STATUSES : [status];
+  const statuses = status === undefined ? JOB_STATUSES : [status];
   return Object.fromEntries(
     statuses.map((s) => [
       s,
@@ -149,7 +141,7 @@ function decodeCursor(cursor: string, query: CursorState['q'], streams: string[]
   return s as CursorState['s'];
 }
 
-export async function listJobs(store: ApiJobStore, query: JobQuery): Promise<JobListing> {
+export async function listJobs(store: ApiJobs, query: JobQuery): Promise<JobListing> {
   const streams = streamsFor(store, query);
   const names = Object.keys(streams);
   const q: CursorState['q'] = [query.policy ?? '', query.status ?? '', query.repository ?? ''];
@@ -188,7 +180,7 @@ export async function listJobs(store: ApiJobStore, query: JobQuery): Promise<Job
     }
   } catch (error) {
     // The stores refuse a cursor of theirs that was tampered with.
-    if (query.cursor !== undefined && error instanceof Error && error.name === 'StoreError')
+    if (error instanceof InvalidCursorError)
       throw new BadRequestError('cursor: is not one this listing gave');
     throw error;
   }

@@ -1,8 +1,9 @@
-import { isTerminal, type Job, type JobStatus } from '../stores/job-record.ts';
-import { ConflictError, type Issue, NotFoundError } from './errors.ts';
-import { ALL_STATUSES, listJobs } from './job-listing.ts';
+import { isJobStatus, isTerminal, JOB_STATUSES, type Job, type JobStatus } from '../jobs/job.ts';
+import { ApiConflictError, ApiNotFoundError, type Issue } from './errors.ts';
+import { listJobs } from './job-listing.ts';
 import type { ApiPorts, ApiResponse } from './ports.ts';
 import { invalid } from './validation.ts';
+import { type JobListReply, type JobReply, presentJob } from './views.ts';
 
 /**
  * Jobs: list (`?policy=&status=&repository=&limit=&cursor=`, newest first), show (the record
@@ -11,13 +12,6 @@ import { invalid } from './validation.ts';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 1000;
-
-/** A job as the API shows it: the record, without the open upload's URL (it carries the registry's upload state). */
-export function presentJob(job: Job): Job {
-  if (!job.upload) return job;
-  const { location: _location, ...upload } = job.upload;
-  return { ...job, upload: upload as Job['upload'] & object };
-}
 
 export async function listJobsRoute(
   ports: ApiPorts,
@@ -30,8 +24,8 @@ export async function listJobsRoute(
       issues.push({ path: key, message: `unknown parameter; known: ${known.join(', ')}` });
   }
   const { policy, status, repository, cursor } = query;
-  if (status !== undefined && !(ALL_STATUSES as readonly string[]).includes(status)) {
-    issues.push({ path: 'status', message: `must be one of: ${ALL_STATUSES.join(', ')}` });
+  if (status !== undefined && !isJobStatus(status)) {
+    issues.push({ path: 'status', message: `must be one of: ${JOB_STATUSES.join(', ')}` });
   }
   let limit = DEFAULT_LIMIT;
   if (query.limit !== undefined) {
@@ -51,20 +45,26 @@ export async function listJobsRoute(
     limit,
     cursor,
   });
-  return {
-    statusCode: 200,
-    body: { jobs: page.jobs.map(presentJob), ...(page.cursor ? { cursor: page.cursor } : {}) },
+  const body: JobListReply = {
+    jobs: page.jobs.map(presentJob),
+    ...(page.cursor ? { cursor: page.cursor } : {}),
   };
+  return { statusCode: 200, body };
 }
 
 async function mustGetJob(ports: ApiPorts, id: string): Promise<Job> {
   const job = await ports.jobs.get(id);
-  if (!job) throw new NotFoundError(`no job with id "${id}"`);
+  if (!job) throw new ApiNotFoundError(`no job with id "${id}"`);
   return job;
 }
 
+const reply = (statusCode: number, job: Job): ApiResponse => ({
+  statusCode,
+  body: { job: presentJob(job) } satisfies JobReply,
+});
+
 export async function getJob(ports: ApiPorts, id: string): Promise<ApiResponse> {
-  return { statusCode: 200, body: { job: presentJob(await mustGetJob(ports, id)) } };
+  return reply(200, await mustGetJob(ports, id));
 }
 
 /**
@@ -73,32 +73,23 @@ export async function getJob(ports: ApiPorts, id: string): Promise<ApiResponse> 
  */
 export async function cancelJob(ports: ApiPorts, id: string): Promise<ApiResponse> {
   const job = await mustGetJob(ports, id);
-  if (isTerminal(job.status)) throw new ConflictError(`job ${id} is ${job.status}: it has ended already`);
-  const now = await ports.jobs.requestCancel(id);
-  return { statusCode: 202, body: { job: presentJob(now) } };
+  if (isTerminal(job.status)) throw new ApiConflictError(`job ${id} is ${job.status}: it has ended already`);
+  return reply(202, await ports.jobs.cancel(id));
 }
 
 /**
  * A FAILED or CANCELLED job queued again as a new attempt, and sent to the queue. 409 for a job
- * in any other status, or whose policy is disabled or deleted (the dispatcher would cancel it).
+ * in any other status (also when another retry won the race: JobTransitionError), or whose
+ * policy is disabled or deleted (the dispatcher would cancel it).
  */
 export async function retryJob(ports: ApiPorts, id: string): Promise<ApiResponse> {
   const job = await mustGetJob(ports, id);
   if (job.status !== 'FAILED' && job.status !== 'CANCELLED') {
-    throw new ConflictError(`job ${id} is ${job.status}: only FAILED or CANCELLED jobs are retried`);
+    throw new ApiConflictError(`job ${id} is ${job.status}: only FAILED or CANCELLED jobs are retried`);
   }
   const policy = await ports.config.getPolicy(job.policy);
-  if (!policy) throw new ConflictError(`job ${id}: its policy "${job.policy}" no longer exists`);
+  if (!policy) throw new ApiConflictError(`job ${id}: its policy "${job.policy}" no longer exists`);
   if (!policy.enabled)
-    throw new ConflictError(`job ${id}: its policy "${job.policy}" is disabled; enable it first`);
-  let retried: Job;
-  try {
-    retried = await ports.jobs.retry(id);
-  } catch (error) {
-    // Another retry (or a status change) won the race.
-    if (error instanceof Error && error.name === 'ConflictError') throw new ConflictError(error.message);
-    throw error;
-  }
-  await ports.requeue(retried);
-  return { statusCode: 202, body: { job: presentJob(retried) } };
+    throw new ApiConflictError(`job ${id}: its policy "${job.policy}" is disabled; enable it first`);
+  return reply(202, await ports.jobs.retry(id));
 }

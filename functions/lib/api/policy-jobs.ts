@@ -1,11 +1,12 @@
 import { mapLimit } from '#replication/limit.ts';
-import type { JobStatus } from '../stores/job-record.ts';
-import type { ApiJobStore } from './ports.ts';
+import { JobNotFoundError } from '../jobs/errors.ts';
+import type { Job, JobStatus } from '../jobs/job.ts';
+import type { ApiJobs } from './ports.ts';
 
 /**
- * Disabling (or deleting) a policy cancels its queued and running jobs (DESIGN.md). A QUEUED job
- * is CANCELLED at once (`requestCancel` ends it: nothing runs it yet, and the dispatcher drops
- * its message); a RUNNING one gets its cancel flag, and its workflow's tasks stop between
+ * Disabling (or deleting) a policy cancels its queued and running jobs (docs/architecture.md,
+ * "Management API"). A QUEUED job is CANCELLED at once (nothing runs it yet, and the dispatcher
+ * drops its message); a RUNNING one gets its cancel flag, and its workflow's tasks stop between
  * chunks and record CANCELLED. The status index lists only unfinished jobs here, so the cost
  * follows what is queued and running, not the policy's whole history. The ids are collected
  * before anything changes, so that the listing's cursor never runs over records being moved.
@@ -20,7 +21,7 @@ export interface PolicyCancellation {
 
 const CONCURRENCY = 8;
 
-async function unfinishedIds(store: ApiJobStore, policy: string, status: JobStatus): Promise<string[]> {
+async function unfinishedIds(store: ApiJobs, policy: string, status: JobStatus): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
@@ -31,19 +32,19 @@ async function unfinishedIds(store: ApiJobStore, policy: string, status: JobStat
   return ids;
 }
 
-export async function cancelPolicyJobs(store: ApiJobStore, policy: string): Promise<PolicyCancellation> {
+export async function cancelPolicyJobs(store: ApiJobs, policy: string): Promise<PolicyCancellation> {
   const result: PolicyCancellation = { queued: 0, running: 0 };
   const ids = [
     ...(await unfinishedIds(store, policy, 'QUEUED')),
     ...(await unfinishedIds(store, policy, 'RUNNING')),
   ];
   await mapLimit([...new Set(ids)], CONCURRENCY, async (id) => {
-    let job: Awaited<ReturnType<ApiJobStore['requestCancel']>>;
+    let job: Job;
     try {
-      job = await store.requestCancel(id);
+      job = await store.cancel(id);
     } catch (error) {
       // Gone from the records meanwhile: nothing to cancel.
-      if (error instanceof Error && error.name === 'NotFoundError') return;
+      if (error instanceof JobNotFoundError) return;
       throw error;
     }
     if (job.status === 'CANCELLED') result.queued++;

@@ -1,13 +1,13 @@
-import type { JobMessage } from '../dispatch/dispatch-job.ts';
+import type { Job } from '../jobs/job.ts';
 import type { ConfigStore } from '../stores/config-store.ts';
-import type { Job } from '../stores/job-record.ts';
 import type { JobStore } from '../stores/jobs.ts';
 
 /**
  * What the management API needs from the outside. The stores are the real DynamoDB stores
- * (dynalite locally); `enqueue` is the jobs queue; `startScan` starts a policy's background scan
- * (`scanPolicyJobs`): an asynchronous Lambda invocation when deployed, a background promise
- * locally. The API itself holds no AWS SDK and no HTTP server.
+ * (dynalite locally); cancels and retries go through the job lifecycle (tag locks, the jobs
+ * queue); `startScan` starts a policy's background scan (`scanPolicyJobs`): an asynchronous
+ * Lambda invocation when deployed, a background promise locally. The API itself holds no AWS
+ * SDK and no HTTP server.
  */
 
 /** The config records the routes read and write. */
@@ -28,8 +28,13 @@ export type ApiConfigStore = Pick<
   | 'setPolicyEnabled'
 >;
 
-/** The job records the routes read and change. */
-export type ApiJobStore = Pick<JobStore, 'get' | 'requestCancel' | 'retry' | 'listByPolicy' | 'listByStatus'>;
+/** The jobs the routes read, cancel and retry. */
+export interface ApiJobs extends Pick<JobStore, 'get' | 'listByPolicy' | 'listByStatus'> {
+  /** A QUEUED job ends CANCELLED now (its tag handed on); a RUNNING one is flagged and stops at its next check. */
+  cancel(id: string): Promise<Job>;
+  /** A FAILED or CANCELLED job runs again as a new attempt: it claims its tag, then is queued. */
+  retry(id: string): Promise<Job>;
+}
 
 /** One background scan of a policy; the same request twice submits the same job ids. */
 export interface ScanRequest {
@@ -40,14 +45,7 @@ export interface ScanRequest {
 
 export interface ApiPorts {
   config: ApiConfigStore;
-  jobs: ApiJobStore;
-  /** Sends job messages (`{jobId, attempt}`) to the jobs queue. */
-  enqueue(messages: JobMessage[]): Promise<void>;
-  /**
-   * Sends a retried job (QUEUED again, a new attempt) on: it claims its tag first, and waits
-   * behind a job that holds it (never two executions for one tag).
-   */
-  requeue(job: Job): Promise<void>;
+  jobs: ApiJobs;
   /** Starts `scanPolicyJobs` for the request in the background and returns at once. */
   startScan(request: ScanRequest): Promise<void>;
   /** Milliseconds since the epoch. */

@@ -1,12 +1,12 @@
+import { httpStatusOf } from '../runtime/http-errors.ts';
 import { authorize } from './authorize.ts';
 import { deleteItem, disablePolicy, enablePolicy, getItem, listItems, writeItem } from './config-routes.ts';
 import {
   ApiError,
+  ApiNotFoundError,
+  ApiPayloadTooLargeError,
   BadRequestError,
-  ConflictError,
   MethodNotAllowedError,
-  NotFoundError,
-  PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from './errors.ts';
 import { cancelJob, getJob, listJobsRoute, retryJob } from './job-routes.ts';
@@ -17,8 +17,9 @@ import type { ConfigKind } from './validation.ts';
  * The management API (`/api/...`) as one function from a request to a response, for API
  * Gateway's HTTP API and the local server alike. JSON in and out; errors are
  * `{ error: { code, message } }` (400s add `issues: [{ path, message }]`), with the status of
- * the `ApiError` thrown; store conflicts are 409 and anything unexpected a 500 whose message
- * says nothing of the cause (`onError` sees it).
+ * the `ApiError` thrown; errors of the domain get theirs from `httpStatusOf` (a job not found
+ * 404, a transition its status refuses 409), and anything else is a 500 whose message says
+ * nothing of the cause (`onError` sees it).
  *
  * | route                                   | methods                 |
  * | --------------------------------------- | ----------------------- |
@@ -128,7 +129,7 @@ function segmentsOf(path: string): string[] | undefined {
 function jsonBody(request: ParsedRequest): unknown {
   const { body } = request;
   if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_API_BODY) {
-    throw new PayloadTooLargeError(`the body is over ${MAX_API_BODY} bytes`);
+    throw new ApiPayloadTooLargeError(`the body is over ${MAX_API_BODY} bytes`);
   }
   const type = request.headers['content-type'];
   if (type !== undefined) {
@@ -162,12 +163,14 @@ function errorResponse(error: ApiError): ApiResponse {
   return { statusCode: error.statusCode, headers: { ...error.headers }, body };
 }
 
-/** Errors of the stores, by name (they are thrown across module copies in bundles). */
-function fromStoreError(error: unknown): ApiError | undefined {
-  if (!(error instanceof Error)) return undefined;
-  if (error.name === 'ConflictError') return new ConflictError(error.message);
-  if (error.name === 'NotFoundError') return new NotFoundError(error.message);
-  return undefined;
+/** The API's codes for the statuses of domain errors (`httpStatusOf`). */
+const CODES: Record<number, string> = { 400: 'bad_request', 404: 'not_found', 409: 'conflict' };
+
+/** An error of the domain below (a job or record missing, a transition refused) as the API answers it. */
+function fromDomainError(error: unknown): ApiError | undefined {
+  const status = httpStatusOf(error);
+  const code = status === undefined ? undefined : CODES[status];
+  return code === undefined ? undefined : new ApiError((error as Error).message, status as number, code);
 }
 
 export async function handleApiRequest(
@@ -181,7 +184,7 @@ export async function handleApiRequest(
     if (options.token !== undefined && options.token !== '') authorize(headers, options.token);
     const segments = segmentsOf(request.path);
     const found = segments && match(segments);
-    if (!found) throw new NotFoundError(`no route ${request.path}`);
+    if (!found) throw new ApiNotFoundError(`no route ${request.path}`);
     const handler = found.route.methods[method];
     if (!handler) throw new MethodNotAllowedError(method, request.path, Object.keys(found.route.methods));
     return await handler(ports, {
@@ -194,8 +197,8 @@ export async function handleApiRequest(
     });
   } catch (error) {
     if (error instanceof ApiError) return errorResponse(error);
-    const fromStore = fromStoreError(error);
-    if (fromStore) return errorResponse(fromStore);
+    const fromDomain = fromDomainError(error);
+    if (fromDomain) return errorResponse(fromDomain);
     options.onError?.(error, request);
     return { statusCode: 500, body: { error: { code: 'internal', message: 'internal error' } } };
   }

@@ -3,8 +3,8 @@ import type { PolicyConfig } from '#config/schema.ts';
 import type { RegistryClient } from '#registry/client.ts';
 import { forEachLimit } from '#replication/limit.ts';
 import { type ScannedTag, scanPolicy } from '#replication/scan.ts';
-import type { JobMessage } from '../dispatch/dispatch-job.ts';
-import type { NewJob, SubmittedJob } from '../webhook/accept-delivery.ts';
+import type { JobTarget, SubmittedJob } from '../jobs/job.ts';
+import type { JobMessage } from '../jobs/message.ts';
 import type { ScanRequest } from './ports.ts';
 
 /**
@@ -28,7 +28,7 @@ export interface ScanPorts {
   policy(name: string): Promise<PolicyConfig | undefined>;
   /** A client for the configured registry of that name. */
   registryClient(name: string): Promise<RegistryClient>;
-  submitJob(job: NewJob): Promise<SubmittedJob>;
+  submitJob(job: JobTarget): Promise<SubmittedJob>;
   enqueue(messages: JobMessage[]): Promise<void>;
 }
 
@@ -138,7 +138,7 @@ export async function scanPolicyJobs(
       // FetchManifest resolves the tag again; a failure then shows in the job's record.
       digest = undefined;
     }
-    const job: NewJob = {
+    const job: JobTarget = {
       id: scanJobId(request.scanId, policy.name, scanned.sourceRepository, scanned.tag, digest),
       policy: policy.name,
       action: 'push',

@@ -3,7 +3,9 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
 import type { ScanPorts } from '../api/scan.ts';
-import type { DispatchPorts, JobMessage } from '../dispatch/dispatch-job.ts';
+import type { DispatchPorts } from '../dispatch/dispatch-job.ts';
+import { JobLifecycle } from '../jobs/lifecycle.ts';
+import type { JobMessage } from '../jobs/message.ts';
 import { metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
 import { ConfigStore } from '../stores/config-store.ts';
@@ -14,7 +16,6 @@ import { TagLockStore } from '../stores/tag-locks.ts';
 import type { WebhookPorts } from '../webhook/accept-delivery.ts';
 import type { WorkflowJobs } from '../workflow/ports.ts';
 import type { TaskDependencies } from '../workflow/tasks.ts';
-import { JobLifecycle } from './job-lifecycle.ts';
 import { JobQueue } from './job-queue.ts';
 import type { AppSettings } from './settings.ts';
 import { type SecretVault, VaultedConfigStore } from './vaulted-config.ts';
@@ -72,6 +73,7 @@ export class Crossdock {
     const options = services.now ? { now: services.now } : {};
     this.settings = settings;
     this.dynamo = dynamo;
+    this.#now = services.now ?? Date.now;
     this.jobs = new JobStore(dynamo, settings.tableName, options);
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
     this.leases = new LeaseStore(dynamo, settings.tableName, options);
@@ -80,12 +82,13 @@ export class Crossdock {
     this.scans = new ScanStore(dynamo, settings.tableName, options);
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
-      jobs: this.jobs,
+      records: this.jobs,
       locks: this.locks,
-      leases: this.leases,
-      queue: this.queue,
+      releaseLease: (jobId) => this.leases.release(jobId),
+      enqueue: (messages) => this.queue.send(messages),
       // JobsSucceeded, JobsFailed, …: the stack's FailedJobs alarm watches JobsFailed.
       onEnded: (status) => metrics.addMetric(`Jobs${titleCase(status)}`, MetricUnit.Count, 1),
+      now: this.#now,
     });
     this.registries = new RegistryClientCache({
       registry: (name) => this.config.getRegistry(name),
@@ -93,19 +96,14 @@ export class Crossdock {
     });
     this.#executions = services.executions;
     this.#scans = services.scans;
-    this.#now = services.now ?? Date.now;
     this.apiPorts = {
       config: this.config,
       jobs: {
         get: (id) => this.jobs.get(id),
         listByPolicy: (policy, options) => this.jobs.listByPolicy(policy, options),
         listByStatus: (status, options) => this.jobs.listByStatus(status, options),
-        requestCancel: (id) => this.lifecycle.cancel(id),
-        retry: (id) => this.jobs.retry(id),
-      },
-      enqueue: (messages) => this.queue.send(messages),
-      requeue: async (job) => {
-        await this.lifecycle.requeue(job);
+        cancel: (id) => this.lifecycle.cancel(id),
+        retry: (id) => this.lifecycle.retry(id),
       },
       // Recorded first: a scan that a crash interrupts is started again (same id, same jobs).
       startScan: async (request) => {
@@ -131,8 +129,15 @@ export class Crossdock {
     job: (id) => this.jobs.get(id),
     policyEnabled: async (name) => (await this.config.getPolicy(name))?.enabled === true,
     cancel: async (jobId, reason) => {
-      await this.lifecycle.end(jobId, 'CANCELLED', { code: 'JobCancelled', message: reason });
+      await this.lifecycle.end(jobId, 'CANCELLED', {
+        error: { code: 'JobCancelled', message: reason },
+        from: ['QUEUED'],
+      });
     },
+    waitForSlot: (job) =>
+      job.wait?.reason === 'slot'
+        ? Promise.resolve()
+        : this.jobs.setWait(job.id, { reason: 'slot', since: new Date(this.#now()).toISOString() }),
     acquireLease: (job) =>
       this.leases.acquire({
         jobId: job.id,
@@ -150,7 +155,7 @@ export class Crossdock {
   readonly workflowJobs: WorkflowJobs = {
     get: (id) => this.jobs.get(id),
     markRunning: (id, attempt, executionArn) => this.jobs.markRunning(id, attempt, executionArn),
-    finish: (id, status, error, attempt) => this.lifecycle.end(id, status, error, attempt),
+    end: (id, status, error, attempt) => this.lifecycle.end(id, status, { error, attempt }),
     setSubstate: async (id, substate, progress) => {
       await this.jobs.setSubstate(id, substate, progress);
     },

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobMessage } from '../dispatch/dispatch-job.ts';
+import type { JobMessage, QueuedJob } from '../jobs/message.ts';
 
 /**
  * The jobs queue as the functions use it: job messages `{jobId, attempt}` in batches of ten,
@@ -23,7 +23,7 @@ export class JobQueue {
   }
 
   /** Sends every message; entries SQS refused are sent again, and a last refusal throws. */
-  async send(messages: (JobMessage & { waits?: number })[]): Promise<void> {
+  async send(messages: (JobMessage | QueuedJob)[]): Promise<void> {
     for (let start = 0; start < messages.length; start += BATCH) {
       let pending = messages.slice(start, start + BATCH).map((message, i) => ({
         Id: String(i),
@@ -44,7 +44,7 @@ export class JobQueue {
   }
 
   /** The message again, visible after `delaySeconds` (SQS allows up to 900). */
-  async requeue(message: JobMessage & { waits: number }, delaySeconds: number): Promise<void> {
+  async requeue(message: QueuedJob, delaySeconds: number): Promise<void> {
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.#queueUrl,

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { isTerminal, type Job } from '../jobs/job.ts';
+import type { JobMessage, QueuedJob } from '../jobs/message.ts';
 
 /**
  * The dispatcher's decision for one queued job message: drop it (stale or done), cancel it
@@ -6,34 +7,30 @@ import { z } from 'zod';
  * waiting never counts towards the dead-letter queue), or start its execution.
  */
 
-export const jobMessageSchema = z.object({ jobId: z.string().min(1), attempt: z.number().int().positive() });
-export type JobMessage = z.infer<typeof jobMessageSchema>;
-
-export interface DispatchableJob {
-  id: string;
-  attempt: number;
-  status: string;
-  policy: string;
-  destinationRegistry: string;
-  cancelRequested: boolean;
-}
+/** What the dispatcher reads of a job. */
+export type DispatchableJob = Pick<
+  Job,
+  'id' | 'attempt' | 'status' | 'policy' | 'destinationRegistry' | 'cancelRequested' | 'wait'
+>;
 
 export interface DispatchPorts {
   job(id: string): Promise<DispatchableJob | undefined>;
   policyEnabled(name: string): Promise<boolean>;
+  /** Ends the job CANCELLED through the job lifecycle, only while it is still QUEUED. */
   cancel(jobId: string, reason: string): Promise<void>;
+  /** Records that the job waits for a running slot (once: the same reason again writes nothing). */
+  waitForSlot(job: DispatchableJob): Promise<void>;
   /** Takes a running slot (global and per destination) for the job; false when none is free. */
   acquireLease(job: DispatchableJob): Promise<boolean>;
   releaseLease(jobId: string): Promise<void>;
   /** Starts the execution `<job>-<attempt>`; an execution of that name already running counts as started. */
   startExecution(name: string, input: JobMessage): Promise<void>;
   /** Sends the message again, visible after `delaySeconds`. */
-  requeue(message: JobMessage & { waits: number }, delaySeconds: number): Promise<void>;
+  requeue(message: QueuedJob, delaySeconds: number): Promise<void>;
 }
 
 export type DispatchOutcome = 'started' | 'cancelled' | 'delayed' | 'dropped';
 
-const TERMINAL = new Set(['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED']);
 /** SQS's longest delay. */
 const MAX_DELAY_SECONDS = 900;
 
@@ -43,12 +40,9 @@ export function admissionDelay(waits: number, random: () => number = Math.random
   return Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2)));
 }
 
-export async function dispatchJob(
-  ports: DispatchPorts,
-  message: JobMessage & { waits?: number },
-): Promise<DispatchOutcome> {
+export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Promise<DispatchOutcome> {
   const job = await ports.job(message.jobId);
-  if (!job || TERMINAL.has(job.status) || job.attempt !== message.attempt) return 'dropped';
+  if (!job || isTerminal(job.status) || job.attempt !== message.attempt) return 'dropped';
   // A RUNNING job (a duplicate message, or one re-driven after a crash) is never ended here:
   // its execution may still run, and ending it would free its slot and hand its tag on. Its
   // execution sees a cancel request itself; starting `<job>-<attempt>` again is idempotent.
@@ -62,6 +56,7 @@ export async function dispatchJob(
     return 'cancelled';
   }
   if (!(await ports.acquireLease(job))) {
+    if (queued) await ports.waitForSlot(job);
     const waits = (message.waits ?? 0) + 1;
     await ports.requeue({ jobId: job.id, attempt: job.attempt, waits }, admissionDelay(waits));
     return 'delayed';
@@ -75,6 +70,6 @@ export async function dispatchJob(
   // A duplicate message may take a slot for a job whose execution ended meanwhile (AWS answers
   // ExecutionAlreadyExists): give it back rather than hold it until the lease expires.
   const after = await ports.job(job.id);
-  if (!after || TERMINAL.has(after.status) || after.attempt !== job.attempt) await ports.releaseLease(job.id);
+  if (!after || isTerminal(after.status) || after.attempt !== job.attempt) await ports.releaseLease(job.id);
   return 'started';
 }

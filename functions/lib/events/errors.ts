@@ -7,6 +7,8 @@
 export class WebhookError extends Error {
   override name = 'WebhookError';
   readonly statusCode: number;
+  /** Its status is for the caller (functions/lib/runtime/http-errors.ts). */
+  readonly httpError = true as const;
 
   constructor(message: string, statusCode = 400) {
     super(message);
@@ -31,8 +33,8 @@ export class UnknownSourceError extends WebhookError {
 }
 
 /** 413: the body is over `MAX_WEBHOOK_BODY`. */
-export class PayloadTooLargeError extends WebhookError {
-  override name = 'PayloadTooLargeError';
+export class WebhookPayloadTooLargeError extends WebhookError {
+  override name = 'WebhookPayloadTooLargeError';
   constructor(message: string) {
     super(message, 413);
   }

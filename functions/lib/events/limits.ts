@@ -1,4 +1,4 @@
-import { MalformedPayloadError, PayloadTooLargeError, UnsupportedContentTypeError } from './errors.ts';
+import { MalformedPayloadError, UnsupportedContentTypeError, WebhookPayloadTooLargeError } from './errors.ts';
 
 /** Registries send small JSON documents; anything bigger is refused before it is parsed. */
 export const MAX_WEBHOOK_BODY = 1024 * 1024;
@@ -19,7 +19,7 @@ export const WEBHOOK_CONTENT_TYPES: ReadonlySet<string> = new Set([
  */
 export function checkBody(headers: Record<string, string | undefined>, rawBody: Buffer): unknown {
   if (rawBody.length > MAX_WEBHOOK_BODY)
-    throw new PayloadTooLargeError(
+    throw new WebhookPayloadTooLargeError(
       `body of ${rawBody.length} bytes is over the ${MAX_WEBHOOK_BODY}-byte limit`,
     );
   const contentType = headers['content-type'];

@@ -2,8 +2,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { SourceConfig } from '#config/schema.ts';
 import { UnauthorizedWebhookError } from './errors.ts';
 
-/** What the handler passes in: header names lower-case, the body exactly as received. */
-export interface WebhookRequest {
+/** What proves the sender: header names lower-case, the body exactly as received. */
+export interface VerifiableRequest {
   headers: Record<string, string | undefined>;
   query: Record<string, string | undefined>;
   rawBody: Buffer;
@@ -22,7 +22,7 @@ function sameSecret(supplied: string, expected: string): boolean {
 }
 
 /** Throws `UnauthorizedWebhookError` unless the request proves it comes from `source`. */
-export function verifySender(source: SourceConfig, request: WebhookRequest): void {
+export function verifySender(source: SourceConfig, request: VerifiableRequest): void {
   const auth = source.auth;
   if ('hmacSecret' in auth) {
     verifySignature(source.name, auth.hmacSecret, request);
@@ -44,7 +44,7 @@ export function verifySender(source: SourceConfig, request: WebhookRequest): voi
 }
 
 /** HMAC-SHA256 of the raw body (never a re-serialised one), as `sha256=<hex>` or bare hex. */
-function verifySignature(sourceName: string, secret: string, request: WebhookRequest): void {
+function verifySignature(sourceName: string, secret: string, request: VerifiableRequest): void {
   const header = SIGNATURE_HEADERS.find((name) => request.headers[name] !== undefined);
   if (header === undefined)
     throw new UnauthorizedWebhookError(

@@ -1,68 +1,173 @@
-import type { JobError } from '../workflow/ports.ts';
-import type { TerminalStatus } from './job.ts';
+import { JobExistsError } from './errors.ts';
+import {
+  isTerminal,
+  type Job,
+  type JobWait,
+  type NewJob,
+  type SubmittedJob,
+  type TerminalStatus,
+} from './job.ts';
+import type { JobMessage } from './message.ts';
+import type { TagLocks } from './tag-lock.ts';
+import type { EndOptions } from './transitions.ts';
 
 /**
- * How a job ends, whoever notices: its workflow's final Record state, the finalizer (an execution
- * that ended without one), or the dead-letter consumer. Ending a job records the final status
- * (once: terminal states are final), frees its running slot, and releases its tag lock — which
- * may hand the tag to a newer digest that arrived meanwhile, as a new job.
+ * A job's way in and out, whoever drives it (webhook, scan, API, dispatcher, workflow,
+ * finalizer, dead-letter consumer): recorded, its tag claimed, queued; and at its end — through
+ * `end`, the one way every final status is reached — its running slot freed and its tag handed
+ * to the newer digest that waited, which is queued then. The stores, the jobs queue and the
+ * leases are ports: the same code runs on DynamoDB and SQS, dynalite and fauxqs.
  */
 
-export interface EndingPorts {
-  /** Records the final status; false when the job had already ended. */
-  finish(jobId: string, status: TerminalStatus, error?: JobError): Promise<boolean>;
+/** What the lifecycle writes to the job records (functions/lib/stores/jobs.ts). */
+export interface JobRecords {
+  /** Records a new QUEUED job; JobExistsError when its id is taken. */
+  create(input: NewJob): Promise<Job>;
+  get(id: string): Promise<Job | undefined>;
+  /** Writes the final status (once): false when the job had ended already or was not in `from`. */
+  recordEnd(id: string, status: TerminalStatus, options?: EndOptions): Promise<boolean>;
+  /** Sets the cancel flag of an unfinished job; answers the job as it is now. */
+  requestCancel(id: string): Promise<Job>;
+  /** A FAILED or CANCELLED job QUEUED again as a new attempt. */
+  retry(id: string): Promise<Job>;
+  /** Why a QUEUED job is not moving, or (undefined) that it moves again. */
+  setWait(id: string, wait: JobWait | undefined): Promise<void>;
+}
+
+export interface LifecyclePorts {
+  records: JobRecords;
+  locks: TagLocks;
+  /** Frees the job's running slots; nothing when it holds none. */
   releaseLease(jobId: string): Promise<void>;
-  /** Releases the job's tag lock; starts the follow-up job when a newer digest is waiting. */
-  releaseTagLock(jobId: string): Promise<void>;
+  /** Sends job messages to the jobs queue. */
+  enqueue(messages: JobMessage[]): Promise<void>;
+  /** Called once for each job that ends (metrics). */
+  onEnded?: ((status: TerminalStatus) => void) | undefined;
+  now?: (() => number) | undefined;
 }
 
-export async function endJob(
-  ports: EndingPorts,
-  jobId: string,
-  status: TerminalStatus,
-  error?: JobError,
-): Promise<boolean> {
-  const changed = await ports.finish(jobId, status, error);
-  // Even when another party ended it first, make sure nothing stays held: both are idempotent.
-  await ports.releaseLease(jobId);
-  await ports.releaseTagLock(jobId);
-  return changed;
+export interface EndRequest extends EndOptions {
+  /** Only this attempt may end the job: an older execution still running after a retry changes nothing. */
+  attempt?: number | undefined;
 }
 
-export interface ExecutionEnded {
-  /** The execution's input, JSON: `{ jobId, attempt }`. */
-  input: string;
-  status: string;
-  error?: string | null;
-  cause?: string | null;
-}
+export class JobLifecycle {
+  readonly #ports: LifecyclePorts;
 
-const EXECUTION_OUTCOMES: Record<string, { status: TerminalStatus; code: string; message: string }> = {
-  ABORTED: { status: 'CANCELLED', code: 'ExecutionAborted', message: 'the execution was stopped' },
-  TIMED_OUT: { status: 'FAILED', code: 'ExecutionTimedOut', message: 'the execution ran past its timeout' },
-  FAILED: { status: 'FAILED', code: 'ExecutionFailed', message: 'the execution failed' },
-};
-
-/** What the finalizer records for an execution that ended by itself or was stopped from outside. */
-export function outcomeOfExecution(
-  event: ExecutionEnded,
-): { jobId: string; attempt: number; status: TerminalStatus; error: JobError } | undefined {
-  let input: { jobId?: unknown; attempt?: unknown };
-  try {
-    input = JSON.parse(event.input) as typeof input;
-  } catch {
-    return undefined;
+  constructor(ports: LifecyclePorts) {
+    this.#ports = ports;
   }
-  if (typeof input.jobId !== 'string' || typeof input.attempt !== 'number') return undefined;
-  const outcome = EXECUTION_OUTCOMES[event.status];
-  if (!outcome) return undefined;
-  const detail = [event.error, event.cause]
-    .filter((part) => typeof part === 'string' && part !== '')
-    .join(': ');
-  return {
-    jobId: input.jobId,
-    attempt: input.attempt,
-    status: outcome.status,
-    error: { code: outcome.code, message: detail || outcome.message },
-  };
+
+  #since(): string {
+    return new Date((this.#ports.now ?? Date.now)()).toISOString();
+  }
+
+  /**
+   * Records the job (an existing id changes nothing: the same delivery twice is one job) and
+   * claims its tag. Answers enqueue: true when the job holds the tag and waits in QUEUED: the
+   * caller sends its message (in a batch with others). A job that waits behind the tag's holder
+   * is sent when that one ends; a job whose digest is already on its way ends SKIPPED at once.
+   */
+  async submit(input: NewJob): Promise<SubmittedJob> {
+    let job: Job;
+    try {
+      job = await this.#ports.records.create(input);
+    } catch (error) {
+      if (!(error instanceof JobExistsError) || input.id === undefined) throw error;
+      const existing = await this.#ports.records.get(input.id);
+      if (!existing) throw error;
+      job = existing;
+    }
+    if (job.status !== 'QUEUED') return { jobId: job.id, enqueue: false, attempt: job.attempt };
+    return this.#claim(job);
+  }
+
+  /** Claims the tag again for an unfinished job (a retry, a restart) and sends it when it holds the tag. */
+  async requeue(job: Job): Promise<SubmittedJob> {
+    const submitted = await this.#claim(job);
+    if (submitted.enqueue) await this.#ports.enqueue([{ jobId: job.id, attempt: job.attempt }]);
+    return submitted;
+  }
+
+  async #claim(job: Job): Promise<SubmittedJob> {
+    const claim = await this.#ports.locks.claim({
+      policy: job.policy,
+      repository: job.sourceRepository,
+      tag: job.tag,
+      digest: job.digest,
+      action: job.action,
+      jobId: job.id,
+    });
+    if (claim.displaced) {
+      await this.end(claim.displaced, 'SKIPPED', {
+        note: `superseded by job ${job.id}, which carries a newer digest`,
+      });
+    }
+    const submitted = { jobId: job.id, attempt: job.attempt };
+    if (claim.claimed) return { ...submitted, enqueue: true };
+    if (claim.waits) {
+      await this.#ports.records.setWait(job.id, {
+        reason: 'tag',
+        since: this.#since(),
+        holder: claim.holder,
+      });
+    } else {
+      await this.end(job.id, 'SKIPPED', { note: `job ${claim.holder} already replicates this digest` });
+    }
+    return { ...submitted, enqueue: false };
+  }
+
+  /**
+   * The one way a job ends: records the final status (once), frees its running slot and hands
+   * its tag on. Answers false when the job had ended already (or is not in `from`, or another
+   * attempt runs it); the slot and the tag are released either way, both idempotent.
+   */
+  async end(jobId: string, status: TerminalStatus, request: EndRequest = {}): Promise<boolean> {
+    const { attempt, ...options } = request;
+    if (attempt !== undefined) {
+      const job = await this.#ports.records.get(jobId);
+      if (job && job.attempt !== attempt) return false;
+    }
+    const ended = await this.#ports.records.recordEnd(jobId, status, options);
+    if (options.from !== undefined && !ended) return false; // not ours to end: release nothing
+    await this.#ports.releaseLease(jobId);
+    await this.#releaseTagLock(jobId);
+    if (ended) this.#ports.onEnded?.(status);
+    return ended;
+  }
+
+  /** Asks a job to stop: a QUEUED one ends CANCELLED now (its tag handed on), a RUNNING one at its next check. */
+  async cancel(jobId: string): Promise<Job> {
+    const ended = await this.end(jobId, 'CANCELLED', {
+      from: ['QUEUED'],
+      cancelRequested: true,
+      note: 'cancelled before it started',
+    });
+    if (ended) return (await this.#ports.records.get(jobId)) as Job;
+    return this.#ports.records.requestCancel(jobId);
+  }
+
+  /** A FAILED or CANCELLED job runs again as a new attempt: it claims its tag, then is queued. */
+  async retry(jobId: string): Promise<Job> {
+    const job = await this.#ports.records.retry(jobId);
+    await this.requeue(job);
+    return job;
+  }
+
+  async #releaseTagLock(jobId: string): Promise<void> {
+    const job = await this.#ports.records.get(jobId);
+    if (!job) return;
+    const handover = await this.#ports.locks.release({
+      policy: job.policy,
+      repository: job.sourceRepository,
+      tag: job.tag,
+      jobId,
+    });
+    if (!handover) return;
+    const next = await this.#ports.records.get(handover.jobId);
+    if (next && !isTerminal(next.status)) {
+      await this.#ports.records.setWait(next.id, undefined);
+      await this.#ports.enqueue([{ jobId: next.id, attempt: next.attempt }]);
+    }
+  }
 }

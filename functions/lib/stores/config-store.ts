@@ -15,7 +15,7 @@ import {
   type SourceConfig,
   sourceSchema,
 } from '#config/schema.ts';
-import { isConditionFailed, NotFoundError } from './errors.ts';
+import { isConditionFailed, RecordNotFoundError } from './errors.ts';
 
 /**
  * Registries, sources and policies as the API and `serve` (the YAML applied at start) keep
@@ -135,7 +135,7 @@ export class ConfigStore {
     return this.#delete('policy', name);
   }
 
-  /** Flips `enabled` in place (answers the policy as it is now); NotFoundError for an unknown name. */
+  /** Flips `enabled` in place (answers the policy as it is now); RecordNotFoundError for an unknown name. */
   async setPolicyEnabled(name: string, enabled: boolean): Promise<PolicyConfig> {
     try {
       const result = await this.#client.send(
@@ -151,7 +151,8 @@ export class ConfigStore {
       );
       return result.Attributes?.value as PolicyConfig;
     } catch (error) {
-      if (isConditionFailed(error)) throw new NotFoundError(`no policy named "${name}"`, { cause: error });
+      if (isConditionFailed(error))
+        throw new RecordNotFoundError(`no policy named "${name}"`, { cause: error });
       throw error;
     }
   }

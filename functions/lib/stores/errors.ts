@@ -1,25 +1,17 @@
-/** Errors of the stores. Each sets `name`, so that Step Functions Retry/Catch and logs can tell them apart. */
+/** Errors of the stores. Each sets `name`, so that logs, `httpStatusOf` and Step Functions can tell them apart. */
 
 export class StoreError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
+  override name = 'StoreError';
 }
 
-/** A conditional write lost: the record changed, or was not in the state the write required. */
-export class ConflictError extends StoreError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ConflictError';
-  }
+/** A record the caller named is not there (a policy to enable, …). */
+export class RecordNotFoundError extends StoreError {
+  override name = 'RecordNotFoundError';
 }
 
-export class NotFoundError extends StoreError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'NotFoundError';
-  }
+/** A listing's cursor that the listing did not give (or that was changed). */
+export class InvalidCursorError extends StoreError {
+  override name = 'InvalidCursorError';
 }
 
 /** True for the SDK's ConditionalCheckFailedException (by name: the lib-dynamodb wrapper rethrows it as is). */

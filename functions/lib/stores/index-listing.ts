@@ -1,5 +1,5 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { StoreError } from './errors.ts';
+import { InvalidCursorError, StoreError } from './errors.ts';
 
 /**
  * Newest-first listings over a GSI, paginated with an opaque cursor.
@@ -39,7 +39,7 @@ function decodeCursor(cursor: string, index: string, partition: string): Key {
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new StoreError('the cursor is not one this listing gave');
+    throw new InvalidCursorError('the cursor is not one this listing gave');
   }
   const names = ['pk', 'sk', `${index}pk`, `${index}sk`];
   const valid =
@@ -48,7 +48,7 @@ function decodeCursor(cursor: string, index: string, partition: string): Key {
     Object.keys(key).length === names.length &&
     names.every((name) => typeof (key as Key)[name] === 'string') &&
     (key as Key)[`${index}pk`] === partition;
-  if (!valid) throw new StoreError('the cursor is not one this listing gave');
+  if (!valid) throw new InvalidCursorError('the cursor is not one this listing gave');
   return key as Key;
 }
 

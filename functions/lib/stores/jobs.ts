@@ -1,56 +1,43 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, isConditionFailed, NotFoundError, StoreError } from './errors.ts';
-import { listIndex, type Page } from './index-listing.ts';
-import { newJobId } from './job-ids.ts';
+import { JobExistsError, JobNotFoundError } from '../jobs/errors.ts';
 import {
-  fromItem,
   HISTORY_LIMIT,
   isTerminal,
   type Job,
-  type JobError,
-  type JobItem,
   type JobStatus,
-  type JobTarget,
-  jobKey,
+  type JobWait,
+  type NewJob,
   type OpenUpload,
-  policyIndexKey,
-  statusIndexKey,
+  type Progress,
   type TerminalStatus,
-  toItem,
   UNFINISHED_STATUSES,
+} from '../jobs/job.ts';
+import type { JobRecords } from '../jobs/lifecycle.ts';
+import {
+  type EndOptions,
+  end,
+  requestCancel,
+  retry,
+  setWait,
+  startRunning,
+  type Transition,
   withHistory,
-} from './job-record.ts';
+} from '../jobs/transitions.ts';
+import { isConditionFailed, StoreError } from './errors.ts';
+import { listIndex, type Page } from './index-listing.ts';
+import { newJobId } from './job-ids.ts';
+import { fromItem, type JobItem, jobKey, policyIndexKey, statusIndexKey, toItem } from './job-record.ts';
 
 /**
- * The job records: the truth about every job (DESIGN.md: "records are the truth; queues and
- * executions are transport").
+ * The job records: the truth about every job (docs/architecture.md: records are the truth;
+ * queues and executions are transport).
  *
- * Status changes (markRunning, finish, requestCancel, retry) read the item, decide in code and
- * put it back conditional on the `version` they read; a lost race re-reads and decides again.
- * Progress writes (setSubstate, setUpload) are single UpdateItems that bump `version` too, so a
- * status change decided on an older read never overwrites them. No transactions (dynalite has
- * none). Terminal statuses are final: only `retry`, an explicit new attempt, leaves one.
+ * Status changes read the item, apply one of the job model's transitions
+ * (functions/lib/jobs/transitions.ts) and put the result back conditional on the `version`
+ * they read; a lost race re-reads and decides again. Progress writes (setSubstate, setUpload)
+ * are single UpdateItems that bump `version` too, so a status change decided on an older read
+ * never overwrites them. No transactions (dynalite has none).
  */
-
-export interface NewJob extends Omit<JobTarget, 'id'> {
-  /** The webhook derives ids from the delivery (the same delivery, the same job); else a new sortable id. */
-  id?: string | undefined;
-}
-
-export interface Progress {
-  copied?: number;
-  mounted?: number;
-  present?: number;
-  /** Bytes sent, added to bytesCopied. */
-  bytes?: number;
-}
-
-export interface FinishOptions {
-  error?: JobError | undefined;
-  /** Final totals, replacing the counts progress added up. */
-  stats?: { copied?: number; mounted?: number; present?: number; bytesCopied?: number } | undefined;
-  note?: string | undefined;
-}
 
 export interface ListOptions {
   limit?: number;
@@ -62,14 +49,9 @@ export interface JobPage {
   cursor?: string;
 }
 
-interface Decision {
-  job: Job;
-  note?: string | undefined;
-}
-
 const MAX_RACES = 25;
 
-export class JobStore {
+export class JobStore implements JobRecords {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #now: () => number;
@@ -107,7 +89,8 @@ export class JobStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailed(error)) throw new ConflictError(`job ${job.id} exists already`, { cause: error });
+      if (isConditionFailed(error))
+        throw new JobExistsError(`job ${job.id} exists already`, { cause: error });
       throw error;
     }
     return job;
@@ -131,11 +114,11 @@ export class JobStore {
    */
   async #transition(
     id: string,
-    decide: (job: Job, at: string) => Decision | undefined,
+    decide: (job: Job, at: string) => Transition | undefined,
   ): Promise<{ job: Job; changed: boolean }> {
     for (let race = 0; race < MAX_RACES; race++) {
       const item = await this.#read(id);
-      if (!item) throw new NotFoundError(`job ${id} is not in the records`);
+      if (!item) throw new JobNotFoundError(`job ${id} is not in the records`);
       const at = this.#iso();
       const current = fromItem(item);
       const decision = decide(current, at);
@@ -172,24 +155,11 @@ export class JobStore {
   }
 
   /**
-   * RUNNING for this attempt and execution, from QUEUED (an attempt not older than the job's) or
-   * from RUNNING with a lower attempt. The same execution again (a retried RecordRunning) answers
-   * the job unchanged; anything else is a ConflictError (a stale execution, or a finished job).
+   * RUNNING for this attempt and execution (transitions.ts `startRunning`): the same execution
+   * again answers the job unchanged; a stale execution or a finished job is a JobTransitionError.
    */
   async markRunning(id: string, attempt: number, executionArn: string): Promise<Job> {
-    const { job } = await this.#transition(id, (job, at) => {
-      if (job.status === 'RUNNING' && job.attempt === attempt && job.executionArn === executionArn)
-        return undefined;
-      const fromQueued = job.status === 'QUEUED' && attempt >= job.attempt;
-      const fromOlderRun = job.status === 'RUNNING' && attempt > job.attempt;
-      if (!fromQueued && !fromOlderRun) {
-        throw new ConflictError(
-          `job ${id} is ${job.status} at attempt ${job.attempt}; execution ${executionArn} (attempt ${attempt}) cannot run it`,
-        );
-      }
-      const { substate: _s, upload: _u, error: _e, ...rest } = job;
-      return { job: { ...rest, status: 'RUNNING', attempt, executionArn, startedAt: at } };
-    });
+    const { job } = await this.#transition(id, (job, at) => startRunning(job, attempt, executionArn, at));
     return job;
   }
 
@@ -200,7 +170,7 @@ export class JobStore {
   async setSubstate(id: string, substate: string, progress: Progress = {}): Promise<boolean> {
     // Read first for the attempt the history entry names (an update cannot copy it into a list).
     const job = await this.get(id);
-    if (!job) throw new NotFoundError(`job ${id} is not in the records`);
+    if (!job) throw new JobNotFoundError(`job ${id} is not in the records`);
     if (job.status !== 'RUNNING') return false;
     const at = this.#iso();
     const adds = ['version :one'];
@@ -266,94 +236,43 @@ export class JobStore {
       );
     } catch (error) {
       if (isConditionFailed(error))
-        throw new NotFoundError(`job ${id} is not in the records`, { cause: error });
+        throw new JobNotFoundError(`job ${id} is not in the records`, { cause: error });
       throw error;
     }
   }
 
-  /** The final status, once: answers false (and changes nothing) when the job had already ended. */
-  async finish(id: string, status: TerminalStatus, options: FinishOptions = {}): Promise<boolean> {
+  /**
+   * Writes the final status, once (transitions.ts `end`): answers false, changing nothing, when
+   * the job had already ended or is not in `options.from`. Only the job lifecycle calls this: its
+   * `end` also frees the slot and hands the tag on.
+   */
+  async recordEnd(id: string, status: TerminalStatus, options: EndOptions = {}): Promise<boolean> {
     if (!isTerminal(status)) throw new StoreError(`${status} is not a final status`);
-    const { changed } = await this.#transition(id, (job, at) => {
-      if (isTerminal(job.status)) return undefined;
-      const { upload: _u, ...rest } = job;
-      const { stats } = options;
-      return {
-        note: options.note,
-        job: {
-          ...rest,
-          status,
-          finishedAt: at,
-          ...(options.error ? { error: options.error } : {}),
-          ...(stats
-            ? {
-                blobs: {
-                  copied: stats.copied ?? job.blobs.copied,
-                  mounted: stats.mounted ?? job.blobs.mounted,
-                  present: stats.present ?? job.blobs.present,
-                },
-                bytesCopied: stats.bytesCopied ?? job.bytesCopied,
-              }
-            : {}),
-        },
-      };
-    });
+    const { changed } = await this.#transition(id, (job, at) => end(job, status, options, at));
     return changed;
   }
 
-  /**
-   * Asks the job to stop. A QUEUED job is CANCELLED at once (nothing runs it yet; the dispatcher
-   * drops its message); a RUNNING job keeps running until a task sees the flag. A finished job
-   * is left as it is. Answers the job as it is now.
-   */
+  /** Sets the cancel flag of an unfinished job (transitions.ts); answers the job as it is now. */
   async requestCancel(id: string): Promise<Job> {
-    const { job } = await this.#transition(id, (job, at) => {
-      if (isTerminal(job.status) || job.cancelRequested) return undefined;
-      if (job.status === 'QUEUED') {
-        return {
-          note: 'cancelled before it started',
-          job: { ...job, cancelRequested: true, status: 'CANCELLED', finishedAt: at },
-        };
-      }
-      return { note: 'cancel requested', job: { ...job, cancelRequested: true } };
-    });
+    const { job } = await this.#transition(id, (job) => requestCancel(job));
     return job;
   }
 
   async isCancelRequested(id: string): Promise<boolean> {
     const job = await this.get(id);
-    if (!job) throw new NotFoundError(`job ${id} is not in the records`);
+    if (!job) throw new JobNotFoundError(`job ${id} is not in the records`);
     return job.cancelRequested;
   }
 
-  /** A FAILED or CANCELLED job queued again as a new attempt (a new execution `<id>-<attempt+1>`). */
+  /** A FAILED or CANCELLED job QUEUED again as a new attempt (transitions.ts `retry`). */
   async retry(id: string): Promise<Job> {
-    const { job } = await this.#transition(id, (job) => {
-      if (job.status !== 'FAILED' && job.status !== 'CANCELLED') {
-        throw new ConflictError(`job ${id} is ${job.status}: only FAILED or CANCELLED jobs are retried`);
-      }
-      const {
-        substate: _s,
-        upload: _u,
-        error: _e,
-        executionArn: _x,
-        startedAt: _st,
-        finishedAt: _f,
-        ...rest
-      } = job;
-      return {
-        note: `retry of attempt ${job.attempt}`,
-        job: {
-          ...rest,
-          status: 'QUEUED',
-          attempt: job.attempt + 1,
-          cancelRequested: false,
-          blobs: { copied: 0, mounted: 0, present: 0 },
-          bytesCopied: 0,
-        },
-      };
-    });
+    const { job } = await this.#transition(id, (job) => retry(job));
     return job;
+  }
+
+  /** Why a QUEUED job is not moving (transitions.ts `setWait`); the same reason again writes nothing. */
+  async setWait(id: string, wait: JobWait | undefined): Promise<void> {
+    await this.#transition(id, (job) => setWait(job, wait));
   }
 
   /** A policy's jobs, newest first; with `status`, only those. */

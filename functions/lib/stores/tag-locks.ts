@@ -1,10 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { isTerminal, type JobAction } from '../jobs/job.ts';
+import type { ClaimRequest, ClaimResult, Handover, TagLocks, TagRef } from '../jobs/tag-lock.ts';
 import { isConditionFailed, StoreError } from './errors.ts';
-import { isTerminal, type JobAction, jobKey } from './job-record.ts';
+import { jobKey } from './job-record.ts';
 
 /**
  * One lock per (policy, repository, tag): never two executions for one tag, and the newest
- * digest wins (DESIGN.md, "Rules that keep it correct").
+ * digest wins (the contract: functions/lib/jobs/tag-lock.ts; docs/architecture.md, "Records").
  *
  * The lock holds the job that may run for the tag (`jobId`, with the `holderDigest` and
  * `holderAction` it was submitted with), the newest digest and action seen (`digest`, `action`)
@@ -24,43 +26,6 @@ import { isTerminal, type JobAction, jobKey } from './job-record.ts';
  *
  * Every write is conditional on the `version` read; a lost race re-reads and decides again.
  */
-
-export interface TagRef {
-  policy: string;
-  repository: string;
-  tag: string;
-}
-
-export interface ClaimRequest extends TagRef {
-  digest?: string | undefined;
-  action: JobAction;
-  jobId: string;
-}
-
-export type ClaimResult =
-  | {
-      claimed: true;
-      /** A waiting job this claim took the tag from (its holder had ended): end it as superseded. */
-      displaced?: string;
-    }
-  | {
-      claimed: false;
-      holder: string;
-      /**
-       * True: this job carries the newest digest and waits; `release` hands it the tag.
-       * False: the lock already carries this digest and action; the job has nothing to do.
-       */
-      superseded: boolean;
-      /** The job that waited before this one and no longer will: end it as superseded. */
-      displaced?: string;
-    };
-
-export interface Handover {
-  /** The waiting job that now holds the lock: enqueue it. */
-  jobId: string;
-  digest?: string;
-  action: JobAction;
-}
 
 export interface TagLock {
   /** The holder: the one job that may run for the tag. Absent when the lock is free. */
@@ -83,7 +48,7 @@ interface LockItem extends TagLock {
 
 const MAX_RACES = 25;
 
-export class TagLockStore {
+export class TagLockStore implements TagLocks {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
   readonly #now: () => number;
@@ -172,19 +137,18 @@ export class TagLockStore {
         continue;
       }
       if (lock === undefined) continue;
-      if (lock.waitingJobId === jobId) return { claimed: false, holder, superseded: true };
+      if (lock.waitingJobId === jobId) return { claimed: false, holder, waits: true };
       // Already on its way: the waiting job carries this digest, or nothing waits and the holder does.
       const next =
         lock.waitingJobId !== undefined
           ? { digest: lock.digest, action: lock.action }
           : { digest: lock.holderDigest, action: lock.holderAction };
-      if (next.digest === digest && next.action === action)
-        return { claimed: false, holder, superseded: false };
+      if (next.digest === digest && next.action === action) return { claimed: false, holder, waits: false };
       const displaced = lock.waitingJobId;
       if (await this.#write(request, lock, { ...lock, digest, action, waitingJobId: jobId })) {
         return displaced
-          ? { claimed: false, holder, superseded: true, displaced }
-          : { claimed: false, holder, superseded: true };
+          ? { claimed: false, holder, waits: true, displaced }
+          : { claimed: false, holder, waits: true };
       }
     }
     throw new StoreError(`tag lock ${this.#key(request).pk}: gave up after ${MAX_RACES} conflicting writes`);

@@ -6,8 +6,9 @@ import { UnknownSourceError } from '../events/errors.ts';
 import { checkBody } from '../events/limits.ts';
 import { parseEvents } from '../events/normalize.ts';
 import type { RegistryEvent } from '../events/registry-event.ts';
-import { verifySender } from '../events/verify.ts';
-import type { JobTarget } from '../jobs/job.ts';
+import { type VerifiableRequest, verifySender } from '../events/verify.ts';
+import type { JobTarget, SubmittedJob } from '../jobs/job.ts';
+import type { JobMessage } from '../jobs/message.ts';
 
 /**
  * A webhook delivery, from the request to the jobs it makes: find the source, verify the
@@ -21,32 +22,20 @@ import type { JobTarget } from '../jobs/job.ts';
  * submits the same ids again.
  */
 
-/** A job to record: the delivery made it, nothing has run yet. */
-export type NewJob = JobTarget;
-
-export interface SubmittedJob {
-  jobId: string;
-  /** False when an unfinished job holds the tag: it hands over to this digest when it ends. */
-  enqueue: boolean;
-  attempt: number;
-}
-
 export interface WebhookPorts {
   source(name: string): Promise<SourceConfig | undefined>;
   policies(): Promise<PolicyConfig[]>;
   /** The digest this policy last replicated for the tag: what a tag delete without a digest removes. */
   replicatedDigest(policy: string, repository: string, tag: string): Promise<string | undefined>;
   /** Records the job (nothing when it exists) and claims its tag lock. */
-  submitJob(job: NewJob): Promise<SubmittedJob>;
+  submitJob(job: JobTarget): Promise<SubmittedJob>;
   /** Sends job messages to the queue. */
-  enqueue(messages: { jobId: string; attempt: number }[]): Promise<void>;
+  enqueue(messages: JobMessage[]): Promise<void>;
 }
 
-export interface WebhookRequest {
+/** A request to `POST /webhooks/{source}`: header names lower-case, the body exactly as received. */
+export interface WebhookRequest extends VerifiableRequest {
   source: string;
-  headers: Record<string, string | undefined>;
-  query: Record<string, string | undefined>;
-  rawBody: Buffer;
 }
 
 export interface DeliveryResult {
@@ -65,7 +54,7 @@ async function jobFor(
   ports: WebhookPorts,
   policy: PolicyConfig,
   event: RegistryEvent,
-): Promise<NewJob | undefined> {
+): Promise<JobTarget | undefined> {
   if (event.tag === undefined) return undefined;
   let digest = event.digest;
   if (event.action === 'delete') {
@@ -91,12 +80,12 @@ async function jobFor(
 export async function acceptDelivery(ports: WebhookPorts, request: WebhookRequest): Promise<DeliveryResult> {
   const source = await ports.source(request.source);
   if (!source) throw new UnknownSourceError(`no webhook source named "${request.source}"`);
-  verifySender(source, { headers: request.headers, query: request.query, rawBody: request.rawBody });
+  verifySender(source, request);
   const payload = checkBody(request.headers, request.rawBody);
   const parsed = parseEvents(source.format, payload, { registry: source.registry });
 
   const result: DeliveryResult = { accepted: 0, ignored: parsed.ignored, jobs: [] };
-  const toEnqueue: { jobId: string; attempt: number }[] = [];
+  const toEnqueue: JobMessage[] = [];
   const policies = await ports.policies();
   for (const event of parsed.events) {
     const matching = matchingPolicies(policies, event);

@@ -4,11 +4,6 @@ export class JobCancelledError extends Error {
   override name = 'JobCancelledError';
 }
 
-/** The execution names a job the records do not have (deleted, or a stale execution). */
-export class JobNotFoundError extends Error {
-  override name = 'JobNotFoundError';
-}
-
 /** The execution belongs to an older attempt than the record's: a retry superseded it. */
 export class StaleAttemptError extends Error {
   override name = 'StaleAttemptError';

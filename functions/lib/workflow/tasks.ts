@@ -5,9 +5,11 @@ import { deleteTag } from '#replication/delete-tag.ts';
 import { fetchManifest } from '#replication/fetch-manifest.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
 import type { RepositoryRef } from '#replication/types.ts';
+import { JobNotFoundError } from '../jobs/errors.ts';
+import type { Job, JobError, OpenUpload, TerminalStatus } from '../jobs/job.ts';
 import { watchCancellation } from './cancellation.ts';
-import { JobCancelledError, JobNotFoundError, StaleAttemptError } from './errors.ts';
-import type { JobError, RegistryClients, TerminalStatus, WorkflowJob, WorkflowJobs } from './ports.ts';
+import { JobCancelledError, StaleAttemptError } from './errors.ts';
+import type { RegistryClients, WorkflowJobs } from './ports.ts';
 
 /**
  * The work of each Task state of `infra/workflow.asl.json`, as plain functions of JSON in,
@@ -31,7 +33,7 @@ export interface TaskInput {
   attempt: number;
 }
 
-async function load(deps: TaskDependencies, input: TaskInput, substate: string): Promise<WorkflowJob> {
+async function load(deps: TaskDependencies, input: TaskInput, substate: string): Promise<Job> {
   const job = await deps.jobs.get(input.jobId);
   if (!job) throw new JobNotFoundError(`job ${input.jobId} is not in the records`);
   if (job.attempt !== input.attempt) {
@@ -46,7 +48,7 @@ async function load(deps: TaskDependencies, input: TaskInput, substate: string):
 
 async function sides(
   deps: TaskDependencies,
-  job: WorkflowJob,
+  job: Job,
 ): Promise<{ source: RepositoryRef; destination: RepositoryRef }> {
   const [source, destination] = await Promise.all([
     deps.clients.client(job.sourceRegistry),
@@ -88,7 +90,7 @@ export async function checkManifestTask(
 export interface BlobState {
   present: boolean;
   done?: boolean;
-  upload?: WorkflowJob['upload'] | null;
+  upload?: OpenUpload | null;
 }
 
 /** CheckBlob: the destination repository has it → nothing to do; an open upload of it → resume. */
@@ -113,7 +115,7 @@ export async function checkBlobTask(
  */
 export async function copyBlobTask(
   deps: TaskDependencies,
-  input: TaskInput & { blob: Descriptor; upload?: WorkflowJob['upload'] | null },
+  input: TaskInput & { blob: Descriptor; upload?: OpenUpload | null },
 ): Promise<BlobState> {
   const job = await load(deps, input, 'MountOrCopyBlob');
   const { source, destination } = await sides(deps, job);
@@ -217,7 +219,7 @@ function causeMessage(cause: string | undefined): string {
 export async function recordStateTask(
   deps: TaskDependencies,
   input: RecordStateInput,
-): Promise<Pick<WorkflowJob, 'id' | 'action' | 'tag'> | { recorded: boolean }> {
+): Promise<Pick<Job, 'id' | 'action' | 'tag'> | { recorded: boolean }> {
   if (input.status === 'RUNNING') {
     const job = await deps.jobs.markRunning(input.jobId, input.attempt, input.executionArn);
     return { id: job.id, action: job.action, tag: job.tag };
@@ -228,8 +230,8 @@ export async function recordStateTask(
     error = {
       code: input.error.Error ?? 'Error',
       message: causeMessage(input.error.Cause),
-      state: (job as { substate?: string } | undefined)?.substate,
+      state: job?.substate,
     };
   }
-  return { recorded: await deps.jobs.finish(input.jobId, input.status, error, input.attempt) };
+  return { recorded: await deps.jobs.end(input.jobId, input.status, error, input.attempt) };
 }

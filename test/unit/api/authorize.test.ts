@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize } from '../../../functions/lib/api/authorize.ts';
-import { UnauthorizedError } from '../../../functions/lib/api/errors.ts';
+import { ApiUnauthorizedError } from '../../../functions/lib/api/errors.ts';
 import { type ApiHarness, startApiHarness } from './harness.ts';
 
 describe('authorize', () => {
@@ -17,9 +17,9 @@ describe('authorize', () => {
       } catch (error) {
         thrown = error;
       }
-      expect(thrown).toBeInstanceOf(UnauthorizedError);
-      expect((thrown as UnauthorizedError).statusCode).toBe(401);
-      expect((thrown as UnauthorizedError).headers['www-authenticate']).toMatch(/^Bearer /);
+      expect(thrown).toBeInstanceOf(ApiUnauthorizedError);
+      expect((thrown as ApiUnauthorizedError).statusCode).toBe(401);
+      expect((thrown as ApiUnauthorizedError).headers['www-authenticate']).toMatch(/^Bearer /);
       expect((thrown as Error).message).not.toContain('t0ke');
     }
   });

@@ -1,13 +1,17 @@
 import type { ApiPorts, ApiResponse, ScanRequest } from '../../../functions/lib/api/ports.ts';
 import { handleApiRequest } from '../../../functions/lib/api/router.ts';
-import type { JobMessage } from '../../../functions/lib/dispatch/dispatch-job.ts';
+import type { NewJob } from '../../../functions/lib/jobs/job.ts';
+import { JobLifecycle } from '../../../functions/lib/jobs/lifecycle.ts';
+import type { JobMessage } from '../../../functions/lib/jobs/message.ts';
 import { ConfigStore } from '../../../functions/lib/stores/config-store.ts';
-import { JobStore, type NewJob } from '../../../functions/lib/stores/jobs.ts';
+import { JobStore } from '../../../functions/lib/stores/jobs.ts';
+import { LeaseStore } from '../../../functions/lib/stores/leases.ts';
+import { TagLockStore } from '../../../functions/lib/stores/tag-locks.ts';
 import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
 
 /**
- * The management API on real stores (in-process dynalite), with the queue and the background
- * scan recorded instead of sent. The clock moves one millisecond per reading, so jobs created
+ * The management API on real stores (in-process dynalite) and the real job lifecycle (tag
+ * locks, leases), with the queue and the background scan recorded instead of sent. The clock moves one millisecond per reading, so jobs created
  * one after the other list in that order.
  */
 export interface ApiHarness {
@@ -42,6 +46,16 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const clock = () => now++;
   const config = new ConfigStore(local.client, local.tableName, { now: clock });
   const jobs = new JobStore(local.client, local.tableName, { now: clock });
+  const leases = new LeaseStore(local.client, local.tableName, { now: clock });
+  const lifecycle = new JobLifecycle({
+    records: jobs,
+    locks: new TagLockStore(local.client, local.tableName, { now: clock }),
+    releaseLease: (jobId) => leases.release(jobId),
+    enqueue: async (messages) => {
+      harness.enqueued.push(...messages);
+    },
+    now: clock,
+  });
   const harness: ApiHarness = {
     local,
     config,
@@ -52,12 +66,12 @@ export async function startApiHarness(): Promise<ApiHarness> {
     scanFailure: undefined,
     ports: {
       config,
-      jobs,
-      enqueue: async (messages) => {
-        harness.enqueued.push(...messages);
-      },
-      requeue: async (job) => {
-        harness.enqueued.push({ jobId: job.id, attempt: job.attempt });
+      jobs: {
+        get: (id) => jobs.get(id),
+        listByPolicy: (policy, options) => jobs.listByPolicy(policy, options),
+        listByStatus: (status, options) => jobs.listByStatus(status, options),
+        cancel: (id) => lifecycle.cancel(id),
+        retry: (id) => lifecycle.retry(id),
       },
       startScan: async (request) => {
         if (harness.scanFailure) throw harness.scanFailure;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Job } from '../../../functions/lib/stores/job-record.ts';
+import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { type ApiHarness, newJob, policy, registries, startApiHarness } from './harness.ts';
 
 let api: ApiHarness;
@@ -20,18 +20,18 @@ beforeAll(async () => {
   await api.jobs.setSubstate(running.id, 'MountOrCopyBlob', { copied: 1, bytes: 2048 });
   const succeeded = await api.jobs.create(newJob({ policy: 'p2' }));
   await api.jobs.markRunning(succeeded.id, 1, 'arn:exec:s');
-  await api.jobs.finish(succeeded.id, 'SUCCEEDED');
+  await api.jobs.recordEnd(succeeded.id, 'SUCCEEDED');
   const failed = await api.jobs.create(newJob({ policy: 'p1' }));
   await api.jobs.markRunning(failed.id, 1, 'arn:exec:f');
   await api.jobs.setSubstate(failed.id, 'FetchManifest');
-  await api.jobs.finish(failed.id, 'FAILED', {
+  await api.jobs.recordEnd(failed.id, 'FAILED', {
     error: { code: 'RegistryUnavailableError', message: 'hub-a answered 503', state: 'FetchManifest' },
   });
   const other = await api.jobs.create(
     newJob({ policy: 'p2', sourceRepository: 'team-a/other', destinationRepository: 'mirror/team-a/other' }),
   );
   const cancelled = await api.jobs.create(newJob({ policy: 'p1' }));
-  await api.jobs.requestCancel(cancelled.id);
+  await api.ports.jobs.cancel(cancelled.id);
   created = await Promise.all(
     [queued, running, succeeded, failed, other, cancelled].map(
       async (j) => (await api.jobs.get(j.id)) as Job,
@@ -163,7 +163,7 @@ describe('cancel and retry', () => {
   it('retries a FAILED job as attempt 2, queued again and sent to the queue (202)', async () => {
     const failed = await api.jobs.create(newJob({ policy: 'p1' }));
     await api.jobs.markRunning(failed.id, 1, 'arn:exec:x');
-    await api.jobs.finish(failed.id, 'FAILED', { error: { code: 'X', message: 'broke' } });
+    await api.jobs.recordEnd(failed.id, 'FAILED', { error: { code: 'X', message: 'broke' } });
 
     const response = await api.call('POST', `/api/jobs/${failed.id}/retry`);
 
@@ -176,7 +176,7 @@ describe('cancel and retry', () => {
 
   it('refuses to retry a job whose policy is disabled (409)', async () => {
     const failed = await api.jobs.create(newJob({ policy: 'off' }));
-    await api.jobs.requestCancel(failed.id);
+    await api.ports.jobs.cancel(failed.id);
 
     const response = await api.call('POST', `/api/jobs/${failed.id}/retry`);
 

@@ -23,7 +23,7 @@ async function jobsOfPolicy(name: string) {
   await api.jobs.markRunning(running.id, 1, 'arn:exec:running');
   const done = await api.jobs.create(newJob({ policy: name }));
   await api.jobs.markRunning(done.id, 1, 'arn:exec:done');
-  await api.jobs.finish(done.id, 'SUCCEEDED');
+  await api.jobs.recordEnd(done.id, 'SUCCEEDED');
   const other = await api.jobs.create(newJob({ policy: 'someone-else' }));
   return { queued, running, done, other };
 }

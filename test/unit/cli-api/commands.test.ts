@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../cli/program.ts';
-import type { Job } from '../../../functions/lib/stores/job-record.ts';
+import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { newJob } from '../api/harness.ts';
 import { capturedIo, type ServedApi, startServedApi } from './api-server.ts';
 
@@ -118,10 +118,10 @@ describe('crossdock jobs', () => {
     const done = await api.jobs.create(newJob({ policy: 'team-a-to-dc-b' }));
     await api.jobs.markRunning(done.id, 1, 'arn:exec:done');
     await api.jobs.setSubstate(done.id, 'MountOrCopyBlob', { copied: 2, bytes: 3 * 1024 * 1024 });
-    await api.jobs.finish(done.id, 'SUCCEEDED');
+    await api.jobs.recordEnd(done.id, 'SUCCEEDED');
     const failed = await api.jobs.create(newJob({ policy: 'team-a-to-dc-b' }));
     await api.jobs.markRunning(failed.id, 1, 'arn:exec:failed');
-    await api.jobs.finish(failed.id, 'FAILED', {
+    await api.jobs.recordEnd(failed.id, 'FAILED', {
       error: { code: 'ManifestUnknown', message: 'tag v9 is gone' },
     });
     jobs = (await Promise.all([queued, done, failed].map((j) => api.jobs.get(j.id)))) as Job[];
@@ -208,7 +208,7 @@ describe('crossdock jobs', () => {
     await api.jobs.markRunning(running.id, 1, 'arn:exec:w');
     const later = setTimeout(async () => {
       await api.jobs.setSubstate(running.id, 'PushManifest', { bytes: 1024 });
-      setTimeout(() => void api.jobs.finish(running.id, 'SUCCEEDED'), 150);
+      setTimeout(() => void api.jobs.recordEnd(running.id, 'SUCCEEDED'), 150);
     }, 150);
 
     const result = await crossdock(['jobs', 'watch', '--policy', 'watched', '--interval', '40']);

@@ -17,6 +17,9 @@ function ports(
     cancel: async (id, reason) => {
       calls.push(`cancel ${id}: ${reason}`);
     },
+    waitForSlot: async (waiting) => {
+      calls.push(`wait ${waiting.id}`);
+    },
     acquireLease: async () => options.lease ?? true,
     releaseLease: async (id) => {
       calls.push(`release ${id}`);
@@ -43,7 +46,7 @@ const queued: DispatchableJob = {
 
 describe('dispatchJob', () => {
   it('gives back the slot it took when the job ended while its message was handled (a duplicate)', async () => {
-    const running = { ...queued, status: 'RUNNING' };
+    const running: DispatchableJob = { ...queued, status: 'RUNNING' };
     const { p, calls } = ports(running);
     let reads = 0;
     p.job = async () => (++reads === 1 ? running : { ...running, status: 'SUCCEEDED' });
@@ -72,10 +75,10 @@ describe('dispatchJob', () => {
     expect(calls).toEqual(['cancel j1: policy p is disabled']);
   });
 
-  it('holds a job back with a delay when no slot is free, counting its waits', async () => {
+  it('holds a job back with a delay when no slot is free, counting its waits, and records that it waits for a slot', async () => {
     const { p, calls } = ports(queued, { lease: false });
     expect(await dispatchJob(p, { jobId: 'j1', attempt: 2, waits: 3 })).toBe('delayed');
-    expect(calls).toEqual(['requeue j1 waits=4 delay>=true']);
+    expect(calls).toEqual(['wait j1', 'requeue j1 waits=4 delay>=true']);
   });
 
   it('drops messages of finished jobs and of older attempts', async () => {

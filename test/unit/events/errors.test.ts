@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
   MalformedPayloadError,
-  PayloadTooLargeError,
   UnauthorizedWebhookError,
   UnknownSourceError,
   UnsupportedContentTypeError,
   UnsupportedFormatError,
   WebhookError,
+  WebhookPayloadTooLargeError,
 } from '../../../functions/lib/events/errors.ts';
 
 describe('webhook errors', () => {
   it.each([
     [UnauthorizedWebhookError, 401],
     [UnknownSourceError, 404],
-    [PayloadTooLargeError, 413],
+    [WebhookPayloadTooLargeError, 413],
     [UnsupportedContentTypeError, 415],
     [MalformedPayloadError, 400],
     [UnsupportedFormatError, 400],

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   MalformedPayloadError,
-  PayloadTooLargeError,
   UnsupportedContentTypeError,
+  WebhookPayloadTooLargeError,
 } from '../../../functions/lib/events/errors.ts';
 import { checkBody, MAX_WEBHOOK_BODY } from '../../../functions/lib/events/limits.ts';
 
@@ -31,7 +31,7 @@ describe('checkBody', () => {
   it('refuses a body over 1 MiB with 413, before looking at anything else', () => {
     const body = Buffer.alloc(MAX_WEBHOOK_BODY + 1, 0x20);
     expect(MAX_WEBHOOK_BODY).toBe(1024 * 1024);
-    expect(() => checkBody({ 'content-type': 'text/plain' }, body)).toThrow(PayloadTooLargeError);
+    expect(() => checkBody({ 'content-type': 'text/plain' }, body)).toThrow(WebhookPayloadTooLargeError);
     expect(() => checkBody({}, body)).toThrow(expect.objectContaining({ statusCode: 413 }));
   });
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler as dispatch } from '../../../functions/dispatch/handler.ts';
 import { handler as deadLetters } from '../../../functions/dlq/handler.ts';
 import { handler as finalizer } from '../../../functions/finalizer/handler.ts';
-import type { Job } from '../../../functions/lib/stores/job-record.ts';
+import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { DIGEST_A } from '../events/fixtures.ts';
 import { declare, lambdaContext, type Pipeline, sqsEvent, startPipeline } from './pipeline-fixture.ts';
 
@@ -117,7 +117,7 @@ describe('the dispatch function', () => {
 
   it('drops the message of a job that ended or of an older attempt', async () => {
     const job = await queuedJob();
-    await pipeline.app.lifecycle.end(job.id, 'FAILED', { code: 'X', message: 'x' });
+    await pipeline.app.lifecycle.end(job.id, 'FAILED', { error: { code: 'X', message: 'x' } });
     await pipeline.app.jobs.retry(job.id);
 
     const response = await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
@@ -200,7 +200,7 @@ describe('the finalizer function', () => {
 
   it('leaves a job alone when an execution of an older attempt ends', async () => {
     const job = await queuedJob();
-    await pipeline.app.lifecycle.end(job.id, 'FAILED', { code: 'X', message: 'x' });
+    await pipeline.app.lifecycle.end(job.id, 'FAILED', { error: { code: 'X', message: 'x' } });
     await pipeline.app.jobs.retry(job.id);
 
     const result = await finalizer(statusChange(job.id, 1, 'ABORTED'), lambdaContext('finalizer'));
@@ -215,7 +215,7 @@ describe('the finalizer function', () => {
     await pipeline.app.jobs.retry(job.id);
     await dispatchMessages([{ jobId: job.id, attempt: 2 }]);
 
-    const recorded = await pipeline.app.workflowJobs.finish(
+    const recorded = await pipeline.app.workflowJobs.end(
       job.id,
       'FAILED',
       { code: 'StaleAttemptError', message: 'x' },

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-l
 import type { ScanRequest } from '../../../functions/lib/api/ports.ts';
 import { Crossdock } from '../../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../../functions/lib/app/current.ts';
-import type { JobMessage } from '../../../functions/lib/dispatch/dispatch-job.ts';
+import type { JobMessage } from '../../../functions/lib/jobs/message.ts';
 import { lambdaContext as localLambdaContext } from '../../../infra/local/lambda-context.ts';
 import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
 

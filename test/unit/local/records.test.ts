@@ -195,7 +195,7 @@ describe('local records under kill -9 at random moments', () => {
           const job = await jobs.get(id) ?? await jobs.create({ id, policy: 'p', action: 'push', sourceRegistry: 'a',
             sourceRepository: 'team/app', tag: id, destinationRegistry: 'b', destinationRepository: 'team/app' });
           if (job.status === 'QUEUED') await jobs.markRunning(id, 1, 'arn:' + id);
-          if (job.status !== 'SUCCEEDED' && next % 3 !== 0) await jobs.finish(id, 'SUCCEEDED');
+          if (job.status !== 'SUCCEEDED' && next % 3 !== 0) await jobs.recordEnd(id, 'SUCCEEDED');
         }
       };
       await Promise.all(Array.from({ length: 8 }, worker));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { ConfigStore } from '../../../functions/lib/stores/config-store.ts';
-import { NotFoundError } from '../../../functions/lib/stores/errors.ts';
+import { RecordNotFoundError } from '../../../functions/lib/stores/errors.ts';
 import { type LocalTable, startLocalTable } from './local-table.ts';
 
 let local: LocalTable;
@@ -59,7 +59,7 @@ describe('ConfigStore', () => {
     expect(await config.setPolicyEnabled('team-a-to-dc-b', false)).toEqual({ ...policy, enabled: false });
     expect((await config.getPolicy('team-a-to-dc-b'))?.enabled).toBe(false);
     expect(await config.listPolicies()).toHaveLength(1);
-    await expect(config.setPolicyEnabled('missing', true)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(config.setPolicyEnabled('missing', true)).rejects.toBeInstanceOf(RecordNotFoundError);
     expect(await config.deletePolicy('team-a-to-dc-b')).toBe(true);
     expect(await config.deleteSource('hub-a')).toBe(true);
   });

@@ -1,9 +1,12 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError, StoreError } from '../../../functions/lib/stores/errors.ts';
+import { JobExistsError, JobNotFoundError, JobTransitionError } from '../../../functions/lib/jobs/errors.ts';
+import type { NewJob } from '../../../functions/lib/jobs/job.ts';
+import { HISTORY_LIMIT } from '../../../functions/lib/jobs/job.ts';
+import { InvalidCursorError } from '../../../functions/lib/stores/errors.ts';
 import { newJobId } from '../../../functions/lib/stores/job-ids.ts';
-import { HISTORY_LIMIT, toItem } from '../../../functions/lib/stores/job-record.ts';
-import { JobStore, type NewJob } from '../../../functions/lib/stores/jobs.ts';
+import { toItem } from '../../../functions/lib/stores/job-record.ts';
+import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { type LocalTable, startLocalTable } from './local-table.ts';
 
 let local: LocalTable;
@@ -47,7 +50,7 @@ describe('JobStore', () => {
     const created = await jobs.create(newJob({ id: 'job-once' }));
     expect(created).toMatchObject({ id: 'job-once', status: 'QUEUED', attempt: 1, cancelRequested: false });
     expect(await jobs.get('job-once')).toEqual(created);
-    await expect(jobs.create(newJob({ id: 'job-once' }))).rejects.toBeInstanceOf(ConflictError);
+    await expect(jobs.create(newJob({ id: 'job-once' }))).rejects.toBeInstanceOf(JobExistsError);
     expect(await jobs.get('missing')).toBeUndefined();
   });
 
@@ -61,10 +64,10 @@ describe('JobStore', () => {
     const running = await jobs.markRunning(id, 1, 'arn:exec:1');
     expect(running).toMatchObject({ status: 'RUNNING', attempt: 1, executionArn: 'arn:exec:1' });
     expect(await jobs.markRunning(id, 1, 'arn:exec:1')).toEqual(running);
-    await expect(jobs.markRunning(id, 1, 'arn:exec:other')).rejects.toBeInstanceOf(ConflictError);
+    await expect(jobs.markRunning(id, 1, 'arn:exec:other')).rejects.toBeInstanceOf(JobTransitionError);
     // A newer attempt takes over a RUNNING record its older execution left behind.
     expect(await jobs.markRunning(id, 2, 'arn:exec:2')).toMatchObject({ status: 'RUNNING', attempt: 2 });
-    await expect(jobs.markRunning('missing', 1, 'arn')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(jobs.markRunning('missing', 1, 'arn')).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
   it('records substates once each in the history and adds up progress from concurrent tasks', async () => {
@@ -97,23 +100,23 @@ describe('JobStore', () => {
     expect((await jobs.get(id))?.upload).toEqual(upload);
     await jobs.setUpload(id, undefined);
     expect((await jobs.get(id))?.upload).toBeUndefined();
-    await expect(jobs.setUpload('missing', upload)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(jobs.setUpload('missing', upload)).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
   it('a terminal job never changes state again', async () => {
     const { id } = await jobs.create(newJob());
     await jobs.markRunning(id, 1, 'arn:exec');
-    expect(await jobs.finish(id, 'SUCCEEDED', { stats: { copied: 3, bytesCopied: 42 } })).toBe(true);
+    expect(await jobs.recordEnd(id, 'SUCCEEDED', { stats: { copied: 3, bytesCopied: 42 } })).toBe(true);
     const finished = await jobs.get(id);
     expect(finished).toMatchObject({ status: 'SUCCEEDED', blobs: { copied: 3 }, bytesCopied: 42 });
     expect(finished?.finishedAt).toBeDefined();
 
-    expect(await jobs.finish(id, 'FAILED', { error: { code: 'X', message: 'late' } })).toBe(false);
-    await expect(jobs.markRunning(id, 1, 'arn:exec')).rejects.toBeInstanceOf(ConflictError);
-    await expect(jobs.markRunning(id, 2, 'arn:exec:2')).rejects.toBeInstanceOf(ConflictError);
+    expect(await jobs.recordEnd(id, 'FAILED', { error: { code: 'X', message: 'late' } })).toBe(false);
+    await expect(jobs.markRunning(id, 1, 'arn:exec')).rejects.toBeInstanceOf(JobTransitionError);
+    await expect(jobs.markRunning(id, 2, 'arn:exec:2')).rejects.toBeInstanceOf(JobTransitionError);
     expect(await jobs.setSubstate(id, 'PushManifest', { copied: 1 })).toBe(false);
     expect((await jobs.requestCancel(id)).status).toBe('SUCCEEDED');
-    await expect(jobs.retry(id)).rejects.toBeInstanceOf(ConflictError);
+    await expect(jobs.retry(id)).rejects.toBeInstanceOf(JobTransitionError);
     expect(await jobs.get(id)).toEqual(finished);
   });
 
@@ -121,31 +124,58 @@ describe('JobStore', () => {
     const { id } = await jobs.create(newJob());
     await jobs.markRunning(id, 1, 'arn:exec');
     const outcomes = await Promise.all([
-      jobs.finish(id, 'SUCCEEDED'),
-      jobs.finish(id, 'FAILED', { error: { code: 'ExecutionFailed', message: 'x' } }),
-      jobs.finish(id, 'CANCELLED'),
+      jobs.recordEnd(id, 'SUCCEEDED'),
+      jobs.recordEnd(id, 'FAILED', { error: { code: 'ExecutionFailed', message: 'x' } }),
+      jobs.recordEnd(id, 'CANCELLED'),
     ]);
     expect(outcomes.filter(Boolean)).toHaveLength(1);
   });
 
-  it('cancels a queued job at once and flags a running one', async () => {
+  it('ends a job only from the statuses it is asked to end it from (a cancel ends only a QUEUED job)', async () => {
     const queued = await jobs.create(newJob());
-    const cancelled = await jobs.requestCancel(queued.id);
+    const cancel = { from: ['QUEUED'] as const, cancelRequested: true, note: 'cancelled before it started' };
+    expect(await jobs.recordEnd(queued.id, 'CANCELLED', cancel)).toBe(true);
+    const cancelled = await jobs.get(queued.id);
     expect(cancelled).toMatchObject({ status: 'CANCELLED', cancelRequested: true });
-    expect(cancelled.history.at(-1)?.note).toBe('cancelled before it started');
+    expect(cancelled?.history.at(-1)?.note).toBe('cancelled before it started');
 
+    const running = await jobs.create(newJob());
+    await jobs.markRunning(running.id, 1, 'arn:exec');
+    expect(await jobs.recordEnd(running.id, 'CANCELLED', cancel)).toBe(false);
+    expect(await jobs.get(running.id)).toMatchObject({ status: 'RUNNING', cancelRequested: false });
+  });
+
+  it('flags a running job’s cancel, once; a finished job keeps its status', async () => {
     const running = await jobs.create(newJob());
     await jobs.markRunning(running.id, 1, 'arn:exec');
     expect(await jobs.isCancelRequested(running.id)).toBe(false);
     expect(await jobs.requestCancel(running.id)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
     expect(await jobs.isCancelRequested(running.id)).toBe(true);
+    const flagged = (await jobs.get(running.id))?.history.length;
+    await jobs.requestCancel(running.id);
+    expect((await jobs.get(running.id))?.history.length).toBe(flagged);
+  });
+
+  it('records why a QUEUED job waits, once per reason, and forgets it when the job moves', async () => {
+    const job = await jobs.create(newJob());
+    const since = '2025-01-01T00:00:00.000Z';
+    await jobs.setWait(job.id, { reason: 'slot', since });
+    await jobs.setWait(job.id, { reason: 'slot', since: '2025-01-01T00:00:09.000Z' });
+    const waiting = await jobs.get(job.id);
+    expect(waiting?.wait).toEqual({ reason: 'slot', since });
+    expect(waiting?.history.filter((entry) => entry.note === 'waits for a running slot')).toHaveLength(1);
+
+    await jobs.markRunning(job.id, 1, 'arn:exec');
+    expect((await jobs.get(job.id))?.wait).toBeUndefined();
+    await jobs.setWait(job.id, { reason: 'tag', since, holder: 'other' }); // RUNNING: not waiting
+    expect((await jobs.get(job.id))?.wait).toBeUndefined();
   });
 
   it('retry queues a failed job again with the attempt incremented and its run cleared', async () => {
     const { id } = await jobs.create(newJob());
     await jobs.markRunning(id, 1, 'arn:exec:1');
     await jobs.setSubstate(id, 'CopyBlobs', { copied: 2 });
-    await jobs.finish(id, 'FAILED', {
+    await jobs.recordEnd(id, 'FAILED', {
       error: { code: 'RegistryUnavailableError', message: '503', state: 'CopyBlobs' },
     });
     const retried = await jobs.retry(id);
@@ -153,9 +183,9 @@ describe('JobStore', () => {
     expect(retried.error).toBeUndefined();
     expect(retried.executionArn).toBeUndefined();
     // The first attempt's execution is stale now; the second runs.
-    await expect(jobs.markRunning(id, 1, 'arn:exec:1')).rejects.toBeInstanceOf(ConflictError);
+    await expect(jobs.markRunning(id, 1, 'arn:exec:1')).rejects.toBeInstanceOf(JobTransitionError);
     expect(await jobs.markRunning(id, 2, 'arn:exec:2')).toMatchObject({ status: 'RUNNING', attempt: 2 });
-    await expect(jobs.retry(id)).rejects.toBeInstanceOf(ConflictError);
+    await expect(jobs.retry(id)).rejects.toBeInstanceOf(JobTransitionError);
   });
 
   it(`caps the history at ${HISTORY_LIMIT} entries, keeping the newest`, async () => {
@@ -163,7 +193,7 @@ describe('JobStore', () => {
     await jobs.markRunning(id, 1, 'arn:exec');
     for (let i = 0; i < HISTORY_LIMIT + 5; i++)
       await jobs.setSubstate(id, i % 2 === 0 ? 'CheckBlob' : 'MountOrCopyBlob');
-    await jobs.finish(id, 'SUCCEEDED');
+    await jobs.recordEnd(id, 'SUCCEEDED');
     const { history = [] } = (await jobs.get(id)) ?? {};
     expect(history).toHaveLength(HISTORY_LIMIT);
     expect(history.at(-1)?.status).toBe('SUCCEEDED');
@@ -183,15 +213,19 @@ describe('JobStore listings', () => {
     expect(third.cursor).toBeUndefined();
     expect([...first.jobs, ...second.jobs, ...third.jobs].map((job) => job.id)).toEqual(newestFirst);
 
-    await expect(jobs.listByPolicy('p-pages', { cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(StoreError);
-    await expect(jobs.listByPolicy('other', { cursor: first.cursor })).rejects.toBeInstanceOf(StoreError);
+    await expect(jobs.listByPolicy('p-pages', { cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(
+      InvalidCursorError,
+    );
+    await expect(jobs.listByPolicy('other', { cursor: first.cursor })).rejects.toBeInstanceOf(
+      InvalidCursorError,
+    );
   });
 
   it('filters a policy by status across pages and lists by status', async () => {
     const ids = [];
     for (let i = 0; i < 6; i++) {
       const job = await jobs.create(newJob({ policy: 'p-status' }));
-      if (i % 2 === 0) await jobs.requestCancel(job.id);
+      if (i % 2 === 0) await jobs.recordEnd(job.id, 'CANCELLED');
       ids.push(job.id);
     }
     const cancelled = [ids[4], ids[2], ids[0]];
@@ -225,7 +259,7 @@ describe('JobStore listings', () => {
     const running = await jobs.create(newJob({ policy: 'p-restart' }));
     await jobs.markRunning(running.id, 1, 'arn:exec');
     const done = await jobs.create(newJob({ policy: 'p-restart' }));
-    await jobs.finish(done.id, 'SKIPPED');
+    await jobs.recordEnd(done.id, 'SKIPPED');
     const unfinished = await jobs.listUnfinished();
     const ids = unfinished.map((job) => job.id);
     expect(ids).toEqual(expect.arrayContaining([queued.id, running.id]));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobStore, type NewJob } from '../../../functions/lib/stores/jobs.ts';
+import type { NewJob } from '../../../functions/lib/jobs/job.ts';
+import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { TagLockStore } from '../../../functions/lib/stores/tag-locks.ts';
 import { type LocalTable, startLocalTable } from './local-table.ts';
 
@@ -45,23 +46,23 @@ describe('TagLockStore', () => {
     expect(await submit(`${ref.tag}-2`, 'sha256:d2')).toEqual({
       claimed: false,
       holder: `${ref.tag}-1`,
-      superseded: true,
+      waits: true,
     });
     // A third digest displaces the second: only the newest waits.
     expect(await submit(`${ref.tag}-3`, 'sha256:d3')).toEqual({
       claimed: false,
       holder: `${ref.tag}-1`,
-      superseded: true,
+      waits: true,
       displaced: `${ref.tag}-2`,
     });
     // The newest digest again is already covered.
     expect(await submit(`${ref.tag}-4`, 'sha256:d3')).toEqual({
       claimed: false,
       holder: `${ref.tag}-1`,
-      superseded: false,
+      waits: false,
     });
 
-    await jobs.finish(`${ref.tag}-1`, 'SUCCEEDED');
+    await jobs.recordEnd(`${ref.tag}-1`, 'SUCCEEDED');
     expect(await locks.release({ ...ref, jobId: `${ref.tag}-1` })).toEqual({
       jobId: `${ref.tag}-3`,
       digest: 'sha256:d3',
@@ -71,7 +72,7 @@ describe('TagLockStore', () => {
     // Releasing twice, or by a job that holds nothing, changes nothing.
     expect(await locks.release({ ...ref, jobId: `${ref.tag}-1` })).toBeUndefined();
 
-    await jobs.finish(`${ref.tag}-3`, 'SKIPPED');
+    await jobs.recordEnd(`${ref.tag}-3`, 'SKIPPED');
     expect(await locks.release({ ...ref, jobId: `${ref.tag}-3` })).toBeUndefined();
     expect((await locks.get(ref))?.jobId).toBeUndefined();
   });
@@ -86,7 +87,7 @@ describe('TagLockStore', () => {
     expect(await locks.claim({ ...ref, digest: 'sha256:b', action: 'push', jobId: 'w' })).toEqual({
       claimed: false,
       holder: 'h',
-      superseded: true,
+      waits: true,
     });
   });
 
@@ -94,7 +95,7 @@ describe('TagLockStore', () => {
     const { ref, submit } = freshTag();
     await submit(`${ref.tag}-old`, 'sha256:a');
     await submit(`${ref.tag}-waiting`, 'sha256:b');
-    await jobs.finish(`${ref.tag}-old`, 'FAILED');
+    await jobs.recordEnd(`${ref.tag}-old`, 'FAILED');
     expect(await submit(`${ref.tag}-new`, 'sha256:c')).toEqual({
       claimed: true,
       displaced: `${ref.tag}-waiting`,
@@ -104,16 +105,16 @@ describe('TagLockStore', () => {
   it('a delete after a push waits as the newest action; a cancelled waiting job gives up its turn', async () => {
     const { ref, submit } = freshTag();
     await submit(`${ref.tag}-push`, 'sha256:a');
-    expect(await submit(`${ref.tag}-delete`, 'sha256:a', 'delete')).toMatchObject({ superseded: true });
-    await jobs.requestCancel(`${ref.tag}-delete`);
+    expect(await submit(`${ref.tag}-delete`, 'sha256:a', 'delete')).toMatchObject({ waits: true });
+    await jobs.recordEnd(`${ref.tag}-delete`, 'CANCELLED');
     expect(await locks.release({ ...ref, jobId: `${ref.tag}-delete` })).toBeUndefined();
     // The cancelled job's delete is not on its way any more: the same event again waits anew.
-    expect(await submit(`${ref.tag}-delete-again`, 'sha256:a', 'delete')).toMatchObject({ superseded: true });
-    await jobs.requestCancel(`${ref.tag}-delete-again`);
+    expect(await submit(`${ref.tag}-delete-again`, 'sha256:a', 'delete')).toMatchObject({ waits: true });
+    await jobs.recordEnd(`${ref.tag}-delete-again`, 'CANCELLED');
     await locks.release({ ...ref, jobId: `${ref.tag}-delete-again` });
     // The holder's own digest is covered by the holder.
-    expect(await submit(`${ref.tag}-push-again`, 'sha256:a')).toMatchObject({ superseded: false });
-    await jobs.finish(`${ref.tag}-push`, 'SUCCEEDED');
+    expect(await submit(`${ref.tag}-push-again`, 'sha256:a')).toMatchObject({ waits: false });
+    await jobs.recordEnd(`${ref.tag}-push`, 'SUCCEEDED');
     expect(await locks.release({ ...ref, jobId: `${ref.tag}-push` })).toBeUndefined();
     expect((await locks.get(ref))?.jobId).toBeUndefined();
   });

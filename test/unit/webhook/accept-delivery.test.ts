@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#config/load.ts';
 import { UnauthorizedWebhookError, UnknownSourceError } from '../../../functions/lib/events/errors.ts';
-import {
-  acceptDelivery,
-  type NewJob,
-  type WebhookPorts,
-} from '../../../functions/lib/webhook/accept-delivery.ts';
+import type { JobTarget as NewJob } from '../../../functions/lib/jobs/job.ts';
+import { acceptDelivery, type WebhookPorts } from '../../../functions/lib/webhook/accept-delivery.ts';
 import { DIGEST_A, envelope, manifestDelete, manifestPush, tagDelete } from '../events/fixtures.ts';
 
 const config = parseConfig(

@@ -1,11 +1,20 @@
 import { join } from 'node:path';
+import {
+  type RetryClass,
+  WORKFLOW_FUNCTION_NAMES,
+  WORKFLOW_FUNCTIONS,
+  type WorkflowFunction,
+} from '../functions/lib/workflow/functions.ts';
 import workflow from './workflow.asl.json' with { type: 'json' };
 
 /**
  * The one state machine both infrastructures run: `infra/workflow.asl.json`. Its placeholders
  * are quoted (`"${Name}"`) so the file stays valid JSON; rendering replaces each quoted
  * placeholder with the JSON of its value, so numbers (MaxConcurrency, TimeoutSeconds) become
- * numbers and ARNs strings. CDK renders it with ARN tokens, the local runtime with local names.
+ * numbers, ARNs strings and retriers arrays. What fills them comes from the workflow functions'
+ * table (functions/lib/workflow/functions.ts): `${<name>FunctionArn}` the function's ARN (CDK
+ * tokens when deployed, local names in the local runtime), `${<name>Retry}` the retriers of its
+ * retry class; `${CancelOrFail}` is the one Catch of the job's states.
  */
 
 export const WORKFLOW_FILE = join(import.meta.dirname, 'workflow.asl.json');
@@ -13,54 +22,102 @@ export const WORKFLOW_FILE = join(import.meta.dirname, 'workflow.asl.json');
 const WORKFLOW_TEXT = JSON.stringify(workflow);
 
 export interface WorkflowSubstitutions {
-  RecordStateFunctionArn: string;
-  FetchManifestFunctionArn: string;
-  CheckManifestFunctionArn: string;
-  CheckBlobFunctionArn: string;
-  CopyBlobFunctionArn: string;
-  PushManifestFunctionArn: string;
-  CheckTagFunctionArn: string;
-  DeleteManifestFunctionArn: string;
-  BlobsPerJob: number;
-  ExecutionTimeoutSeconds: number;
+  /** The ARN (or local name) each Task state's function is reached by. */
+  functionArns: Record<WorkflowFunction, string>;
+  /** Blobs of one job copied at once: the Map's MaxConcurrency. */
+  blobsPerJob: number;
+  executionTimeoutSeconds: number;
 }
+
+/** Errors a later attempt may get past: a registry's 5xx, resets and throttles, Lambda's own hiccups. */
+const RETRIERS: Record<RetryClass, unknown[]> = {
+  transient: [
+    {
+      ErrorEquals: [
+        'RegistryUnavailableError',
+        'RateLimitedError',
+        'Lambda.TooManyRequestsException',
+        'Lambda.ServiceException',
+        'Lambda.AWSLambdaException',
+        'Lambda.SdkClientException',
+        'Lambda.ClientExecutionTimeoutException',
+      ],
+      IntervalSeconds: 2,
+      BackoffRate: 2,
+      MaxAttempts: 4,
+      MaxDelaySeconds: 60,
+      JitterStrategy: 'FULL',
+    },
+  ],
+};
+
+/** A cancelled job records CANCELLED; anything else that got past the retriers, FAILED. */
+const CANCEL_OR_FAIL = [
+  { ErrorEquals: ['JobCancelledError'], ResultPath: '$.error', Next: 'RecordCancelled' },
+  { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailed' },
+];
 
 const PLACEHOLDER = /"\$\{(\w+)\}"/g;
 
+/** Every placeholder's value, from the table and the substitutions. */
+function placeholderValues(substitutions: WorkflowSubstitutions): Map<string, unknown> {
+  const values = new Map<string, unknown>([
+    ['BlobsPerJob', substitutions.blobsPerJob],
+    ['ExecutionTimeoutSeconds', substitutions.executionTimeoutSeconds],
+    ['CancelOrFail', CANCEL_OR_FAIL],
+  ]);
+  for (const name of WORKFLOW_FUNCTION_NAMES) {
+    values.set(`${name}FunctionArn`, substitutions.functionArns[name]);
+    values.set(`${name}Retry`, RETRIERS[WORKFLOW_FUNCTIONS[name].retry]);
+  }
+  return values;
+}
+
 export function renderWorkflow(substitutions: WorkflowSubstitutions, text = WORKFLOW_TEXT): string {
-  const values = substitutions as unknown as Record<string, string | number>;
-  const used = new Set<string>();
+  const values = placeholderValues(substitutions);
   const rendered = text.replace(PLACEHOLDER, (_match, name: string) => {
-    const value = values[name];
+    const value = values.get(name);
     if (value === undefined) throw new Error(`workflow placeholder \${${name}} has no value`);
-    used.add(name);
     return JSON.stringify(value);
   });
-  const unused = Object.keys(values).filter((name) => !used.has(name));
-  if (unused.length > 0) throw new Error(`workflow has no placeholder for ${unused.join(', ')}`);
+  // A function the table deploys that no state calls is a table and an ASL out of step.
+  const uncalled = WORKFLOW_FUNCTION_NAMES.filter((name) => !text.includes(`"\${${name}FunctionArn}"`));
+  if (uncalled.length > 0) throw new Error(`no workflow state calls ${uncalled.join(', ')}`);
   return rendered;
 }
 
-/** The names of the Task states and the function placeholder each one calls. */
-export function taskStates(definition: string): Map<string, string> {
-  const tasks = new Map<string, string>();
-  const visit = (
-    states: Record<
-      string,
-      {
-        Type: string;
-        Parameters?: { FunctionName?: string };
-        ItemProcessor?: { States: Record<string, never> };
-      }
-    >,
-  ) => {
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task' && state.Parameters?.FunctionName)
-        tasks.set(name, state.Parameters.FunctionName);
-      if (state.ItemProcessor) visit(state.ItemProcessor.States);
+/** A state of an ASL definition, as far as the walkers read it. */
+export interface StateNode {
+  Type?: string;
+  Parameters?: { FunctionName?: string };
+  Retry?: unknown;
+  States?: Record<string, StateNode>;
+  ItemProcessor?: StateNode;
+  Iterator?: StateNode;
+  Branches?: StateNode[];
+}
+
+/** Visits every state of a definition (JSON text or parsed), also those inside Map and Parallel states. */
+export function forEachState(
+  definition: string | StateNode,
+  visit: (name: string, state: StateNode) => void,
+) {
+  const walk = (machine: StateNode | undefined) => {
+    for (const [name, state] of Object.entries(machine?.States ?? {})) {
+      visit(name, state);
+      walk(state.ItemProcessor ?? state.Iterator);
+      for (const branch of state.Branches ?? []) walk(branch);
     }
   };
-  visit(JSON.parse(definition).States);
+  walk(typeof definition === 'string' ? (JSON.parse(definition) as StateNode) : definition);
+}
+
+/** The names of the Task states and the function each one calls (its `FunctionName`). */
+export function taskStates(definition: string | StateNode): Map<string, string> {
+  const tasks = new Map<string, string>();
+  forEachState(definition, (name, state) => {
+    if (state.Type === 'Task') tasks.set(name, state.Parameters?.FunctionName ?? '');
+  });
   return tasks;
 }
 

@@ -12,6 +12,8 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export interface CrossdockFunctionProps {
   /** `functions/…` path of the handler module, without extension. */
   entry: string;
+  /** Where the handler is in the bundle (`index.<export>[.<key>]`); default `index.handler`. */
+  handler?: string;
   description: string;
   environment?: Record<string, string>;
   timeout?: Duration;
@@ -30,7 +32,7 @@ export class CrossdockFunction extends NodejsFunction {
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH });
     super(scope, id, {
       entry: join(ROOT, `${props.entry}.ts`),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,

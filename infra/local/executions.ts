@@ -5,6 +5,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { type StateNode, taskStates } from '../workflow.ts';
 import { consoleLogger, type LocalLogger } from './local-logger.ts';
 
 /**
@@ -74,28 +75,6 @@ const DEAD_LAMBDA_ENDPOINT = 'http://127.0.0.1:9';
 /** AWS's rule for execution names: 1–80 characters, none of these. */
 const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]/u;
 
-interface StateNode {
-  Type?: string;
-  States?: Record<string, StateNode>;
-  ItemProcessor?: StateNode;
-  Iterator?: StateNode;
-  Branches?: StateNode[];
-}
-
-/** The names of all Task states, including those inside Map and Parallel states. */
-export function taskStateNames(definition: StateNode): string[] {
-  const names: string[] = [];
-  const visit = (machine: StateNode | undefined) => {
-    for (const [name, state] of Object.entries(machine?.States ?? {})) {
-      if (state.Type === 'Task') names.push(name);
-      visit(state.ItemProcessor ?? state.Iterator);
-      for (const branch of state.Branches ?? []) visit(branch);
-    }
-  };
-  visit(definition);
-  return names;
-}
-
 function endOf(error: unknown): Pick<ExecutionEnded, 'status' | 'error' | 'cause'> {
   if (error instanceof ExecutionAbortedError) return { status: 'ABORTED' };
   if (error instanceof ExecutionTimeoutError) return { status: 'TIMED_OUT' };
@@ -117,7 +96,7 @@ export class LocalExecutions {
 
   constructor(options: LocalExecutionsOptions) {
     const definition = JSON.parse(options.definition) as StateMachineDefinition & StateNode;
-    const tasks = taskStateNames(definition);
+    const tasks = [...taskStates(definition).keys()];
     for (const state of tasks) {
       if (typeof options.taskHandlers[state] !== 'function') {
         throw new Error(`workflow Task state ${state} has no local handler: it would call AWS`);

@@ -1,15 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
 import type { Job, JobError, OpenUpload, Progress, TerminalStatus } from '../../functions/lib/jobs/job.ts';
-import { localTaskHandlers } from '../../functions/lib/workflow/bindings.ts';
 import type { WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
-import { renderWorkflow, WORKFLOW_FILE } from '../../infra/workflow.ts';
+import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { listTags, manifestDigest } from '../support/registry-reader.ts';
-import { exampleSubstitutions } from '../support/workflow-substitutions.ts';
 
 const MiB = 1024 * 1024;
 
@@ -87,23 +84,22 @@ class RecordedJobs implements WorkflowJobs {
   }
 }
 
-const SUBSTITUTIONS = exampleSubstitutions({ BlobsPerJob: 2, ExecutionTimeoutSeconds: 300 });
-
 describe('the workflow, run by aws-local-stepfunctions with the task functions', () => {
   let source: TestRegistry;
   let destination: TestRegistry;
   let clients: Map<string, RegistryClient>;
   const jobs = new RecordedJobs();
-  const machine = new StateMachine(JSON.parse(renderWorkflow(SUBSTITUTIONS)), {
-    validationOptions: { checkArn: false },
-  });
-  const handlers = localTaskHandlers(readFileSync(WORKFLOW_FILE, 'utf8'), {
-    jobs,
-    clients: { client: async (name) => clients.get(name) as RegistryClient },
-    byteBudget: 4 * MiB,
-    chunkSize: 2 * MiB,
-    cancelPollMs: 50,
-  });
+  const { definition, taskHandlers: handlers } = localTaskHandlers(
+    { blobsPerJob: 2, executionTimeoutSeconds: 300 },
+    {
+      jobs,
+      clients: { client: async (name) => clients.get(name) as RegistryClient },
+      byteBudget: 4 * MiB,
+      chunkSize: 2 * MiB,
+      cancelPollMs: 50,
+    },
+  );
+  const machine = new StateMachine(JSON.parse(definition), { validationOptions: { checkArn: false } });
   const run = (jobId: string) =>
     machine.run(
       { jobId, attempt: 1 },
@@ -204,7 +200,7 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     expect(jobs.jobs.get('push-5')).toMatchObject({
       status: 'FAILED',
       error: {
-        code: 'NotFoundError',
+        code: 'RegistryNotFoundError',
         state: 'FetchManifest',
         message: expect.stringMatching(/team-a\/missing:v1 not found/),
       },

@@ -1,3 +1,4 @@
+import { WORKFLOW_FUNCTION_NAMES, type WorkflowFunction } from '../../functions/lib/workflow/functions.ts';
 import type { WorkflowSubstitutions } from '../../infra/workflow.ts';
 
 const arn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:crossdock-${name}`;
@@ -5,16 +6,12 @@ const arn = (name: string) => `arn:aws:lambda:us-east-1:000000000000:function:cr
 /** Values for every placeholder of the workflow, with Lambda ARNs of the form AWS gives. */
 export function exampleSubstitutions(overrides: Partial<WorkflowSubstitutions> = {}): WorkflowSubstitutions {
   return {
-    RecordStateFunctionArn: arn('record-state'),
-    FetchManifestFunctionArn: arn('fetch-manifest'),
-    CheckManifestFunctionArn: arn('check-manifest'),
-    CheckBlobFunctionArn: arn('check-blob'),
-    CopyBlobFunctionArn: arn('copy-blob'),
-    PushManifestFunctionArn: arn('push-manifest'),
-    CheckTagFunctionArn: arn('check-tag'),
-    DeleteManifestFunctionArn: arn('delete-manifest'),
-    BlobsPerJob: 4,
-    ExecutionTimeoutSeconds: 3600,
+    functionArns: Object.fromEntries(WORKFLOW_FUNCTION_NAMES.map((name) => [name, arn(name)])) as Record<
+      WorkflowFunction,
+      string
+    >,
+    blobsPerJob: 4,
+    executionTimeoutSeconds: 3600,
     ...overrides,
   };
 }

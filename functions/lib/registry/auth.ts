@@ -1,4 +1,4 @@
-import { UnauthorizedError } from './errors.ts';
+import { RegistryUnauthorizedError } from './errors.ts';
 
 /**
  * Registry authentication: learns the scheme from the WWW-Authenticate challenge of a 401
@@ -143,7 +143,7 @@ export class Authenticator {
 
   async #requestToken(scopes: Scope[]): Promise<CachedToken> {
     const bearer = this.#bearer;
-    if (!bearer) throw new UnauthorizedError(`registry ${this.#registry} sent no token realm`);
+    if (!bearer) throw new RegistryUnauthorizedError(`registry ${this.#registry} sent no token realm`);
     const url = new URL(bearer.realm);
     if (bearer.service !== undefined) url.searchParams.set('service', bearer.service);
     for (const scope of scopes) url.searchParams.append('scope', scopeText(scope));
@@ -151,7 +151,7 @@ export class Authenticator {
     if (this.#credentials) headers.authorization = basicAuthorization(this.#credentials);
     const response = await this.#fetchToken(url, headers);
     if (response.status === 401 || response.status === 403) {
-      throw new UnauthorizedError(
+      throw new RegistryUnauthorizedError(
         `registry ${this.#registry}: the token service refused ${this.#credentials ? `the credentials of user "${this.#credentials.username}"` : 'anonymous access'}`,
         { registry: this.#registry, status: response.status },
       );
@@ -161,7 +161,7 @@ export class Authenticator {
       | undefined;
     const token = body?.token ?? body?.access_token;
     if (response.status !== 200 || typeof token !== 'string' || token === '') {
-      throw new UnauthorizedError(
+      throw new RegistryUnauthorizedError(
         `registry ${this.#registry}: the token service answered ${response.status} without a token`,
         {
           registry: this.#registry,

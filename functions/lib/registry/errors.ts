@@ -43,8 +43,8 @@ export class InvalidReferenceError extends RegistryError {
 }
 
 /** The registry refused our credentials (or we had none and it wants some). */
-export class UnauthorizedError extends RegistryError {
-  override name = 'UnauthorizedError';
+export class RegistryUnauthorizedError extends RegistryError {
+  override name = 'RegistryUnauthorizedError';
 }
 
 /** Authenticated, but not allowed to do this. */
@@ -53,8 +53,8 @@ export class DeniedError extends RegistryError {
 }
 
 /** The repository, manifest, tag or blob does not exist. */
-export class NotFoundError extends RegistryError {
-  override name = 'NotFoundError';
+export class RegistryNotFoundError extends RegistryError {
+  override name = 'RegistryNotFoundError';
 }
 
 /** Content did not hash to the digest that names it. Never retried: the source is wrong. */

@@ -5,13 +5,13 @@ import { Agent, type Dispatcher } from 'undici';
 import { Authenticator, type Credentials, type Scope } from './auth.ts';
 import {
   DeniedError,
-  NotFoundError,
   RateLimitedError,
   RegistryError,
   type RegistryErrorDetail,
+  RegistryNotFoundError,
+  RegistryUnauthorizedError,
   RegistryUnavailableError,
   RequestAbortedError,
-  UnauthorizedError,
 } from './errors.ts';
 import { RequestRateLimiter } from './rate-limiter.ts';
 import {
@@ -291,7 +291,7 @@ export class RegistryTransport {
       ? `user "${this.endpoint.credentials.username}"`
       : 'anonymous access';
     const why = sentAuthorization || this.endpoint.credentials ? `refused ${who}` : 'requires credentials';
-    return new UnauthorizedError(`registry ${this.name} ${why} for ${request.what}`, {
+    return new RegistryUnauthorizedError(`registry ${this.name} ${why} for ${request.what}`, {
       registry: this.name,
       status: 401,
       details,
@@ -312,7 +312,7 @@ export class RegistryTransport {
     if (status === 403)
       return new DeniedError(`registry ${this.name} denied ${request.what}${said}`, context);
     if (status === 404)
-      return new NotFoundError(`${request.what} not found in registry ${this.name}${said}`, context);
+      return new RegistryNotFoundError(`${request.what} not found in registry ${this.name}${said}`, context);
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
       return new RateLimitedError(`registry ${this.name} is rate-limiting ${request.what}${said}`, {

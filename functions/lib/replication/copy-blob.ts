@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable, Transform } from 'node:stream';
 import { type HashingStreamOptions, hashAlgorithm, hashingStream } from '#registry/digest.ts';
-import { DigestMismatchError, NotFoundError, RegistryError } from '#registry/errors.ts';
+import { DigestMismatchError, RegistryError, RegistryNotFoundError } from '#registry/errors.ts';
 import type { Descriptor } from '#registry/manifests.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, sleep } from '#registry/retry.ts';
 import { CopyCancelledError } from './errors.ts';
@@ -196,7 +196,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
 }
 
 function isLostSession(error: unknown): boolean {
-  if (error instanceof NotFoundError) return true;
+  if (error instanceof RegistryNotFoundError) return true;
   return (
     error instanceof RegistryError &&
     ['BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN'].includes(error.code ?? '')

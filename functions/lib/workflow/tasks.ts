@@ -9,6 +9,7 @@ import { JobNotFoundError } from '../jobs/errors.ts';
 import type { Job, JobError, OpenUpload, TerminalStatus } from '../jobs/job.ts';
 import { watchCancellation } from './cancellation.ts';
 import { JobCancelledError, StaleAttemptError } from './errors.ts';
+import type { WorkflowFunction } from './functions.ts';
 import type { RegistryClients, WorkflowJobs } from './ports.ts';
 
 /**
@@ -113,7 +114,7 @@ export async function checkBlobTask(
  * MountOrCopyBlob: mount, else stream up to the byte budget. A blob left unfinished returns
  * `done: false` with its open upload, and the workflow calls this state again.
  */
-export async function copyBlobTask(
+export async function mountOrCopyBlobTask(
   deps: TaskDependencies,
   input: TaskInput & { blob: Descriptor; upload?: OpenUpload | null },
 ): Promise<BlobState> {
@@ -235,3 +236,18 @@ export async function recordStateTask(
   }
   return { recorded: await deps.jobs.end(input.jobId, input.status, error, input.attempt) };
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: each task takes its own input shape from the ASL.
+export type Task = (deps: TaskDependencies, input: any) => Promise<unknown>;
+
+/** The code of each workflow function (functions.ts): the compiler checks none is missing. */
+export const TASKS: Record<WorkflowFunction, Task> = {
+  RecordState: recordStateTask,
+  FetchManifest: fetchManifestTask,
+  CheckManifest: checkManifestTask,
+  CheckBlob: checkBlobTask,
+  MountOrCopyBlob: mountOrCopyBlobTask,
+  PushManifest: pushManifestTask,
+  CheckTag: checkTagTask,
+  DeleteManifest: deleteManifestTask,
+};

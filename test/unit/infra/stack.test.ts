@@ -2,6 +2,7 @@ import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOW_FUNCTION_NAMES, WORKFLOW_FUNCTIONS } from '../../../functions/lib/workflow/functions.ts';
 import { acknowledgeNagFindings } from '../../../infra/aws/nag.ts';
 import { CrossdockStack, type CrossdockStackProps } from '../../../infra/aws/stack.ts';
 
@@ -77,11 +78,23 @@ describe('the CDK stack', () => {
     });
   });
 
+  it('deploys one function per entry of the workflow functions’ table, each its own handler with the table’s timeout and memory', () => {
+    for (const name of WORKFLOW_FUNCTION_NAMES) {
+      const spec = WORKFLOW_FUNCTIONS[name];
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: `index.handlers.${name}`,
+        Timeout: spec.timeoutSeconds,
+        MemorySize: spec.memoryMiB,
+        Description: spec.description,
+      });
+    }
+  });
+
   it('bounds the blob transfers by the copy function’s reserved concurrency', () => {
     const copy = template.findResources('AWS::Lambda::Function', {
       Properties: { ReservedConcurrentExecutions: 25 },
     });
-    expect(Object.keys(copy)).toEqual([logicalId(stack.workflow.copyBlobFunction)]);
+    expect(Object.keys(copy)).toEqual([logicalId(stack.workflow.transferFunction)]);
   });
 
   it('sends job messages that keep failing to a dead-letter queue, whose consumer records them', () => {
@@ -229,7 +242,7 @@ describe('the CDK stack', () => {
     expect(authorizer).toContain('secretsmanager:GetSecretValue');
     expect(authorizer).not.toContain('dynamodb');
 
-    const copy = statementsOf(stack.workflow.copyBlobFunction);
+    const copy = statementsOf(stack.workflow.transferFunction);
     expect(copy).toContain('secretsmanager:GetSecretValue');
     expect(copy).toContain('secret:crossdock/*');
     expect(copy).not.toContain('states:StartExecution');

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { renderWorkflow, taskStates, type WorkflowSubstitutions } from '../../../infra/workflow.ts';
+import { WORKFLOW_FUNCTION_NAMES } from '../../../functions/lib/workflow/functions.ts';
+import { forEachState, renderWorkflow, taskStates, WORKFLOW_FILE } from '../../../infra/workflow.ts';
 import { exampleSubstitutions } from '../../support/workflow-substitutions.ts';
 
 const SUBSTITUTIONS = exampleSubstitutions();
@@ -38,20 +40,42 @@ describe('the workflow definition', () => {
   });
 
   it('gives every task a timeout, and retries only retryable errors', () => {
-    const definition = JSON.parse(renderWorkflow(SUBSTITUTIONS));
-    const tasks = [
-      ...Object.values(definition.States),
-      ...Object.values(definition.States.CopyBlobs.ItemProcessor.States),
-    ] as { Type: string; TimeoutSeconds?: number; Retry?: { ErrorEquals: string[] }[] }[];
+    const tasks: { Type?: string; TimeoutSeconds?: number; Retry?: { ErrorEquals: string[] }[] }[] = [];
+    forEachState(renderWorkflow(SUBSTITUTIONS), (_name, state) => {
+      tasks.push(state as (typeof tasks)[number]);
+    });
 
     for (const task of tasks.filter((s) => s.Type === 'Task')) {
+      expect(task.Retry?.length).toBeGreaterThan(0);
       expect(task.TimeoutSeconds).toBeGreaterThan(0);
       for (const retry of task.Retry ?? []) expect(retry.ErrorEquals).not.toContain('States.ALL');
     }
   });
 
-  it('refuses to render with a placeholder left without a value', () => {
-    const { BlobsPerJob: _, ...missing } = SUBSTITUTIONS;
-    expect(() => renderWorkflow(missing as WorkflowSubstitutions)).toThrow(/\$\{BlobsPerJob\} has no value/);
+  it('refuses to render a placeholder it has no value for, and a table function no state calls', () => {
+    const withUnknown = JSON.stringify({
+      StartAt: 'A',
+      States: { A: { Type: 'Pass', Result: '${Nope}', End: true } },
+    });
+    expect(() => renderWorkflow(SUBSTITUTIONS, withUnknown)).toThrow(/\$\{Nope\} has no value/);
+    expect(() => renderWorkflow(SUBSTITUTIONS, withUnknown.replace('${Nope}', 'x'))).toThrow(
+      /no workflow state calls RecordState, FetchManifest/,
+    );
+  });
+
+  it('calls one function of the table from each Task state, with that function’s retriers, and one Catch for the job’s states', () => {
+    const raw = readFileSync(WORKFLOW_FILE, 'utf8');
+    const called = new Set<string>();
+    forEachState(raw, (name, state) => {
+      if (state.Type !== 'Task') return;
+      const fn = /^\$\{(\w+)FunctionArn\}$/.exec(state.Parameters?.FunctionName ?? '')?.[1];
+      expect(fn, name).toBeDefined();
+      expect(WORKFLOW_FUNCTION_NAMES, name).toContain(fn);
+      expect(state.Retry, name).toBe(`\${${fn}Retry}`);
+      called.add(fn as string);
+    });
+    expect([...called].sort()).toEqual([...WORKFLOW_FUNCTION_NAMES].sort());
+    const catches = raw.match(/"Catch": "[^"]*"/g) ?? [];
+    expect(new Set(catches)).toEqual(new Set(['"Catch": "${CancelOrFail}"']));
   });
 });

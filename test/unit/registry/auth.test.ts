@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Authenticator, parseChallenges, repositoryScope } from '#registry/auth.ts';
-import { UnauthorizedError } from '#registry/errors.ts';
+import { RegistryUnauthorizedError } from '#registry/errors.ts';
 
 describe('parseChallenges', () => {
   it('reads a Bearer challenge with quoted parameters', () => {
@@ -82,14 +82,14 @@ describe('Authenticator', () => {
     expect(await auth.authorization(scopes)).toBe('Bearer t2');
   });
 
-  it('turns a refusal by the token service into UnauthorizedError naming the user', async () => {
+  it('turns a refusal by the token service into RegistryUnauthorizedError naming the user', async () => {
     const auth = new Authenticator({
       registry: 'hub-a',
       credentials: { username: 'alice', password: 'wrong' },
       fetchToken: async () => ({ status: 401, json: undefined }),
     });
     const refusal = auth.challenged('Bearer realm="http://127.0.0.1:1/token"', scopes, false);
-    await expect(refusal).rejects.toThrow(UnauthorizedError);
+    await expect(refusal).rejects.toThrow(RegistryUnauthorizedError);
     await expect(refusal).rejects.toThrow(/hub-a.*"alice"/);
   });
 });

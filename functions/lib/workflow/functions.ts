@@ -1,0 +1,78 @@
+/**
+ * The workflow's Lambda functions, one table: each Task state of infra/workflow.asl.json calls
+ * one of these (its `FunctionName` placeholder is `${<name>FunctionArn}`, its retriers
+ * `${<name>Retry}`). The CDK stack deploys one Lambda per entry with this timeout, memory and
+ * concurrency; the local runtime binds each to the same handler; the renderer fills the ASL's
+ * placeholders from it. The task code for each name is `TASKS` in tasks.ts, checked complete by
+ * the compiler.
+ */
+
+/** How a state retries what may pass: the retriers of each class are in infra/workflow.ts. */
+export type RetryClass = 'transient';
+
+export interface WorkflowFunctionSpec {
+  /** What the AWS console shows for the function. */
+  description: string;
+  timeoutSeconds: number;
+  memoryMiB: number;
+  retry: RetryClass;
+  /** Moves blob bytes: its reserved concurrency is the IO worker pool. */
+  transfer?: boolean;
+}
+
+export const WORKFLOW_FUNCTIONS = {
+  RecordState: {
+    description: 'Records a job state (RUNNING, SUCCEEDED, SKIPPED, CANCELLED, FAILED)',
+    timeoutSeconds: 120,
+    memoryMiB: 512,
+    retry: 'transient',
+  },
+  FetchManifest: {
+    description: 'FetchManifest: resolves the tag at the source',
+    timeoutSeconds: 120,
+    memoryMiB: 512,
+    retry: 'transient',
+  },
+  CheckManifest: {
+    description: 'CheckManifest: is the digest already at the destination?',
+    timeoutSeconds: 120,
+    memoryMiB: 512,
+    retry: 'transient',
+  },
+  CheckBlob: {
+    description: 'CheckBlob: does the destination repository hold the blob?',
+    timeoutSeconds: 120,
+    memoryMiB: 512,
+    retry: 'transient',
+  },
+  MountOrCopyBlob: {
+    description: 'MountOrCopyBlob: mounts or streams one blob, in chunks',
+    // Lambda's ceiling; the task hands a big blob to the next invocation well before it.
+    timeoutSeconds: 900,
+    memoryMiB: 1024,
+    retry: 'transient',
+    transfer: true,
+  },
+  PushManifest: {
+    description: 'PushManifest: children, index, then the tag',
+    timeoutSeconds: 120,
+    memoryMiB: 512,
+    retry: 'transient',
+  },
+  CheckTag: {
+    description: 'CheckTag: does the destination tag still point at the deleted digest?',
+    timeoutSeconds: 120,
+    memoryMiB: 512,
+    retry: 'transient',
+  },
+  DeleteManifest: {
+    description: 'DeleteManifest: removes the destination manifest',
+    timeoutSeconds: 120,
+    memoryMiB: 512,
+    retry: 'transient',
+  },
+} as const satisfies Record<string, WorkflowFunctionSpec>;
+
+export type WorkflowFunction = keyof typeof WORKFLOW_FUNCTIONS;
+
+export const WORKFLOW_FUNCTION_NAMES = Object.keys(WORKFLOW_FUNCTIONS) as WorkflowFunction[];

@@ -1,0 +1,25 @@
+import type { Context } from 'aws-lambda';
+import { app } from '../lib/app/current.ts';
+import { addLogKeys } from '../lib/runtime/invocation-log.ts';
+import { observed } from '../lib/runtime/middleware.ts';
+import { WORKFLOW_FUNCTION_NAMES, type WorkflowFunction } from '../lib/workflow/functions.ts';
+import { TASKS } from '../lib/workflow/tasks.ts';
+
+/**
+ * The workflow's Lambda handlers, one per workflow function (functions/lib/workflow/functions.ts),
+ * from this one module: the CDK stack deploys each as `index.handlers.<name>`, the local runtime
+ * binds each Task state to the handler its function names. A handler takes the state's Payload
+ * and answers the task's JSON; errors are thrown as they are: their `name` is what the state
+ * machine's Retry and Catch match.
+ */
+export type WorkflowHandler = (payload: { jobId?: string }, context: Context) => Promise<unknown>;
+
+export const handlers = Object.fromEntries(
+  WORKFLOW_FUNCTION_NAMES.map((name): [WorkflowFunction, WorkflowHandler] => [
+    name,
+    observed(async (input: { jobId?: string }) => {
+      addLogKeys({ jobId: input.jobId });
+      return TASKS[name]((await app()).taskDependencies, input);
+    }),
+  ]),
+) as Record<WorkflowFunction, WorkflowHandler>;

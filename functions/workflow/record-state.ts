@@ -1,3 +1,0 @@
-import { WORKFLOW_HANDLERS } from './index.ts';
-
-export const handler = WORKFLOW_HANDLERS.RecordStateFunctionArn;

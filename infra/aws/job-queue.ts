@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MAX_RECEIVE_COUNT } from '../../functions/lib/config/defaults.ts';
 
 /**
  * The jobs queue and its dead-letter queue. A message reaches the DLQ only after repeated
@@ -22,7 +23,10 @@ export class JobQueue extends Construct {
       enforceSSL: true,
       // AWS asks for six times the consumer's timeout, so a slow batch is not redelivered mid-way.
       visibilityTimeout: Duration.seconds(props.dispatchTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        maxReceiveCount: props.maxReceiveCount ?? MAX_RECEIVE_COUNT,
+      },
     });
   }
 }

@@ -2,6 +2,17 @@ import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import {
+  DEFAULT_COPY_BYTE_BUDGET,
+  DEFAULT_DISPATCHER_CONCURRENCY,
+  DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+  DEFAULT_HTTP_THROTTLE,
+  DEFAULT_LIMITS,
+  DEFAULT_TRANSFER_CONCURRENCY,
+  DISPATCH_TIMEOUT_SECONDS,
+  leaseTtlSeconds,
+} from '../../functions/lib/config/defaults.ts';
+import type { Limits } from '../../functions/lib/config/schema.ts';
 import { PipelineAlarms } from './alarms.ts';
 import { JobQueue } from './job-queue.ts';
 import { JobStore } from './job-store.ts';
@@ -10,17 +21,9 @@ import { Dispatch } from './pipeline.ts';
 import { WebhookApi } from './webhook-api.ts';
 import { ReplicationWorkflow } from './workflow.ts';
 
-export interface CrossdockLimits {
-  /** Jobs running at once, over all destinations. */
-  runningJobs: number;
-  /** Jobs running at once into one destination registry. */
-  perDestination: number;
-  /** Blobs of one job copied at once (the workflow's Map MaxConcurrency). */
-  blobsPerJob: number;
-}
-
 export interface CrossdockStackProps extends StackProps {
-  limits?: Partial<CrossdockLimits>;
+  /** The config's `limits`: jobs running at once overall and per destination, blobs per job. */
+  limits?: Partial<Limits>;
   /** Reserved concurrency of the dispatcher (default 2). */
   dispatcherConcurrency?: number;
   /** The SQS event source's maxConcurrency (default 2, AWS's minimum). */
@@ -39,8 +42,6 @@ export interface CrossdockStackProps extends StackProps {
   vpc?: IVpc;
 }
 
-export const DEFAULT_LIMITS: CrossdockLimits = { runningJobs: 10, perDestination: 4, blobsPerJob: 4 };
-
 /** crossdock on AWS: webhook API → jobs queue → dispatcher → Step Functions → DynamoDB records. */
 export class CrossdockStack extends Stack {
   readonly store: JobStore;
@@ -53,8 +54,9 @@ export class CrossdockStack extends Stack {
 
   constructor(scope: Construct, id: string, props: CrossdockStackProps = {}) {
     super(scope, id, props);
-    const limits = { ...DEFAULT_LIMITS, ...props.limits };
-    const dispatchTimeout = Duration.seconds(60);
+    const limits: Limits = { ...DEFAULT_LIMITS, ...props.limits };
+    const executionTimeout = props.executionTimeout ?? Duration.seconds(DEFAULT_EXECUTION_TIMEOUT_SECONDS);
+    const dispatchTimeout = Duration.seconds(DISPATCH_TIMEOUT_SECONDS);
     this.store = new JobStore(this, 'Records');
     this.jobQueue = new JobQueue(this, 'Queue', { dispatchTimeout });
     const environment = {
@@ -63,21 +65,27 @@ export class CrossdockStack extends Stack {
       RUNNING_JOBS: String(limits.runningJobs),
       PER_DESTINATION: String(limits.perDestination),
       BLOBS_PER_JOB: String(limits.blobsPerJob),
-      COPY_BYTE_BUDGET: String((props.copyByteBudgetMiB ?? 1024) * 1024 * 1024),
+      COPY_BYTE_BUDGET: String(
+        props.copyByteBudgetMiB === undefined
+          ? DEFAULT_COPY_BYTE_BUDGET
+          : props.copyByteBudgetMiB * 1024 * 1024,
+      ),
+      // A running slot outlives the longest execution, so admission never over-commits.
+      LEASE_TTL_SECONDS: String(leaseTtlSeconds(executionTimeout.toSeconds())),
       POWERTOOLS_METRICS_NAMESPACE: 'crossdock',
     };
 
     this.workflow = new ReplicationWorkflow(this, 'Workflow', {
       environment,
       blobsPerJob: limits.blobsPerJob,
-      executionTimeout: props.executionTimeout ?? Duration.hours(2),
-      transferConcurrency: props.transferConcurrency ?? 20,
+      executionTimeout,
+      transferConcurrency: props.transferConcurrency ?? DEFAULT_TRANSFER_CONCURRENCY,
       vpc: props.vpc,
     });
     const workEnvironment = { ...environment, STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn };
     this.webhooks = new WebhookApi(this, 'Webhooks', {
       environment: workEnvironment,
-      throttle: props.webhookThrottle ?? { rate: 50, burst: 100 },
+      throttle: props.webhookThrottle ?? DEFAULT_HTTP_THROTTLE,
     });
     this.dispatch = new Dispatch(this, 'Dispatch', {
       environment: workEnvironment,
@@ -85,8 +93,8 @@ export class CrossdockStack extends Stack {
       deadLetterQueue: this.jobQueue.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
       timeout: dispatchTimeout,
-      reservedConcurrency: props.dispatcherConcurrency ?? 2,
-      maxConcurrency: props.dispatcherMaxConcurrency ?? 2,
+      reservedConcurrency: props.dispatcherConcurrency ?? DEFAULT_DISPATCHER_CONCURRENCY,
+      maxConcurrency: props.dispatcherMaxConcurrency ?? DEFAULT_DISPATCHER_CONCURRENCY,
       batchSize: props.dispatchBatchSize ?? 10,
     });
 

@@ -11,6 +11,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { MAX_RECEIVE_COUNT } from '../../functions/lib/config/defaults.ts';
 import { inMemoryHandler } from './in-memory-handler.ts';
 
 /**
@@ -124,7 +125,7 @@ export async function startLocalQueues(options: LocalQueuesOptions): Promise<Loc
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
       RedrivePolicy: JSON.stringify({
         deadLetterTargetArn: deadLetter.arn,
-        maxReceiveCount: options.maxReceiveCount ?? 5,
+        maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
       }),
     });
     await selfTest(client, join(options.dataDir, DB_FILE));

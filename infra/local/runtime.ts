@@ -1,5 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  DEFAULT_COPY_BYTE_BUDGET,
+  DEFAULT_DISPATCHER_CONCURRENCY,
+  DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+  DEFAULT_HTTP_THROTTLE,
+  DISPATCH_TIMEOUT_SECONDS,
+  leaseTtlSeconds,
+  MAX_RECEIVE_COUNT,
+  MAX_REQUEST_BODY_BYTES,
+} from '#config/defaults.ts';
 import type { CrossdockConfig } from '#config/schema.ts';
 import { handler as apiHandler } from '../../functions/api/handler.ts';
 import { handler as dispatchHandler } from '../../functions/dispatch/handler.ts';
@@ -56,7 +66,7 @@ const EXECUTION_ENDED_BADLY = new Set(['ABORTED', 'TIMED_OUT', 'FAILED']);
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, stateDir } = options;
   await mkdir(stateDir, { recursive: true });
-  const executionTimeoutSeconds = options.executionTimeoutSeconds ?? 2 * 3600;
+  const executionTimeoutSeconds = options.executionTimeoutSeconds ?? DEFAULT_EXECUTION_TIMEOUT_SECONDS;
   const stopping: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const step of stopping.splice(0).reverse()) {
@@ -70,7 +80,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const queues = await startLocalQueues({
       dataDir: join(stateDir, 'queues'),
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
-      maxReceiveCount: 5,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
     });
     stopping.push(() => queues.close());
 
@@ -101,7 +111,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
               cause: ended.cause ?? null,
             },
           },
-          lambdaContext('crossdock-finalizer', 60_000),
+          lambdaContext('crossdock-finalizer', DISPATCH_TIMEOUT_SECONDS * 1000),
         );
       },
     });
@@ -128,8 +138,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         jobQueueUrl: queues.queueUrl,
         stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:crossdock',
         limits: config.limits,
-        copyByteBudget: 1024 * 1024 * 1024,
-        leaseTtlSeconds: executionTimeoutSeconds + 300,
+        copyByteBudget: DEFAULT_COPY_BYTE_BUDGET,
+        leaseTtlSeconds: leaseTtlSeconds(executionTimeoutSeconds),
       },
       dynamo: records.client,
       sqs: queues.client,
@@ -168,8 +178,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       client: queues.client,
       queueUrl: queues.queueUrl,
       queueArn: queues.queueArn,
-      handler: (event) => dispatchHandler(event, lambdaContext('crossdock-dispatch', 60_000)),
-      concurrency: options.dispatcherConcurrency ?? 2,
+      handler: (event) =>
+        dispatchHandler(event, lambdaContext('crossdock-dispatch', DISPATCH_TIMEOUT_SECONDS * 1000)),
+      concurrency: options.dispatcherConcurrency ?? DEFAULT_DISPATCHER_CONCURRENCY,
       batchSize: 10,
       waitTimeSeconds: 1,
     });
@@ -178,7 +189,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       client: queues.client,
       queueUrl: queues.deadLetterQueueUrl,
       queueArn: queues.deadLetterQueueArn,
-      handler: (event) => deadLetterHandler(event, lambdaContext('crossdock-dlq', 60_000)),
+      handler: (event) =>
+        deadLetterHandler(event, lambdaContext('crossdock-dlq', DISPATCH_TIMEOUT_SECONDS * 1000)),
       concurrency: 1,
       batchSize: 10,
       waitTimeSeconds: 1,
@@ -195,8 +207,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const gateway: Gateway = await startGateway({
       port: options.port,
-      maxBodyBytes: 1024 * 1024,
-      throttle: { rate: 50, burst: 100 },
+      maxBodyBytes: MAX_REQUEST_BODY_BYTES,
+      throttle: DEFAULT_HTTP_THROTTLE,
       routes: [
         {
           method: 'POST',

@@ -1,3 +1,4 @@
+import { MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
 import { httpStatusOf } from '../runtime/http-errors.ts';
 import { authorize } from './authorize.ts';
 import { deleteItem, disablePolicy, enablePolicy, getItem, listItems, writeItem } from './config-routes.ts';
@@ -32,7 +33,7 @@ import type { ConfigKind } from './validation.ts';
  */
 
 /** Bodies over 1 MiB are refused (413), as the webhook route does. */
-export const MAX_API_BODY = 1024 * 1024;
+export const MAX_API_BODY = MAX_REQUEST_BODY_BYTES;
 
 const KIND_OF: Record<string, ConfigKind> = { registries: 'registry', sources: 'source', policies: 'policy' };
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_COPY_BYTE_BUDGET, DEFAULT_LEASE_TTL_SECONDS, DEFAULT_LIMITS } from '#config/defaults.ts';
 
 /**
  * What every function reads from its environment (the CDK stack sets it; the local runtime
@@ -29,12 +30,11 @@ const environmentSchema = z.object({
   TABLE_NAME: z.string().min(1),
   JOB_QUEUE_URL: z.string().min(1),
   STATE_MACHINE_ARN: z.string().min(1).optional(),
-  RUNNING_JOBS: count.default(10),
-  PER_DESTINATION: count.default(4),
-  BLOBS_PER_JOB: count.default(4),
-  COPY_BYTE_BUDGET: count.default(1024 * 1024 * 1024),
-  // The execution timeout (2 h) and a margin: a slot is never freed under a running job.
-  LEASE_TTL_SECONDS: count.default(2 * 3600 + 300),
+  RUNNING_JOBS: count.default(DEFAULT_LIMITS.runningJobs),
+  PER_DESTINATION: count.default(DEFAULT_LIMITS.perDestination),
+  BLOBS_PER_JOB: count.default(DEFAULT_LIMITS.blobsPerJob),
+  COPY_BYTE_BUDGET: count.default(DEFAULT_COPY_BYTE_BUDGET),
+  LEASE_TTL_SECONDS: count.default(DEFAULT_LEASE_TTL_SECONDS),
   SCAN_FUNCTION_NAME: z.string().min(1).optional(),
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { crossCheck } from './cross-check.ts';
+import { DEFAULT_LIMITS } from './defaults.ts';
 
 /**
  * The YAML config users write (DESIGN.md, "The interfaces users touch"): its key names are a
@@ -130,9 +131,9 @@ export const policySchema = strictObject({
 });
 
 export const limitsSchema = strictObject({
-  runningJobs: count.default(10),
-  perDestination: count.default(4),
-  blobsPerJob: count.default(4),
+  runningJobs: count.default(DEFAULT_LIMITS.runningJobs),
+  perDestination: count.default(DEFAULT_LIMITS.perDestination),
+  blobsPerJob: count.default(DEFAULT_LIMITS.blobsPerJob),
 }).prefault({});
 
 export const configSchema = strictObject({
@@ -156,4 +157,5 @@ export type RegistryConfig = z.infer<typeof registrySchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
 export type PolicyFilters = PolicyConfig['filters'];
+/** `limits`: jobs running at once overall and per destination registry, blobs of one job copied at once. */
 export type Limits = z.infer<typeof limitsSchema>;

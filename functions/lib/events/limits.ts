@@ -1,7 +1,8 @@
+import { MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
 import { MalformedPayloadError, UnsupportedContentTypeError, WebhookPayloadTooLargeError } from './errors.ts';
 
 /** Registries send small JSON documents; anything bigger is refused before it is parsed. */
-export const MAX_WEBHOOK_BODY = 1024 * 1024;
+export const MAX_WEBHOOK_BODY = MAX_REQUEST_BODY_BYTES;
 
 /** Media types registries use for their webhook bodies (parameters such as charset allowed). */
 export const WEBHOOK_CONTENT_TYPES: ReadonlySet<string> = new Set([

@@ -67,7 +67,13 @@ describe('the CDK stack', () => {
       Handler: 'index.handler',
       ReservedConcurrentExecutions: 3,
       Environment: {
-        Variables: Match.objectLike({ RUNNING_JOBS: '12', PER_DESTINATION: '3', BLOBS_PER_JOB: '5' }),
+        Variables: Match.objectLike({
+          RUNNING_JOBS: '12',
+          PER_DESTINATION: '3',
+          BLOBS_PER_JOB: '5',
+          // The 90-minute execution timeout and a margin: a slot never expires under a live job.
+          LEASE_TTL_SECONDS: String(90 * 60 + 300),
+        }),
       },
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {

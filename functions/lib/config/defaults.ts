@@ -1,0 +1,40 @@
+/**
+ * The defaults and limits more than one part reads — the config schema, the functions'
+ * settings (their environment), the CDK stack and the local runtime — in one place, so that
+ * what `serve` runs with and what `cdk deploy` deploys cannot drift apart.
+ */
+
+/** `limits` of the config: jobs running at once overall and per destination, blobs per job. */
+export const DEFAULT_LIMITS = { runningJobs: 10, perDestination: 4, blobsPerJob: 4 } as const;
+
+/** Bytes one MountOrCopyBlob invocation sends before handing the open upload to the next. */
+export const DEFAULT_COPY_BYTE_BUDGET = 1024 * 1024 * 1024;
+
+/** Longest a job attempt (one execution) may run. */
+export const DEFAULT_EXECUTION_TIMEOUT_SECONDS = 2 * 3600;
+
+/**
+ * How long a running slot stays taken when nobody releases it (a lost finalizer event): longer
+ * than the longest execution, so a slot is never freed under a job that still runs.
+ */
+export const leaseTtlSeconds = (executionTimeoutSeconds: number) => executionTimeoutSeconds + 300;
+
+export const DEFAULT_LEASE_TTL_SECONDS = leaseTtlSeconds(DEFAULT_EXECUTION_TIMEOUT_SECONDS);
+
+/** The dispatcher's timeout; SQS's visibility timeout is six times it on AWS. */
+export const DISPATCH_TIMEOUT_SECONDS = 60;
+
+/** Dispatcher invocations at once (its reserved concurrency and the event source's maxConcurrency). */
+export const DEFAULT_DISPATCHER_CONCURRENCY = 2;
+
+/** Receives of a job message before it moves to the dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 5;
+
+/** Reserved concurrency of the blob-copying function: the IO worker pool. */
+export const DEFAULT_TRANSFER_CONCURRENCY = 20;
+
+/** Requests per second, and burst, the HTTP API accepts. */
+export const DEFAULT_HTTP_THROTTLE = { rate: 50, burst: 100 } as const;
+
+/** Request bodies over this are refused with 413, webhooks and the management API alike. */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;

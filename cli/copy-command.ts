@@ -1,27 +1,17 @@
 import { parseCredentials } from '#registry/docker-config.ts';
-import { InvalidReferenceError } from '#registry/errors.ts';
 import { formatReference, type ImageReference, parseReference } from '#registry/reference.ts';
 import { BlobLocations } from '#replication/blob-locations.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
+import type { CopyOptions } from './commands.ts';
 import { type CliIo, runSession } from './context.ts';
+import { UsageError } from './errors.ts';
 import { shortDigest } from './format.ts';
 import { describeError } from './run-summary.ts';
-
-export interface CopyOptions {
-  srcCreds?: string;
-  destCreds?: string;
-  srcInsecure?: boolean;
-  destInsecure?: boolean;
-  dryRun?: boolean;
-  referrers?: boolean;
-  blobs?: number;
-  quiet?: boolean;
-}
 
 function credentialsOption(text: string | undefined, flag: string) {
   if (text === undefined) return undefined;
   const credentials = parseCredentials(text);
-  if (!credentials) throw new InvalidReferenceError(`${flag} must be USER:PASSWORD`);
+  if (!credentials) throw new UsageError(`${flag} must be USER:PASSWORD`);
   return credentials;
 }
 
@@ -83,7 +73,7 @@ export async function runCopy(src: string, dst: string, options: CopyOptions, io
         },
       );
       if (destination.digest !== undefined && destination.digest !== result.digest) {
-        throw new InvalidReferenceError(
+        throw new UsageError(
           `the destination names ${destination.digest} but the source is ${result.digest}`,
         );
       }

@@ -1,17 +1,22 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from '@commander-js/extra-typings';
+import {
+  apiCommand,
+  applyCommand,
+  copyCommand,
+  jobsCommand,
+  jobsWatchCommand,
+  listingCommand,
+  serveCommand,
+  startCommand,
+  syncCommand,
+} from './commands.ts';
 import { type CliIo, defaultIo } from './context.ts';
 
-function positiveInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('must be a positive integer');
-  return value;
-}
-
 /**
- * Builds the `crossdock` command line. Commands are imported when run, so `copy` does not pay
- * for loading the config parser.
+ * Builds the `crossdock` command line from the definitions in commands.ts. Commands are imported
+ * when run, so `copy` does not pay for loading the config parser.
  * Each action stores its exit code; nothing calls process.exit. */
-export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+export function buildProgram(io: CliIo, setExitCode: (code: number) => void) {
   const program = new Command('crossdock')
     .description('Replicate container images between registries.')
     .showHelpAfterError()
@@ -23,117 +28,52 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       writeErr: (text) => io.stderr.write(text),
     });
 
-  program
-    .command('copy')
-    .description('copy one image (all platforms and referrers) from SRC to DST')
-    .argument('<src>', 'source: host[:port]/repository:tag or @sha256:… (docker:// accepted)')
-    .argument('<dst>', 'destination: host[:port]/repository[:tag] (the source tag when none is given)')
-    .option('--src-creds <user:password>', 'credentials for the source (else Docker config.json)')
-    .option('--dest-creds <user:password>', 'credentials for the destination (else Docker config.json)')
-    .option('--src-insecure', 'source over https without certificate checks, or plain http')
-    .option('--dest-insecure', 'destination over https without certificate checks, or plain http')
-    .option('--blobs <n>', 'blobs copied at once', positiveInteger)
-    .option('--no-referrers', 'do not copy signatures, SBOMs and other referrers')
-    .option('--dry-run', 'show what would be copied, write nothing')
-    .option('-q, --quiet', 'no progress output')
-    .action(async (src: string, dst: string, options) => {
-      const { runCopy } = await import('./copy-command.ts');
-      setExitCode(await runCopy(src, dst, options, io));
-    });
+  copyCommand(program.command('copy')).action(async (src, dst, options) => {
+    const { runCopy } = await import('./copy-command.ts');
+    setExitCode(await runCopy(src, dst, options, io));
+  });
+  syncCommand(program.command('sync')).action(async (options) => {
+    const { runSync } = await import('./sync-command.ts');
+    setExitCode(await runSync(options, io));
+  });
+  serveCommand(program.command('serve')).action(async (options) => {
+    const { runServe } = await import('./serve-command.ts');
+    setExitCode(await runServe(options, io));
+  });
+  startCommand(program.command('start')).action(async (options) => {
+    const { runStart } = await import('./serve-command.ts');
+    setExitCode(await runStart(options, io));
+  });
 
-  program
-    .command('sync')
-    .description("replicate once everything the config's enabled policies cover")
-    .requiredOption('-c, --config <file>', 'crossdock.yaml')
-    .option('--policy <name...>', 'only these policies')
-    .option('--jobs <n>', 'tags copied at once (default: limits.runningJobs)', positiveInteger)
-    .option('--no-referrers', 'do not copy signatures, SBOMs and other referrers')
-    .option('--dry-run', 'show what would be copied, write nothing')
-    .option('-q, --quiet', 'no progress output')
-    .action(async (options) => {
-      const { runSync } = await import('./sync-command.ts');
-      setExitCode(await runSync(options, io));
-    });
+  // Commands over the management API (cli/api).
+  applyCommand(program.command('apply')).action(async (options) => {
+    const { runApply } = await import('./api/config-commands.ts');
+    setExitCode(await runApply(options, io));
+  });
 
-  const port = (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0 || value > 65535)
-      throw new InvalidArgumentError('must be a port number');
-    return value;
-  };
-  program
-    .command('serve')
-    .description('run crossdock on this machine: webhooks, API, queue, workflow, records (127.0.0.1)')
-    .requiredOption('-c, --config <file>', 'crossdock.yaml (applied at start)')
-    .option('--port <port>', 'where the webhooks and the API listen', port, 8080)
-    .option('--state-dir <dir>', 'where the records and the queue are kept', '.crossdock')
-    .action(async (options) => {
-      const { runServe } = await import('./serve-command.ts');
-      setExitCode(await runServe(options, io));
-    });
-  program
-    .command('start')
-    .description(
-      'what `npm start` runs: serve ./crossdock.yaml, or a demo with two local registries when there is none',
-    )
-    .option('--port <port>', 'where the webhooks and the API listen', port, 8080)
-    .option('--state-dir <dir>', 'where the records and the queue are kept', '.crossdock')
-    .action(async (options) => {
-      const { runStart } = await import('./serve-command.ts');
-      setExitCode(await runStart(options, io));
-    });
-
-  // Commands over the management API (cli/api): --api URL and --token on each.
-  const api = (command: Command) =>
-    command
-      .option('--api <url>', 'the crossdock API (env CROSSDOCK_API_URL; default http://127.0.0.1:8080)')
-      .option('--token <token>', 'bearer token of the API (env CROSSDOCK_API_TOKEN)');
-  const output = (command: Command) => command.option('-o, --output <format>', 'table or json', 'table');
-
-  api(program.command('apply'))
-    .description('push the registries, sources and policies of a config file to a running API')
-    .requiredOption('-c, --config <file>', 'crossdock.yaml')
-    .action(async (options) => {
-      const { runApply } = await import('./api/config-commands.ts');
-      setExitCode(await runApply(options, io));
-    });
-
-  const jobs = output(api(program.command('jobs')))
-    .description('the job table, newest first')
-    .enablePositionalOptions()
-    .option('--policy <name>', 'only this policy')
-    .option('--status <status>', 'QUEUED, RUNNING, SUCCEEDED, SKIPPED, FAILED or CANCELLED')
-    .option('--repository <repository>', 'only jobs of this source or destination repository')
-    .option('--limit <n>', 'at most this many jobs (default 50)', positiveInteger)
-    .action(async (options) => {
-      const { runJobsList } = await import('./api/jobs-command.ts');
-      setExitCode(await runJobsList(options, io));
-    });
-  output(api(jobs.command('show')))
+  const jobs = jobsCommand(program.command('jobs')).action(async (options) => {
+    const { runJobsList } = await import('./api/jobs-command.ts');
+    setExitCode(await runJobsList(options, io));
+  });
+  listingCommand(jobs.command('show'))
     .description("one job's record and history")
     .argument('<id>')
-    .action(async (id: string, options) => {
+    .action(async (id, options) => {
       const { runJobShow } = await import('./api/jobs-command.ts');
       setExitCode(await runJobShow(id, options, io));
     });
-  api(jobs.command('watch'))
-    .description('live progress until the jobs end (default: the queued and running ones)')
-    .argument('[ids...]')
-    .option('--policy <name>', 'only this policy')
-    .option('--limit <n>', 'follow at most this many jobs (default 100)', positiveInteger)
-    .option('--interval <ms>', 'between readings (default 1000)', positiveInteger)
-    .action(async (ids: string[], options) => {
-      const { runJobsWatch } = await import('./api/watch-command.ts');
-      setExitCode(await runJobsWatch(ids, options, io));
-    });
+  jobsWatchCommand(jobs.command('watch')).action(async (ids, options) => {
+    const { runJobsWatch } = await import('./api/watch-command.ts');
+    setExitCode(await runJobsWatch(ids, options, io));
+  });
   for (const [name, description] of [
     ['cancel', 'cancel a queued job; ask a running one to stop'],
     ['retry', 'queue a FAILED or CANCELLED job again as a new attempt'],
   ] as const) {
-    api(jobs.command(name))
+    apiCommand(jobs.command(name))
       .description(description)
       .argument('<id>')
-      .action(async (id: string, options) => {
+      .action(async (id, options) => {
         const commands = await import('./api/jobs-command.ts');
         const run = name === 'cancel' ? commands.runJobCancel : commands.runJobRetry;
         setExitCode(await run(id, options, io));
@@ -141,7 +81,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   }
 
   const policies = program.command('policies').description('list, enable and disable policies');
-  output(api(policies.command('list')))
+  listingCommand(policies.command('list'))
     .description('the policies the API holds')
     .action(async (options) => {
       const { runPoliciesList } = await import('./api/config-commands.ts');
@@ -151,16 +91,16 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     ['enable', 'enable a policy: replicates everything it covers, then every push'],
     ['disable', 'disable a policy: cancels its queued and running jobs'],
   ] as const) {
-    api(policies.command(name))
+    apiCommand(policies.command(name))
       .description(description)
       .argument('<name>')
-      .action(async (policy: string, options) => {
+      .action(async (policy, options) => {
         const commands = await import('./api/config-commands.ts');
         const run = name === 'enable' ? commands.runPolicyEnable : commands.runPolicyDisable;
         setExitCode(await run(policy, options, io));
       });
   }
-  output(api(program.command('registries').description('registries').command('list')))
+  listingCommand(program.command('registries').description('registries').command('list'))
     .description('the registries the API holds (secrets redacted)')
     .action(async (options) => {
       const { runRegistriesList } = await import('./api/config-commands.ts');

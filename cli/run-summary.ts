@@ -1,4 +1,4 @@
-import type { ReplicateResult } from '#replication/replicate-tag.ts';
+import type { ReplicateResult } from '#replication/types.ts';
 import { addStats, emptyStats, type ReplicationStats } from '#replication/types.ts';
 import { formatBytes, formatSeconds } from './format.ts';
 

@@ -2,18 +2,13 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig } from '#config/schema.ts';
+import type { ServeOptions, StartOptions } from './commands.ts';
 import type { CliIo } from './context.ts';
 
 /**
  * `crossdock serve --config FILE`: the local runtime until Ctrl-C (or SIGTERM). `crossdock
  * start` (what `npm start` runs): serve `crossdock.yaml` when there is one, else the demo.
  */
-
-export interface ServeOptions {
-  config: string;
-  port: number;
-  stateDir: string;
-}
 
 const DEFAULT_CONFIG = 'crossdock.yaml';
 
@@ -22,7 +17,7 @@ export async function runServe(options: ServeOptions, io: CliIo): Promise<number
   return serveUntilStopped(config, options, io);
 }
 
-export async function runStart(options: Omit<ServeOptions, 'config'>, io: CliIo): Promise<number> {
+export async function runStart(options: StartOptions, io: CliIo): Promise<number> {
   if (existsSync(DEFAULT_CONFIG)) {
     io.stderr.write(`crossdock: serving ${resolve(DEFAULT_CONFIG)}\n`);
     return runServe({ ...options, config: DEFAULT_CONFIG }, io);
@@ -40,7 +35,7 @@ export async function runStart(options: Omit<ServeOptions, 'config'>, io: CliIo)
 
 async function serveUntilStopped(
   config: CrossdockConfig,
-  options: Omit<ServeOptions, 'config'>,
+  options: StartOptions,
   io: CliIo,
   started?: (url: string) => Promise<() => Promise<void>>,
 ): Promise<number> {

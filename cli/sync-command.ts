@@ -4,19 +4,11 @@ import type { CrossdockConfig, PolicyConfig, RegistryConfig } from '#config/sche
 import type { RegistryClient } from '#registry/client.ts';
 import { BlobLocations } from '#replication/blob-locations.ts';
 import { forEachLimit, Semaphore } from '#replication/limit.ts';
+import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
-import { type ScannedTag, scanPolicy } from '#replication/scan.ts';
+import type { SyncOptions } from './commands.ts';
 import { type ClientPool, type CliIo, runSession } from './context.ts';
 import { describeError } from './run-summary.ts';
-
-export interface SyncOptions {
-  config: string;
-  policy?: string[];
-  jobs?: number;
-  referrers?: boolean;
-  dryRun?: boolean;
-  quiet?: boolean;
-}
 
 interface SyncJob extends ScannedTag {
   policy: PolicyConfig;
@@ -77,7 +69,7 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
           const source = registry(policy.source.registry);
           const destination = registry(policy.destination.registry);
           try {
-            for await (const scanned of scanPolicy(source, policy, {
+            for await (const scanned of listPolicyTags(source, policy, {
               signal,
               skipReferrerTags: options.referrers !== false,
             })) {

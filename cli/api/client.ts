@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import type { ApiConnectionOptions } from '../commands.ts';
 import type { CliIo } from '../context.ts';
 
 /**
@@ -9,13 +10,6 @@ import type { CliIo } from '../context.ts';
  */
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
-
-export interface ApiConnectionOptions {
-  /** `--api URL`; else `CROSSDOCK_API_URL`; else `DEFAULT_API_URL`. */
-  api?: string | undefined;
-  /** `--token`; else `CROSSDOCK_API_TOKEN`. */
-  token?: string | undefined;
-}
 
 export class ApiClientError extends Error {
   override name = 'ApiClientError';

@@ -1,8 +1,9 @@
 import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig, PolicyConfig, RegistryConfig, SourceConfig } from '#config/schema.ts';
+import type { ApiConnectionOptions, ApplyOptions, ListingOptions } from '../commands.ts';
 import type { CliIo } from '../context.ts';
 import { describeError } from '../run-summary.ts';
-import { type ApiConnectionOptions, runApiCommand } from './client.ts';
+import { runApiCommand } from './client.ts';
 import { parseOutput, renderTable } from './table.ts';
 
 /**
@@ -15,10 +16,6 @@ import { parseOutput, renderTable } from './table.ts';
  * file does not declare are left alone. A second run reports everything unchanged.
  * `limits` and `api` are settings of the runtime, not records: apply does not send them.
  */
-
-export interface ApplyOptions extends ApiConnectionOptions {
-  config: string;
-}
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 
@@ -39,7 +36,8 @@ export async function runApply(options: ApplyOptions, io: CliIo): Promise<number
     return 1;
   }
   // The file's own api.token is the natural token for the API it configures.
-  const connection = { ...options, token: options.token ?? (io.env.CROSSDOCK_API_TOKEN || config.api.token) };
+  const token = options.token ?? (io.env.CROSSDOCK_API_TOKEN || config.api.token);
+  const connection = { ...options, ...(token === undefined ? {} : { token }) };
   return runApiCommand(io, 'apply', connection, async (client) => {
     const counts: Record<Outcome, number> = { created: 0, updated: 0, unchanged: 0 };
     let leftAlone = 0;
@@ -85,11 +83,7 @@ export async function runApply(options: ApplyOptions, io: CliIo): Promise<number
   });
 }
 
-export interface ListOptions extends ApiConnectionOptions {
-  output?: string;
-}
-
-export function runPoliciesList(options: ListOptions, io: CliIo): Promise<number> {
+export function runPoliciesList(options: ListingOptions, io: CliIo): Promise<number> {
   return runApiCommand(io, 'policies list', options, async (client) => {
     const output = parseOutput(options.output ?? 'table');
     const { policies } = await client.call<{ policies: PolicyConfig[] }>('GET', '/api/policies');
@@ -149,7 +143,7 @@ export function runPolicyDisable(name: string, options: ApiConnectionOptions, io
   });
 }
 
-export function runRegistriesList(options: ListOptions, io: CliIo): Promise<number> {
+export function runRegistriesList(options: ListingOptions, io: CliIo): Promise<number> {
   return runApiCommand(io, 'registries list', options, async (client) => {
     const output = parseOutput(options.output ?? 'table');
     const { registries } = await client.call<{ registries: RegistryConfig[] }>('GET', '/api/registries');

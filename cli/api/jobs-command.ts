@@ -1,18 +1,11 @@
 import type { JobListReply, JobReply, JobView } from '../../functions/lib/api/views.ts';
+import type { ApiConnectionOptions, JobsListOptions, ListingOptions } from '../commands.ts';
 import type { CliIo } from '../context.ts';
 import { formatBytes } from '../format.ts';
-import { type ApiClient, type ApiConnectionOptions, runApiCommand } from './client.ts';
+import { type ApiClient, runApiCommand } from './client.ts';
 import { formatAge, JOB_COLUMNS, jobRow, parseOutput, renderTable } from './table.ts';
 
 /** `crossdock jobs …`: the job table, one job's history, cancel and retry. */
-
-export interface JobsListOptions extends ApiConnectionOptions {
-  policy?: string;
-  status?: string;
-  repository?: string;
-  limit?: number;
-  output?: string;
-}
 
 /** Up to `limit` jobs newest first, following the API's cursor. */
 export async function fetchJobs(
@@ -59,10 +52,6 @@ export function runJobsList(options: JobsListOptions, io: CliIo): Promise<number
     if (more) io.stderr.write(`(the newest ${limit} shown; more with --limit)\n`);
     return 0;
   });
-}
-
-export interface JobOptions extends ApiConnectionOptions {
-  output?: string;
 }
 
 function describeJob(job: JobView, now: number): string {
@@ -114,7 +103,7 @@ function describeJob(job: JobView, now: number): string {
   return `${head}\n\nhistory\n${history}`;
 }
 
-export function runJobShow(id: string, options: JobOptions, io: CliIo): Promise<number> {
+export function runJobShow(id: string, options: ListingOptions, io: CliIo): Promise<number> {
   return runApiCommand(io, 'jobs show', options, async (client) => {
     const output = parseOutput(options.output ?? 'table');
     const { job } = await client.call<JobReply>('GET', `/api/jobs/${encodeURIComponent(id)}`);

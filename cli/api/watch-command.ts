@@ -2,9 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mapLimit } from '#replication/limit.ts';
 import type { JobReply, JobView } from '../../functions/lib/api/views.ts';
 import { isTerminal } from '../../functions/lib/jobs/job.ts';
+import type { WatchOptions } from '../commands.ts';
 import { type CliIo, interruptSignal } from '../context.ts';
 import { formatBytes } from '../format.ts';
-import { type ApiConnectionOptions, runApiCommand } from './client.ts';
+import { runApiCommand } from './client.ts';
 import { fetchJobs } from './jobs-command.ts';
 import { JOB_COLUMNS, jobRow, renderTable } from './table.ts';
 
@@ -14,13 +15,6 @@ import { JOB_COLUMNS, jobRow, renderTable } from './table.ts';
  * start. On a terminal the table is redrawn in place; otherwise (a pipe, CI) one line is
  * written per change. Exit code 1 when any of them FAILED.
  */
-
-export interface WatchOptions extends ApiConnectionOptions {
-  policy?: string;
-  limit?: number;
-  /** Milliseconds between readings; 1000 by default. */
-  interval?: number;
-}
 
 const CONCURRENCY = 8;
 

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { scanPolicyJobs } from '../lib/api/scan.ts';
+import { scanPolicyJobs } from '../lib/api/policy-scan.ts';
 import { app } from '../lib/app/current.ts';
 import { observed } from '../lib/runtime/middleware.ts';
 import { logger, metrics } from '../lib/runtime/observability.ts';

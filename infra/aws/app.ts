@@ -19,8 +19,11 @@ function number(key: string): number | undefined {
   return parsed;
 }
 
+/** The keys whose value is set: a context value left out keeps the stack's default. */
 const defined = <T extends object>(value: T) =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 
 const executionMinutes = number('executionTimeoutMinutes');
 const webhookRate = number('webhookRate');

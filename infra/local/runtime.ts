@@ -16,7 +16,7 @@ import { handler as dispatchHandler } from '../../functions/dispatch/handler.ts'
 import { handler as deadLetterHandler } from '../../functions/dlq/handler.ts';
 import { handler as finalizerHandler } from '../../functions/finalizer/handler.ts';
 import { handler as healthHandler } from '../../functions/health/handler.ts';
-import { scanPolicyJobs } from '../../functions/lib/api/scan.ts';
+import { scanPolicyJobs } from '../../functions/lib/api/policy-scan.ts';
 import { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../functions/lib/app/current.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';

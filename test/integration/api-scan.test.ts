@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScanPorts, scanJobId, scanPolicyJobs } from '../../functions/lib/api/scan.ts';
+import { type ScanPorts, scanJobId, scanPolicyJobs } from '../../functions/lib/api/policy-scan.ts';
 import { parseConfig } from '../../functions/lib/config/load.ts';
 import type { PolicyConfig } from '../../functions/lib/config/schema.ts';
 import type { JobMessage } from '../../functions/lib/jobs/message.ts';

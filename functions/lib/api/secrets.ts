@@ -1,7 +1,7 @@
 import type { RegistryConfig, SourceConfig } from '#config/schema.ts';
 
 /**
- * Secrets never leave the API (DESIGN.md: "Secrets never appear in … API responses"). Every
+ * Secrets never leave the API (functions/lib/api/README.md, "Secrets"). Every
  * answer replaces them with `REDACTED`, keeping the shape, so a client sees that a secret is set
  * and of which kind:
  * - registries: `credentials.password` (the username stays: it is not a secret);

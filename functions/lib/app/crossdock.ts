@@ -1,8 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ScanPorts } from '../api/policy-scan.ts';
 import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
-import type { ScanPorts } from '../api/scan.ts';
 import type { DispatchPorts } from '../dispatch/dispatch-job.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { JobMessage } from '../jobs/message.ts';

@@ -4,7 +4,7 @@ import type { ConfigStore } from '../stores/config-store.ts';
 
 /**
  * Deployed, secrets live in Secrets Manager and the records hold only a reference to them
- * (DESIGN.md: "Secrets Manager: credentials"). This store sits in front of the config records:
+ * (docs/deploy.md). This store sits in front of the config records:
  * on the way in it moves a registry's password and a source's header/query value or HMAC secret
  * into the vault, under `crossdock/registry/<name>` and `crossdock/source/<name>`, and writes
  * `vault:<secret name>` in their place; on the way out it reads them back (cached by the vault),

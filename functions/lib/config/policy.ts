@@ -17,8 +17,9 @@ import type { CrossdockConfig, PolicyConfig, PolicyFilters } from './schema.ts';
  * Matchers are compiled once per filters object: this runs on the webhook's hot path.
  */
 
-export interface RegistryEvent {
-  /** The configured registry name the event comes from. */
+/** What a policy is asked about: a tag of a repository of one configured registry (an event, a listed tag). */
+export interface PolicySubject {
+  /** The configured registry name it comes from. */
   registry: string;
   repository: string;
   tag?: string | undefined;
@@ -77,7 +78,7 @@ export function tagMatches(policy: Pick<PolicyConfig, 'filters'>, tag: string | 
 }
 
 /** Registry, project, repository filters and tag filters; `enabled` is not looked at. */
-export function policyMatches(policy: PolicyConfig, event: RegistryEvent): boolean {
+export function policyMatches(policy: PolicyConfig, event: PolicySubject): boolean {
   return (
     policy.source.registry === event.registry &&
     repositoryMatches(policy, event.repository) &&
@@ -88,7 +89,7 @@ export function policyMatches(policy: PolicyConfig, event: RegistryEvent): boole
 /** The enabled policies that an event must be replicated for, in config order. */
 export function matchingPolicies(
   policies: Pick<CrossdockConfig, 'policies'> | readonly PolicyConfig[],
-  event: RegistryEvent,
+  event: PolicySubject,
 ): PolicyConfig[] {
   const list = 'policies' in policies ? policies.policies : policies;
   return list.filter((policy) => policy.enabled && policyMatches(policy, event));

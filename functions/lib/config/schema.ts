@@ -3,7 +3,7 @@ import { crossCheck } from './cross-check.ts';
 import { DEFAULT_LIMITS } from './defaults.ts';
 
 /**
- * The YAML config users write (DESIGN.md, "The interfaces users touch"): its key names are a
+ * The YAML config users write (README.md, "Run it with your registries"): its key names are a
  * contract. Unknown keys are errors, so that a typo never passes silently. Booleans and numbers
  * may also be written as strings ("true", "20"), so that they can come from `${ENV}`.
  */

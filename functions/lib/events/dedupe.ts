@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { RegistryEvent } from './registry-event.ts';
 
 /**
- * Keys for recognising the same delivery seen twice (DESIGN.md: "dedupe deliveries, not
- * work"). Storage, windows and job keys live elsewhere.
+ * Keys for recognising the same delivery seen twice: deliveries are deduplicated, not work
+ * (docs/architecture.md, "Webhook deliveries"). Job ids are derived from them elsewhere.
  */
 
 /** The fields that say what happened, in a fixed order, for hashing. */

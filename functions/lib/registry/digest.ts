@@ -2,10 +2,6 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DigestMismatchError } from './errors.ts';
 
-export function sha256Digest(bytes: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
 export function hashAlgorithm(digest: string): 'sha256' | 'sha512' {
   const algorithm = digest.slice(0, digest.indexOf(':'));
   if (algorithm !== 'sha256' && algorithm !== 'sha512') {
@@ -35,7 +31,7 @@ export interface HashingStreamOptions {
   /** When set, `_flush` fails unless the hash (of everything so far) equals it: a bad source never completes. */
   expectDigest?: string;
   /** Called when the stream starts, to cancel long copies between chunks. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

@@ -138,14 +138,6 @@ export function formatReference(ref: ImageReference): string {
   return text;
 }
 
-/** The tag or digest a registry request names (`/v2/<repo>/manifests/<this>`); digest wins. */
-export function referenceTarget(ref: ImageReference): string {
-  const target = ref.digest ?? ref.tag;
-  if (target === undefined)
-    throw new InvalidReferenceError(`reference ${formatReference(ref)} has no tag or digest`);
-  return target;
-}
-
 /** Whether a host is on the loopback interface, which Docker reaches over plain http. */
 export function isLoopbackHost(domain: string): boolean {
   const host = domain.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');

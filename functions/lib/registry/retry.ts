@@ -50,7 +50,10 @@ export function isRetryableNetworkError(error: unknown): boolean {
   return code !== undefined && RETRYABLE_NETWORK_CODES.has(code);
 }
 
-/** Exponential backoff with full jitter: a crowd of clients does not come back in step. */
+/**
+ * Exponential backoff with equal jitter (half the delay fixed, half random): a crowd of clients
+ * does not come back in step, and none comes back at once.
+ */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);

@@ -1,8 +1,7 @@
 import { referrersTag } from '#registry/listing.ts';
 import type { Descriptor } from '#registry/manifests.ts';
 import { OCI_INDEX } from '#registry/media-types.ts';
-import type { ReplicateInput, ReplicateResult } from './replicate-tag.ts';
-import type { ReplicationOptions } from './types.ts';
+import type { ReplicateInput, ReplicateResult, ReplicationOptions } from './types.ts';
 
 export interface ReferrersResult {
   /** Referrers the destination did not have and now does. */

@@ -10,31 +10,12 @@ import {
   type BlobOutcome,
   emptyStats,
   type ManifestCache,
+  type ReplicateInput,
+  type ReplicateResult,
   type ReplicationOptions,
-  type ReplicationStats,
-  type RepositoryRef,
 } from './types.ts';
 
 export const DEFAULT_BLOBS_PER_IMAGE = 4;
-
-export interface ReplicateInput {
-  source: RepositoryRef;
-  destination: RepositoryRef;
-  /** Tag or digest at the source. */
-  reference: string;
-  /** Tag to set at the destination; by default the source tag (none when copying by digest). */
-  tag?: string | undefined;
-}
-
-export interface ReplicateResult {
-  /** `skipped`: the destination already had this digest under this reference. */
-  outcome: 'copied' | 'skipped';
-  digest: string;
-  mediaType: string;
-  stats: ReplicationStats;
-  /** Blobs that a real run would copy (dry runs count them here; nothing is written). */
-  blobsMissing: Descriptor[];
-}
 
 /**
  * replicateTag: the steps of one job composed for one-shot use — FetchManifest,

@@ -80,3 +80,22 @@ export function addStats(into: ReplicationStats, more: ReplicationStats): Replic
   for (const key of Object.keys(into) as (keyof ReplicationStats)[]) into[key] += more[key];
   return into;
 }
+
+export interface ReplicateInput {
+  source: RepositoryRef;
+  destination: RepositoryRef;
+  /** Tag or digest at the source. */
+  reference: string;
+  /** Tag to set at the destination; by default the source tag (none when copying by digest). */
+  tag?: string | undefined;
+}
+
+export interface ReplicateResult {
+  /** `skipped`: the destination already had this digest under this reference. */
+  outcome: 'copied' | 'skipped';
+  digest: string;
+  mediaType: string;
+  stats: ReplicationStats;
+  /** Blobs that a real run would copy (dry runs count them here; nothing is written). */
+  blobsMissing: Descriptor[];
+}

@@ -48,12 +48,13 @@ export interface ClientOptions {
 }
 
 export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
-  const local = options.endpoint !== undefined;
+  const { endpoint } = options;
   const client = new DynamoDBClient({
-    ...(local ? { endpoint: options.endpoint } : {}),
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
     // A local endpoint checks no signature; dummy credentials keep the SDK from looking for real ones.
-    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...(endpoint !== undefined
+      ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

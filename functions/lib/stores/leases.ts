@@ -19,8 +19,10 @@ import { isConditionFailed } from './errors.ts';
  * leases exist, however many dispatchers race. A job needs one global and one destination
  * slot: it takes the global one first and gives it back when no destination slot is free.
  * A lease expires by itself (`expiresAt`): a crashed dispatcher or a lost finalizer event
- * frees its slots after `ttlSeconds` with nothing to clean up; a running job `renew`s.
- * `job#<id>/lease` records which slots a job holds, for `release` and `renew`.
+ * frees its slots after `ttlSeconds` (longer than the longest execution: config/defaults.ts
+ * `leaseTtlSeconds`) with nothing to clean up. A redelivered message for a job that holds its
+ * slots `renew`s them instead of taking two more. `job#<id>/lease` records which slots a job
+ * holds, for `release` and `renew`.
  *
  * Lowering a limit leaves slots at k ≥ the new limit held until their jobs release them.
  */

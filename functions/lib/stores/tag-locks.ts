@@ -29,14 +29,14 @@ import { jobKey } from './job-record.ts';
 
 export interface TagLock {
   /** The holder: the one job that may run for the tag. Absent when the lock is free. */
-  jobId?: string;
+  jobId?: string | undefined;
   /** What the holder was submitted with. */
-  holderDigest?: string;
-  holderAction?: JobAction;
+  holderDigest?: string | undefined;
+  holderAction?: JobAction | undefined;
   /** The newest digest and action seen for the tag: the waiting job's when there is one. */
-  digest?: string;
+  digest?: string | undefined;
   action: JobAction;
-  waitingJobId?: string;
+  waitingJobId?: string | undefined;
   updatedAt: string;
 }
 

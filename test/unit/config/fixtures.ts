@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { ConfigError } from '#config/errors.ts';
 
-/** The config of DESIGN.md, verbatim: the user-facing contract. */
+/** The reference config (the design the project started from), verbatim: the user-facing contract. */
 export const DESIGN_EXAMPLE_FILE = new URL('./design-example.yaml', import.meta.url).pathname;
 export const DESIGN_EXAMPLE = readFileSync(DESIGN_EXAMPLE_FILE, 'utf8');
 

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import type { PolicyConfig } from '#config/schema.ts';
 import type { RegistryClient } from '#registry/client.ts';
 import { forEachLimit } from '#replication/limit.ts';
-import { type ScannedTag, scanPolicy } from '#replication/scan.ts';
+import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
 import type { JobTarget, SubmittedJob } from '../jobs/job.ts';
 import type { JobMessage } from '../jobs/message.ts';
 import type { ScanRequest } from './ports.ts';
 
 /**
- * The background scan of an enabled policy (DESIGN.md: "Enabling a policy replicates
- * everything its project holds"): the source's catalog and tags, page by page (`scanPolicy`),
+ * The background scan of an enabled policy (enabling a policy replicates everything its
+ * project holds: docs/architecture.md, "Management API"): the source's catalog and tags, page by page (`listPolicyTags`),
  * each tag resolved to its digest now (HEAD), and one push job per tag submitted as a webhook
  * delivery's jobs are (`submitJob`: recorded, tag lock claimed) and sent to the queue in batches.
  *
@@ -162,7 +162,7 @@ export async function scanPolicyJobs(
 
   // The first error of a task or of the listing; a stop for the policy is not one.
   let failure: { error: unknown } | undefined;
-  const listing = scanPolicy(source, policy, {
+  const listing = listPolicyTags(source, policy, {
     signal,
     skipReferrerTags: true,
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),

@@ -16,7 +16,7 @@ export interface ScannedTag {
  * project and the repository globs, then each repository's tags filtered by the tag globs.
  * Yields as it lists, so a registry with many repositories is never held in memory whole.
  */
-export async function* scanPolicy(
+export async function* listPolicyTags(
   source: RegistryClient,
   policy: PolicyConfig,
   options: { pageSize?: number; signal?: AbortSignal; skipReferrerTags?: boolean } = {},

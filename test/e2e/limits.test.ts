@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allEnded,
@@ -12,6 +10,7 @@ import { type PushedImage, pushImage } from '../support/image-builder.ts';
 import { type Mirror, startMirror } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
 
 /**
  * `limits.runningJobs` caps the jobs running at once; a job not admitted waits on the queue
@@ -107,47 +106,13 @@ describe('crossdock serve: duplicate deliveries leave no running slot behind', (
 
   /** Posts the registry's notification of `image` at `repository:tag`, `times` times at once. */
   async function deliver(repository: string, tag: string, image: PushedImage, times: number): Promise<void> {
-    const body = JSON.stringify({
-      events: [
-        {
-          id: randomUUID(),
-          timestamp: new Date().toISOString(),
-          action: 'push',
-          target: {
-            mediaType: image.mediaType,
-            digest: image.digest,
-            repository,
-            tag,
-            size: image.size,
-            length: image.size,
-            url: `${r.url}/v2/${repository}/manifests/${image.digest}`,
-          },
-          request: {
-            id: randomUUID(),
-            addr: '127.0.0.1:40000',
-            host: r.host,
-            method: 'PUT',
-            useragent: 'skopeo',
-          },
-          actor: {},
-          source: { addr: r.host, instanceID: randomUUID() },
-        },
-      ],
-    });
-    const statuses = await Promise.all(
-      Array.from({ length: times }, async () => {
-        const response = await request(`${crossdock.url}/webhooks/r`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/vnd.docker.distribution.events.v1+json',
-            authorization: 'Bearer hook-r',
-          },
-          body,
-        });
-        await response.body.dump();
-        return response.statusCode;
-      }),
+    const body = pushNotification(r, repository, tag, image);
+    const answers = await Promise.all(
+      Array.from({ length: times }, () =>
+        postNotification(`${crossdock.url}/webhooks/r`, body, 'Bearer hook-r'),
+      ),
     );
+    const statuses = answers.map((answer) => answer.status);
     expect(statuses).toEqual(Array(times).fill(202));
   }
 

@@ -6,7 +6,7 @@ import {
   startCrossdock,
   waitForJobs,
 } from '../support/crossdock-process.ts';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { type FailingProxy, startFailingProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
 import { mirrorConfig, webhookOf } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
@@ -16,7 +16,7 @@ import { manifestDigest } from '../support/registry-reader.ts';
 describe('crossdock serve under injected registry faults', () => {
   let a: TestRegistry;
   let b: TestRegistry;
-  let proxies: FaultProxy[] = [];
+  let proxies: FailingProxy[] = [];
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
@@ -29,9 +29,7 @@ describe('crossdock serve under injected registry faults', () => {
       return seed / 2 ** 31;
     };
     proxies = await Promise.all(
-      [a, b].map((registry) =>
-        startFaultProxy({ host: '127.0.0.1', port: registry.port }, { failureRate: 0.1, random }),
-      ),
+      [a, b].map((registry) => startFailingProxy(registry, { failureRate: 0.1, random })),
     );
     crossdock = await startCrossdock({
       port,

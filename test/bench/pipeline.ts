@@ -1,9 +1,10 @@
 import { allEnded, crossdockPort, startCrossdock, waitForJobs } from '../support/crossdock-process.ts';
 import { startFailingProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
-import { mirrorConfig, webhookOf } from '../support/mirror.ts';
+import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { webhookOf } from '../support/serve-config.ts';
 
 /**
  * The pipeline as a user runs it (`crossdock serve`, a registry whose notifications call it):

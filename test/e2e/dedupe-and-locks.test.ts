@@ -18,6 +18,7 @@ import {
 } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { distributionSource, registryList, replicationPolicy, webhookOf } from '../support/serve-config.ts';
 import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
 
 /**
@@ -54,32 +55,24 @@ describe('crossdock serve: dedupe and tag locks', () => {
 
   beforeAll(async () => {
     const port = await crossdockPort();
-    const webhook = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: `Bearer ${secret}` },
-    };
     [r, a, b] = await Promise.all([
       startRegistry(),
-      startRegistry({ notifications: webhook }),
+      startRegistry({ notifications: webhookOf(port, 'a', `Bearer ${secret}`) }),
       startRegistry(),
     ]);
     const auth = { header: 'Authorization', value: `Bearer ${secret}` };
     crossdock = await startCrossdock({
       port,
       config: {
-        registries: [
-          { name: 'r', url: r.url },
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
+        registries: registryList({ r: r.url, a: a.url, b: b.url }),
         sources: [
-          { name: 'r', registry: 'r', format: 'distribution', auth },
-          { name: 'a', registry: 'a', format: 'distribution', auth },
-          { name: 'q', registry: 'r', format: 'distribution', auth: { query: 'token', value: querySecret } },
+          distributionSource('r', { auth }),
+          distributionSource('a', { auth }),
+          distributionSource('q', { registry: 'r', auth: { query: 'token', value: querySecret } }),
         ],
         policies: [
-          { name: 'r-to-b', source: { registry: 'r', project: 'posted' }, destination: { registry: 'b' } },
-          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
+          replicationPolicy({ name: 'r-to-b', from: 'r', to: 'b', project: 'posted' }),
+          replicationPolicy({ name: 'a-to-b', from: 'a', to: 'b' }),
         ],
       },
     });

@@ -8,9 +8,10 @@ import {
 } from '../support/crossdock-process.ts';
 import { type FailingProxy, startFailingProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
-import { mirrorConfig, webhookOf } from '../support/mirror.ts';
+import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { webhookOf } from '../support/serve-config.ts';
 
 /** 10 % of the requests crossdock makes to either registry fail (503 or a reset): nothing is lost. */
 describe('crossdock serve under injected registry faults', () => {

@@ -1,5 +1,12 @@
 import { type CrossdockProcess, crossdockPort, startCrossdock } from './crossdock-process.ts';
 import { startRegistry, type TestRegistry } from './registry-process.ts';
+import {
+  distributionSource,
+  hookSecret,
+  registryList,
+  replicationPolicy,
+  webhookOf,
+} from './serve-config.ts';
 
 /**
  * The setup most end-to-end tests share: registry A whose notifications call crossdock (source
@@ -13,54 +20,33 @@ export interface Mirror {
   stop(): Promise<void>;
 }
 
-export const HOOK_SECRET = 'Bearer hook-a';
+export const HOOK_SECRET = hookSecret('a');
 
 export interface MirrorOptions {
-  /** Merged into the policy (its name, `enabled`, `replicateDeletes`, …). */
+  /** Merged into the policy `a-to-b` (its name, `enabled`, `replicateDeletes`, …). */
   policy?: Record<string, unknown>;
-  limits?: Record<string, unknown>;
   /** The project replicated; default `team`. */
   project?: string;
   /** False: no webhook source (the policy's scan makes the jobs). */
   webhook?: boolean;
+  /** More registries (name → url) for more policies, which come after `a-to-b`. */
+  registries?: Record<string, string>;
+  policies?: Record<string, unknown>[];
+  limits?: Record<string, unknown>;
 }
 
 /** The config of that setup, for registries at `a` and `b` (or proxies in front of them). */
 export function mirrorConfig(a: string, b: string, options: MirrorOptions = {}): Record<string, unknown> {
   return {
-    registries: [
-      { name: 'a', url: a },
-      { name: 'b', url: b },
-    ],
-    ...(options.webhook === false
-      ? {}
-      : {
-          sources: [
-            {
-              name: 'a',
-              registry: 'a',
-              format: 'distribution',
-              auth: { header: 'Authorization', value: HOOK_SECRET },
-            },
-          ],
-        }),
+    registries: registryList({ a, b, ...options.registries }),
+    ...(options.webhook === false ? {} : { sources: [distributionSource('a')] }),
     policies: [
-      {
-        name: 'a-to-b',
-        source: { registry: 'a', project: options.project ?? 'team' },
-        destination: { registry: 'b' },
-        ...options.policy,
-      },
+      replicationPolicy({ name: 'a-to-b', from: 'a', to: 'b', project: options.project, ...options.policy }),
+      ...(options.policies ?? []),
     ],
     ...(options.limits ? { limits: options.limits } : {}),
   };
 }
-
-/** Where A's notifications go for a crossdock on `port`. */
-export const webhookOf = (port: number) => ({
-  url: `http://127.0.0.1:${port}/webhooks/a`,
-  headers: { Authorization: HOOK_SECRET },
-});
 
 export async function startMirror(options: Omit<MirrorOptions, 'webhook'> = {}): Promise<Mirror> {
   const port = await crossdockPort();

@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
-import {
-  type CrossdockProcess,
-  type JobView,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
+import { type CrossdockProcess, type JobView, waitForJobs } from '../support/crossdock-process.ts';
 import { startThrottlingProxy, type ThrottlingProxy } from '../support/fault-proxy.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { mirrorConfig } from '../support/mirror.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { blobExists, listTags, manifestDigest } from '../support/registry-reader.ts';
 
 /**
@@ -29,6 +24,7 @@ const MIB_PER_SECOND = 20;
 describe('crossdock policies disable: stops a running copy', () => {
   const POLICY = 'big-to-b';
   const LAYER = 256 * MiB;
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let toB: ThrottlingProxy;
@@ -37,19 +33,16 @@ describe('crossdock policies disable: stops a running copy', () => {
   let bigLayer: string;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startRegistry(), startRegistry()]);
-    toB = await startThrottlingProxy(b, MIB_PER_SECOND * MiB);
+    mirror = await startMirror({
+      webhook: false,
+      policy: { name: POLICY, enabled: false },
+      proxy: { b: async (registry) => (toB = await startThrottlingProxy(registry, MIB_PER_SECOND * MiB)) },
+    });
+    ({ a, b, crossdock } = mirror);
     image = await pushImage(`${a.host}/team/big:v1`, { layerCount: 1, layerSize: LAYER });
     bigLayer = (image.blobs.find((blob) => blob.size > LAYER / 2) as { digest: string }).digest;
-    crossdock = await startCrossdock({
-      config: mirrorConfig(a.url, toB.url, { webhook: false, policy: { name: POLICY, enabled: false } }),
-    });
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await toB?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   const jobsOf = async (): Promise<JobView[]> => {
     const page = await crossdock.api<{ jobs: JobView[] }>('GET', `/api/jobs?policy=${POLICY}&limit=100`);

@@ -1,4 +1,5 @@
 import { type CrossdockProcess, crossdockPort, startCrossdock } from './crossdock-process.ts';
+import type { FaultProxy } from './fault-proxy.ts';
 import { startRegistry, type TestRegistry } from './registry-process.ts';
 import {
   distributionSource,
@@ -33,6 +34,8 @@ export interface MirrorOptions {
   registries?: Record<string, string>;
   policies?: Record<string, unknown>[];
   limits?: Record<string, unknown>;
+  /** The bearer token the API then requires. */
+  apiToken?: string;
 }
 
 /** The config of that setup, for registries at `a` and `b` (or proxies in front of them). */
@@ -45,20 +48,46 @@ export function mirrorConfig(a: string, b: string, options: MirrorOptions = {}):
       ...(options.policies ?? []),
     ],
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.apiToken ? { api: { token: options.apiToken } } : {}),
   };
 }
 
-export async function startMirror(options: Omit<MirrorOptions, 'webhook'> = {}): Promise<Mirror> {
+export interface StartMirrorOptions extends MirrorOptions {
+  /** False: A sends no notifications although its source is there (the test posts them, as A). */
+  notifications?: boolean;
+  /** A proxy to start in front of A or B: crossdock reaches that registry through it. */
+  proxy?: { a?: (a: TestRegistry) => Promise<FaultProxy>; b?: (b: TestRegistry) => Promise<FaultProxy> };
+}
+
+export async function startMirror(options: StartMirrorOptions = {}): Promise<Mirror> {
   const port = await crossdockPort();
-  const [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
-  const crossdock = await startCrossdock({ port, config: mirrorConfig(a.url, b.url, options) });
+  const notifies = options.webhook !== false && options.notifications !== false;
+  const [a, b] = await Promise.all([
+    startRegistry(notifies ? { notifications: webhookOf(port) } : {}),
+    startRegistry(),
+  ]);
+  const [toA, toB] = await Promise.all([options.proxy?.a?.(a), options.proxy?.b?.(b)]);
+  const stopRegistriesAndProxies = async () => {
+    await Promise.all([toA?.stop(), toB?.stop()]);
+    await Promise.all([a.stop(), b.stop()]);
+  };
+  let crossdock: CrossdockProcess;
+  try {
+    crossdock = await startCrossdock({
+      port,
+      config: mirrorConfig(toA?.url ?? a.url, toB?.url ?? b.url, options),
+    });
+  } catch (error) {
+    await stopRegistriesAndProxies();
+    throw error;
+  }
   return {
     a,
     b,
     crossdock,
     stop: async () => {
       await crossdock.stop();
-      await Promise.all([a.stop(), b.stop()]);
+      await stopRegistriesAndProxies();
     },
   };
 }

@@ -1,9 +1,10 @@
 import { allEnded, crossdockPort, startCrossdock, waitForJobs } from '../support/crossdock-process.ts';
-import { startFaultProxy } from '../support/fault-proxy.ts';
+import { startFailingProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
-import { mirrorConfig, webhookOf } from '../support/mirror.ts';
+import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { webhookOf } from '../support/serve-config.ts';
 
 /**
  * The pipeline as a user runs it (`crossdock serve`, a registry whose notifications call it):
@@ -55,8 +56,8 @@ export async function underFaults(images: number, failureRate: number): Promise<
   const port = await crossdockPort();
   const [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
   const [faultyA, faultyB] = await Promise.all([
-    startFaultProxy({ host: '127.0.0.1', port: a.port }, { failureRate }),
-    startFaultProxy({ host: '127.0.0.1', port: b.port }, { failureRate }),
+    startFailingProxy(a, { failureRate }),
+    startFailingProxy(b, { failureRate }),
   ]);
   const crossdock = await startCrossdock({
     port,

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCli } from '../support/cli.ts';
-import { type CrossdockProcess, startCrossdock } from '../support/crossdock-process.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import type { CrossdockProcess } from '../support/crossdock-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
+import { registryList } from '../support/serve-config.ts';
 import { scratchDir } from '../support/tools.ts';
 
 /**
@@ -20,15 +22,14 @@ describe('crossdock apply and the API token', () => {
     MIRROR_PASSWORD: 'mirror-secret-81be',
     HOOK_TOKEN: 'hook-secret-4d20',
   };
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
   let dir: string;
 
-  const registries = () => [
-    { name: 'a', url: a.url },
-    { name: 'b', url: b.url },
-  ];
+  // What serve starts with: A and B, one disabled policy, no sources.
+  const registries = () => registryList({ a: a.url, b: b.url });
   const servePolicy = {
     name: 'team-to-b',
     source: { registry: 'a', project: 'team' },
@@ -46,15 +47,10 @@ describe('crossdock apply and the API token', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(scratchDir(), 'crossdock-apply-'));
-    [a, b] = await Promise.all([startRegistry(), startRegistry()]);
-    crossdock = await startCrossdock({
-      config: { registries: registries(), policies: [servePolicy], api: { token: TOKEN } },
-    });
+    mirror = await startMirror({ webhook: false, policy: servePolicy, apiToken: TOKEN });
+    ({ a, b, crossdock } = mirror);
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   it('applies a config (created), then a second run reports everything unchanged, exit 0 both times', async () => {
     const file = writeConfig('crossdock.yaml', {

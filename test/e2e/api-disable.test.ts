@@ -1,15 +1,10 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
-import {
-  type CrossdockProcess,
-  type JobView,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
+import { type CrossdockProcess, type JobView, waitForJobs } from '../support/crossdock-process.ts';
+import { startThrottlingProxy, type ThrottlingProxy } from '../support/fault-proxy.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { mirrorConfig } from '../support/mirror.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { blobExists, listTags, manifestDigest } from '../support/registry-reader.ts';
 
 /**
@@ -26,66 +21,10 @@ import { blobExists, listTags, manifestDigest } from '../support/registry-reader
 const MiB = 1024 * 1024;
 const MIB_PER_SECOND = 20;
 
-interface ThrottlingProxy {
-  url: string;
-  /** Bytes forwarded towards the registry, over all connections. */
-  bytesUp(): number;
-  /** Stops holding uploads back. */
-  unthrottle(): void;
-  stop(): Promise<void>;
-}
-
-/** Forwards TCP to `port`, sending at most `bytesPerSecond` towards it over all connections. */
-async function startThrottlingProxy(port: number, bytesPerSecond: number): Promise<ThrottlingProxy> {
-  let limit: number | undefined = bytesPerSecond;
-  let bytesUp = 0;
-  // When the link is free again: each chunk takes its length / limit, no burst carried over.
-  let freeAt = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.on('data', (chunk: Buffer) => {
-      bytesUp += chunk.length;
-      const ok = upstream.write(chunk);
-      const now = Date.now();
-      freeAt = limit === undefined ? now : Math.max(freeAt, now) + (chunk.length / limit) * 1000;
-      const ahead = freeAt - now;
-      if (!ok || ahead > 0) {
-        client.pause();
-        const resume = () => setTimeout(() => client.resume(), Math.max(0, ahead));
-        if (ok) resume();
-        else upstream.once('drain', resume);
-      }
-    });
-    upstream.pipe(client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    bytesUp: () => bytesUp,
-    unthrottle: () => {
-      limit = undefined;
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe('crossdock policies disable: stops a running copy', () => {
   const POLICY = 'big-to-b';
   const LAYER = 256 * MiB;
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let toB: ThrottlingProxy;
@@ -94,19 +33,16 @@ describe('crossdock policies disable: stops a running copy', () => {
   let bigLayer: string;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startRegistry(), startRegistry()]);
-    toB = await startThrottlingProxy(b.port, MIB_PER_SECOND * MiB);
+    mirror = await startMirror({
+      webhook: false,
+      policy: { name: POLICY, enabled: false },
+      proxy: { b: async (registry) => (toB = await startThrottlingProxy(registry, MIB_PER_SECOND * MiB)) },
+    });
+    ({ a, b, crossdock } = mirror);
     image = await pushImage(`${a.host}/team/big:v1`, { layerCount: 1, layerSize: LAYER });
     bigLayer = (image.blobs.find((blob) => blob.size > LAYER / 2) as { digest: string }).digest;
-    crossdock = await startCrossdock({
-      config: mirrorConfig(a.url, toB.url, { webhook: false, policy: { name: POLICY, enabled: false } }),
-    });
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await toB?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   const jobsOf = async (): Promise<JobView[]> => {
     const page = await crossdock.api<{ jobs: JobView[] }>('GET', `/api/jobs?policy=${POLICY}&limit=100`);

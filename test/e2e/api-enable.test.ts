@@ -1,15 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
-import {
-  allEnded,
-  allJobs,
-  type CrossdockProcess,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
+import { allEnded, allJobs, type CrossdockProcess, waitForJobs } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { mirrorConfig } from '../support/mirror.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { listTags, manifestDigest } from '../support/registry-reader.ts';
 
 /**
@@ -20,13 +14,15 @@ import { listTags, manifestDigest } from '../support/registry-reader.ts';
 describe('crossdock policies enable: replicates what the project already holds', () => {
   const POLICY = 'team-to-b';
   const TAGS = Array.from({ length: 10 }, (_, i) => `v${i}`);
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
   const pushed = new Map<string, PushedImage>();
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startRegistry(), startRegistry()]);
+    mirror = await startMirror({ webhook: false, policy: { name: POLICY, enabled: false } });
+    ({ a, b, crossdock } = mirror);
     // Two repositories, five tags each: the scan lists the catalog and every repository's tags.
     await Promise.all(
       TAGS.map(async (tag, i) => {
@@ -37,14 +33,8 @@ describe('crossdock policies enable: replicates what the project already holds',
         );
       }),
     );
-    crossdock = await startCrossdock({
-      config: mirrorConfig(a.url, b.url, { webhook: false, policy: { name: POLICY, enabled: false } }),
-    });
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   it('a disabled policy replicates nothing; enabling it replicates all 10 tags, listed as 10 SUCCEEDED jobs', async () => {
     // Declared disabled: serve applied it and scanned nothing.

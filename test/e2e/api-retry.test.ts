@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
-import {
-  type CrossdockProcess,
-  type JobView,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
+import { type CrossdockProcess, type JobView, waitForJobs } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { mirrorConfig } from '../support/mirror.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
 /**
@@ -19,22 +14,18 @@ import { manifestDigest } from '../support/registry-reader.ts';
 describe('crossdock jobs retry: a failed job runs again and succeeds', () => {
   const POLICY = 'team-to-b';
   const TERMINAL = ['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED'];
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
   let image: PushedImage;
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startRegistry(), startRegistry()]);
+    mirror = await startMirror({ webhook: false, policy: { name: POLICY, enabled: false } });
+    ({ a, b, crossdock } = mirror);
     image = await pushImage(`${a.host}/team/app:v1`);
-    crossdock = await startCrossdock({
-      config: mirrorConfig(a.url, b.url, { webhook: false, policy: { name: POLICY, enabled: false } }),
-    });
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   it('FAILED while B is down; after B is back, retry → SUCCEEDED with attempts 1 and 2 in its history', async () => {
     await b.pause();

@@ -1,5 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { request } from 'undici';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allEnded,
@@ -19,6 +18,8 @@ import {
 } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { distributionSource, registryList, replicationPolicy, webhookOf } from '../support/serve-config.ts';
+import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
 
 /**
  * "Dedupe deliveries, not work": the same notification delivered again makes no second job.
@@ -27,37 +28,6 @@ import { manifestDigest } from '../support/registry-reader.ts';
  */
 
 const query = (repository: string) => `repository=${encodeURIComponent(repository)}`;
-
-/** The envelope docker-registry 2.8 sends for a manifest pushed by tag (one event per request). */
-function pushEnvelope(registry: TestRegistry, repository: string, tag: string, image: PushedImage) {
-  return {
-    events: [
-      {
-        id: randomUUID(),
-        timestamp: new Date().toISOString(),
-        action: 'push',
-        target: {
-          mediaType: image.mediaType,
-          digest: image.digest,
-          repository,
-          tag,
-          size: image.size,
-          length: image.size,
-          url: `${registry.url}/v2/${repository}/manifests/${image.digest}`,
-        },
-        request: {
-          id: randomUUID(),
-          addr: '127.0.0.1:40000',
-          host: registry.host,
-          method: 'PUT',
-          useragent: 'skopeo/1.9.3',
-        },
-        actor: {},
-        source: { addr: `${registry.host}`, instanceID: randomUUID() },
-      },
-    ],
-  };
-}
 
 /** A history entry of an execution taking the job (substate changes are RUNNING entries too). */
 const startedRunning = (entry: JobView['history'][number]) =>
@@ -85,32 +55,24 @@ describe('crossdock serve: dedupe and tag locks', () => {
 
   beforeAll(async () => {
     const port = await crossdockPort();
-    const webhook = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: `Bearer ${secret}` },
-    };
     [r, a, b] = await Promise.all([
       startRegistry(),
-      startRegistry({ notifications: webhook }),
+      startRegistry({ notifications: webhookOf(port, 'a', `Bearer ${secret}`) }),
       startRegistry(),
     ]);
     const auth = { header: 'Authorization', value: `Bearer ${secret}` };
     crossdock = await startCrossdock({
       port,
       config: {
-        registries: [
-          { name: 'r', url: r.url },
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
+        registries: registryList({ r: r.url, a: a.url, b: b.url }),
         sources: [
-          { name: 'r', registry: 'r', format: 'distribution', auth },
-          { name: 'a', registry: 'a', format: 'distribution', auth },
-          { name: 'q', registry: 'r', format: 'distribution', auth: { query: 'token', value: querySecret } },
+          distributionSource('r', { auth }),
+          distributionSource('a', { auth }),
+          distributionSource('q', { registry: 'r', auth: { query: 'token', value: querySecret } }),
         ],
         policies: [
-          { name: 'r-to-b', source: { registry: 'r', project: 'posted' }, destination: { registry: 'b' } },
-          { name: 'a-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
+          replicationPolicy({ name: 'r-to-b', from: 'r', to: 'b', project: 'posted' }),
+          replicationPolicy({ name: 'a-to-b', from: 'a', to: 'b' }),
         ],
       },
     });
@@ -120,16 +82,8 @@ describe('crossdock serve: dedupe and tag locks', () => {
     await Promise.all([r?.stop(), a?.stop(), b?.stop()]);
   });
 
-  async function post(body: unknown, authorization = `Bearer ${secret}`, path = '/webhooks/r') {
-    const response = await request(`${crossdock.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json', authorization },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.body.text();
-    const json = response.headers['content-type']?.includes('json') === true;
-    return { status: response.statusCode, body: json ? JSON.parse(text) : text };
-  }
+  const post = (body: unknown, authorization = `Bearer ${secret}`, path = '/webhooks/r') =>
+    postNotification(`${crossdock.url}${path}`, body, authorization);
 
   /** Manifest PUTs B served for `repository:tag` since `mark`: how many times a job pushed the tag. */
   const tagPuts = (mark: number, repository: string, tag: string) =>
@@ -139,7 +93,7 @@ describe('crossdock serve: dedupe and tag locks', () => {
 
   it('the same delivery posted 5 times makes one job, run once', async () => {
     const image = await pushImage(`${r.host}/posted/app:v1`);
-    const envelope = pushEnvelope(r, 'posted/app', 'v1', image);
+    const envelope = pushNotification(r, 'posted/app', 'v1', image);
     const mark = b.mark();
 
     const answers = [];
@@ -159,7 +113,7 @@ describe('crossdock serve: dedupe and tag locks', () => {
 
   it('the same delivery posted 5 times at once makes one job, run once', async () => {
     const image = await pushImage(`${r.host}/posted/burst:v1`);
-    const envelope = pushEnvelope(r, 'posted/burst', 'v1', image);
+    const envelope = pushNotification(r, 'posted/burst', 'v1', image);
     const mark = b.mark();
 
     const answers = await Promise.all(Array.from({ length: 5 }, () => post(envelope)));
@@ -176,14 +130,14 @@ describe('crossdock serve: dedupe and tag locks', () => {
 
   it('the same delivery again after its job ended makes no job; a new event for the same digest makes a new one, SKIPPED', async () => {
     const image = await pushImage(`${r.host}/posted/again:v1`);
-    const envelope = pushEnvelope(r, 'posted/again', 'v1', image);
+    const envelope = pushNotification(r, 'posted/again', 'v1', image);
     const first = await post(envelope);
     const [job] = await waitForJobs(crossdock, allEnded, { query: query('posted/again') });
     expect(job).toMatchObject({ id: first.body.jobs[0], status: 'SUCCEEDED' });
 
     const again = await post(envelope);
     expect(again).toMatchObject({ status: 202, body: { jobs: [job?.id] } });
-    const fresh = await post(pushEnvelope(r, 'posted/again', 'v1', image)); // another event id
+    const fresh = await post(pushNotification(r, 'posted/again', 'v1', image)); // another event id
 
     const jobs = await waitForJobs(crossdock, (all) => all.length === 2 && allEnded(all), {
       query: query('posted/again'),
@@ -232,7 +186,7 @@ describe('crossdock serve: dedupe and tag locks', () => {
 
     const ids: string[] = [];
     for (const image of images) {
-      const answer = await post(pushEnvelope(r, 'posted/locked', 'v1', image));
+      const answer = await post(pushNotification(r, 'posted/locked', 'v1', image));
       expect(answer.status).toBe(202);
       ids.push(answer.body.jobs[0]);
     }
@@ -262,7 +216,7 @@ describe('crossdock serve: dedupe and tag locks', () => {
     // A source authenticated by a query parameter: the secret is in the URL of every delivery.
     const image = await pushImage(`${r.host}/posted/query:v1`);
     const byQuery = `/webhooks/q?token=${querySecret}`;
-    expect((await post(pushEnvelope(r, 'posted/query', 'v1', image), '', byQuery)).status).toBe(202);
+    expect((await post(pushNotification(r, 'posted/query', 'v1', image), '', byQuery)).status).toBe(202);
     expect((await post('{"events": [', '', byQuery)).status).toBe(400);
     expect((await post({ events: [] }, '', `/webhooks/q?token=${querySecret}x`)).status).toBe(401);
     const jobs = await waitForJobs(crossdock, allEnded);

@@ -1,16 +1,10 @@
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allEnded,
-  type CrossdockProcess,
-  crossdockPort,
-  type JobView,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
+import { allEnded, type CrossdockProcess, type JobView, waitForJobs } from '../support/crossdock-process.ts';
 import { pushImage } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
-import { manifestDigest } from '../support/registry-reader.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
+import { deleteManifest, manifestDigest } from '../support/registry-reader.ts';
+import { replicationPolicy } from '../support/serve-config.ts';
 
 /**
  * A delete at the source reaches the destination through the source's own notifications
@@ -18,68 +12,32 @@ import { manifestDigest } from '../support/registry-reader.ts';
  * destination's tag still points at the digest deleted at the source.
  */
 
-/** Deletes a manifest at a distribution registry (by digest: the only way it deletes). */
-async function deleteManifest(registry: TestRegistry, repository: string, digest: string): Promise<void> {
-  const response = await request(`${registry.url}/v2/${repository}/manifests/${digest}`, {
-    method: 'DELETE',
-  });
-  const text = await response.body.text();
-  if (response.statusCode !== 202)
-    throw new Error(`DELETE ${repository}@${digest}: ${response.statusCode} ${text}`);
-}
-
 const query = (repository: string) => `repository=${encodeURIComponent(repository)}`;
 const pushJob = (jobs: JobView[]) => jobs.find((job) => job.action === 'push');
 const deleteJob = (jobs: JobView[]) => jobs.find((job) => job.action === 'delete');
 
 describe('crossdock serve: deletes', () => {
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    const port = await crossdockPort();
-    const webhook = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: 'Bearer hook-a' },
-    };
-    [a, b] = await Promise.all([startRegistry({ notifications: webhook }), startRegistry()]);
-    crossdock = await startCrossdock({
-      port,
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
-        sources: [
-          {
-            name: 'a',
-            registry: 'a',
-            format: 'distribution',
-            auth: { header: 'Authorization', value: 'Bearer hook-a' },
-          },
-        ],
-        policies: [
-          {
-            name: 'team-a-to-b',
-            source: { registry: 'a', project: 'team' },
-            destination: { registry: 'b' },
-            replicateDeletes: true,
-          },
-          {
-            name: 'keep-a-to-b',
-            source: { registry: 'a', project: 'keep' },
-            destination: { registry: 'b' },
-            replicateDeletes: false,
-          },
-        ],
-      },
+    mirror = await startMirror({
+      policy: { name: 'team-a-to-b', replicateDeletes: true },
+      policies: [
+        replicationPolicy({
+          name: 'keep-a-to-b',
+          from: 'a',
+          to: 'b',
+          project: 'keep',
+          replicateDeletes: false,
+        }),
+      ],
     });
+    ({ a, b, crossdock } = mirror);
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   /** Pushes to A and waits until the push job SUCCEEDED and B holds the image. */
   async function replicated(repository: string, tag: string): Promise<string> {

@@ -3,14 +3,14 @@ import {
   allEnded,
   allJobs,
   type CrossdockProcess,
-  crossdockPort,
   type JobView,
-  startCrossdock,
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { pushImage } from '../support/image-builder.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { replicationPolicy } from '../support/serve-config.ts';
 
 /**
  * A job that cannot succeed ends FAILED with what failed and where (error.code, error.state),
@@ -23,6 +23,7 @@ const query = (repository: string) => `repository=${encodeURIComponent(repositor
 const failed = (jobs: JobView[]) => jobs.length > 0 && jobs.every((job) => job.status === 'FAILED');
 
 describe('crossdock serve: failures', () => {
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry; // paused during the first test
   let bPaused = false;
@@ -30,50 +31,21 @@ describe('crossdock serve: failures', () => {
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    const port = await crossdockPort();
-    const webhook = {
-      url: `http://127.0.0.1:${port}/webhooks/a`,
-      headers: { Authorization: 'Bearer hook-a' },
-    };
-    [a, b, c] = await Promise.all([
-      startRegistry({ notifications: webhook }),
-      startRegistry(),
-      startRegistry(),
-    ]);
-    crossdock = await startCrossdock({
-      port,
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-          { name: 'c', url: c.url },
-        ],
-        sources: [
-          {
-            name: 'a',
-            registry: 'a',
-            format: 'distribution',
-            auth: { header: 'Authorization', value: 'Bearer hook-a' },
-          },
-        ],
-        policies: [
-          { name: 'team-to-b', source: { registry: 'a', project: 'team' }, destination: { registry: 'b' } },
-          {
-            name: 'strict-to-c',
-            source: { registry: 'a', project: 'strict' },
-            destination: { registry: 'c' },
-            override: false,
-          },
-        ],
-      },
+    c = await startRegistry();
+    mirror = await startMirror({
+      policy: { name: 'team-to-b' },
+      registries: { c: c.url },
+      policies: [
+        replicationPolicy({ name: 'strict-to-c', from: 'a', to: 'c', project: 'strict', override: false }),
+      ],
     });
+    ({ a, b, crossdock } = mirror);
   });
   afterAll(async () => {
     // A paused registry is started again first: pause() (called by stop()) on a process that
     // already exited by a signal would wait for an exit that never comes again.
     if (bPaused) await b.start();
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
+    await Promise.all([mirror?.stop(), c?.stop()]);
   });
 
   it('a stopped destination: the job retries, then ends FAILED with error.code and error.state recorded', async () => {

@@ -1,17 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allEnded,
-  type CrossdockProcess,
-  type JobView,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
+import { allEnded, type CrossdockProcess, type JobView, waitForJobs } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { type Mirror, startMirror } from '../support/mirror.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { HOOK_SECRET, type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
+import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
 
 /**
  * `limits.runningJobs` caps the jobs running at once; a job not admitted waits on the queue
@@ -79,82 +72,33 @@ describe('crossdock serve: limits.runningJobs', () => {
  * expires only after the execution timeout).
  */
 describe('crossdock serve: duplicate deliveries leave no running slot behind', () => {
-  let r: TestRegistry; // no notifications: the test posts the deliveries
-  let b: TestRegistry;
+  let mirror: Mirror;
+  let a: TestRegistry; // sends no notifications: the test posts them, as A
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    [r, b] = await Promise.all([startRegistry(), startRegistry()]);
-    const auth = { header: 'Authorization', value: 'Bearer hook-r' };
-    crossdock = await startCrossdock({
-      config: {
-        registries: [
-          { name: 'r', url: r.url },
-          { name: 'b', url: b.url },
-        ],
-        sources: [{ name: 'r', registry: 'r', format: 'distribution', auth }],
-        policies: [
-          { name: 'r-to-b', source: { registry: 'r', project: 'team' }, destination: { registry: 'b' } },
-        ],
-        limits: { runningJobs: RUNNING_JOBS, perDestination: RUNNING_JOBS },
-      },
+    mirror = await startMirror({
+      notifications: false,
+      limits: { runningJobs: RUNNING_JOBS, perDestination: RUNNING_JOBS },
     });
+    ({ a, crossdock } = mirror);
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([r?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   /** Posts the registry's notification of `image` at `repository:tag`, `times` times at once. */
   async function deliver(repository: string, tag: string, image: PushedImage, times: number): Promise<void> {
-    const body = JSON.stringify({
-      events: [
-        {
-          id: randomUUID(),
-          timestamp: new Date().toISOString(),
-          action: 'push',
-          target: {
-            mediaType: image.mediaType,
-            digest: image.digest,
-            repository,
-            tag,
-            size: image.size,
-            length: image.size,
-            url: `${r.url}/v2/${repository}/manifests/${image.digest}`,
-          },
-          request: {
-            id: randomUUID(),
-            addr: '127.0.0.1:40000',
-            host: r.host,
-            method: 'PUT',
-            useragent: 'skopeo',
-          },
-          actor: {},
-          source: { addr: r.host, instanceID: randomUUID() },
-        },
-      ],
-    });
-    const statuses = await Promise.all(
-      Array.from({ length: times }, async () => {
-        const response = await request(`${crossdock.url}/webhooks/r`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/vnd.docker.distribution.events.v1+json',
-            authorization: 'Bearer hook-r',
-          },
-          body,
-        });
-        await response.body.dump();
-        return response.statusCode;
-      }),
+    const body = pushNotification(a, repository, tag, image);
+    const answers = await Promise.all(
+      Array.from({ length: times }, () => postNotification(`${crossdock.url}/webhooks/a`, body, HOOK_SECRET)),
     );
+    const statuses = answers.map((answer) => answer.status);
     expect(statuses).toEqual(Array(times).fill(202));
   }
 
   it(`after bursts of duplicate deliveries, ${RUNNING_JOBS} jobs still run at once and all succeed`, async () => {
     // Three deliveries, each arriving 5 times at once; each makes one job, which ends.
     for (const tag of ['dup1', 'dup2', 'dup3']) {
-      const image = await pushImage(`${r.host}/team/dup:${tag}`);
+      const image = await pushImage(`${a.host}/team/dup:${tag}`);
       await deliver('team/dup', tag, image, 5);
       const jobs = await waitForJobs(
         crossdock,
@@ -169,7 +113,7 @@ describe('crossdock serve: duplicate deliveries leave no running slot behind', (
     // Then a workload: with every slot free again it runs RUNNING_JOBS at a time.
     const tags = ['w1', 'w2', 'w3', 'w4'];
     const images = await Promise.all(
-      tags.map((tag) => pushImage(`${r.host}/team/work:${tag}`, { layerCount: 2, layerSize: 4 << 20 })),
+      tags.map((tag) => pushImage(`${a.host}/team/work:${tag}`, { layerCount: 2, layerSize: 4 << 20 })),
     );
     await Promise.all(tags.map((tag, i) => deliver('team/work', tag, images[i] as PushedImage, 1)));
 

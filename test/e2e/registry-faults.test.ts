@@ -1,48 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allEnded,
-  type CrossdockProcess,
-  crossdockPort,
-  startCrossdock,
-  waitForJobs,
-} from '../support/crossdock-process.ts';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { allEnded, type CrossdockProcess, waitForJobs } from '../support/crossdock-process.ts';
+import { type FailingProxy, startFailingProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
-import { mirrorConfig, webhookOf } from '../support/mirror.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
 /** 10 % of the requests crossdock makes to either registry fail (503 or a reset): nothing is lost. */
 describe('crossdock serve under injected registry faults', () => {
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
-  let proxies: FaultProxy[] = [];
+  const proxies: FailingProxy[] = [];
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    const port = await crossdockPort();
-    [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
     // Seeded, so a run is repeatable: about one request in ten fails.
     let seed = 42;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed / 2 ** 31;
     };
-    proxies = await Promise.all(
-      [a, b].map((registry) =>
-        startFaultProxy({ host: '127.0.0.1', port: registry.port }, { failureRate: 0.1, random }),
-      ),
-    );
-    crossdock = await startCrossdock({
-      port,
-      config: mirrorConfig(proxies[0]?.url as string, proxies[1]?.url as string),
-    });
+    const failing = async (registry: TestRegistry) => {
+      const proxy = await startFailingProxy(registry, { failureRate: 0.1, random });
+      proxies.push(proxy);
+      return proxy;
+    };
+    mirror = await startMirror({ proxy: { a: failing, b: failing } });
+    ({ a, b, crossdock } = mirror);
   });
-  afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all(proxies.map((proxy) => proxy.stop()));
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  afterAll(() => mirror?.stop());
 
   it('replicates every image, every job SUCCEEDED, although faults were injected', async () => {
     const images = [];

@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allEnded,
@@ -10,8 +9,10 @@ import {
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { pushImage } from '../support/image-builder.ts';
+import { type Mirror, startMirror } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
-import { manifestDigest } from '../support/registry-reader.ts';
+import { deleteManifest, manifestDigest } from '../support/registry-reader.ts';
+import { distributionSource, registryList, replicationPolicy, webhookOf } from '../support/serve-config.ts';
 
 /**
  * Topologies come from policies alone (DESIGN.md): one-to-many, two-way and multi-level
@@ -20,36 +21,6 @@ import { manifestDigest } from '../support/registry-reader.ts';
  */
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function hook(port: number, source: string) {
-  return {
-    url: `http://127.0.0.1:${port}/webhooks/${source}`,
-    headers: { Authorization: `Bearer hook-${source}` },
-  };
-}
-
-function source(name: string) {
-  return {
-    name,
-    registry: name,
-    format: 'distribution',
-    auth: { header: 'Authorization', value: `Bearer hook-${name}` },
-  };
-}
-
-function policy(name: string, from: string, to: string, options: { replicateDeletes?: boolean } = {}) {
-  return { name, source: { registry: from, project: 'team' }, destination: { registry: to }, ...options };
-}
-
-/** Deletes a manifest at a distribution registry (by digest: the only way it deletes). */
-async function deleteManifest(registry: TestRegistry, repository: string, digest: string): Promise<void> {
-  const response = await request(`${registry.url}/v2/${repository}/manifests/${digest}`, {
-    method: 'DELETE',
-  });
-  const text = await response.body.text();
-  if (response.statusCode !== 202)
-    throw new Error(`DELETE ${repository}@${digest}: ${response.statusCode} ${text}`);
-}
 
 const summary = (jobs: JobView[]) =>
   jobs.map((job) => `${job.policy} ${job.action} ${job.tag} ${job.status}`).sort();
@@ -62,34 +33,22 @@ async function settled(crossdock: CrossdockProcess, count: number): Promise<JobV
 }
 
 describe('crossdock serve: one-to-many (A→B, A→C)', () => {
+  let mirror: Mirror;
   let a: TestRegistry;
   let b: TestRegistry;
   let c: TestRegistry;
   let crossdock: CrossdockProcess;
 
   beforeAll(async () => {
-    const port = await crossdockPort();
-    [a, b, c] = await Promise.all([
-      startRegistry({ notifications: hook(port, 'a') }),
-      startRegistry(),
-      startRegistry(),
-    ]);
-    crossdock = await startCrossdock({
-      port,
-      config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-          { name: 'c', url: c.url },
-        ],
-        sources: [source('a')],
-        policies: [policy('a-to-b', 'a', 'b'), policy('a-to-c', 'a', 'c')],
-      },
+    c = await startRegistry();
+    mirror = await startMirror({
+      registries: { c: c.url },
+      policies: [replicationPolicy({ name: 'a-to-c', from: 'a', to: 'c' })],
     });
+    ({ a, b, crossdock } = mirror);
   });
   afterAll(async () => {
-    await crossdock?.stop();
-    await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
+    await Promise.all([mirror?.stop(), c?.stop()]);
   });
 
   it('one push at A makes one job per policy, and the image arrives at B and at C', async () => {
@@ -111,20 +70,17 @@ describe('crossdock serve: two-way (A→B, B→A)', () => {
   beforeAll(async () => {
     const port = await crossdockPort();
     [a, b] = await Promise.all([
-      startRegistry({ notifications: hook(port, 'a') }),
-      startRegistry({ notifications: hook(port, 'b') }),
+      startRegistry({ notifications: webhookOf(port, 'a') }),
+      startRegistry({ notifications: webhookOf(port, 'b') }),
     ]);
     crossdock = await startCrossdock({
       port,
       config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-        ],
-        sources: [source('a'), source('b')],
+        registries: registryList({ a: a.url, b: b.url }),
+        sources: [distributionSource('a'), distributionSource('b')],
         policies: [
-          policy('a-to-b', 'a', 'b', { replicateDeletes: true }),
-          policy('b-to-a', 'b', 'a', { replicateDeletes: true }),
+          replicationPolicy({ name: 'a-to-b', from: 'a', to: 'b', replicateDeletes: true }),
+          replicationPolicy({ name: 'b-to-a', from: 'b', to: 'a', replicateDeletes: true }),
         ],
       },
     });
@@ -188,20 +144,19 @@ describe('crossdock serve: three levels (A→B, B→C through B’s webhooks)', 
   beforeAll(async () => {
     const port = await crossdockPort();
     [a, b, c] = await Promise.all([
-      startRegistry({ notifications: hook(port, 'a') }),
-      startRegistry({ notifications: hook(port, 'b') }),
+      startRegistry({ notifications: webhookOf(port, 'a') }),
+      startRegistry({ notifications: webhookOf(port, 'b') }),
       startRegistry(),
     ]);
     crossdock = await startCrossdock({
       port,
       config: {
-        registries: [
-          { name: 'a', url: a.url },
-          { name: 'b', url: b.url },
-          { name: 'c', url: c.url },
+        registries: registryList({ a: a.url, b: b.url, c: c.url }),
+        sources: [distributionSource('a'), distributionSource('b')],
+        policies: [
+          replicationPolicy({ name: 'a-to-b', from: 'a', to: 'b' }),
+          replicationPolicy({ name: 'b-to-c', from: 'b', to: 'c' }),
         ],
-        sources: [source('a'), source('b')],
-        policies: [policy('a-to-b', 'a', 'b'), policy('b-to-c', 'b', 'c')],
       },
     });
   });

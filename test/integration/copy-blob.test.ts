@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
 import { DigestMismatchError } from '#registry/errors.ts';
 import { copyBlob } from '#replication/copy-blob.ts';
-import { startCuttingProxy } from '../support/cutting-proxy.ts';
+import { startCuttingProxy } from '../support/fault-proxy.ts';
 import { type Blob, pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { blobExists } from '../support/registry-reader.ts';
@@ -62,10 +62,7 @@ describe('copyBlob', () => {
   });
 
   it('lands a blob whose chunk upload was cut mid-body, verified by digest', async () => {
-    const proxy = await startCuttingProxy(
-      { host: '127.0.0.1', port: destination.port },
-      { cutAfterBytes: 20 * MiB, times: 1 },
-    );
+    const proxy = await startCuttingProxy(destination, { cutAfterBytes: 20 * MiB, times: 1 });
     const viaProxy = new RegistryClient({ url: proxy.url });
     try {
       const result = await copyBlob({

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
 import { deleteTag } from '#replication/delete-tag.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
-import { startCuttingProxy } from '../support/cutting-proxy.ts';
+import { startCuttingProxy } from '../support/fault-proxy.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { listTags, manifestDigest } from '../support/registry-reader.ts';
@@ -72,10 +72,7 @@ describe('registry client and steps against a real registry', () => {
   });
 
   it('retries a read whose connection the network cut', async () => {
-    const proxy = await startCuttingProxy(
-      { host: '127.0.0.1', port: registry.port },
-      { cutAfterBytes: 1, times: 2 },
-    );
+    const proxy = await startCuttingProxy(registry, { cutAfterBytes: 1, times: 2 });
     const viaProxy = new RegistryClient(
       { url: proxy.url, credentials: { username: 'u', password: 'p' } },
       { retry: { baseDelayMs: 10 } },

@@ -1,27 +1,165 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net from 'node:net';
 
 /**
- * An HTTP proxy in front of a registry that fails a share of requests on purpose: half of the
- * failures answer 503, the other half reset the connection before any answer. The rest are
- * forwarded as they are (Host kept, so the registry's Location headers name the proxy).
+ * Proxies in front of a registry that make the network fail on purpose, each a thin fault on one
+ * shared core (listen on a free 127.0.0.1 port, track the open sockets, cut them all on stop):
+ * - startCuttingProxy (TCP): resets connections after some bytes;
+ * - startThrottlingProxy (TCP): holds uploads to a rate;
+ * - startFailingProxy (HTTP): answers 503 or resets for a share of requests.
+ * The TCP ones do not look at HTTP at all: it is the network failing, not a fake registry.
  */
+
+/** A server on 127.0.0.1 (a TestRegistry will do). */
+export interface Target {
+  port: number;
+}
+
 export interface FaultProxy {
+  /** `http://127.0.0.1:PORT` */
   url: string;
+  /** `127.0.0.1:PORT` */
   host: string;
-  /** Requests seen and requests failed on purpose. */
-  stats(): { requests: number; faults: number };
   stop(): Promise<void>;
 }
 
-export async function startFaultProxy(
-  target: { host: string; port: number },
-  options: { failureRate: number; random?: () => number },
+/**
+ * Listens on a free 127.0.0.1 port. `sockets` holds the proxy's open sockets: the clients' are
+ * added here, a TCP proxy adds its upstream ones; `stop` destroys them all, then closes.
+ */
+async function listen(server: net.Server, sockets: Set<net.Socket>): Promise<FaultProxy> {
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A TCP proxy: each client connection gets its own connection to `target`; what the registry
+ * sends goes back as it is, and `forward` passes on what the client sends (or does not).
+ * Closing either side closes both.
+ */
+async function startTcpProxy(
+  target: Target,
+  forward: (client: net.Socket, upstream: net.Socket) => void,
 ): Promise<FaultProxy> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    forward(client, upstream);
+    upstream.pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  return listen(server, sockets);
+}
+
+export interface CuttingProxy extends FaultProxy {
+  /** Connections cut so far. */
+  cuts(): number;
+  /** Bytes forwarded towards the registry, over all connections. */
+  bytesUp(): number;
+}
+
+/**
+ * Cuts connections: once a connection has carried `cutAfterBytes` bytes towards the registry,
+ * both sides are reset, `times` times in all.
+ */
+export async function startCuttingProxy(
+  target: Target,
+  options: { cutAfterBytes: number; times: number },
+): Promise<CuttingProxy> {
+  let cuts = 0;
+  let bytesUp = 0;
+  const proxy = await startTcpProxy(target, (client, upstream) => {
+    let carried = 0;
+    client.on('data', (chunk: Buffer) => {
+      carried += chunk.length;
+      bytesUp += chunk.length;
+      if (cuts < options.times && carried >= options.cutAfterBytes) {
+        cuts++;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
+  });
+  return { ...proxy, cuts: () => cuts, bytesUp: () => bytesUp };
+}
+
+export interface ThrottlingProxy extends FaultProxy {
+  /** Bytes forwarded towards the registry, over all connections. */
+  bytesUp(): number;
+  /** Stops holding uploads back. */
+  unthrottle(): void;
+}
+
+/** Sends at most `bytesPerSecond` towards the registry, over all connections, until unthrottled. */
+export async function startThrottlingProxy(target: Target, bytesPerSecond: number): Promise<ThrottlingProxy> {
+  let limit: number | undefined = bytesPerSecond;
+  let bytesUp = 0;
+  // When the link is free again: each chunk takes its length / limit, no burst carried over.
+  let freeAt = 0;
+  const proxy = await startTcpProxy(target, (client, upstream) => {
+    client.on('data', (chunk: Buffer) => {
+      bytesUp += chunk.length;
+      const ok = upstream.write(chunk);
+      const now = Date.now();
+      freeAt = limit === undefined ? now : Math.max(freeAt, now) + (chunk.length / limit) * 1000;
+      const ahead = freeAt - now;
+      if (!ok || ahead > 0) {
+        client.pause();
+        const resume = () => setTimeout(() => client.resume(), Math.max(0, ahead));
+        if (ok) resume();
+        else upstream.once('drain', resume);
+      }
+    });
+  });
+  return {
+    ...proxy,
+    bytesUp: () => bytesUp,
+    unthrottle: () => {
+      limit = undefined;
+    },
+  };
+}
+
+export interface FailingProxy extends FaultProxy {
+  /** Requests seen and requests failed on purpose. */
+  stats(): { requests: number; faults: number };
+}
+
+/**
+ * An HTTP proxy that fails a share of requests: half of the failures answer 503, the other half
+ * reset the connection before any answer. The rest are forwarded as they are (Host kept, so the
+ * registry's Location headers name the proxy).
+ */
+export async function startFailingProxy(
+  target: Target,
+  options: { failureRate: number; random?: () => number },
+): Promise<FailingProxy> {
   const random = options.random ?? Math.random;
   let requests = 0;
   let faults = 0;
-  const sockets = new Set<Socket>();
   const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     requests++;
     const roll = random();
@@ -38,7 +176,7 @@ export async function startFaultProxy(
     }
     const upstream = httpRequest(
       {
-        host: target.host,
+        host: '127.0.0.1',
         port: target.port,
         method: incoming.method,
         path: incoming.url,
@@ -52,20 +190,6 @@ export async function startFaultProxy(
     upstream.on('error', () => outgoing.destroy());
     incoming.pipe(upstream);
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
-    stats: () => ({ requests, faults }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const proxy = await listen(server, new Set());
+  return { ...proxy, stats: () => ({ requests, faults }) };
 }

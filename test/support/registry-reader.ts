@@ -183,3 +183,20 @@ export async function pushReferrer(
   await putManifest(access, repository, tag, 'application/vnd.oci.image.index.v1+json', index);
   return digest;
 }
+
+/**
+ * Deletes a manifest at a distribution registry, by digest (the only way it deletes), as a
+ * user would on a registry without auth (no ping first: nothing but the DELETE is served).
+ */
+export async function deleteManifest(
+  registry: { url: string },
+  repository: string,
+  digest: string,
+): Promise<void> {
+  const response = await request(`${registry.url}/v2/${repository}/manifests/${digest}`, {
+    method: 'DELETE',
+  });
+  const text = await response.body.text();
+  if (response.statusCode !== 202)
+    throw new Error(`DELETE ${repository}@${digest}: ${response.statusCode} ${text}`);
+}

@@ -2,16 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { MalformedPayloadError } from '../../../functions/lib/events/errors.ts';
 import { parseEvents } from '../../../functions/lib/events/normalize.ts';
 import {
-  blobPush,
-  DIGEST_A,
-  DIGEST_B,
-  DIGEST_C,
+  distributionBlobPush,
+  distributionDelete,
+  distributionEnvelope,
   distributionEvent,
-  envelope,
-  manifestDelete,
-  manifestPush,
-  tagDelete,
-} from './fixtures.ts';
+  distributionPush,
+} from '../../support/webhook-payloads.ts';
+import { DIGEST_A, DIGEST_B, DIGEST_C } from './fixtures.ts';
 
 const parse = (payload: unknown) => parseEvents('distribution', payload, { registry: 'hub-a' });
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -19,7 +16,11 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 describe('distribution notifications', () => {
   it('turns a tagged manifest push into a push event of the configured registry', () => {
     // Act
-    const result = parse(envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1')));
+    const result = parse(
+      distributionEnvelope(
+        distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+      ),
+    );
 
     // Assert
     expect(result).toEqual({
@@ -41,10 +42,16 @@ describe('distribution notifications', () => {
 
   it('keeps the index push and drops its tagless children pushed before it', () => {
     const result = parse(
-      envelope(
-        manifestPush('c1', 'team-a/multi', DIGEST_A),
-        manifestPush('c2', 'team-a/multi', DIGEST_B),
-        manifestPush('i1', 'team-a/multi', DIGEST_C, 'v1', OCI_INDEX),
+      distributionEnvelope(
+        distributionPush({ id: 'c1', repository: 'team-a/multi', digest: DIGEST_A }),
+        distributionPush({ id: 'c2', repository: 'team-a/multi', digest: DIGEST_B }),
+        distributionPush({
+          id: 'i1',
+          repository: 'team-a/multi',
+          digest: DIGEST_C,
+          tag: 'v1',
+          mediaType: OCI_INDEX,
+        }),
       ),
     );
 
@@ -56,7 +63,10 @@ describe('distribution notifications', () => {
 
   it('keeps both halves of a manifest delete: the digest, then each tag', () => {
     const result = parse(
-      envelope(manifestDelete('d1', 'team-a/app', DIGEST_A), tagDelete('d2', 'team-a/app', 'v1')),
+      distributionEnvelope(
+        distributionDelete({ id: 'd1', repository: 'team-a/app', digest: DIGEST_A }),
+        distributionDelete({ id: 'd2', repository: 'team-a/app', tag: 'v1' }),
+      ),
     );
 
     expect(result.events).toEqual([
@@ -69,45 +79,104 @@ describe('distribution notifications', () => {
   });
 
   it.each([
-    ['a pull', distributionEvent('p', 'pull', { repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' })],
+    [
+      'a pull',
+      distributionEvent({
+        id: 'p',
+        action: 'pull',
+        target: { repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' },
+      }),
+    ],
     [
       'a mount',
-      distributionEvent('m', 'mount', { repository: 'team-a/app', digest: DIGEST_A, fromRepository: 'x' }),
+      distributionEvent({
+        id: 'm',
+        action: 'mount',
+        target: { repository: 'team-a/app', digest: DIGEST_A, fromRepository: 'x' },
+      }),
     ],
-    ['a blob push (octet-stream)', blobPush('b1', 'team-a/app', DIGEST_A)],
+    [
+      'a blob push (octet-stream)',
+      distributionBlobPush({ id: 'b1', repository: 'team-a/app', digest: DIGEST_A }),
+    ],
     [
       'a layer push',
-      blobPush('b2', 'team-a/app', DIGEST_A, 'application/vnd.docker.image.rootfs.diff.tar.gzip'),
+      distributionBlobPush({
+        id: 'b2',
+        repository: 'team-a/app',
+        digest: DIGEST_A,
+        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      }),
     ],
     [
       'an OCI layer push',
-      blobPush('b3', 'team-a/app', DIGEST_A, 'application/vnd.oci.image.layer.v1.tar+gzip'),
+      distributionBlobPush({
+        id: 'b3',
+        repository: 'team-a/app',
+        digest: DIGEST_A,
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      }),
     ],
     [
       'a push whose url names a blob, even with a tag',
-      { ...blobPush('b4', 'team-a/app', DIGEST_A, 'application/vnd.oci.image.manifest.v1+json'), tag: 'v1' },
+      {
+        ...distributionBlobPush({
+          id: 'b4',
+          repository: 'team-a/app',
+          digest: DIGEST_A,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        }),
+        tag: 'v1',
+      },
     ],
-    ['a repository delete', distributionEvent('r', 'delete', { repository: 'team-a/app' })],
-    ['an unknown action', distributionEvent('u', 'rename', { repository: 'team-a/app', tag: 'v1' })],
-    ['an empty tag', manifestPush('t', 'team-a/app', DIGEST_A, '')],
+    [
+      'a repository delete',
+      distributionEvent({ id: 'r', action: 'delete', target: { repository: 'team-a/app' } }),
+    ],
+    [
+      'an unknown action',
+      distributionEvent({ id: 'u', action: 'rename', target: { repository: 'team-a/app', tag: 'v1' } }),
+    ],
+    ['an empty tag', distributionPush({ id: 't', repository: 'team-a/app', digest: DIGEST_A, tag: '' })],
   ])('drops %s, counting it as ignored', (_what, event) => {
-    expect(parse(envelope(event))).toEqual({ events: [], ignored: 1 });
+    expect(parse(distributionEnvelope(event))).toEqual({ events: [], ignored: 1 });
   });
 
   it.each([
-    ['an uppercase repository', manifestPush('x', 'Team-A/app', DIGEST_A, 'v1')],
-    ['a repository with an empty component', manifestPush('x', 'team-a//app', DIGEST_A, 'v1')],
-    ['a tag starting with a dot', manifestPush('x', 'team-a/app', DIGEST_A, '.v1')],
-    ['a tag longer than 128 characters', manifestPush('x', 'team-a/app', DIGEST_A, 'v'.repeat(129))],
-    ['a malformed digest', manifestDelete('x', 'team-a/app', 'sha256:xyz')],
+    [
+      'an uppercase repository',
+      distributionPush({ id: 'x', repository: 'Team-A/app', digest: DIGEST_A, tag: 'v1' }),
+    ],
+    [
+      'a repository with an empty component',
+      distributionPush({ id: 'x', repository: 'team-a//app', digest: DIGEST_A, tag: 'v1' }),
+    ],
+    [
+      'a tag starting with a dot',
+      distributionPush({ id: 'x', repository: 'team-a/app', digest: DIGEST_A, tag: '.v1' }),
+    ],
+    [
+      'a tag longer than 128 characters',
+      distributionPush({ id: 'x', repository: 'team-a/app', digest: DIGEST_A, tag: 'v'.repeat(129) }),
+    ],
+    ['a malformed digest', distributionDelete({ id: 'x', repository: 'team-a/app', digest: 'sha256:xyz' })],
   ])('counts an event with %s as ignored, never an error', (_what, event) => {
-    const result = parse(envelope(manifestPush('ok', 'team-a/app', DIGEST_A, 'v1'), event));
+    const result = parse(
+      distributionEnvelope(
+        distributionPush({ id: 'ok', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+        event,
+      ),
+    );
     expect(result.events.map((e) => e.id)).toEqual(['ok']);
     expect(result.ignored).toBe(1);
   });
 
   it('takes the registry from the options, never from the payload', () => {
-    const [event] = parse(envelope(manifestPush('e', 'team-a/app', DIGEST_A, 'v1'))).events;
+    const [event] = parse(
+      distributionEnvelope(
+        distributionPush({ id: 'e', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+      ),
+    ).events;
     expect(event?.registry).toBe('hub-a');
     expect(JSON.stringify(event)).not.toContain('5000');
   });

@@ -2,14 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { deliveryKey } from '../../../functions/lib/events/dedupe.ts';
 import { UnsupportedFormatError, WebhookError } from '../../../functions/lib/events/errors.ts';
 import { parseEvents, type RegistryEvent } from '../../../functions/lib/events/normalize.ts';
-import { DIGEST_A, envelope, HARBOR_PUSH, manifestPush } from './fixtures.ts';
+import { distributionEnvelope, distributionPush } from '../../support/webhook-payloads.ts';
+import { DIGEST_A, HARBOR_PUSH } from './fixtures.ts';
 
 describe('parseEvents', () => {
   it('dispatches on the source format', () => {
     expect(
-      parseEvents('distribution', envelope(manifestPush('e', 'team-a/app', DIGEST_A, 'v1')), {
-        registry: 'r',
-      }).events,
+      parseEvents(
+        'distribution',
+        distributionEnvelope(
+          distributionPush({ id: 'e', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+        ),
+        {
+          registry: 'r',
+        },
+      ).events,
     ).toHaveLength(1);
     expect(parseEvents('harbor', HARBOR_PUSH, { registry: 'r' }).events).toHaveLength(1);
   });

@@ -5,6 +5,7 @@ import { Crossdock } from '../../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../../functions/lib/app/current.ts';
 import type { JobMessage } from '../../../functions/lib/jobs/message.ts';
 import { lambdaContext as localLambdaContext } from '../../../infra/local/lambda-context.ts';
+import { DISTRIBUTION_EVENTS_TYPE } from '../../support/webhook-payloads.ts';
 import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
 
 /**
@@ -116,7 +117,7 @@ export function webhookEvent(
     routeKey: 'POST /webhooks/{source}',
     rawPath: `/webhooks/${source}`,
     rawQueryString: '',
-    headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json', ...headers },
+    headers: { 'content-type': DISTRIBUTION_EVENTS_TYPE, ...headers },
     pathParameters: { source },
     requestContext: {} as APIGatewayProxyEventV2['requestContext'],
     body: typeof body === 'string' ? body : JSON.stringify(body),

@@ -1,7 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler as health } from '../../../functions/health/handler.ts';
 import { handler as webhook } from '../../../functions/webhook/handler.ts';
-import { DIGEST_A, DIGEST_B, DIGEST_C, envelope, manifestPush, tagDelete } from '../events/fixtures.ts';
+import {
+  distributionDelete,
+  distributionEnvelope,
+  distributionPush,
+} from '../../support/webhook-payloads.ts';
+import { DIGEST_A, DIGEST_B, DIGEST_C } from '../events/fixtures.ts';
 import { declare, lambdaContext, type Pipeline, startPipeline, webhookEvent } from './pipeline-fixture.ts';
 
 const AUTH = { authorization: 'Bearer s3cret' };
@@ -48,7 +53,11 @@ const deliver = (body: unknown, headers: Record<string, string> = AUTH, source =
 
 describe('the webhook function', () => {
   it('records one job per matching enabled policy and sends them to the queue in one batch', async () => {
-    const response = await deliver(envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1')));
+    const response = await deliver(
+      distributionEnvelope(
+        distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+      ),
+    );
 
     expect(response.statusCode).toBe(202);
     const body = JSON.parse(response.body as string);
@@ -68,7 +77,9 @@ describe('the webhook function', () => {
   });
 
   it('makes one job of the same delivery received five times', async () => {
-    const delivery = envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1'));
+    const delivery = distributionEnvelope(
+      distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+    );
 
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(JSON.parse((await deliver(delivery)).body as string).jobs);
@@ -79,9 +90,14 @@ describe('the webhook function', () => {
   });
 
   it('refuses a delivery without the source’s secret with 401 and records nothing', async () => {
-    const response = await deliver(envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1')), {
-      authorization: 'Bearer wrong',
-    });
+    const response = await deliver(
+      distributionEnvelope(
+        distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+      ),
+      {
+        authorization: 'Bearer wrong',
+      },
+    );
 
     expect(response.statusCode).toBe(401);
     expect(response.body).not.toContain('s3cret');
@@ -90,7 +106,7 @@ describe('the webhook function', () => {
   });
 
   it('answers 404 for a source that is not configured, and 400 for a body that is not JSON', async () => {
-    expect((await deliver(envelope(), AUTH, 'nobody')).statusCode).toBe(404);
+    expect((await deliver(distributionEnvelope(), AUTH, 'nobody')).statusCode).toBe(404);
     const malformed = await deliver('{"events": [ hunter2-secret', AUTH);
     expect(malformed.statusCode).toBe(400);
     // The parser's own message would quote the body.
@@ -98,7 +114,11 @@ describe('the webhook function', () => {
   });
 
   it('answers 202 "ignored" for an authenticated event no policy covers', async () => {
-    const response = await deliver(envelope(manifestPush('e1', 'team-b/app', DIGEST_A, 'v1')));
+    const response = await deliver(
+      distributionEnvelope(
+        distributionPush({ id: 'e1', repository: 'team-b/app', digest: DIGEST_A, tag: 'v1' }),
+      ),
+    );
 
     expect(response.statusCode).toBe(202);
     expect(JSON.parse(response.body as string)).toEqual({ accepted: 0, ignored: 1, jobs: [] });
@@ -107,13 +127,25 @@ describe('the webhook function', () => {
 
   it('holds a newer digest of a busy tag back until the running job ends, then queues it', async () => {
     const first = JSON.parse(
-      (await deliver(envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1')))).body as string,
+      (
+        await deliver(
+          distributionEnvelope(
+            distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+          ),
+        )
+      ).body as string,
     );
     const firstToB = (await pipeline.app.jobs.listByPolicy('to-b')).jobs[0];
     pipeline.sent.length = 0;
 
     const second = JSON.parse(
-      (await deliver(envelope(manifestPush('e2', 'team-a/app', DIGEST_B, 'v1')))).body as string,
+      (
+        await deliver(
+          distributionEnvelope(
+            distributionPush({ id: 'e2', repository: 'team-a/app', digest: DIGEST_B, tag: 'v1' }),
+          ),
+        )
+      ).body as string,
     );
 
     expect(second.jobs).toHaveLength(2);
@@ -129,10 +161,22 @@ describe('the webhook function', () => {
   });
 
   it('ends a waiting job SKIPPED when an even newer digest of the tag arrives', async () => {
-    await deliver(envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1')));
-    await deliver(envelope(manifestPush('e2', 'team-a/app', DIGEST_B, 'v1')));
+    await deliver(
+      distributionEnvelope(
+        distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+      ),
+    );
+    await deliver(
+      distributionEnvelope(
+        distributionPush({ id: 'e2', repository: 'team-a/app', digest: DIGEST_B, tag: 'v1' }),
+      ),
+    );
 
-    await deliver(envelope(manifestPush('e3', 'team-a/app', DIGEST_C, 'v1')));
+    await deliver(
+      distributionEnvelope(
+        distributionPush({ id: 'e3', repository: 'team-a/app', digest: DIGEST_C, tag: 'v1' }),
+      ),
+    );
 
     const byDigest = Object.fromEntries(
       (await pipeline.app.jobs.listByPolicy('to-b')).jobs.map((job) => [job.digest, job.status]),
@@ -141,11 +185,17 @@ describe('the webhook function', () => {
   });
 
   it('turns a tag delete into a delete job carrying the digest the policy replicated', async () => {
-    await deliver(envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1')));
+    await deliver(
+      distributionEnvelope(
+        distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+      ),
+    );
     const push = (await pipeline.app.jobs.listByPolicy('to-b')).jobs[0];
     await pipeline.app.lifecycle.end(push?.id as string, 'SUCCEEDED');
 
-    const response = await deliver(envelope(tagDelete('e2', 'team-a/app', 'v1')));
+    const response = await deliver(
+      distributionEnvelope(distributionDelete({ id: 'e2', repository: 'team-a/app', tag: 'v1' })),
+    );
 
     const jobs = JSON.parse(response.body as string).jobs as string[];
     expect(jobs).toHaveLength(1);

@@ -3,7 +3,13 @@ import { parseConfig } from '#config/load.ts';
 import { UnauthorizedWebhookError, UnknownSourceError } from '../../../functions/lib/events/errors.ts';
 import type { JobTarget as NewJob } from '../../../functions/lib/jobs/job.ts';
 import { acceptDelivery, type WebhookPorts } from '../../../functions/lib/webhook/accept-delivery.ts';
-import { DIGEST_A, envelope, manifestDelete, manifestPush, tagDelete } from '../events/fixtures.ts';
+import {
+  DISTRIBUTION_EVENTS_TYPE,
+  distributionDelete,
+  distributionEnvelope,
+  distributionPush,
+} from '../../support/webhook-payloads.ts';
+import { DIGEST_A } from '../events/fixtures.ts';
 
 const config = parseConfig(
   `
@@ -42,7 +48,7 @@ function ports(replicated: Record<string, string> = {}) {
 
 const request = (body: unknown, authorization = 'Bearer s3cret') => ({
   source: 'hub-a',
-  headers: { authorization, 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+  headers: { authorization, 'content-type': DISTRIBUTION_EVENTS_TYPE },
   query: {},
   rawBody: Buffer.from(JSON.stringify(body)),
 });
@@ -53,7 +59,11 @@ describe('acceptDelivery', () => {
 
     const result = await acceptDelivery(
       p,
-      request(envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'v1'))),
+      request(
+        distributionEnvelope(
+          distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'v1' }),
+        ),
+      ),
     );
 
     expect(result).toMatchObject({ accepted: 1, ignored: 0 });
@@ -68,7 +78,9 @@ describe('acceptDelivery', () => {
 
   it('makes one job of the same delivery sent twice', async () => {
     const { p, jobs } = ports();
-    const body = envelope(manifestPush('e1', 'team-a/app', DIGEST_A, 'latest'));
+    const body = distributionEnvelope(
+      distributionPush({ id: 'e1', repository: 'team-a/app', digest: DIGEST_A, tag: 'latest' }),
+    );
 
     const first = await acceptDelivery(p, request(body));
     const second = await acceptDelivery(p, request(body));
@@ -83,9 +95,9 @@ describe('acceptDelivery', () => {
     const result = await acceptDelivery(
       p,
       request(
-        envelope(
-          manifestPush('e1', 'team-b/app', DIGEST_A, 'v1'),
-          manifestPush('e2', 'team-a/app', DIGEST_A),
+        distributionEnvelope(
+          distributionPush({ id: 'e1', repository: 'team-b/app', digest: DIGEST_A, tag: 'v1' }),
+          distributionPush({ id: 'e2', repository: 'team-a/app', digest: DIGEST_A }),
         ),
       ),
     );
@@ -99,7 +111,12 @@ describe('acceptDelivery', () => {
 
     const result = await acceptDelivery(
       p,
-      request(envelope(manifestDelete('d1', 'team-a/app', DIGEST_A), tagDelete('d2', 'team-a/app', 'v1'))),
+      request(
+        distributionEnvelope(
+          distributionDelete({ id: 'd1', repository: 'team-a/app', digest: DIGEST_A }),
+          distributionDelete({ id: 'd2', repository: 'team-a/app', tag: 'v1' }),
+        ),
+      ),
     );
 
     expect(result).toMatchObject({ accepted: 1, ignored: 1 });
@@ -117,10 +134,10 @@ describe('acceptDelivery', () => {
   it('refuses an unknown source with 404 and a wrong secret with 401', async () => {
     const { p } = ports();
 
-    await expect(acceptDelivery(p, { ...request(envelope()), source: 'nope' })).rejects.toThrow(
+    await expect(acceptDelivery(p, { ...request(distributionEnvelope()), source: 'nope' })).rejects.toThrow(
       UnknownSourceError,
     );
-    await expect(acceptDelivery(p, request(envelope(), 'Bearer wrong'))).rejects.toThrow(
+    await expect(acceptDelivery(p, request(distributionEnvelope(), 'Bearer wrong'))).rejects.toThrow(
       UnauthorizedWebhookError,
     );
   });

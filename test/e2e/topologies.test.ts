@@ -15,7 +15,7 @@ import { deleteManifest, manifestDigest } from '../support/registry-reader.ts';
 import { distributionSource, registryList, replicationPolicy, webhookOf } from '../support/serve-config.ts';
 
 /**
- * Topologies come from policies alone (DESIGN.md): one-to-many, two-way and multi-level
+ * Topologies come from policies alone (docs/architecture.md): one-to-many, two-way and multi-level
  * through the intermediate registry's own webhooks. None loops: a job whose manifest is
  * already at the destination ends SKIPPED and pushes nothing, so it triggers no further event.
  */

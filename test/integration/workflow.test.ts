@@ -1,7 +1,15 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
-import type { Job, JobError, OpenUpload, Progress, TerminalStatus } from '../../functions/lib/jobs/job.ts';
+import type {
+  Job,
+  JobError,
+  JobTarget,
+  OpenUpload,
+  Progress,
+  TerminalStatus,
+} from '../../functions/lib/jobs/job.ts';
+import { queuedJob } from '../../functions/lib/jobs/transitions.ts';
 import type { WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
@@ -21,32 +29,11 @@ class RecordedJobs implements WorkflowJobs {
   >();
   uploadsKept = 0;
 
-  add(
-    job: Omit<
-      Job,
-      | 'status'
-      | 'cancelRequested'
-      | 'attempt'
-      | 'blobs'
-      | 'bytesCopied'
-      | 'createdAt'
-      | 'updatedAt'
-      | 'history'
-    > & {
-      cancelRequested?: boolean;
-    },
-  ): void {
-    const at = new Date().toISOString();
+  add(job: JobTarget & { cancelRequested?: boolean }): void {
+    const { cancelRequested, ...target } = job;
     this.jobs.set(job.id, {
-      status: 'QUEUED',
-      attempt: 1,
-      cancelRequested: false,
-      blobs: { copied: 0, mounted: 0, present: 0 },
-      bytesCopied: 0,
-      createdAt: at,
-      updatedAt: at,
-      history: [],
-      ...job,
+      ...queuedJob(target, new Date().toISOString()),
+      cancelRequested: cancelRequested ?? false,
       substates: [],
       progress: { copied: 0, mounted: 0, present: 0, bytes: 0 },
     });
@@ -110,7 +97,12 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
         },
       },
     ).result;
-  const job = (id: string, repository: string, tag: string, extra: Partial<Job> = {}) =>
+  const job = (
+    id: string,
+    repository: string,
+    tag: string,
+    extra: Partial<JobTarget> & { cancelRequested?: boolean } = {},
+  ) =>
     jobs.add({
       id,
       policy: 'team-a',

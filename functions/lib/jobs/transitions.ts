@@ -6,6 +6,7 @@ import {
   type JobError,
   type JobHistoryEntry,
   type JobStatus,
+  type JobTarget,
   type JobWait,
   type TerminalStatus,
 } from './job.ts';
@@ -37,6 +38,21 @@ export interface EndOptions {
   cancelRequested?: boolean | undefined;
   /** Final totals, replacing the counts progress added up. */
   stats?: { copied?: number; mounted?: number; present?: number; bytesCopied?: number } | undefined;
+}
+
+/** A new job, QUEUED at attempt 1 with nothing done yet. */
+export function queuedJob(target: JobTarget, at: string): Job {
+  return {
+    ...target,
+    status: 'QUEUED',
+    attempt: 1,
+    cancelRequested: false,
+    blobs: { copied: 0, mounted: 0, present: 0 },
+    bytesCopied: 0,
+    createdAt: at,
+    updatedAt: at,
+    history: [{ at, status: 'QUEUED', attempt: 1 }],
+  };
 }
 
 /** RUNNING for this attempt and execution, from QUEUED, or from RUNNING with an older attempt. */

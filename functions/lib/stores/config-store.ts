@@ -16,6 +16,7 @@ import {
   sourceSchema,
 } from '#config/schema.ts';
 import { isConditionFailed, RecordNotFoundError } from './errors.ts';
+import { TableStore } from './table-store.ts';
 
 /**
  * Registries, sources and policies as the API and `serve` (the YAML applied at start) keep
@@ -31,32 +32,22 @@ import { isConditionFailed, RecordNotFoundError } from './errors.ts';
 const KINDS = { registry: registrySchema, source: sourceSchema, policy: policySchema } as const;
 type Kind = keyof typeof KINDS;
 
-export class ConfigStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #tableName: string;
-  readonly #now: () => number;
-
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
-    this.#client = client;
-    this.#tableName = tableName;
-    this.#now = options.now ?? Date.now;
-  }
-
+export class ConfigStore extends TableStore {
   async #put<K extends Kind>(kind: K, input: unknown): Promise<z.output<(typeof KINDS)[K]>> {
     const value = KINDS[kind].parse(input) as z.output<(typeof KINDS)[K]>;
-    await this.#client.send(
+    await this.client.send(
       new PutCommand({
-        TableName: this.#tableName,
-        Item: { pk: `config#${kind}`, sk: value.name, value, updatedAt: new Date(this.#now()).toISOString() },
+        TableName: this.tableName,
+        Item: { pk: `config#${kind}`, sk: value.name, value, updatedAt: this.iso() },
       }),
     );
     return value;
   }
 
   async #get<T>(kind: Kind, name: string): Promise<T | undefined> {
-    const result = await this.#client.send(
+    const result = await this.client.send(
       new GetCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Key: { pk: `config#${kind}`, sk: name },
         ConsistentRead: true,
       }),
@@ -69,9 +60,9 @@ export class ConfigStore {
     const values: T[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.#client.send(
+      const page = await this.client.send(
         new QueryCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           KeyConditionExpression: 'pk = :kind',
           ExpressionAttributeValues: { ':kind': `config#${kind}` },
           ConsistentRead: true,
@@ -86,9 +77,9 @@ export class ConfigStore {
 
   /** True when it existed. */
   async #delete(kind: Kind, name: string): Promise<boolean> {
-    const result = await this.#client.send(
+    const result = await this.client.send(
       new DeleteCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Key: { pk: `config#${kind}`, sk: name },
         ReturnValues: 'ALL_OLD',
       }),
@@ -138,14 +129,14 @@ export class ConfigStore {
   /** Flips `enabled` in place (answers the policy as it is now); RecordNotFoundError for an unknown name. */
   async setPolicyEnabled(name: string, enabled: boolean): Promise<PolicyConfig> {
     try {
-      const result = await this.#client.send(
+      const result = await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: { pk: 'config#policy', sk: name },
           UpdateExpression: 'SET #value.enabled = :enabled, updatedAt = :at',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#value': 'value' },
-          ExpressionAttributeValues: { ':enabled': enabled, ':at': new Date(this.#now()).toISOString() },
+          ExpressionAttributeValues: { ':enabled': enabled, ':at': this.iso() },
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -19,6 +19,7 @@ import {
   requestCancel,
   retry,
   setWait,
+  queuedJob,
   startRunning,
   type Transition,
   withHistory,
@@ -27,6 +28,7 @@ import { isConditionFailed, StoreError } from './errors.ts';
 import { listIndex, type Page } from './index-listing.ts';
 import { newJobId } from './job-ids.ts';
 import { fromItem, type JobItem, jobKey, policyIndexKey, statusIndexKey, toItem } from './job-record.ts';
+import { TableStore } from './table-store.ts';
 
 /**
  * The job records: the truth about every job (docs/architecture.md: records are the truth;
@@ -51,39 +53,13 @@ export interface JobPage {
 
 const MAX_RACES = 25;
 
-export class JobStore implements JobRecords {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #tableName: string;
-  readonly #now: () => number;
-
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
-    this.#client = client;
-    this.#tableName = tableName;
-    this.#now = options.now ?? Date.now;
-  }
-
-  #iso(): string {
-    return new Date(this.#now()).toISOString();
-  }
-
+export class JobStore extends TableStore implements JobRecords {
   async create(input: NewJob): Promise<Job> {
-    const at = this.#iso();
-    const job: Job = {
-      ...input,
-      id: input.id ?? newJobId(this.#now()),
-      status: 'QUEUED',
-      attempt: 1,
-      cancelRequested: false,
-      blobs: { copied: 0, mounted: 0, present: 0 },
-      bytesCopied: 0,
-      createdAt: at,
-      updatedAt: at,
-      history: [{ at, status: 'QUEUED', attempt: 1 }],
-    };
+    const job = queuedJob({ ...input, id: input.id ?? newJobId(this.now()) }, this.iso());
     try {
-      await this.#client.send(
+      await this.client.send(
         new PutCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Item: toItem(job, 1),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
@@ -97,8 +73,8 @@ export class JobStore implements JobRecords {
   }
 
   async #read(id: string): Promise<JobItem | undefined> {
-    const result = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: jobKey(id), ConsistentRead: true }),
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: jobKey(id), ConsistentRead: true }),
     );
     return result.Item as JobItem | undefined;
   }
@@ -119,7 +95,7 @@ export class JobStore implements JobRecords {
     for (let race = 0; race < MAX_RACES; race++) {
       const item = await this.#read(id);
       if (!item) throw new JobNotFoundError(`job ${id} is not in the records`);
-      const at = this.#iso();
+      const at = this.iso();
       const current = fromItem(item);
       const decision = decide(current, at);
       if (!decision) return { job: current, changed: false };
@@ -136,9 +112,9 @@ export class JobStore implements JobRecords {
         history: withHistory(current.history, { ...entry, ...(note ? { note } : {}) }),
       };
       try {
-        await this.#client.send(
+        await this.client.send(
           new PutCommand({
-            TableName: this.#tableName,
+            TableName: this.tableName,
             Item: toItem(job, item.version + 1),
             ConditionExpression: 'version = :version',
             ExpressionAttributeValues: { ':version': item.version },
@@ -172,7 +148,7 @@ export class JobStore implements JobRecords {
     const job = await this.get(id);
     if (!job) throw new JobNotFoundError(`job ${id} is not in the records`);
     if (job.status !== 'RUNNING') return false;
-    const at = this.#iso();
+    const at = this.iso();
     const adds = ['version :one'];
     const values: Record<string, unknown> = {
       ':one': 1,
@@ -193,7 +169,7 @@ export class JobStore implements JobRecords {
     }
     const update = (withEntry: boolean) =>
       new UpdateCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Key: jobKey(id),
         UpdateExpression: withEntry
           ? `SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD ${adds.join(', ')}`
@@ -212,7 +188,7 @@ export class JobStore implements JobRecords {
       });
     for (const withEntry of [true, false]) {
       try {
-        await this.#client.send(update(withEntry));
+        await this.client.send(update(withEntry));
         return true;
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
@@ -225,9 +201,9 @@ export class JobStore implements JobRecords {
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
   async setUpload(id: string, upload: OpenUpload | undefined): Promise<void> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: jobKey(id),
           UpdateExpression: `${upload ? 'SET upload = :upload ' : 'REMOVE upload '}ADD version :one`,
           ConditionExpression: 'attribute_exists(pk)',
@@ -313,8 +289,8 @@ export class JobStore implements JobRecords {
     options: ListOptions,
     matches: (item: Record<string, unknown>) => boolean,
   ): Promise<JobPage> {
-    const page: Page<Record<string, unknown>> = await listIndex(this.#client, {
-      tableName: this.#tableName,
+    const page: Page<Record<string, unknown>> = await listIndex(this.client, {
+      tableName: this.tableName,
       index,
       partition,
       limit: options.limit ?? 50,

@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from './errors.ts';
+import { TableStore } from './table-store.ts';
 
 /**
  * Running slots for admission (limits.runningJobs overall, limits.perDestination per
@@ -51,19 +52,9 @@ const GLOBAL = 'lease#global';
 const destinationScope = (destination: string) => `lease#dest#${destination}`;
 const leaseKey = (jobId: string) => ({ pk: `job#${jobId}`, sk: 'lease' });
 
-export class LeaseStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #tableName: string;
-  readonly #now: () => number;
-
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
-    this.#client = client;
-    this.#tableName = tableName;
-    this.#now = options.now ?? Date.now;
-  }
-
+export class LeaseStore extends TableStore {
   #seconds(): number {
-    return Math.floor(this.#now() / 1000);
+    return Math.floor(this.now() / 1000);
   }
 
   /** Takes one free slot of the scope, trying them from a random start so racers spread out. */
@@ -72,9 +63,9 @@ export class LeaseStore {
     for (let i = 0; i < limit; i++) {
       const slot = { pk: scope, sk: `slot#${(start + i) % limit}` };
       try {
-        await this.#client.send(
+        await this.client.send(
           new PutCommand({
-            TableName: this.#tableName,
+            TableName: this.tableName,
             Item: { ...slot, jobId, expiresAt },
             ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR jobId = :job',
             ExpressionAttributeValues: { ':now': this.#seconds(), ':job': jobId },
@@ -90,9 +81,9 @@ export class LeaseStore {
 
   async #freeSlot(slot: Slot, jobId: string): Promise<void> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new DeleteCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: slot,
           ConditionExpression: 'jobId = :job',
           ExpressionAttributeValues: { ':job': jobId },
@@ -124,9 +115,9 @@ export class LeaseStore {
     }
     const record: LeaseRecord = { slots: [global, perDestination], ttlSeconds, expiresAt };
     try {
-      await this.#client.send(
+      await this.client.send(
         new PutCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Item: { ...leaseKey(jobId), ...record },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
@@ -148,8 +139,8 @@ export class LeaseStore {
   }
 
   async #record(jobId: string): Promise<LeaseRecord | undefined> {
-    const result = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: leaseKey(jobId), ConsistentRead: true }),
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: leaseKey(jobId), ConsistentRead: true }),
     );
     return result.Item as LeaseRecord | undefined;
   }
@@ -159,7 +150,7 @@ export class LeaseStore {
     const record = await this.#record(jobId);
     if (!record) return;
     await Promise.all(record.slots.map((slot) => this.#freeSlot(slot, jobId)));
-    await this.#client.send(new DeleteCommand({ TableName: this.#tableName, Key: leaseKey(jobId) }));
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: leaseKey(jobId) }));
   }
 
   /**
@@ -173,9 +164,9 @@ export class LeaseStore {
     const expiresAt = now + record.ttlSeconds;
     try {
       for (const slot of [...record.slots, leaseKey(jobId)]) {
-        await this.#client.send(
+        await this.client.send(
           new UpdateCommand({
-            TableName: this.#tableName,
+            TableName: this.tableName,
             Key: slot,
             UpdateExpression: 'SET expiresAt = :expiresAt',
             ConditionExpression:
@@ -204,9 +195,9 @@ export class LeaseStore {
     let cleared = 0;
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.#client.send(
+      const page = await this.client.send(
         new ScanCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           FilterExpression: 'begins_with(pk, :lease) OR sk = :record',
           ExpressionAttributeValues: { ':lease': 'lease#', ':record': 'lease' },
           ProjectionExpression: 'pk, sk',
@@ -214,8 +205,8 @@ export class LeaseStore {
         }),
       );
       for (const item of page.Items ?? []) {
-        await this.#client.send(
-          new DeleteCommand({ TableName: this.#tableName, Key: { pk: item.pk, sk: item.sk } }),
+        await this.client.send(
+          new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }),
         );
         cleared++;
       }
@@ -226,9 +217,9 @@ export class LeaseStore {
 
   /** Unexpired leases overall, or of one destination. */
   async countActive(destination?: string): Promise<number> {
-    const result = await this.#client.send(
+    const result = await this.client.send(
       new QueryCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         KeyConditionExpression: 'pk = :scope',
         FilterExpression: 'expiresAt >= :now',
         ExpressionAttributeValues: {

@@ -1,4 +1,5 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { TableStore } from './table-store.ts';
 
 /**
  * Policy scans that were asked for and have not finished: a scan interrupted by a crash or a
@@ -13,22 +14,12 @@ export interface ScanRecord {
 
 const PARTITION = 'scan';
 
-export class ScanStore {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #tableName: string;
-  readonly #now: () => number;
-
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
-    this.#client = client;
-    this.#tableName = tableName;
-    this.#now = options.now ?? Date.now;
-  }
-
+export class ScanStore extends TableStore {
   async started(request: { scanId: string; policy: string }): Promise<void> {
-    const startedAt = new Date(this.#now()).toISOString();
-    await this.#client.send(
+    const startedAt = this.iso();
+    await this.client.send(
       new PutCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Item: {
           pk: PARTITION,
           sk: request.scanId,
@@ -41,8 +32,8 @@ export class ScanStore {
   }
 
   async finished(scanId: string): Promise<void> {
-    await this.#client.send(
-      new DeleteCommand({ TableName: this.#tableName, Key: { pk: PARTITION, sk: scanId } }),
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: PARTITION, sk: scanId } }),
     );
   }
 
@@ -50,9 +41,9 @@ export class ScanStore {
     const scans: ScanRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.#client.send(
+      const page = await this.client.send(
         new QueryCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           KeyConditionExpression: 'pk = :scan',
           ExpressionAttributeValues: { ':scan': PARTITION },
           ConsistentRead: true,

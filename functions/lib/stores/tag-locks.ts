@@ -3,6 +3,7 @@ import { isTerminal, type JobAction } from '../jobs/job.ts';
 import type { ClaimRequest, ClaimResult, Handover, TagLocks, TagRef } from '../jobs/tag-lock.ts';
 import { isConditionFailed, StoreError } from './errors.ts';
 import { jobKey } from './job-record.ts';
+import { TableStore } from './table-store.ts';
 
 /**
  * One lock per (policy, repository, tag): never two executions for one tag, and the newest
@@ -48,24 +49,14 @@ interface LockItem extends TagLock {
 
 const MAX_RACES = 25;
 
-export class TagLockStore implements TagLocks {
-  readonly #client: DynamoDBDocumentClient;
-  readonly #tableName: string;
-  readonly #now: () => number;
-
-  constructor(client: DynamoDBDocumentClient, tableName: string, options: { now?: () => number } = {}) {
-    this.#client = client;
-    this.#tableName = tableName;
-    this.#now = options.now ?? Date.now;
-  }
-
+export class TagLockStore extends TableStore implements TagLocks {
   #key(ref: TagRef) {
     return { pk: `taglock#${ref.policy}#${ref.repository}:${ref.tag}`, sk: 'taglock' };
   }
 
   async #read(ref: TagRef): Promise<LockItem | undefined> {
-    const result = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: this.#key(ref), ConsistentRead: true }),
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: this.#key(ref), ConsistentRead: true }),
     );
     return result.Item as LockItem | undefined;
   }
@@ -79,8 +70,8 @@ export class TagLockStore implements TagLocks {
 
   /** A job missing from the records counts as finished: it can hold nothing. */
   async #unfinished(jobId: string): Promise<boolean> {
-    const result = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: jobKey(jobId), ConsistentRead: true }),
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }),
     );
     const status = result.Item?.status;
     return typeof status === 'string' && !isTerminal(status);
@@ -90,13 +81,13 @@ export class TagLockStore implements TagLocks {
   async #write(ref: TagRef, read: LockItem | undefined, lock: TagLock): Promise<boolean> {
     const version = read?.version ?? 0;
     try {
-      await this.#client.send(
+      await this.client.send(
         new PutCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Item: {
             ...this.#key(ref),
             ...lock,
-            updatedAt: new Date(this.#now()).toISOString(),
+            updatedAt: this.iso(),
             version: version + 1,
           },
           ...(read

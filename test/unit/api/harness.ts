@@ -1,6 +1,5 @@
 import type { ApiPorts, ApiResponse, ScanRequest } from '../../../functions/lib/api/ports.ts';
 import { handleApiRequest } from '../../../functions/lib/api/router.ts';
-import type { NewJob } from '../../../functions/lib/jobs/job.ts';
 import { JobLifecycle } from '../../../functions/lib/jobs/lifecycle.ts';
 import type { JobMessage } from '../../../functions/lib/jobs/message.ts';
 import { ConfigStore } from '../../../functions/lib/stores/config-store.ts';
@@ -106,23 +105,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
   return harness;
 }
 
-let counter = 0;
-
-/** A push job of `policy` for the next tag of `repository`. */
-export function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  counter++;
-  return {
-    policy: 'team-a-to-dc-b',
-    action: 'push',
-    sourceRegistry: 'hub-a',
-    sourceRepository: 'team-a/app',
-    tag: `v${counter}`,
-    digest: `sha256:${String(counter).padStart(64, '0')}`,
-    destinationRegistry: 'dc-b',
-    destinationRepository: 'mirror/team-a/app',
-    ...overrides,
-  };
-}
+export { newJob } from '../../support/jobs.ts';
 
 export const registries = {
   hubA: {

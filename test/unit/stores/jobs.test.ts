@@ -1,18 +1,17 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobExistsError, JobNotFoundError, JobTransitionError } from '../../../functions/lib/jobs/errors.ts';
-import type { NewJob } from '../../../functions/lib/jobs/job.ts';
 import { HISTORY_LIMIT } from '../../../functions/lib/jobs/job.ts';
 import { InvalidCursorError } from '../../../functions/lib/stores/errors.ts';
 import { newJobId } from '../../../functions/lib/stores/job-ids.ts';
 import { toItem } from '../../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
+import { newJob } from '../../support/jobs.ts';
 import { type LocalTable, startLocalTable } from './local-table.ts';
 
 let local: LocalTable;
 let now = Date.parse('2025-01-01T00:00:00Z');
 let jobs: JobStore;
-let counter = 0;
 
 beforeAll(async () => {
   local = await startLocalTable();
@@ -20,21 +19,6 @@ beforeAll(async () => {
   jobs = new JobStore(local.client, local.tableName, { now: () => now++ });
 });
 afterAll(() => local.close());
-
-function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  counter++;
-  return {
-    policy: 'p-default',
-    action: 'push',
-    sourceRegistry: 'hub-a',
-    sourceRepository: 'team-a/app',
-    tag: `v${counter}`,
-    digest: `sha256:${String(counter).padStart(64, '0')}`,
-    destinationRegistry: 'dc-b',
-    destinationRepository: 'mirror/team-a/app',
-    ...overrides,
-  };
-}
 
 describe('job ids', () => {
   it('sort by creation time and are 26 characters of Crockford base32', () => {

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { JobExistsError, JobNotFoundError } from '../jobs/errors.ts';
 import {
   HISTORY_LIMIT,
@@ -16,10 +16,10 @@ import type { JobRecords } from '../jobs/lifecycle.ts';
 import {
   type EndOptions,
   end,
+  queuedJob,
   requestCancel,
   retry,
   setWait,
-  queuedJob,
   startRunning,
   type Transition,
   withHistory,

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isTerminal, type JobAction } from '../jobs/job.ts';
 import type { ClaimRequest, ClaimResult, Handover, TagLocks, TagRef } from '../jobs/tag-lock.ts';
 import { isConditionFailed, StoreError } from './errors.ts';

@@ -3,7 +3,9 @@ import {
   allEnded,
   allJobs,
   type CrossdockProcess,
+  describeJobs,
   type JobView,
+  sleep,
   waitForJobs,
 } from '../support/crossdock-process.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
@@ -16,12 +18,21 @@ import { blobExists, manifestDigest } from '../support/registry-reader.ts';
  * the same state folder finds the unfinished jobs in the records and drives them to the end.
  * Notifications the registry could not deliver meanwhile arrive after the restart (it retries
  * them, backoff 1 s); a delivery handled but not answered before the kill makes no second job.
+ * The operator's crash loop (five kills at random moments while ten images replicate) runs
+ * here too: every start must succeed. Its seed is printed; CROSSDOCK_CRASH_SEED replays one.
  */
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const describeJobs = (jobs: JobView[]) =>
-  jobs.map((job) => `${job.tag} ${job.status} ${job.substate ?? ''} ${job.error?.message ?? ''}`).join('\n');
+/** mulberry32: small and good enough to replay kill moments from a seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 describe('crossdock serve: kill -9 and restart', () => {
   let mirror: Mirror;
@@ -112,6 +123,61 @@ describe('crossdock serve: kill -9 and restart', () => {
         expect(await blobExists({ url: b.url }, 'team/copy', blob.digest)).toBe(true);
     }
   }, 90_000);
+
+  it('five kills at random moments while ten images replicate: every start succeeds, every image arrives whole, every job ends', async () => {
+    const seed = Number(process.env.CROSSDOCK_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const random = seeded(seed);
+    const tags = Array.from({ length: 10 }, (_, i) => `crash${i}`);
+    // Pushed one after another while the kills happen, so deliveries, jobs and copies are
+    // caught at every stage: some layers are big enough to be mid-copy at a kill.
+    const pushing = (async () => {
+      const images: PushedImage[] = [];
+      for (const [i, tag] of tags.entries()) {
+        images.push(
+          await pushImage(`${a.host}/team/loop:${tag}`, {
+            layerCount: 2,
+            layerSize: i % 3 === 0 ? 12 << 20 : 256 << 10,
+          }),
+        );
+      }
+      return images;
+    })();
+    pushing.catch(() => undefined); // awaited below
+
+    const kills: number[] = [];
+    for (let kill = 0; kill < 5; kill++) {
+      const wait = Math.floor(200 + random() * 1800);
+      kills.push(wait);
+      await sleep(wait);
+      await crossdock.kill('SIGKILL');
+      await sleep(Math.floor(random() * 300));
+      await crossdock.restart(); // fails the test if serve does not come up
+    }
+    console.log(`crash loop: seed ${seed}, killed after ${kills.join(', ')} ms of running`);
+
+    const images = await pushing;
+    const jobs = await waitForJobs(
+      crossdock,
+      (all) => tags.every((tag) => all.some((job) => job.tag === tag)) && allEnded(all),
+      { timeoutMs: 60_000, query: 'repository=team/loop' },
+    );
+
+    for (const job of jobs) expect(['SUCCEEDED', 'SKIPPED'], describeJobs([job])).toContain(job.status);
+    for (const [i, tag] of tags.entries()) {
+      const image = images[i] as PushedImage;
+      expect(await manifestDigest({ url: b.url }, 'team/loop', tag), `${tag} (seed ${seed})`).toBe(
+        image.digest,
+      );
+      for (const blob of image.blobs) {
+        expect(await blobExists({ url: b.url }, 'team/loop', blob.digest), `${tag} ${blob.digest}`).toBe(
+          true,
+        );
+      }
+    }
+    // Nothing is left unfinished in the whole records either.
+    const everything = await allJobs(crossdock);
+    expect(everything.filter((job) => job.status === 'QUEUED' || job.status === 'RUNNING')).toEqual([]);
+  }, 150_000);
 
   it('after the recovery nothing else appears and a new push is replicated as usual', async () => {
     await sleep(2000);

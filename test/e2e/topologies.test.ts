@@ -5,6 +5,7 @@ import {
   type CrossdockProcess,
   crossdockPort,
   type JobView,
+  sleep,
   startCrossdock,
   waitForJobs,
 } from '../support/crossdock-process.ts';
@@ -19,8 +20,6 @@ import { distributionSource, registryList, replicationPolicy, webhookOf } from '
  * through the intermediate registry's own webhooks. None loops: a job whose manifest is
  * already at the destination ends SKIPPED and pushes nothing, so it triggers no further event.
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const summary = (jobs: JobView[]) =>
   jobs.map((job) => `${job.policy} ${job.action} ${job.tag} ${job.status}`).sort();

@@ -162,6 +162,12 @@ export async function allJobs(crossdock: CrossdockProcess, query = ''): Promise<
 
 const TERMINAL = new Set(['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED']);
 
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One line per job, for failure messages. */
+export const describeJobs = (jobs: JobView[]) =>
+  jobs.map((job) => `${job.tag} ${job.status} ${job.substate ?? ''} ${job.error?.message ?? ''}`).join('\n');
+
 /** Waits until `check` holds for the jobs (polled every 200 ms), or fails with the last state seen. */
 export async function waitForJobs(
   crossdock: CrossdockProcess,

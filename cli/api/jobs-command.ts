@@ -60,6 +60,8 @@ function describeJob(job: JobView, now: number): string {
     job.status,
     job.substate ? `in ${job.substate}` : '',
     job.cancelRequested && job.status === 'RUNNING' ? '(cancel requested)' : '',
+    job.wait?.reason === 'tag' ? `(waits for its tag: job ${job.wait.holder} holds it)` : '',
+    job.wait?.reason === 'slot' ? '(waits for a running slot)' : '',
   ]
     .filter(Boolean)
     .join(' ');

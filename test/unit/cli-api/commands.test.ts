@@ -180,6 +180,20 @@ describe('crossdock jobs', () => {
     expect(JSON.parse(json.stdout)).toEqual(failed);
   });
 
+  it('jobs show says what a queued job waits for', async () => {
+    const waiting = await api.jobs.create(newJob({ policy: 'team-a-to-dc-b' }));
+    await api.jobs.setWait(waiting.id, {
+      reason: 'tag',
+      since: new Date().toISOString(),
+      holder: 'job-before',
+    });
+
+    const result = await crossdock(['jobs', 'show', waiting.id]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^status\s+QUEUED \(waits for its tag: job job-before holds it\)$/m);
+  });
+
   it('retry queues a FAILED job again; retrying a SUCCEEDED one fails in one line with exit 1', async () => {
     const ok = await crossdock(['jobs', 'retry', (jobs[2] as Job).id]);
     const refused = await crossdock(['jobs', 'retry', (jobs[1] as Job).id]);

@@ -68,7 +68,10 @@ export interface Progress {
   bytes?: number;
 }
 
-/** A chunked upload of a big blob that one invocation left open for the next. */
+/**
+ * A chunked upload of a big blob that one invocation left open for the next: the registry
+ * client's upload session (`UploadSession`: location, offset) of the blob `digest`.
+ */
 export interface OpenUpload {
   digest: string;
   location: string;

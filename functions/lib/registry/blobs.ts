@@ -17,13 +17,14 @@ export interface BlobStream {
   length: number;
 }
 
-export type UploadStart = { mounted: true } | { mounted: false; location: string; offset: number };
-
-export interface UploadProgress {
+/** An upload the registry holds open: where to send the next bytes. */
+export interface UploadSession {
   location: string;
   /** Bytes the registry holds for this upload (the next byte to send). */
   offset: number;
 }
+
+export type UploadStart = { mounted: true } | ({ mounted: false } & UploadSession);
 
 const OCTET_STREAM = 'application/octet-stream';
 
@@ -140,7 +141,7 @@ export class BlobOperations {
   }
 
   /** How much of an upload the registry holds: where a cut-off upload resumes. */
-  async uploadStatus(repository: string, location: string, signal?: AbortSignal): Promise<UploadProgress> {
+  async uploadStatus(repository: string, location: string, signal?: AbortSignal): Promise<UploadSession> {
     const what = `upload status of ${repository}`;
     const response = await this.#transport.send({
       method: 'GET',
@@ -161,7 +162,7 @@ export class BlobOperations {
     body: Readable,
     range: { offset: number; length: number },
     signal?: AbortSignal,
-  ): Promise<UploadProgress> {
+  ): Promise<UploadSession> {
     const what = `chunk ${range.offset}-${range.offset + range.length - 1} of an upload to ${repository}`;
     const response = await this.#transport.send({
       method: 'PATCH',

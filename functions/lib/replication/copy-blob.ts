@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable, Transform } from 'node:stream';
+import type { UploadSession } from '#registry/blobs.ts';
 import { type HashingStreamOptions, hashAlgorithm, hashingStream } from '#registry/digest.ts';
 import { DigestMismatchError, RegistryError, RegistryNotFoundError } from '#registry/errors.ts';
 import type { Descriptor } from '#registry/manifests.ts';
@@ -13,12 +14,6 @@ export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 /** Times a cut-off upload is resumed within one call before the error is raised. */
 const MAX_RESUMES = 5;
 
-export interface PendingUpload {
-  location: string;
-  /** Bytes the destination held when this call stopped. */
-  offset: number;
-}
-
 export interface CopyBlobInput {
   source: RepositoryRef;
   destination: RepositoryRef;
@@ -26,7 +21,7 @@ export interface CopyBlobInput {
   /** Repositories of the destination registry that may hold the blob already: tried as mounts first. */
   mountFrom?: string[];
   /** An upload an earlier call (another invocation) left open. */
-  resume?: PendingUpload;
+  resume?: UploadSession;
   /**
    * Stop after about this many bytes and return the open upload: a workflow spreads one big
    * blob over several invocations. Unset: copy to the end.
@@ -43,7 +38,7 @@ export interface CopyBlobInput {
 
 export type CopyBlobResult =
   | { outcome: BlobOutcome; bytesSent: number }
-  | { outcome: 'partial'; bytesSent: number; upload: PendingUpload };
+  | { outcome: 'partial'; bytesSent: number; upload: UploadSession };
 
 /** A sha256 state for bytes [0, at) of the blob, kept only at offsets the destination confirmed. */
 interface HashCheckpoint {
@@ -70,7 +65,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     if (size !== undefined) return { outcome: 'present', bytesSent: 0 };
   }
 
-  let upload: PendingUpload | undefined = input.resume;
+  let upload: UploadSession | undefined = input.resume;
   if (upload) {
     upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);
   } else {

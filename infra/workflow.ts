@@ -14,7 +14,8 @@ import workflow from './workflow.asl.json' with { type: 'json' };
  * numbers, ARNs strings and retriers arrays. What fills them comes from the workflow functions'
  * table (functions/lib/workflow/functions.ts): `${<name>FunctionArn}` the function's ARN (CDK
  * tokens when deployed, local names in the local runtime), `${<name>Retry}` the retriers of its
- * retry class; `${CancelOrFail}` is the one Catch of the job's states.
+ * retry class, `${<name>StateTimeout}` the TimeoutSeconds of the states calling it;
+`${CancelOrFail}` is the one Catch of the job's states.
  */
 
 export const WORKFLOW_FILE = join(import.meta.dirname, 'workflow.asl.json');
@@ -24,19 +25,42 @@ const WORKFLOW_TEXT = JSON.stringify(workflow);
 export interface WorkflowSubstitutions {
   /** The ARN (or local name) each Task state's function is reached by. */
   functionArns: Record<WorkflowFunction, string>;
+  /** TimeoutSeconds of the states calling each function: longer than the function may run (infra/limits.ts). */
+  stateTimeoutSeconds: Record<WorkflowFunction, number>;
   /** Blobs of one job copied at once: the Map's MaxConcurrency. */
   blobsPerJob: number;
   executionTimeoutSeconds: number;
 }
 
-/** Errors a later attempt may get past: a registry's 5xx, resets and throttles, Lambda's own hiccups. */
+/**
+ * Errors a later attempt may get past (docs/reliability.md). Each retrier counts its own attempts:
+ * - a throttled invocation (the function's reserved concurrency is the IO pool, and full) is
+ *   tried again for minutes — about seven at most — never failing the job for waiting;
+ * - an invocation that ran out of time (its function's timeout, or the state's) is tried again:
+ *   a copy resumes from the destination's offset;
+ * - a registry's 5xx, resets and 429s, and Lambda's own hiccups, a few times.
+ */
 const RETRIERS: Record<RetryClass, unknown[]> = {
   transient: [
+    {
+      ErrorEquals: ['Lambda.TooManyRequestsException'],
+      IntervalSeconds: 1,
+      BackoffRate: 2,
+      MaxAttempts: 12,
+      MaxDelaySeconds: 60,
+      JitterStrategy: 'FULL',
+    },
+    {
+      ErrorEquals: ['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown'],
+      IntervalSeconds: 2,
+      BackoffRate: 2,
+      MaxAttempts: 3,
+      JitterStrategy: 'FULL',
+    },
     {
       ErrorEquals: [
         'RegistryUnavailableError',
         'RateLimitedError',
-        'Lambda.TooManyRequestsException',
         'Lambda.ServiceException',
         'Lambda.AWSLambdaException',
         'Lambda.SdkClientException',
@@ -69,6 +93,7 @@ function placeholderValues(substitutions: WorkflowSubstitutions): Map<string, un
   for (const name of WORKFLOW_FUNCTION_NAMES) {
     values.set(`${name}FunctionArn`, substitutions.functionArns[name]);
     values.set(`${name}Retry`, RETRIERS[WORKFLOW_FUNCTIONS[name].retry]);
+    values.set(`${name}StateTimeout`, substitutions.stateTimeoutSeconds[name]);
   }
   return values;
 }
@@ -123,10 +148,10 @@ export function taskStates(definition: string | StateNode): Map<string, string> 
 
 /**
  * Like `lambda:invoke` for aws-local-stepfunctions: the state's Parameters (`{ FunctionName,
- * Payload }`) in, `{ Payload }` out.
+ * Payload }`) in, `{ Payload }` out; `signal` aborts when the execution ends first.
  */
 // biome-ignore lint/suspicious/noExplicitAny: Parameters and answers are JSON of each task's own shape.
-export type LocalTaskHandler = (parameters: any) => Promise<any>;
+export type LocalTaskHandler = (parameters: any, context?: { signal?: AbortSignal }) => Promise<any>;
 
 /**
  * Handlers keyed by Task state name, as aws-local-stepfunctions' `taskResourceLocalHandlers`
@@ -136,14 +161,16 @@ export type LocalTaskHandler = (parameters: any) => Promise<any>;
  */
 export function bindTaskStates(
   definition: string,
-  resolve: (functionName: string) => ((payload: unknown) => Promise<unknown>) | undefined,
+  resolve: (
+    functionName: string,
+  ) => ((payload: unknown, signal: AbortSignal | undefined) => Promise<unknown>) | undefined,
 ): Record<string, LocalTaskHandler> {
   const handlers: Record<string, LocalTaskHandler> = {};
   for (const [state, functionName] of taskStates(definition)) {
     const run = resolve(functionName);
     if (!run) throw new Error(`workflow state ${state} calls ${functionName}, which has no local handler`);
-    handlers[state] = async (parameters: { Payload: unknown }) => ({
-      Payload: await run(parameters.Payload),
+    handlers[state] = async (parameters: { Payload: unknown }, context) => ({
+      Payload: await run(parameters.Payload, context?.signal),
     });
   }
   return handlers;

@@ -2,47 +2,44 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { app } from '../lib/app/current.ts';
-import { jobMessageSchema } from '../lib/jobs/message.ts';
+import { handleDeadLetter } from '../lib/dispatch/dead-letter.ts';
+import { queuedJobSchema } from '../lib/jobs/message.ts';
 import { observed } from '../lib/runtime/middleware.ts';
 import { logger, metrics } from '../lib/runtime/observability.ts';
 
 /**
- * The dead-letter queue's consumer: a job whose message could not be handled ends FAILED with
- * the reason, so nothing that reached the DLQ is left unrecorded. A message that names no job
- * (not JSON, not a job message) is logged with its id and dropped: there is nothing to record.
+ * The dead-letter queue's consumer (functions/lib/dispatch/dead-letter.ts): a transient failure
+ * sends the job's message again later, a lasting one ends the job FAILED with the reason. A
+ * message that names no job (not JSON, not a job message) is logged with its id and dropped.
+ * Every arrival is counted (`DeadLetters`), which the stack's alarm watches.
  */
 
 const processor = new BatchProcessor(EventType.SQS);
 
-async function recordDeadLetter(record: SQSRecord): Promise<void> {
-  let parsed: ReturnType<typeof jobMessageSchema.safeParse>;
+function parse(body: string) {
   try {
-    parsed = jobMessageSchema.safeParse(JSON.parse(record.body));
+    return queuedJobSchema.safeParse(JSON.parse(body));
   } catch {
-    parsed = jobMessageSchema.safeParse(undefined);
+    return queuedJobSchema.safeParse(undefined);
   }
+}
+
+async function recordDeadLetter(record: SQSRecord): Promise<void> {
+  metrics.addMetric('DeadLetters', MetricUnit.Count, 1);
+  const parsed = parse(record.body);
   if (!parsed.success) {
     logger.error('dead letter names no job; dropped', { messageId: record.messageId });
     metrics.addMetric('DeadLettersDropped', MetricUnit.Count, 1);
     return;
   }
-  const { jobId, attempt } = parsed.data;
-  const crossdock = await app();
-  const job = await crossdock.jobs.get(jobId);
-  if (!job || job.attempt !== attempt) {
-    logger.warn('dead letter of a job or attempt no longer in the records', { jobId, attempt });
-    return;
-  }
-  const receives = record.attributes.ApproximateReceiveCount;
-  const ended = await crossdock.lifecycle.end(jobId, 'FAILED', {
-    error: {
-      code: 'DeadLetter',
-      message: `the job's message was received ${receives} times without being dispatched; it was moved to the dead-letter queue`,
-      ...(job.substate ? { state: job.substate } : {}),
-    },
-  });
-  metrics.addMetric('DeadLetters', MetricUnit.Count, 1);
-  logger.error('job moved to the dead-letter queue', { jobId, attempt, recorded: ended });
+  const outcome = await handleDeadLetter(
+    (await app()).deadLetterPorts,
+    parsed.data,
+    record.attributes.ApproximateReceiveCount,
+  );
+  const { jobId, attempt, deadLetters } = parsed.data;
+  if (outcome === 'failed') logger.error('job given up after the dead-letter queue', { jobId, attempt });
+  else logger.warn(`dead letter ${outcome}`, { jobId, attempt, round: deadLetters ?? 0 });
 }
 
 export async function recordDeadLetters(event: SQSEvent, context: Context) {

@@ -17,9 +17,17 @@ export type WorkflowHandler = (payload: { jobId?: string }, context: Context) =>
 export const handlers = Object.fromEntries(
   WORKFLOW_FUNCTION_NAMES.map((name): [WorkflowFunction, WorkflowHandler] => [
     name,
-    observed(async (input: { jobId?: string }) => {
+    observed(async (input: { jobId?: string }, context: Context) => {
       addLogKeys({ jobId: input.jobId });
-      return TASKS[name]((await app()).taskDependencies, input);
+      return TASKS[name](
+        {
+          ...(await app()).taskDependencies,
+          timeLeft: () => context.getRemainingTimeInMillis(),
+          // The local runtime aborts an invocation's work at its timeout (infra/local/lambda-function.ts).
+          signal: (context as { abortSignal?: AbortSignal }).abortSignal,
+        },
+        input,
+      );
     }),
   ]),
 ) as Record<WorkflowFunction, WorkflowHandler>;

@@ -41,6 +41,11 @@ const stack = new CrossdockStack(app, app.node.tryGetContext('stackName') ?? 'Cr
     dispatchBatchSize: number('dispatchBatchSize'),
     copyByteBudgetMiB: number('copyByteBudgetMiB'),
   }),
+  reconcile: defined({
+    everyMinutes: number('reconcileEveryMinutes'),
+    staleAfterMinutes: number('staleAfterMinutes'),
+    tooLongMinutes: number('tooLongMinutes'),
+  }),
   ...(executionMinutes ? { executionTimeout: Duration.minutes(executionMinutes) } : {}),
   ...(webhookRate || webhookBurst
     ? { webhookThrottle: { rate: webhookRate ?? 50, burst: webhookBurst ?? 100 } }

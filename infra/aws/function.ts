@@ -18,7 +18,7 @@ export interface CrossdockFunctionProps {
   environment?: Record<string, string>;
   timeout?: Duration;
   memorySize?: number;
-  reservedConcurrentExecutions?: number;
+  reservedConcurrentExecutions?: number | undefined;
   /** Functions that talk to registries run in the VPC when one is given (private registries). */
   vpc?: IVpc | undefined;
 }

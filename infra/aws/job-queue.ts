@@ -1,7 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MAX_RECEIVE_COUNT } from '../../functions/lib/config/defaults.ts';
 
 /**
  * The jobs queue and its dead-letter queue. A message reaches the DLQ only after repeated
@@ -11,7 +10,11 @@ export class JobQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
 
-  constructor(scope: Construct, id: string, props: { dispatchTimeout: Duration; maxReceiveCount?: number }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
+  ) {
     super(scope, id);
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -21,12 +24,9 @@ export class JobQueue extends Construct {
     this.queue = new Queue(this, 'Jobs', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // AWS asks for six times the consumer's timeout, so a slow batch is not redelivered mid-way.
-      visibilityTimeout: Duration.seconds(props.dispatchTimeout.toSeconds() * 6),
-      deadLetterQueue: {
-        queue: this.deadLetterQueue,
-        maxReceiveCount: props.maxReceiveCount ?? MAX_RECEIVE_COUNT,
-      },
+      // Six times the dispatcher's timeout (infra/limits.ts), so a slow batch is not redelivered mid-way.
+      visibilityTimeout: Duration.seconds(props.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
   }
 }

@@ -5,11 +5,13 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { PipelineLimits } from '../limits.ts';
 import { CrossdockFunction } from './function.ts';
 
 export interface ManagementApiProps {
   api: HttpApi;
   environment: Record<string, string>;
+  pipeline: PipelineLimits;
   vpc?: IVpc | undefined;
 }
 
@@ -35,7 +37,7 @@ export class ManagementApi extends Construct {
       entry: 'functions/authorizer/handler',
       description: 'Checks the management API bearer token against the secret',
       environment: { API_TOKEN_SECRET: this.token.secretName },
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(props.pipeline.functions.authorizer.timeoutSeconds),
     });
     this.token.grantRead(this.authorizerFunction);
 
@@ -43,13 +45,14 @@ export class ManagementApi extends Construct {
       entry: 'functions/scan/handler',
       description: 'Lists what an enabled policy covers, page by page, and submits its jobs',
       environment: props.environment,
-      timeout: Duration.minutes(15),
+      timeout: Duration.seconds(props.pipeline.functions.scan.timeoutSeconds),
       vpc: props.vpc,
     });
     this.apiFunction = new CrossdockFunction(this, 'Api', {
       entry: 'functions/api/handler',
       description: 'The management API: registries, sources, policies, jobs',
       environment: { ...props.environment, SCAN_FUNCTION_NAME: this.scanFunction.functionName },
+      timeout: Duration.seconds(props.pipeline.functions.api.timeoutSeconds),
     });
     this.scanFunction.grantInvoke(this.apiFunction);
 

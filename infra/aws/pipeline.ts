@@ -2,9 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { PipelineLimits } from '../limits.ts';
 import { CrossdockFunction } from './function.ts';
 
 export interface DispatcherProps {
@@ -12,11 +13,8 @@ export interface DispatcherProps {
   queue: Queue;
   deadLetterQueue: Queue;
   stateMachine: StateMachine;
-  timeout: Duration;
-  /** Reserved concurrency of the dispatcher: with maxConcurrency, the rate at which jobs start. */
-  reservedConcurrency: number;
-  maxConcurrency: number;
-  batchSize: number;
+  /** The dispatcher's reserved concurrency and event source, the functions' timeouts (infra/limits.ts). */
+  pipeline: PipelineLimits;
 }
 
 /**
@@ -27,24 +25,32 @@ export class Dispatch extends Construct {
   readonly dispatchFunction: CrossdockFunction;
   readonly finalizerFunction: CrossdockFunction;
   readonly deadLetterFunction: CrossdockFunction;
+  /** Execution-status and schedule events no function could take. */
+  readonly eventDeadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
+    const { functions, dispatcherSource } = props.pipeline;
     this.dispatchFunction = new CrossdockFunction(this, 'Dispatcher', {
       entry: 'functions/dispatch/handler',
       description: 'Admits queued jobs within the limits and starts one execution per job attempt',
       environment: props.environment,
-      timeout: props.timeout,
-      reservedConcurrentExecutions: props.reservedConcurrency,
+      timeout: Duration.seconds(functions.dispatcher.timeoutSeconds),
+      reservedConcurrentExecutions: functions.dispatcher.reservedConcurrency,
     });
     this.dispatchFunction.addEventSource(
       new SqsEventSource(props.queue, {
-        batchSize: props.batchSize,
-        maxConcurrency: props.maxConcurrency,
+        batchSize: dispatcherSource.batchSize,
+        maxConcurrency: dispatcherSource.maxConcurrency,
         reportBatchItemFailures: true,
       }),
     );
     props.stateMachine.grantStartExecution(this.dispatchFunction);
+    this.eventDeadLetters = new Queue(this, 'EventDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     props.queue.grantSendMessages(this.dispatchFunction);
 
     this.finalizerFunction = new CrossdockFunction(this, 'Finalizer', {
@@ -52,6 +58,7 @@ export class Dispatch extends Construct {
       description:
         'Records executions that ended ABORTED, TIMED_OUT or FAILED without a final state; releases leases',
       environment: props.environment,
+      timeout: Duration.seconds(functions.finalizer.timeoutSeconds),
     });
     new Rule(this, 'ExecutionEnded', {
       description: 'crossdock executions that did not end by themselves',
@@ -63,8 +70,14 @@ export class Dispatch extends Construct {
           status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
         },
       },
+      // A delivery the function cannot take is tried again, then kept in a queue of its own (an
+      // alarm watches it); the reconciler finds the job either way.
       targets: [
-        new LambdaFunction(this.finalizerFunction, { retryAttempts: 8, maxEventAge: Duration.hours(2) }),
+        new LambdaFunction(this.finalizerFunction, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+          deadLetterQueue: this.eventDeadLetters,
+        }),
       ],
     });
 
@@ -72,6 +85,7 @@ export class Dispatch extends Construct {
       entry: 'functions/dlq/handler',
       description: 'Records every job message that reached the dead-letter queue as FAILED',
       environment: props.environment,
+      timeout: Duration.seconds(functions.deadLetters.timeoutSeconds),
     });
     this.deadLetterFunction.addEventSource(
       new SqsEventSource(props.deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true }),

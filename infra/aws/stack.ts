@@ -1,23 +1,20 @@
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import {
   DEFAULT_COPY_BYTE_BUDGET,
-  DEFAULT_DISPATCHER_CONCURRENCY,
-  DEFAULT_EXECUTION_TIMEOUT_SECONDS,
   DEFAULT_HTTP_THROTTLE,
   DEFAULT_LIMITS,
-  DEFAULT_TRANSFER_CONCURRENCY,
-  DISPATCH_TIMEOUT_SECONDS,
-  leaseTtlSeconds,
 } from '../../functions/lib/config/defaults.ts';
-import type { Limits } from '../../functions/lib/config/schema.ts';
+import { type Limits, type ReconcileSettings, reconcileSchema } from '../../functions/lib/config/schema.ts';
+import { type PipelineLimits, pipelineLimits, poolProblems } from '../limits.ts';
 import { PipelineAlarms } from './alarms.ts';
 import { JobQueue } from './job-queue.ts';
 import { JobStore } from './job-store.ts';
 import { ManagementApi } from './management-api.ts';
 import { Dispatch } from './pipeline.ts';
+import { Reconciler } from './reconciler.ts';
 import { WebhookApi } from './webhook-api.ts';
 import { ReplicationWorkflow } from './workflow.ts';
 
@@ -30,7 +27,10 @@ export interface CrossdockStackProps extends StackProps {
   dispatcherMaxConcurrency?: number;
   /** Messages per dispatcher invocation (default 10). */
   dispatchBatchSize?: number;
-  /** Reserved concurrency of the blob-copying function: the IO worker pool (default 20). */
+  /**
+   * Reserved concurrency of the blob-copying function: the IO worker pool. Default: what
+   * admission lets run at once, runningJobs × blobsPerJob; a smaller pool is refused.
+   */
   transferConcurrency?: number;
   /** Bytes one MountOrCopyBlob invocation sends before handing the upload on (default 1 GiB). */
   copyByteBudgetMiB?: number;
@@ -38,6 +38,8 @@ export interface CrossdockStackProps extends StackProps {
   executionTimeout?: Duration;
   /** Requests per second and burst the webhook API accepts (default 50 / 100). */
   webhookThrottle?: { rate: number; burst: number };
+  /** The reconciler's schedule and thresholds (config `reconcile`; default every 5 min, stale after 10, too long after 60). */
+  reconcile?: Partial<ReconcileSettings>;
   /** Run the functions that reach registries in this VPC (private registries). */
   vpc?: IVpc;
 }
@@ -51,14 +53,25 @@ export class CrossdockStack extends Stack {
   readonly dispatch: Dispatch;
   readonly alarms: PipelineAlarms;
   readonly management: ManagementApi;
+  readonly reconciler: Reconciler;
+  /** The limits it deploys (infra/limits.ts): what the local runtime enforces too. */
+  readonly pipeline: PipelineLimits;
 
   constructor(scope: Construct, id: string, props: CrossdockStackProps = {}) {
     super(scope, id, props);
     const limits: Limits = { ...DEFAULT_LIMITS, ...props.limits };
-    const executionTimeout = props.executionTimeout ?? Duration.seconds(DEFAULT_EXECUTION_TIMEOUT_SECONDS);
-    const dispatchTimeout = Duration.seconds(DISPATCH_TIMEOUT_SECONDS);
+    const pipeline = pipelineLimits(limits, {
+      transferConcurrency: props.transferConcurrency,
+      dispatcherConcurrency: props.dispatcherConcurrency,
+      dispatcherMaxConcurrency: props.dispatcherMaxConcurrency,
+      dispatchBatchSize: props.dispatchBatchSize,
+      executionTimeoutSeconds: props.executionTimeout?.toSeconds(),
+    });
+    const problems = poolProblems(pipeline);
+    if (problems.length > 0) throw new Error(`crossdock cannot be deployed so: ${problems.join('; ')}`);
+    this.pipeline = pipeline;
     this.store = new JobStore(this, 'Records');
-    this.jobQueue = new JobQueue(this, 'Queue', { dispatchTimeout });
+    this.jobQueue = new JobQueue(this, 'Queue', pipeline.jobQueue);
     const environment = {
       TABLE_NAME: this.store.table.tableName,
       JOB_QUEUE_URL: this.jobQueue.queue.queueUrl,
@@ -71,36 +84,37 @@ export class CrossdockStack extends Stack {
           : props.copyByteBudgetMiB * 1024 * 1024,
       ),
       // A running slot outlives the longest execution, so admission never over-commits.
-      LEASE_TTL_SECONDS: String(leaseTtlSeconds(executionTimeout.toSeconds())),
+      LEASE_TTL_SECONDS: String(pipeline.leaseTtlSeconds),
       POWERTOOLS_METRICS_NAMESPACE: 'crossdock',
     };
 
-    this.workflow = new ReplicationWorkflow(this, 'Workflow', {
-      environment,
-      blobsPerJob: limits.blobsPerJob,
-      executionTimeout,
-      transferConcurrency: props.transferConcurrency ?? DEFAULT_TRANSFER_CONCURRENCY,
-      vpc: props.vpc,
-    });
+    this.workflow = new ReplicationWorkflow(this, 'Workflow', { environment, pipeline, vpc: props.vpc });
     const workEnvironment = { ...environment, STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn };
     this.webhooks = new WebhookApi(this, 'Webhooks', {
       environment: workEnvironment,
       throttle: props.webhookThrottle ?? DEFAULT_HTTP_THROTTLE,
+      pipeline,
     });
     this.dispatch = new Dispatch(this, 'Dispatch', {
       environment: workEnvironment,
       queue: this.jobQueue.queue,
       deadLetterQueue: this.jobQueue.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
-      timeout: dispatchTimeout,
-      reservedConcurrency: props.dispatcherConcurrency ?? DEFAULT_DISPATCHER_CONCURRENCY,
-      maxConcurrency: props.dispatcherMaxConcurrency ?? DEFAULT_DISPATCHER_CONCURRENCY,
-      batchSize: props.dispatchBatchSize ?? 10,
+      pipeline,
+    });
+
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      environment: workEnvironment,
+      stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.dispatch.eventDeadLetters,
+      pipeline,
+      settings: reconcileSchema.parse(props.reconcile ?? {}),
     });
 
     this.management = new ManagementApi(this, 'Management', {
       api: this.webhooks.api,
       environment: workEnvironment,
+      pipeline,
       vpc: props.vpc,
     });
 
@@ -113,10 +127,18 @@ export class CrossdockStack extends Stack {
       this.dispatch.dispatchFunction,
       this.dispatch.finalizerFunction,
       this.dispatch.deadLetterFunction,
+      this.reconciler.function,
     ]) {
       table.grantReadWriteData(fn);
     }
-    this.jobQueue.queue.grantSendMessages(this.dispatch.finalizerFunction);
+    // Ending a job may hand its tag on (a message); the DLQ consumer and the reconciler re-send.
+    for (const fn of [
+      this.dispatch.finalizerFunction,
+      this.dispatch.deadLetterFunction,
+      this.reconciler.function,
+    ]) {
+      this.jobQueue.queue.grantSendMessages(fn);
+    }
     for (const fn of [this.management.apiFunction, this.management.scanFunction]) {
       table.grantReadWriteData(fn);
       this.jobQueue.queue.grantSendMessages(fn);
@@ -164,8 +186,9 @@ export class CrossdockStack extends Stack {
     this.jobQueue.queue.grantSendMessages(this.workflow.recordStateFunction);
 
     this.alarms = new PipelineAlarms(this, 'Alarms', {
-      deadLetterQueue: this.jobQueue.deadLetterQueue,
+      eventDeadLetters: this.dispatch.eventDeadLetters,
       stateMachine: this.workflow.stateMachine,
+      throttled: [this.workflow.transferFunction, this.dispatch.dispatchFunction],
     });
     new CfnOutput(this, 'WebhookUrl', {
       value: `${this.webhooks.api.apiEndpoint}/webhooks/`,

@@ -1,7 +1,9 @@
+import { Duration } from 'aws-cdk-lib';
 import { type CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { PipelineLimits } from '../limits.ts';
 import { CrossdockFunction } from './function.ts';
 
 /** The HTTP API registries call: `POST /webhooks/{source}`, and `GET /health`. */
@@ -13,18 +15,24 @@ export class WebhookApi extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { environment: Record<string, string>; throttle: { rate: number; burst: number } },
+    props: {
+      environment: Record<string, string>;
+      throttle: { rate: number; burst: number };
+      pipeline: PipelineLimits;
+    },
   ) {
     super(scope, id);
     this.webhookFunction = new CrossdockFunction(this, 'Webhook', {
       entry: 'functions/webhook/handler',
       description: 'Verifies registry webhooks, matches policies, records and enqueues jobs',
       environment: props.environment,
+      timeout: Duration.seconds(props.pipeline.functions.webhook.timeoutSeconds),
     });
     this.healthFunction = new CrossdockFunction(this, 'Health', {
       entry: 'functions/health/handler',
       description: 'GET /health: 200 when the stores answer',
       environment: props.environment,
+      timeout: Duration.seconds(props.pipeline.functions.health.timeoutSeconds),
     });
     this.api = new HttpApi(this, 'Api', { description: 'crossdock webhooks' });
     this.api.addRoutes({

@@ -10,15 +10,14 @@ import {
   type WorkflowFunction,
   type WorkflowFunctionSpec,
 } from '../../functions/lib/workflow/functions.ts';
+import type { PipelineLimits } from '../limits.ts';
 import { renderWorkflow } from '../workflow.ts';
 import { CrossdockFunction } from './function.ts';
 
 export interface WorkflowProps {
   environment: Record<string, string>;
-  blobsPerJob: number;
-  executionTimeout: Duration;
-  /** Reserved concurrency of the blob-copying function: the IO worker pool. */
-  transferConcurrency: number;
+  /** Timeouts and reserved concurrency of each function, the states' timeouts (infra/limits.ts). */
+  pipeline: PipelineLimits;
   vpc?: IVpc | undefined;
 }
 
@@ -33,16 +32,18 @@ export class ReplicationWorkflow extends Construct {
     // One Lambda per workflow function (its table: functions/lib/workflow/functions.ts), each
     // its own handler of functions/workflow/handler.ts: the console shows each substate's function.
     const byName = {} as Record<WorkflowFunction, CrossdockFunction>;
+    const { pipeline } = props;
     for (const name of WORKFLOW_FUNCTION_NAMES) {
       const spec: WorkflowFunctionSpec = WORKFLOW_FUNCTIONS[name];
+      const limits = pipeline.functions[name];
       byName[name] = new CrossdockFunction(this, name, {
         entry: 'functions/workflow/handler',
         handler: `index.handlers.${name}`,
         description: spec.description,
         environment: props.environment,
-        timeout: Duration.seconds(spec.timeoutSeconds),
+        timeout: Duration.seconds(limits.timeoutSeconds),
         memorySize: spec.memoryMiB,
-        ...(spec.transfer ? { reservedConcurrentExecutions: props.transferConcurrency } : {}),
+        reservedConcurrentExecutions: limits.reservedConcurrency,
         vpc: props.vpc,
       });
     }
@@ -59,8 +60,9 @@ export class ReplicationWorkflow extends Construct {
       definitionBody: DefinitionBody.fromString(
         renderWorkflow({
           functionArns,
-          blobsPerJob: props.blobsPerJob,
-          executionTimeoutSeconds: props.executionTimeout.toSeconds(),
+          stateTimeoutSeconds: pipeline.stateTimeoutSeconds,
+          blobsPerJob: pipeline.limits.blobsPerJob,
+          executionTimeoutSeconds: pipeline.executionTimeoutSeconds,
         }),
       ),
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },

@@ -72,6 +72,8 @@ interface Running {
 
 /** A port nothing listens on: a Task that slipped through to the AWS SDK fails at once. */
 const DEAD_LAMBDA_ENDPOINT = 'http://127.0.0.1:9';
+/** Ended executions whose status `describe` still answers. */
+const ENDED_KEPT = 10_000;
 /** AWS's rule for execution names: 1–80 characters, none of these. */
 const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]/u;
 
@@ -92,6 +94,8 @@ export class LocalExecutions {
   readonly #onEnded: LocalExecutionsOptions['onEnded'];
   readonly #logger: LocalLogger;
   readonly #running = new Map<string, Running>();
+  /** How recent executions ended, newest last (DescribeExecution's answer for the reconciler). */
+  readonly #ended = new Map<string, Pick<ExecutionEnded, 'status' | 'error' | 'cause'>>();
   #stopped = false;
 
   constructor(options: LocalExecutionsOptions) {
@@ -182,6 +186,7 @@ export class LocalExecutions {
           error,
         });
       } finally {
+        if (!report.shutdown) this.#remember(name, end);
         this.#running.delete(name);
       }
     })();
@@ -195,6 +200,28 @@ export class LocalExecutions {
     running.abortRequested = true;
     running.abortRun();
     return true;
+  }
+
+  #remember(name: string, end: Pick<ExecutionEnded, 'status' | 'error' | 'cause'>): void {
+    this.#ended.delete(name);
+    this.#ended.set(name, {
+      status: end.status,
+      ...(end.error === undefined ? {} : { error: end.error }),
+      ...(end.cause === undefined ? {} : { cause: end.cause }),
+    });
+    if (this.#ended.size > ENDED_KEPT) this.#ended.delete(this.#ended.keys().next().value as string);
+  }
+
+  /**
+   * As DescribeExecution answers: RUNNING, how it ended, or UNKNOWN — an execution of an
+   * earlier process, or one ended too long ago to be remembered.
+   */
+  describe(
+    executionArn: string,
+  ): { status: 'RUNNING' } | Pick<ExecutionEnded, 'status' | 'error' | 'cause'> | { status: 'UNKNOWN' } {
+    const name = executionArn.split(':').pop() ?? '';
+    if (this.#running.has(name)) return { status: 'RUNNING' };
+    return this.#ended.get(name) ?? { status: 'UNKNOWN' };
   }
 
   /** Names of the executions that have not ended (or whose end is being reported). */

@@ -1,15 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DEFAULT_COPY_BYTE_BUDGET,
-  DEFAULT_DISPATCHER_CONCURRENCY,
-  DEFAULT_EXECUTION_TIMEOUT_SECONDS,
-  DEFAULT_HTTP_THROTTLE,
-  DISPATCH_TIMEOUT_SECONDS,
-  leaseTtlSeconds,
-  MAX_RECEIVE_COUNT,
-  MAX_REQUEST_BODY_BYTES,
-} from '#config/defaults.ts';
+import type { SQSEvent } from 'aws-lambda';
+import { DEFAULT_COPY_BYTE_BUDGET, DEFAULT_HTTP_THROTTLE, MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
 import type { CrossdockConfig } from '#config/schema.ts';
 import { handler as apiHandler } from '../../functions/api/handler.ts';
 import { handler as dispatchHandler } from '../../functions/dispatch/handler.ts';
@@ -19,16 +11,21 @@ import { handler as healthHandler } from '../../functions/health/handler.ts';
 import { scanPolicyJobs } from '../../functions/lib/api/policy-scan.ts';
 import { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../functions/lib/app/current.ts';
+import type { ReconcileResult } from '../../functions/lib/reconcile/reconcile.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';
 import { sweepExpired } from '../../functions/lib/stores/sweeper.ts';
+import { handler as reconcilerHandler } from '../../functions/reconciler/handler.ts';
 import { handler as webhookHandler } from '../../functions/webhook/handler.ts';
-import { LocalExecutions } from './executions.ts';
+import { type LimitOverrides, type PipelineLimits, pipelineLimits, type ServiceFunction } from '../limits.ts';
+import { type ExecutionEnded, LocalExecutions } from './executions.ts';
+import { droppingSends, type RuntimeFaults } from './faults.ts';
 import { type Gateway, type HttpHandler, startGateway } from './http-gateway.ts';
-import { lambdaContext } from './lambda-context.ts';
+import { type FunctionStats, type LambdaHandler, LocalFunction } from './lambda-function.ts';
 import { startPoller } from './poller.ts';
 import { startLocalQueues } from './queues.ts';
 import { startLocalRecords } from './records.ts';
 import { localSecrets } from './secrets.ts';
+import { applyConfig, redriveUnfinished, restartScans } from './startup.ts';
 import { localWorkflow } from './workflow-binding.ts';
 
 /**
@@ -43,14 +40,19 @@ export interface RuntimeOptions {
   config: CrossdockConfig;
   stateDir: string;
   port: number;
-  /** Seconds a job attempt may run (the ASL's TimeoutSeconds); default 2 hours. */
-  executionTimeoutSeconds?: number;
-  /** Dispatcher invocations at once (the deployed reserved concurrency); default 2. */
-  dispatcherConcurrency?: number;
-  /** Seconds before an unacknowledged job message comes back; default 30. */
-  visibilityTimeoutSeconds?: number;
+  /**
+   * AWS's limits as the stack would deploy them for this config (infra/limits.ts); tests shrink
+   * them (a copy pool of 2, a copy timeout of seconds) to reach each limit quickly.
+   */
+  limits?: LimitOverrides;
+  /** Bytes one MountOrCopyBlob invocation sends before handing the upload on; default 1 GiB. */
+  copyByteBudget?: number;
+  /** How often the reconciler runs; default the config's `reconcile.everyMinutes`. */
+  reconcileEveryMs?: number;
   /** How often expired leases are deleted; default 60 s. */
   sweepIntervalMs?: number;
+  /** Faults to inject (tests only). */
+  faults?: RuntimeFaults;
   /** Extra routes (the management API). */
   routes?: { method: string; path: string; handler: HttpHandler; functionName: string }[];
 }
@@ -58,15 +60,27 @@ export interface RuntimeOptions {
 export interface Runtime {
   app: Crossdock;
   url: string;
+  /** The limits it runs with. */
+  pipeline: PipelineLimits;
+  /** Its Lambda functions, with their invocation, throttle and timeout counts. */
+  functions: Record<string, { stats: FunctionStats }>;
+  /** Runs the reconciler now, as its schedule would. */
+  reconcile(): Promise<ReconcileResult>;
   stop(): Promise<void>;
 }
 
 const EXECUTION_ENDED_BADLY = new Set(['ABORTED', 'TIMED_OUT', 'FAILED']);
+const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:crossdock';
+/** The function names local log lines carry, where they differ from `crossdock-<name>`. */
+const LOCAL_NAMES: Partial<Record<ServiceFunction, string>> = {
+  dispatcher: 'crossdock-dispatch',
+  deadLetters: 'crossdock-dlq',
+};
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
-  const { config, stateDir } = options;
+  const { config, stateDir, faults = {} } = options;
   await mkdir(stateDir, { recursive: true });
-  const executionTimeoutSeconds = options.executionTimeoutSeconds ?? DEFAULT_EXECUTION_TIMEOUT_SECONDS;
+  const pipeline = pipelineLimits(config.limits, options.limits);
   const stopping: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const step of stopping.splice(0).reverse()) {
@@ -79,40 +93,33 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stopping.push(() => records.close());
     const queues = await startLocalQueues({
       dataDir: join(stateDir, 'queues'),
-      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
-      maxReceiveCount: MAX_RECEIVE_COUNT,
+      visibilityTimeoutSeconds: pipeline.jobQueue.visibilityTimeoutSeconds,
+      maxReceiveCount: pipeline.jobQueue.maxReceiveCount,
     });
     stopping.push(() => queues.close());
+    const sqs = faults.dropSend ? droppingSends(queues.client, faults.dropSend) : queues.client;
+
+    // The pipeline's functions, each with its timeout and reserved concurrency.
+    const fn = <E, R>(name: ServiceFunction, handler: LambdaHandler<E, R>) =>
+      new LocalFunction(LOCAL_NAMES[name] ?? `crossdock-${name}`, handler, pipeline.functions[name]);
+    const finalizer = fn('finalizer', finalizerHandler);
+    const dispatcher = fn('dispatcher', async (event: SQSEvent, context) => {
+      if (faults.dispatcherDown?.()) throw new Error('the dispatcher is down (an injected fault)');
+      return dispatchHandler(event, context);
+    });
+    const deadLetters = fn('deadLetters', deadLetterHandler);
+    const reconciler = fn('reconciler', reconcilerHandler);
 
     let shuttingDown = false;
-    const workflow = localWorkflow({ blobsPerJob: config.limits.blobsPerJob, executionTimeoutSeconds });
+    const workflow = localWorkflow(pipeline);
     const executions = new LocalExecutions({
       definition: workflow.definition,
       taskHandlers: workflow.taskHandlers,
-      stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:crossdock',
+      stateMachineArn: STATE_MACHINE_ARN,
       // The EventBridge rule of the stack: executions that did not end by themselves.
       onEnded: async (ended) => {
         if (shuttingDown || !EXECUTION_ENDED_BADLY.has(ended.status)) return;
-        await finalizerHandler(
-          {
-            version: '0',
-            id: ended.name,
-            'detail-type': 'Step Functions Execution Status Change',
-            source: 'aws.states',
-            account: '000000000000',
-            time: new Date().toISOString(),
-            region: 'local',
-            resources: [ended.executionArn],
-            detail: {
-              executionArn: ended.executionArn,
-              input: ended.input,
-              status: ended.status,
-              error: ended.error ?? null,
-              cause: ended.cause ?? null,
-            },
-          },
-          lambdaContext('crossdock-finalizer', DISPATCH_TIMEOUT_SECONDS * 1000),
-        );
+        await finalizer.invoke(statusChangeEvent(ended));
       },
     });
 
@@ -136,17 +143,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         apiToken: config.api.token,
         tableName: records.tableName,
         jobQueueUrl: queues.queueUrl,
-        stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:crossdock',
+        stateMachineArn: STATE_MACHINE_ARN,
         limits: config.limits,
-        copyByteBudget: DEFAULT_COPY_BYTE_BUDGET,
-        leaseTtlSeconds: leaseTtlSeconds(executionTimeoutSeconds),
+        copyByteBudget: options.copyByteBudget ?? DEFAULT_COPY_BYTE_BUDGET,
+        leaseTtlSeconds: pipeline.leaseTtlSeconds,
+        reconcile: config.reconcile,
       },
       dynamo: records.client,
-      sqs: queues.client,
+      sqs,
       executions: {
         async start(name, input) {
           await executions.start(name, input);
         },
+        describe: async (executionArn) => executions.describe(executionArn),
       },
       secret: localSecrets({ stateDir }),
     });
@@ -160,7 +169,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     // Steps run in reverse: executions stop before the app (its clients) closes.
     stopping.push(async () => {
-      // Executions stopped here are not the jobs' end: the next start drives them on.
+      // Executions stopped here are not the jobs' end: the next start drives them on. Their
+      // running tasks are aborted through their signals, so a copy stops within a chunk read.
       shuttingDown = true;
       await executions.stop();
     });
@@ -178,10 +188,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       client: queues.client,
       queueUrl: queues.queueUrl,
       queueArn: queues.queueArn,
-      handler: (event) =>
-        dispatchHandler(event, lambdaContext('crossdock-dispatch', DISPATCH_TIMEOUT_SECONDS * 1000)),
-      concurrency: options.dispatcherConcurrency ?? DEFAULT_DISPATCHER_CONCURRENCY,
-      batchSize: 10,
+      handler: (event) => dispatcher.invoke(event),
+      concurrency: pipeline.dispatcherSource.maxConcurrency,
+      batchSize: pipeline.dispatcherSource.batchSize,
       waitTimeSeconds: 1,
     });
     stopping.push(() => dispatchPoller.stop());
@@ -189,21 +198,24 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       client: queues.client,
       queueUrl: queues.deadLetterQueueUrl,
       queueArn: queues.deadLetterQueueArn,
-      handler: (event) =>
-        deadLetterHandler(event, lambdaContext('crossdock-dlq', DISPATCH_TIMEOUT_SECONDS * 1000)),
+      handler: (event) => deadLetters.invoke(event),
       concurrency: 1,
       batchSize: 10,
       waitTimeSeconds: 1,
     });
     stopping.push(() => deadLetterPoller.stop());
 
-    const sweeper = setInterval(() => {
-      sweepExpired(records.client, records.tableName).catch((error) =>
-        logger.warn('sweep failed', { error }),
-      );
-    }, options.sweepIntervalMs ?? 60_000);
-    sweeper.unref();
-    stopping.push(async () => clearInterval(sweeper));
+    // What DynamoDB's TTL and the stack's schedules do when deployed.
+    const every = (ms: number, work: () => Promise<unknown>, what: string) => {
+      const timer = setInterval(() => {
+        work().catch((error) => logger.warn(`${what} failed`, { error }));
+      }, ms);
+      timer.unref();
+      stopping.push(async () => clearInterval(timer));
+    };
+    every(options.sweepIntervalMs ?? 60_000, () => sweepExpired(records.client, records.tableName), 'sweep');
+    const reconcile = () => reconciler.invoke({});
+    every(options.reconcileEveryMs ?? config.reconcile.everyMinutes * 60_000, reconcile, 'reconciling');
 
     const gateway: Gateway = await startGateway({
       port: options.port,
@@ -229,61 +241,37 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       `crossdock is listening: webhooks at ${gateway.url}/webhooks/{source}, API at ${gateway.url}/api, state in ${stateDir}`,
       { url: gateway.url, stateDir, redriven },
     );
-    return { app, url: gateway.url, stop };
+    return {
+      app,
+      url: gateway.url,
+      pipeline,
+      functions: { ...workflow.functions, dispatcher, deadLetters, finalizer, reconciler },
+      reconcile,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-/** `serve` applies the config at start: declared items are created or updated; others stay. */
-export async function applyConfig(app: Crossdock, config: CrossdockConfig): Promise<void> {
-  for (const registry of config.registries) await app.config.putRegistry(registry);
-  for (const source of config.sources) await app.config.putSource(source);
-  for (const policy of config.policies) await app.config.putPolicy(policy);
-}
-
-export interface Redrive {
-  /** Jobs that hold their tag, sent to the dispatcher again. */
-  redriven: number;
-  /** Jobs that wait behind their tag's holder: queued when it ends. */
-  waiting: number;
-  /** Jobs that could not be driven on (their records say why in the log); start-up went on. */
-  skipped: number;
-}
-
-/**
- * Every job the records call unfinished goes back on the queue when it holds its tag (a job
- * waiting behind another is queued when that one ends). Executions died with the old process;
- * the dispatcher starts `<job>-<attempt>` again, and every step is idempotent. One job that
- * cannot be driven on is logged and left as it is: it never keeps the runtime from starting.
- */
-export async function redriveUnfinished(app: Crossdock): Promise<Redrive> {
-  const report: Redrive = { redriven: 0, waiting: 0, skipped: 0 };
-  for (const job of await app.jobs.listUnfinished()) {
-    try {
-      const submitted = await app.lifecycle.requeue(job);
-      if (submitted.enqueue) report.redriven++;
-      else report.waiting++;
-    } catch (error) {
-      report.skipped++;
-      logger.error('could not drive this unfinished job on at start; it stays as the records hold it', {
-        jobId: job.id,
-        error,
-      });
-    }
-  }
-  if (report.skipped > 0) logger.warn('some unfinished jobs were not driven on at start', { ...report });
-  return report;
-}
-
-/** Scans a stop interrupted start again (same id, same jobs); one that cannot is logged and skipped. */
-async function restartScans(app: Crossdock): Promise<void> {
-  for (const scan of await app.scans.unfinished()) {
-    try {
-      await app.apiPorts.startScan({ scanId: scan.scanId, policy: scan.policy });
-    } catch (error) {
-      logger.error('could not restart an unfinished scan at start', { ...scan, error });
-    }
-  }
+/** The EventBridge event of an execution that ended, as the stack's status rule delivers it. */
+function statusChangeEvent(ended: ExecutionEnded) {
+  return {
+    version: '0',
+    id: ended.name,
+    'detail-type': 'Step Functions Execution Status Change' as const,
+    source: 'aws.states',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'local',
+    resources: [ended.executionArn],
+    detail: {
+      executionArn: ended.executionArn,
+      input: ended.input,
+      status: ended.status,
+      error: ended.error ?? null,
+      cause: ended.cause ?? null,
+    },
+  };
 }

@@ -1,13 +1,15 @@
 import { WORKFLOW_FUNCTION_NAMES, type WorkflowFunction } from '../../functions/lib/workflow/functions.ts';
 import { TASKS, type TaskDependencies } from '../../functions/lib/workflow/tasks.ts';
-import { handlers, type WorkflowHandler } from '../../functions/workflow/handler.ts';
+import { handlers } from '../../functions/workflow/handler.ts';
+import type { PipelineLimits } from '../limits.ts';
 import { bindTaskStates, type LocalTaskHandler, renderWorkflow } from '../workflow.ts';
-import { lambdaContext } from './lambda-context.ts';
+import { LocalFunction } from './lambda-function.ts';
 
 /**
- * The workflow as the local runtime runs it: the same ASL file, its function placeholders
- * filled with local ARNs, and each Task state bound to the Lambda handler of the function that
- * ARN names — the modules the CDK stack deploys.
+ * The workflow as the local runtime runs it: the same ASL file, its placeholders filled from
+ * the pipeline's limits (state timeouts, the Map's concurrency) and with local ARNs, and each
+ * Task state bound to the Lambda handler of the function that ARN names — the modules the CDK
+ * stack deploys — run as a LocalFunction with that function's timeout and reserved concurrency.
  */
 
 const PREFIX = 'arn:aws:lambda:local:000000000000:function:crossdock-';
@@ -24,33 +26,47 @@ function functionOf(functionArn: string): WorkflowFunction | undefined {
   return (WORKFLOW_FUNCTION_NAMES as string[]).includes(name) ? (name as WorkflowFunction) : undefined;
 }
 
-function renderLocal(options: { blobsPerJob: number; executionTimeoutSeconds: number }): string {
-  return renderWorkflow({ functionArns: localArns(), ...options });
+function renderLocal(pipeline: PipelineLimits): string {
+  return renderWorkflow({
+    functionArns: localArns(),
+    stateTimeoutSeconds: pipeline.stateTimeoutSeconds,
+    blobsPerJob: pipeline.limits.blobsPerJob,
+    executionTimeoutSeconds: pipeline.executionTimeoutSeconds,
+  });
 }
 
-export function localWorkflow(options: { blobsPerJob: number; executionTimeoutSeconds: number }): {
+export interface LocalWorkflow {
   definition: string;
   taskHandlers: Record<string, LocalTaskHandler>;
-} {
-  const definition = renderLocal(options);
+  /** The workflow's functions, with their invocation, throttle and timeout counts. */
+  functions: Record<WorkflowFunction, LocalFunction<{ jobId?: string }, unknown>>;
+}
+
+export function localWorkflow(pipeline: PipelineLimits): LocalWorkflow {
+  const definition = renderLocal(pipeline);
+  const functions = Object.fromEntries(
+    WORKFLOW_FUNCTION_NAMES.map((name) => [
+      name,
+      new LocalFunction(`crossdock-${name}`, handlers[name], pipeline.functions[name]),
+    ]),
+  ) as LocalWorkflow['functions'];
   const taskHandlers = bindTaskStates(definition, (functionArn) => {
     const name = functionOf(functionArn);
     if (!name) return undefined;
-    const handler: WorkflowHandler = handlers[name];
-    return (payload) => handler(payload as { jobId?: string }, lambdaContext(`crossdock-${name}`, 900_000));
+    return (payload, signal) => functions[name].invoke(payload as { jobId?: string }, { signal });
   });
-  return { definition, taskHandlers };
+  return { definition, taskHandlers, functions };
 }
 
 /**
  * The workflow run without Lambda, as the workflow tests run it: each Task state bound straight
- * to its task function with `deps` (no app, no middleware).
+ * to its task function with `deps` (no app, no middleware, no limits).
  */
 export function localTaskHandlers(
-  options: { blobsPerJob: number; executionTimeoutSeconds: number },
+  pipeline: PipelineLimits,
   deps: TaskDependencies,
 ): { definition: string; taskHandlers: Record<string, LocalTaskHandler> } {
-  const definition = renderLocal(options);
+  const definition = renderLocal(pipeline);
   const taskHandlers = bindTaskStates(definition, (functionArn) => {
     const name = functionOf(functionArn);
     return name && ((payload) => TASKS[name](deps, payload));

@@ -11,6 +11,7 @@ import type {
 } from '../../functions/lib/jobs/job.ts';
 import { queuedJob } from '../../functions/lib/jobs/transitions.ts';
 import type { WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
+import { pipelineLimits } from '../../infra/limits.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
@@ -77,7 +78,7 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
   let clients: Map<string, RegistryClient>;
   const jobs = new RecordedJobs();
   const { definition, taskHandlers: handlers } = localTaskHandlers(
-    { blobsPerJob: 2, executionTimeoutSeconds: 300 },
+    pipelineLimits({ runningJobs: 10, perDestination: 4, blobsPerJob: 2 }, { executionTimeoutSeconds: 300 }),
     {
       jobs,
       clients: { client: async (name) => clients.get(name) as RegistryClient },
@@ -173,11 +174,12 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     expect(await manifestDigest(destination, 'mirror/team-a/big', 'v1')).toBe(image.digest);
   });
 
-  it('records CANCELLED, and creates no tag, when the job was cancelled', async () => {
+  it('records CANCELLED, and creates no tag, when the job was cancelled; the execution does not end green', async () => {
     await pushImage(`${source.host}/team-a/cancel:v1`);
     job('push-4', 'team-a/cancel', 'v1', { cancelRequested: true });
 
-    await run('push-4');
+    // It ends in the Fail state `Cancelled`: the console tells it from a replicated job.
+    await expect(run('push-4')).rejects.toThrow(/Cancelled by the operator or a disabled policy/);
 
     expect(jobs.jobs.get('push-4')?.status).toBe('CANCELLED');
     expect(await listTags(destination, 'mirror/team-a/cancel')).toEqual([]);

@@ -10,6 +10,10 @@ export function exampleSubstitutions(overrides: Partial<WorkflowSubstitutions> =
       WorkflowFunction,
       string
     >,
+    stateTimeoutSeconds: Object.fromEntries(WORKFLOW_FUNCTION_NAMES.map((name) => [name, 150])) as Record<
+      WorkflowFunction,
+      number
+    >,
     blobsPerJob: 4,
     executionTimeoutSeconds: 3600,
     ...overrides,

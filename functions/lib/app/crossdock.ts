@@ -3,9 +3,11 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScanPorts } from '../api/policy-scan.ts';
 import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
+import type { DeadLetterPorts } from '../dispatch/dead-letter.ts';
 import type { DispatchPorts } from '../dispatch/dispatch-job.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { JobMessage } from '../jobs/message.ts';
+import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
 import { metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
 import { ConfigStore } from '../stores/config-store.ts';
@@ -27,9 +29,11 @@ import { type SecretVault, VaultedConfigStore } from './vaulted-config.ts';
  * the handler modules are the same in both.
  */
 
-export interface ExecutionStarter {
+/** Step Functions as the pipeline uses it: start a job's execution, ask how one stands. */
+export interface Executions {
   /** Starts the execution; one of that name already running or finished counts as started. */
   start(name: string, input: JobMessage): Promise<void>;
+  describe(executionArn: string): Promise<ExecutionState>;
 }
 
 export interface ScanStarter {
@@ -41,7 +45,7 @@ export interface AppServices {
   settings: AppSettings;
   dynamo: DynamoDBDocumentClient;
   sqs: SQSClient;
-  executions: ExecutionStarter;
+  executions: Executions;
   scans: ScanStarter;
   /** Deployed: where the secrets of registries and sources are kept instead of the records. */
   vault?: SecretVault | undefined;
@@ -64,7 +68,7 @@ export class Crossdock {
   readonly dynamo: DynamoDBDocumentClient;
   /** The management API's view: cancels and retries go through the job lifecycle (tag locks). */
   readonly apiPorts: ApiPorts;
-  readonly #executions: ExecutionStarter;
+  readonly #executions: Executions;
   readonly #scans: ScanStarter;
   readonly #now: () => number;
 
@@ -170,6 +174,48 @@ export class Crossdock {
     submitJob: (job) => this.lifecycle.submit(job),
     enqueue: (messages) => this.queue.send(messages),
   };
+
+  /** What the dead-letter consumer needs (functions/lib/dispatch/dead-letter.ts). */
+  readonly deadLetterPorts: DeadLetterPorts = {
+    job: (id) => this.jobs.get(id),
+    policyExists: async (name) => (await this.config.getPolicy(name)) !== undefined,
+    end: (jobId, status, request) => this.lifecycle.end(jobId, status, request),
+    requeue: (message, delaySeconds) => this.queue.requeue(message, delaySeconds),
+  };
+
+  /** What the reconciler reads and drives (functions/lib/reconcile). */
+  readonly reconcilePorts: ReconcilePorts = {
+    jobs: (status) => this.#allJobs(status),
+    job: (id) => this.jobs.get(id),
+    tagHolder: async (job) =>
+      (await this.locks.get({ policy: job.policy, repository: job.sourceRepository, tag: job.tag }))?.jobId,
+    execution: (executionArn) => this.#executions.describe(executionArn),
+    requeue: (job) => this.lifecycle.requeue(job),
+    remark: (jobId, note) => this.jobs.remark(jobId, note),
+    end: (jobId, status, request) => this.lifecycle.end(jobId, status, request),
+    slotHolders: async () => {
+      const destinations = (await this.config.listRegistries()).map((registry) => registry.name);
+      return [...new Set((await this.leases.slots(destinations)).map((slot) => slot.jobId))];
+    },
+    releaseLease: async (jobId) => {
+      await this.leases.release(jobId);
+      // Slots its lease record does not list (a crash between taking them and recording them).
+      const destinations = (await this.config.listRegistries()).map((registry) => registry.name);
+      for (const slot of await this.leases.slots(destinations)) {
+        if (slot.jobId === jobId) await this.leases.freeSlot(slot, jobId);
+      }
+    },
+    now: () => this.#now(),
+  };
+
+  async *#allJobs(status: 'QUEUED' | 'RUNNING') {
+    let cursor: string | undefined;
+    do {
+      const page = await this.jobs.listByStatus(status, { limit: 100, cursor });
+      yield* page.jobs;
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
 
   get taskDependencies(): TaskDependencies {
     return { jobs: this.workflowJobs, clients: this.registries, byteBudget: this.settings.copyByteBudget };

@@ -1,8 +1,14 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../stores/client.ts';
-import { Crossdock, type ExecutionStarter, type ScanStarter } from './crossdock.ts';
+import { Crossdock, type Executions, type ScanStarter } from './crossdock.ts';
 import { secretsManagerVault } from './secrets-manager-vault.ts';
 import { SettingsError, settingsFromEnvironment } from './settings.ts';
 
@@ -10,7 +16,7 @@ import { SettingsError, settingsFromEnvironment } from './settings.ts';
 export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossdock {
   const settings = settingsFromEnvironment(env);
   const sfn = new SFNClient({});
-  const executions: ExecutionStarter = {
+  const executions: Executions = {
     async start(name, input) {
       if (!settings.stateMachineArn)
         throw new SettingsError('STATE_MACHINE_ARN is not set for this function');
@@ -25,6 +31,17 @@ export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossd
       } catch (error) {
         // The same name with the same input is idempotent on AWS; a finished one answers this.
         if (!(error instanceof ExecutionAlreadyExists)) throw error;
+      }
+    },
+    async describe(executionArn) {
+      try {
+        const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        const status = execution.status ?? 'RUNNING';
+        if (status === 'RUNNING' || status === 'PENDING_REDRIVE') return { status: 'RUNNING' };
+        return { status, error: execution.error, cause: execution.cause };
+      } catch (error) {
+        if (error instanceof ExecutionDoesNotExist) return { status: 'UNKNOWN' };
+        throw error;
       }
     },
   };

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { DEFAULT_COPY_BYTE_BUDGET, DEFAULT_LEASE_TTL_SECONDS, DEFAULT_LIMITS } from '#config/defaults.ts';
+import {
+  DEFAULT_COPY_BYTE_BUDGET,
+  DEFAULT_LEASE_TTL_SECONDS,
+  DEFAULT_LIMITS,
+  DEFAULT_STALE_AFTER_MINUTES,
+  DEFAULT_TOO_LONG_MINUTES,
+} from '#config/defaults.ts';
 
 /**
  * What every function reads from its environment (the CDK stack sets it; the local runtime
@@ -15,6 +21,8 @@ export interface AppSettings {
   copyByteBudget: number;
   /** How long a running slot stays taken when nobody releases it (a lost finalizer event). */
   leaseTtlSeconds: number;
+  /** When the reconciler looks at a job that does not move, and when it counts it as too long. */
+  reconcile: { staleAfterMinutes: number; tooLongMinutes: number };
   /**
    * The bearer token the API handler checks itself (the local runtime's `api.token`). Deployed,
    * the API's Lambda authorizer checks it instead, and this is unset.
@@ -35,6 +43,8 @@ const environmentSchema = z.object({
   BLOBS_PER_JOB: count.default(DEFAULT_LIMITS.blobsPerJob),
   COPY_BYTE_BUDGET: count.default(DEFAULT_COPY_BYTE_BUDGET),
   LEASE_TTL_SECONDS: count.default(DEFAULT_LEASE_TTL_SECONDS),
+  STALE_AFTER_MINUTES: count.default(DEFAULT_STALE_AFTER_MINUTES),
+  TOO_LONG_MINUTES: count.default(DEFAULT_TOO_LONG_MINUTES),
   SCAN_FUNCTION_NAME: z.string().min(1).optional(),
 });
 
@@ -56,6 +66,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
     limits: { runningJobs: e.RUNNING_JOBS, perDestination: e.PER_DESTINATION, blobsPerJob: e.BLOBS_PER_JOB },
     copyByteBudget: e.COPY_BYTE_BUDGET,
     leaseTtlSeconds: e.LEASE_TTL_SECONDS,
+    reconcile: { staleAfterMinutes: e.STALE_AFTER_MINUTES, tooLongMinutes: e.TOO_LONG_MINUTES },
     scanFunctionName: e.SCAN_FUNCTION_NAME,
   };
 }

@@ -30,11 +30,17 @@ export const DEFAULT_DISPATCHER_CONCURRENCY = 2;
 /** Receives of a job message before it moves to the dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
 
-/** Reserved concurrency of the blob-copying function: the IO worker pool. */
-export const DEFAULT_TRANSFER_CONCURRENCY = 20;
-
 /** Requests per second, and burst, the HTTP API accepts. */
 export const DEFAULT_HTTP_THROTTLE = { rate: 50, burst: 100 } as const;
+
+/** How often the reconciler runs (docs/reliability.md). */
+export const DEFAULT_RECONCILE_EVERY_MINUTES = 5;
+
+/** A QUEUED or RUNNING job untouched this long is looked at by the reconciler. */
+export const DEFAULT_STALE_AFTER_MINUTES = 10;
+
+/** Jobs QUEUED or RUNNING this long are counted (and alarmed on) as waiting too long. */
+export const DEFAULT_TOO_LONG_MINUTES = 60;
 
 /** Request bodies over this are refused with 413, webhooks and the management API alike. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;

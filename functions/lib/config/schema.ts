@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { crossCheck } from './cross-check.ts';
-import { DEFAULT_LIMITS } from './defaults.ts';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_RECONCILE_EVERY_MINUTES,
+  DEFAULT_STALE_AFTER_MINUTES,
+  DEFAULT_TOO_LONG_MINUTES,
+} from './defaults.ts';
 
 /**
  * The YAML config users write (README.md, "Run it with your registries"): its key names are a
@@ -136,11 +141,19 @@ export const limitsSchema = strictObject({
   blobsPerJob: count.default(DEFAULT_LIMITS.blobsPerJob),
 }).prefault({});
 
+/** The reconciler (docs/reliability.md): how often it runs, and when a job counts as not moving. */
+export const reconcileSchema = strictObject({
+  everyMinutes: count.default(DEFAULT_RECONCILE_EVERY_MINUTES),
+  staleAfterMinutes: count.default(DEFAULT_STALE_AFTER_MINUTES),
+  tooLongMinutes: count.default(DEFAULT_TOO_LONG_MINUTES),
+}).prefault({});
+
 export const configSchema = strictObject({
   registries: z.array(registrySchema).default([]),
   sources: z.array(sourceSchema).default([]),
   policies: z.array(policySchema).default([]),
   limits: limitsSchema,
+  reconcile: reconcileSchema,
   api: strictObject({
     /** '' (e.g. `${CROSSDOCK_API_TOKEN:-}`) means no token: the local API then needs none. */
     token: z
@@ -159,3 +172,4 @@ export type PolicyConfig = z.infer<typeof policySchema>;
 export type PolicyFilters = PolicyConfig['filters'];
 /** `limits`: jobs running at once overall and per destination registry, blobs of one job copied at once. */
 export type Limits = z.infer<typeof limitsSchema>;
+export type ReconcileSettings = z.infer<typeof reconcileSchema>;

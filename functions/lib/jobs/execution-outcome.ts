@@ -15,10 +15,25 @@ export interface ExecutionStatusChange {
   cause?: string | null;
 }
 
-const EXECUTION_OUTCOMES: Record<string, { status: TerminalStatus; code: string; message: string }> = {
+type Outcome = { status: TerminalStatus; code: string; message: string };
+
+const EXECUTION_OUTCOMES: Record<string, Outcome> = {
   ABORTED: { status: 'CANCELLED', code: 'ExecutionAborted', message: 'the execution was stopped' },
   TIMED_OUT: { status: 'FAILED', code: 'ExecutionTimedOut', message: 'the execution ran past its timeout' },
   FAILED: { status: 'FAILED', code: 'ExecutionFailed', message: 'the execution failed' },
+  // Only the reconciler sees these: the status rule forwards ABORTED, TIMED_OUT and FAILED.
+  SUCCEEDED: {
+    status: 'FAILED',
+    code: 'ExecutionEndedUnrecorded',
+    message: "the execution ended without recording the job's end",
+  },
+};
+
+/** A cancelled job's execution ends in the Fail state `Cancelled` (error JobCancelled): still a cancel. */
+const CANCELLED_EXECUTION: Outcome = {
+  status: 'CANCELLED',
+  code: 'JobCancelled',
+  message: 'the job was cancelled',
 };
 
 /** What the finalizer records for an execution that ended by itself or was stopped from outside. */
@@ -32,7 +47,10 @@ export function outcomeOfExecution(
     return undefined;
   }
   if (typeof input.jobId !== 'string' || typeof input.attempt !== 'number') return undefined;
-  const outcome = EXECUTION_OUTCOMES[event.status];
+  const outcome =
+    event.status === 'FAILED' && event.error === 'JobCancelled'
+      ? CANCELLED_EXECUTION
+      : EXECUTION_OUTCOMES[event.status];
   if (!outcome) return undefined;
   const detail = [event.error, event.cause]
     .filter((part) => typeof part === 'string' && part !== '')

@@ -79,17 +79,20 @@ export class JobLifecycle {
       job = existing;
     }
     if (job.status !== 'QUEUED') return { jobId: job.id, enqueue: false, attempt: job.attempt };
-    return this.#claim(job);
+    // Only a new claim sends a message: a delivery repeated finds its job holding the tag
+    // already, its message sent (or, after a crash in between, the reconciler's to send).
+    const { submitted, fresh } = await this.#claim(job);
+    return fresh ? submitted : { ...submitted, enqueue: false };
   }
 
   /** Claims the tag again for an unfinished job (a retry, a restart) and sends it when it holds the tag. */
   async requeue(job: Job): Promise<SubmittedJob> {
-    const submitted = await this.#claim(job);
+    const { submitted } = await this.#claim(job);
     if (submitted.enqueue) await this.#ports.enqueue([{ jobId: job.id, attempt: job.attempt }]);
     return submitted;
   }
 
-  async #claim(job: Job): Promise<SubmittedJob> {
+  async #claim(job: Job): Promise<{ submitted: SubmittedJob; fresh: boolean }> {
     const claim = await this.#ports.locks.claim({
       policy: job.policy,
       repository: job.sourceRepository,
@@ -104,7 +107,7 @@ export class JobLifecycle {
       });
     }
     const submitted = { jobId: job.id, attempt: job.attempt };
-    if (claim.claimed) return { ...submitted, enqueue: true };
+    if (claim.claimed) return { submitted: { ...submitted, enqueue: true }, fresh: claim.fresh };
     if (claim.waits) {
       await this.#ports.records.setWait(job.id, {
         reason: 'tag',
@@ -112,9 +115,9 @@ export class JobLifecycle {
         holder: claim.holder,
       });
     } else {
-      await this.end(job.id, 'SKIPPED', { note: `job ${claim.holder} already replicates this digest` });
+      await this.end(job.id, 'SKIPPED', { note: 'the job waiting for this tag already carries this digest' });
     }
-    return { ...submitted, enqueue: false };
+    return { submitted: { ...submitted, enqueue: false }, fresh: true };
   }
 
   /**
@@ -165,9 +168,21 @@ export class JobLifecycle {
     });
     if (!handover) return;
     const next = await this.#ports.records.get(handover.jobId);
-    if (next && !isTerminal(next.status)) {
-      await this.#ports.records.setWait(next.id, undefined);
-      await this.#ports.enqueue([{ jobId: next.id, attempt: next.attempt }]);
+    if (!next || isTerminal(next.status)) return;
+    // The holder replicated this very digest: the waiting job has nothing left to do. Had the
+    // holder failed or been cancelled, the waiting job runs: the digest is not lost.
+    const ended = await this.#ports.records.get(jobId);
+    if (
+      ended &&
+      (ended.status === 'SUCCEEDED' || ended.status === 'SKIPPED') &&
+      ended.digest === next.digest &&
+      ended.action === next.action &&
+      next.digest !== undefined
+    ) {
+      await this.end(next.id, 'SKIPPED', { note: `job ${jobId} replicated this digest` });
+      return;
     }
+    await this.#ports.records.setWait(next.id, undefined);
+    await this.#ports.enqueue([{ jobId: next.id, attempt: next.attempt }]);
   }
 }

@@ -20,6 +20,8 @@ export interface ClaimRequest extends TagRef {
 export type ClaimResult =
   | {
       claimed: true;
+      /** False when the job held the tag already (a claim repeated): its message is on its way. */
+      fresh: boolean;
       /** A waiting job this claim took the tag from (its holder had ended): end it as superseded. */
       displaced?: string;
     }
@@ -28,8 +30,9 @@ export type ClaimResult =
       holder: string;
       /**
        * True: this job carries the newest digest and waits for the holder to end; `release`
-       * hands it the tag then. False: the lock already carries this digest and action (the
-       * holder's or the waiting job's): the job has nothing to do.
+       * hands it the tag then (even when it carries the holder's own digest: should the holder
+       * fail, the digest still gets replicated). False: the job that already waits carries this
+       * digest and action: this one has nothing to do.
        */
       waits: boolean;
       /** The job that waited before this one and no longer will: end it as superseded. */

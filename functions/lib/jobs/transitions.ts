@@ -160,6 +160,11 @@ export function setWait(job: Job, wait: JobWait | undefined): Transition | undef
   return { job: { ...job, wait }, note };
 }
 
+/** A note in the job's history about something done to it (its updatedAt moves: it is not stale). */
+export function remark(job: Job, note: string): Transition {
+  return { job, note };
+}
+
 /** Appends an entry, dropping the oldest beyond the limit. */
 export function withHistory(history: JobHistoryEntry[], entry: JobHistoryEntry): JobHistoryEntry[] {
   return [...history, entry].slice(-HISTORY_LIMIT);

@@ -13,6 +13,15 @@ export const DEFAULT_MONOLITHIC_LIMIT = 32 * 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 /** Times a cut-off upload is resumed within one call before the error is raised. */
 const MAX_RESUMES = 5;
+/**
+ * With a time limit (`timeLeft`): the first chunk of a call measures the link, and each next
+ * chunk is sized to end well before the time runs out. A chunk is never cut by the deadline,
+ * because distribution cancels an upload whose PATCH was cut mid-body (docs/architecture.md).
+ */
+const PROBE_CHUNK = 4 * 1024 * 1024;
+const MIN_CHUNK = 1024 * 1024;
+/** A blob that would take longer than the time left at this rate goes in chunks, not one PUT. */
+const ASSUMED_BYTES_PER_MS = 5_000;
 
 export interface CopyBlobInput {
   source: RepositoryRef;
@@ -34,6 +43,11 @@ export interface CopyBlobInput {
   signal?: AbortSignal | undefined;
   /** Bytes sent, as they go. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Milliseconds the caller has left (a Lambda's remaining time): the copy stops between
+   * chunks, with the upload open, well before they run out; the next call resumes it.
+   */
+  timeLeft?: (() => number) | undefined;
 }
 
 export type CopyBlobResult =
@@ -91,7 +105,11 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
   let checkpoint: HashCheckpoint | undefined =
     input.resume === undefined || upload.offset === 0 ? { hash: createHash(algorithm), at: 0 } : undefined;
   const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const monolithic = blob.size <= (input.monolithicLimit ?? DEFAULT_MONOLITHIC_LIMIT) && upload.offset === 0;
+  const clock = input.timeLeft && timeBudget(input.timeLeft);
+  const monolithic =
+    blob.size <= (input.monolithicLimit ?? DEFAULT_MONOLITHIC_LIMIT) &&
+    upload.offset === 0 &&
+    (clock === undefined || blob.size <= PROBE_CHUNK || blob.size / ASSUMED_BYTES_PER_MS < clock.left());
   let bytesSent = 0;
   let resumes = 0;
 
@@ -155,11 +173,17 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       }
 
       const offset = upload.offset;
-      const length = Math.min(chunkSize, blob.size - offset);
+      let length = Math.min(chunkSize, blob.size - offset);
+      if (clock) {
+        const fits = clock.fits();
+        if (fits === 0) return { outcome: 'partial', bytesSent, upload };
+        length = Math.min(length, fits);
+      }
       // Read from the last confirmed hash state: bytes the destination has are hashed, not sent.
       const readFrom = checkpoint ? checkpoint.at : offset;
       const hash = checkpoint ? checkpoint.hash.copy() : createHash(algorithm);
       const body = await readSource(readFrom, offset + length - readFrom, { hash, skip: offset - readFrom });
+      const began = Date.now();
       upload = await destination.client.blobs.uploadChunk(
         destination.repository,
         upload.location,
@@ -167,6 +191,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
         { offset, length },
         signal,
       );
+      clock?.sent(length, Date.now() - began);
       bytesSent += length;
       if (checkpoint && upload.offset === offset + length) checkpoint = { hash, at: upload.offset };
     } catch (error) {
@@ -188,6 +213,31 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       }
     }
   }
+}
+
+/**
+ * How much of the time left one more chunk may take: a reserve (a fifth of what the call had,
+ * 1–60 s) is kept for the answer and the record; the link's speed is measured as chunks go.
+ */
+function timeBudget(timeLeft: () => number) {
+  const reserve = Math.min(60_000, Math.max(1000, timeLeft() * 0.2));
+  let bytes = 0;
+  let ms = 0;
+  return {
+    left: () => timeLeft() - reserve,
+    sent(length: number, took: number) {
+      bytes += length;
+      ms += took;
+    },
+    /** Bytes the next chunk may carry (0: stop now), from the rate measured so far. */
+    fits(): number {
+      const left = timeLeft() - reserve;
+      if (left <= 0) return 0;
+      if (ms === 0) return PROBE_CHUNK;
+      const fit = Math.floor((bytes / ms) * left * 0.8);
+      return fit < MIN_CHUNK ? 0 : fit;
+    },
+  };
 }
 
 function isLostSession(error: unknown): boolean {

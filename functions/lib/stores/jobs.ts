@@ -17,6 +17,7 @@ import {
   type EndOptions,
   end,
   queuedJob,
+  remark,
   requestCancel,
   retry,
   setWait,
@@ -244,6 +245,11 @@ export class JobStore extends TableStore implements JobRecords {
   async retry(id: string): Promise<Job> {
     const { job } = await this.#transition(id, (job) => retry(job));
     return job;
+  }
+
+  /** Notes something done to the job in its history (transitions.ts `remark`). */
+  async remark(id: string, note: string): Promise<void> {
+    await this.#transition(id, (job) => remark(job, note));
   }
 
   /** Why a QUEUED job is not moving (transitions.ts `setWait`); the same reason again writes nothing. */

@@ -78,6 +78,34 @@ export class LeaseStore extends TableStore {
     return undefined;
   }
 
+  /**
+   * Every slot taken, in the global scope and in the scopes of `destinations`: who holds it.
+   * For the reconciler, which frees slots of jobs that have ended.
+   */
+  async slots(destinations: readonly string[]): Promise<(Slot & { jobId: string })[]> {
+    const held: (Slot & { jobId: string })[] = [];
+    for (const scope of [GLOBAL, ...destinations.map(destinationScope)]) {
+      const result = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :scope',
+          ExpressionAttributeValues: { ':scope': scope },
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        if (typeof item.jobId === 'string')
+          held.push({ pk: item.pk as string, sk: item.sk as string, jobId: item.jobId });
+      }
+    }
+    return held;
+  }
+
+  /** Frees one slot, if `jobId` still holds it. */
+  freeSlot(slot: Slot, jobId: string): Promise<void> {
+    return this.#freeSlot(slot, jobId);
+  }
+
   async #freeSlot(slot: Slot, jobId: string): Promise<void> {
     try {
       await this.client.send(

@@ -13,10 +13,11 @@ import { TableStore } from './table-store.ts';
  * `holderAction` it was submitted with), the newest digest and action seen (`digest`, `action`)
  * and at most one waiting job (`waitingJobId`), the one carrying that newest digest.
  * - A job claims the lock when it is free or its holder has finished.
- * - While an unfinished job holds it, a claim whose digest and action differ from what is
- *   already on its way (the waiting job's, or the holder's when none waits) becomes the waiting
- *   job, displacing an older waiting one (the caller ends that one as superseded). A claim equal
- *   to what is on its way is covered: it waits for nothing and the caller ends it.
+ * - While an unfinished job holds it, a claim becomes the waiting job, displacing an older
+ *   waiting one (the caller ends that one as superseded) — unless the waiting job carries the
+ *   same digest and action: then it is covered, waits for nothing and the caller ends it. A
+ *   claim of the holder's own digest waits too: if the holder fails, it runs; if the holder
+ *   succeeds, the caller ends it at the handover (functions/lib/jobs/lifecycle.ts).
  * - When the holder ends, `release` hands the lock to the waiting job, which the caller enqueues.
  * So only the holder ever runs; everything else waits (one job at most) or was superseded.
  *
@@ -109,7 +110,7 @@ export class TagLockStore extends TableStore implements TagLocks {
     const { jobId, digest, action } = request;
     for (let race = 0; race < MAX_RACES; race++) {
       const lock = await this.#read(request);
-      if (lock?.jobId === jobId) return { claimed: true };
+      if (lock?.jobId === jobId) return { claimed: true, fresh: false };
       const holder = lock?.jobId;
       if (holder === undefined || !(await this.#unfinished(holder))) {
         const displaced =
@@ -123,18 +124,15 @@ export class TagLockStore extends TableStore implements TagLocks {
           updatedAt: '',
         };
         if (await this.#write(request, lock, lockForMe)) {
-          return displaced ? { claimed: true, displaced } : { claimed: true };
+          return displaced ? { claimed: true, fresh: true, displaced } : { claimed: true, fresh: true };
         }
         continue;
       }
       if (lock === undefined) continue;
       if (lock.waitingJobId === jobId) return { claimed: false, holder, waits: true };
-      // Already on its way: the waiting job carries this digest, or nothing waits and the holder does.
-      const next =
-        lock.waitingJobId !== undefined
-          ? { digest: lock.digest, action: lock.action }
-          : { digest: lock.holderDigest, action: lock.holderAction };
-      if (next.digest === digest && next.action === action) return { claimed: false, holder, waits: false };
+      // Already on its way: the waiting job carries this digest and action.
+      if (lock.waitingJobId !== undefined && lock.digest === digest && lock.action === action)
+        return { claimed: false, holder, waits: false };
       const displaced = lock.waitingJobId;
       if (await this.#write(request, lock, { ...lock, digest, action, waitingJobId: jobId })) {
         return displaced

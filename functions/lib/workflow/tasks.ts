@@ -27,6 +27,10 @@ export interface TaskDependencies {
   chunkSize?: number;
   /** How often a long copy re-reads the cancel flag. */
   cancelPollMs?: number;
+  /** Aborts the invocation's work (the local runtime's function timeout, or its shutdown). */
+  signal?: AbortSignal | undefined;
+  /** Milliseconds the invocation has left (Lambda's getRemainingTimeInMillis): a copy stops in time. */
+  timeLeft?: (() => number) | undefined;
 }
 
 export interface TaskInput {
@@ -121,6 +125,7 @@ export async function mountOrCopyBlobTask(
   const job = await load(deps, input, 'MountOrCopyBlob');
   const { source, destination } = await sides(deps, job);
   const cancellation = watchCancellation(deps.jobs, job.id, deps.cancelPollMs ?? 2000);
+  const signal = deps.signal ? AbortSignal.any([cancellation.signal, deps.signal]) : cancellation.signal;
   try {
     const result = await copyBlob({
       source,
@@ -131,7 +136,8 @@ export async function mountOrCopyBlobTask(
       byteBudget: deps.byteBudget,
       // A blob over the budget goes in chunks, so it can stop at the budget and resume.
       monolithicLimit: Math.min(DEFAULT_MONOLITHIC_LIMIT, deps.byteBudget),
-      signal: cancellation.signal,
+      signal,
+      timeLeft: deps.timeLeft,
       ...(input.upload ? { resume: { location: input.upload.location, offset: input.upload.offset } } : {}),
       ...(deps.chunkSize ? { chunkSize: deps.chunkSize } : {}),
     });

@@ -23,6 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   webhook: ['jobs', 'events', 'config', 'registry'],
   workflow: ['jobs', 'replication', 'registry', 'config'],
   runtime: ['jobs', 'stores', 'registry', 'config'],
+  reconcile: ['jobs'],
   api: ['stores', 'jobs', 'runtime', 'replication', 'config', 'registry'],
   app: [
     'api',
@@ -31,6 +32,7 @@ const ALLOWED: Record<string, string[]> = {
     'dispatch',
     'webhook',
     'workflow',
+    'reconcile',
     'runtime',
     'replication',
     'config',

@@ -55,6 +55,7 @@ describe('parseConfig', () => {
         },
       ],
       limits: { runningJobs: 10, perDestination: 4, blobsPerJob: 4 },
+      reconcile: { everyMinutes: 5, staleAfterMinutes: 10, tooLongMinutes: 60 },
       api: { token: 'api-token' },
     });
   });
@@ -65,6 +66,7 @@ describe('parseConfig', () => {
       sources: [],
       policies: [],
       limits: { runningJobs: 10, perDestination: 4, blobsPerJob: 4 },
+      reconcile: { everyMinutes: 5, staleAfterMinutes: 10, tooLongMinutes: 60 },
       api: {},
     });
   });

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler as dispatch } from '../../../functions/dispatch/handler.ts';
 import { handler as deadLetters } from '../../../functions/dlq/handler.ts';
 import { handler as finalizer } from '../../../functions/finalizer/handler.ts';
+import { MAX_DEAD_LETTER_ROUNDS } from '../../../functions/lib/dispatch/dead-letter.ts';
 import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { DIGEST_A } from '../events/fixtures.ts';
 import { declare, lambdaContext, type Pipeline, sqsEvent, startPipeline } from './pipeline-fixture.ts';
@@ -242,15 +243,49 @@ describe('the finalizer function', () => {
 describe('the dead-letter function', () => {
   beforeEach(() => setUp());
 
-  it('records a job whose message reached the dead-letter queue as FAILED with the reason', async () => {
+  it('sends a dead letter again later (an outage delays jobs, it does not fail them), longer each round', async () => {
     const job = await queuedJob();
 
-    const response = await deadLetters(sqsEvent([{ jobId: job.id, attempt: 1 }], 5), lambdaContext('dlq'));
+    const first = await deadLetters(sqsEvent([{ jobId: job.id, attempt: 1 }], 5), lambdaContext('dlq'));
+    const again = await deadLetters(
+      sqsEvent([{ jobId: job.id, attempt: 1, deadLetters: 4 }], 5),
+      lambdaContext('dlq'),
+    );
+
+    expect([first.batchItemFailures, again.batchItemFailures]).toEqual([[], []]);
+    expect(pipeline.sent.slice(-2)).toEqual([
+      { body: { jobId: job.id, attempt: 1, deadLetters: 1 }, delaySeconds: 60, batch: false },
+      { body: { jobId: job.id, attempt: 1, deadLetters: 5 }, delaySeconds: 900, batch: false },
+    ]);
+    expect((await pipeline.app.jobs.get(job.id))?.status).toBe('QUEUED');
+  });
+
+  it('gives a job up as FAILED, with the reason, after it kept coming back from the dead-letter queue', async () => {
+    const job = await queuedJob();
+    const before = pipeline.sent.length;
+
+    const response = await deadLetters(
+      sqsEvent([{ jobId: job.id, attempt: 1, deadLetters: MAX_DEAD_LETTER_ROUNDS }], 5),
+      lambdaContext('dlq'),
+    );
 
     expect(response.batchItemFailures).toEqual([]);
+    expect(pipeline.sent.length).toBe(before);
     expect(await pipeline.app.jobs.get(job.id)).toMatchObject({
       status: 'FAILED',
       error: { code: 'DeadLetter', message: expect.stringContaining('received 5 times') },
+    });
+  });
+
+  it('fails at once a dead letter whose policy no longer exists', async () => {
+    const job = await queuedJob();
+    await pipeline.app.config.deletePolicy(job.policy);
+
+    await deadLetters(sqsEvent([{ jobId: job.id, attempt: 1 }], 5), lambdaContext('dlq'));
+
+    expect(await pipeline.app.jobs.get(job.id)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'PolicyGone' },
     });
   });
 

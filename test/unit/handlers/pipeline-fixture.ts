@@ -4,6 +4,7 @@ import type { ScanRequest } from '../../../functions/lib/api/ports.ts';
 import { Crossdock } from '../../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../../functions/lib/app/current.ts';
 import type { JobMessage } from '../../../functions/lib/jobs/message.ts';
+import type { ExecutionState } from '../../../functions/lib/reconcile/reconcile.ts';
 import { lambdaContext as localLambdaContext } from '../../../infra/local/lambda-context.ts';
 import { DISTRIBUTION_EVENTS_TYPE } from '../../support/webhook-payloads.ts';
 import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
@@ -26,6 +27,8 @@ export interface Pipeline {
   /** SendMessageBatch calls, by their number of entries. */
   batches: number[];
   started: { name: string; input: JobMessage }[];
+  /** How executions stand, by ARN, as DescribeExecution would answer (unknown when not set). */
+  executionStates: Map<string, ExecutionState>;
   scans: ScanRequest[];
   failStarts: boolean;
   close(): Promise<void>;
@@ -40,6 +43,7 @@ export async function startPipeline(
     sent: [],
     batches: [],
     started: [],
+    executionStates: new Map(),
     scans: [],
     failStarts: false,
     app: undefined as unknown as Crossdock,
@@ -75,6 +79,7 @@ export async function startPipeline(
       limits,
       copyByteBudget: 64 * 1024 * 1024,
       leaseTtlSeconds: 600,
+      reconcile: { staleAfterMinutes: 10, tooLongMinutes: 60 },
     },
     dynamo: table.client,
     sqs,
@@ -89,6 +94,7 @@ export async function startPipeline(
           throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
         pipeline.started.push({ name, input });
       },
+      describe: async (executionArn) => pipeline.executionStates.get(executionArn) ?? { status: 'UNKNOWN' },
     },
   });
   useApp(pipeline.app);

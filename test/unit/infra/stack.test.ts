@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -5,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_FUNCTION_NAMES, WORKFLOW_FUNCTIONS } from '../../../functions/lib/workflow/functions.ts';
 import { acknowledgeNagFindings } from '../../../infra/aws/nag.ts';
 import { CrossdockStack, type CrossdockStackProps } from '../../../infra/aws/stack.ts';
+import { forEachState, taskStates, WORKFLOW_FILE } from '../../../infra/workflow.ts';
 
 /**
  * The stack as `cdk synth` builds it, without bundling (context `aws:cdk:bundling-stacks: []`),
@@ -17,7 +19,7 @@ const PROPS: CrossdockStackProps = {
   dispatcherConcurrency: 3,
   dispatcherMaxConcurrency: 3,
   dispatchBatchSize: 7,
-  transferConcurrency: 25,
+  transferConcurrency: 64,
   executionTimeout: Duration.minutes(90),
 };
 
@@ -54,7 +56,7 @@ function definition(): Record<string, any> {
 describe('the CDK stack', () => {
   it('runs every function on Node 22, ARM64, with tracing', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(16);
+    expect(Object.keys(functions)).toHaveLength(17);
     for (const fn of Object.values(functions) as { Properties: Record<string, unknown> }[]) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -98,9 +100,74 @@ describe('the CDK stack', () => {
 
   it('bounds the blob transfers by the copy function’s reserved concurrency', () => {
     const copy = template.findResources('AWS::Lambda::Function', {
-      Properties: { ReservedConcurrentExecutions: 25 },
+      Properties: { ReservedConcurrentExecutions: 64 },
     });
     expect(Object.keys(copy)).toEqual([logicalId(stack.workflow.transferFunction)]);
+  });
+
+  it('sizes the copy pool from admission when unset, and refuses one smaller than runningJobs × blobsPerJob', () => {
+    const derived = synthesize({ limits: { runningJobs: 6, blobsPerJob: 3 } });
+    expect(derived.stack.pipeline.functions.MountOrCopyBlob.reservedConcurrency).toBe(18);
+    derived.template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handlers.MountOrCopyBlob',
+      ReservedConcurrentExecutions: 18,
+    });
+
+    expect(() => synthesize({ ...PROPS, transferConcurrency: 20 })).toThrow(
+      /transferConcurrency 20 is smaller than runningJobs × blobsPerJob = 12 × 5 = 60/,
+    );
+  });
+
+  it('gives every state longer than its function may run, and retries throttles for minutes and timeouts', () => {
+    const asl = definition();
+    const deployedTimeout = new Map(
+      Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => {
+        const properties = (fn as { Properties: { Handler: string; Timeout: number } }).Properties;
+        return [properties.Handler, properties.Timeout];
+      }),
+    );
+    // Which function each state calls, from the ASL's own placeholders.
+    const calls = taskStates(readFileSync(WORKFLOW_FILE, 'utf8'));
+    let checked = 0;
+    forEachState(asl, (name, state) => {
+      if (state.Type !== 'Task') return;
+      const fn = /^\$\{(\w+)FunctionArn\}$/.exec(calls.get(name) ?? '')?.[1];
+      const functionTimeout = deployedTimeout.get(`index.handlers.${fn}`) as number;
+      expect(functionTimeout, name).toBeGreaterThan(0);
+      expect((state as { TimeoutSeconds: number }).TimeoutSeconds, name).toBeGreaterThan(functionTimeout);
+      const retry = state.Retry as { ErrorEquals: string[]; MaxAttempts: number; MaxDelaySeconds?: number }[];
+      const throttles = retry.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+      expect(throttles?.MaxAttempts, name).toBeGreaterThanOrEqual(10);
+      expect(throttles?.MaxDelaySeconds, name).toBe(60);
+      const timedOut = retry.find((r) => r.ErrorEquals.includes('States.Timeout'));
+      expect(timedOut?.ErrorEquals, name).toEqual(['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown']);
+      checked++;
+    });
+    expect(checked).toBe(12);
+  });
+
+  it('reconciles on a schedule, with table, queue and execution reads; passes the lease TTL and its thresholds', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(stack.reconciler.function), 'Arn'] },
+          DeadLetterConfig: Match.anyValue(),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Timeout: 300,
+      ReservedConcurrentExecutions: 1,
+      Environment: {
+        Variables: Match.objectLike({
+          STALE_AFTER_MINUTES: '10',
+          TOO_LONG_MINUTES: '60',
+          LEASE_TTL_SECONDS: '5700',
+        }),
+      },
+    });
   });
 
   it('sends job messages that keep failing to a dead-letter queue, whose consumer records them', () => {
@@ -118,25 +185,38 @@ describe('the CDK stack', () => {
     });
   });
 
-  it('alarms on dead letters, failed jobs and failed executions', () => {
+  it('alarms on dead letters arriving, failed jobs, jobs waiting too long, repairs, throttles, lost events and timeouts', () => {
+    for (const metric of ['DeadLetters', 'JobsFailed', 'JobsWaitingTooLong', 'ReconcilerRepairs']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'crossdock',
+        MetricName: metric,
+        Threshold: 0,
+      });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.workflow.transferFunction) } }],
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Dimensions: [
         {
           Name: 'QueueName',
-          Value: { 'Fn::GetAtt': [logicalId(stack.jobQueue.deadLetterQueue), 'QueueName'] },
+          Value: { 'Fn::GetAtt': [logicalId(stack.dispatch.eventDeadLetters), 'QueueName'] },
         },
       ],
-      Threshold: 0,
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'crossdock',
-      MetricName: 'JobsFailed',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/States',
-      MetricName: 'ExecutionsFailed',
+      MetricName: 'ExecutionsTimedOut',
     });
+    // A cancelled job's execution ends in a Fail state now: failed executions would page on cancels.
+    expect(
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+        (alarm) => (alarm as { Properties: { MetricName?: string } }).Properties.MetricName,
+      ),
+    ).not.toContain('ExecutionsFailed');
   });
 
   it('calls the finalizer for executions that ended ABORTED, TIMED_OUT or FAILED', () => {
@@ -147,7 +227,13 @@ describe('the CDK stack', () => {
         detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [{ Ref: Match.anyValue() }] },
       },
       Targets: [
-        Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.dispatch.finalizerFunction), 'Arn'] } }),
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(stack.dispatch.finalizerFunction), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+          DeadLetterConfig: {
+            Arn: { 'Fn::GetAtt': [logicalId(stack.dispatch.eventDeadLetters), 'Arn'] },
+          },
+        }),
       ],
     });
   });

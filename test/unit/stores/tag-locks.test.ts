@@ -40,7 +40,7 @@ function freshTag() {
 describe('TagLockStore', () => {
   it('a lock held by an unfinished job is not claimed; its release hands over the newest digest', async () => {
     const { ref, submit } = freshTag();
-    expect(await submit(`${ref.tag}-1`, 'sha256:d1')).toEqual({ claimed: true });
+    expect(await submit(`${ref.tag}-1`, 'sha256:d1')).toEqual({ claimed: true, fresh: true });
     await jobs.markRunning(`${ref.tag}-1`, 1, 'arn:exec');
 
     expect(await submit(`${ref.tag}-2`, 'sha256:d2')).toEqual({
@@ -55,7 +55,7 @@ describe('TagLockStore', () => {
       waits: true,
       displaced: `${ref.tag}-2`,
     });
-    // The newest digest again is already covered.
+    // The newest digest again is already covered by the job that waits with it.
     expect(await submit(`${ref.tag}-4`, 'sha256:d3')).toEqual({
       claimed: false,
       holder: `${ref.tag}-1`,
@@ -77,12 +77,13 @@ describe('TagLockStore', () => {
     expect((await locks.get(ref))?.jobId).toBeUndefined();
   });
 
-  it('claims are idempotent: the holder claims again, a waiting job stays waiting', async () => {
+  it('claims are idempotent: the holder claims again (not a fresh claim), a waiting job stays waiting', async () => {
     const { ref, submit } = freshTag();
     await submit('h', 'sha256:a');
     await submit('w', 'sha256:b');
     expect(await locks.claim({ ...ref, digest: 'sha256:a', action: 'push', jobId: 'h' })).toEqual({
       claimed: true,
+      fresh: false,
     });
     expect(await locks.claim({ ...ref, digest: 'sha256:b', action: 'push', jobId: 'w' })).toEqual({
       claimed: false,
@@ -98,6 +99,7 @@ describe('TagLockStore', () => {
     await jobs.recordEnd(`${ref.tag}-old`, 'FAILED');
     expect(await submit(`${ref.tag}-new`, 'sha256:c')).toEqual({
       claimed: true,
+      fresh: true,
       displaced: `${ref.tag}-waiting`,
     });
   });
@@ -112,11 +114,14 @@ describe('TagLockStore', () => {
     expect(await submit(`${ref.tag}-delete-again`, 'sha256:a', 'delete')).toMatchObject({ waits: true });
     await jobs.recordEnd(`${ref.tag}-delete-again`, 'CANCELLED');
     await locks.release({ ...ref, jobId: `${ref.tag}-delete-again` });
-    // The holder's own digest is covered by the holder.
-    expect(await submit(`${ref.tag}-push-again`, 'sha256:a')).toMatchObject({ waits: false });
-    await jobs.recordEnd(`${ref.tag}-push`, 'SUCCEEDED');
-    expect(await locks.release({ ...ref, jobId: `${ref.tag}-push` })).toBeUndefined();
-    expect((await locks.get(ref))?.jobId).toBeUndefined();
+    // The holder's own digest waits too: should the holder fail, it still gets replicated.
+    expect(await submit(`${ref.tag}-push-again`, 'sha256:a')).toMatchObject({ waits: true });
+    await jobs.recordEnd(`${ref.tag}-push`, 'FAILED');
+    expect(await locks.release({ ...ref, jobId: `${ref.tag}-push` })).toEqual({
+      jobId: `${ref.tag}-push-again`,
+      digest: 'sha256:a',
+      action: 'push',
+    });
   });
 
   it('lets one of many concurrent claims on a free tag hold it', async () => {

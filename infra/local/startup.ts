@@ -1,0 +1,57 @@
+import type { CrossdockConfig } from '#config/schema.ts';
+import type { Crossdock } from '../../functions/lib/app/crossdock.ts';
+import { logger } from '../../functions/lib/runtime/observability.ts';
+
+/** What `serve` does at start, before it listens: the config applied, unfinished work driven on. */
+
+/** `serve` applies the config at start: declared items are created or updated; others stay. */
+export async function applyConfig(app: Crossdock, config: CrossdockConfig): Promise<void> {
+  for (const registry of config.registries) await app.config.putRegistry(registry);
+  for (const source of config.sources) await app.config.putSource(source);
+  for (const policy of config.policies) await app.config.putPolicy(policy);
+}
+
+export interface Redrive {
+  /** Jobs that hold their tag, sent to the dispatcher again. */
+  redriven: number;
+  /** Jobs that wait behind their tag's holder: queued when it ends. */
+  waiting: number;
+  /** Jobs that could not be driven on (their records say why in the log); start-up went on. */
+  skipped: number;
+}
+
+/**
+ * Every job the records call unfinished goes back on the queue when it holds its tag (a job
+ * waiting behind another is queued when that one ends). Executions died with the old process;
+ * the dispatcher starts `<job>-<attempt>` again, and every step is idempotent. One job that
+ * cannot be driven on is logged and left as it is: it never keeps the runtime from starting.
+ */
+export async function redriveUnfinished(app: Crossdock): Promise<Redrive> {
+  const report: Redrive = { redriven: 0, waiting: 0, skipped: 0 };
+  for (const job of await app.jobs.listUnfinished()) {
+    try {
+      const submitted = await app.lifecycle.requeue(job);
+      if (submitted.enqueue) report.redriven++;
+      else report.waiting++;
+    } catch (error) {
+      report.skipped++;
+      logger.error('could not drive this unfinished job on at start; it stays as the records hold it', {
+        jobId: job.id,
+        error,
+      });
+    }
+  }
+  if (report.skipped > 0) logger.warn('some unfinished jobs were not driven on at start', { ...report });
+  return report;
+}
+
+/** Scans a stop interrupted start again (same id, same jobs); one that cannot is logged and skipped. */
+export async function restartScans(app: Crossdock): Promise<void> {
+  for (const scan of await app.scans.unfinished()) {
+    try {
+      await app.apiPorts.startScan({ scanId: scan.scanId, policy: scan.policy });
+    } catch (error) {
+      logger.error('could not restart an unfinished scan at start', { ...scan, error });
+    }
+  }
+}

@@ -32,10 +32,12 @@ async function recordDeadLetter(record: SQSRecord): Promise<void> {
     metrics.addMetric('DeadLettersDropped', MetricUnit.Count, 1);
     return;
   }
+  const crossdock = await app();
   const outcome = await handleDeadLetter(
-    (await app()).deadLetterPorts,
+    crossdock.deadLetterPorts,
     parsed.data,
     record.attributes.ApproximateReceiveCount,
+    { firstDelaySeconds: crossdock.settings.deadLetterDelaySeconds },
   );
   const { jobId, attempt, deadLetters } = parsed.data;
   if (outcome === 'failed') logger.error('job given up after the dead-letter queue', { jobId, attempt });

@@ -11,11 +11,7 @@ import { logger, metrics } from '../lib/runtime/observability.ts';
  */
 export async function reconcileJobs() {
   const crossdock = await app();
-  const { staleAfterMinutes, tooLongMinutes } = crossdock.settings.reconcile;
-  const result = await reconcile(crossdock.reconcilePorts, {
-    staleAfterMs: staleAfterMinutes * 60_000,
-    tooLongMs: tooLongMinutes * 60_000,
-  });
+  const result = await reconcile(crossdock.reconcilePorts, crossdock.settings.reconcile);
   const repairs = result.resent + result.finalized + result.redriven + result.slotsFreed;
   metrics.addMetric('ReconcilerRepairs', MetricUnit.Count, repairs);
   metrics.addMetric('JobsWaitingTooLong', MetricUnit.Count, result.queuedTooLong + result.runningTooLong);

@@ -8,7 +8,7 @@ import type { JobMessage } from '../../functions/lib/jobs/message.ts';
  */
 export interface RuntimeFaults {
   /** A job message for which this answers true is lost: the send reports success, nothing is queued. */
-  dropSend?: ((message: JobMessage) => boolean) | undefined;
+  dropSend?: ((message: JobMessage) => boolean | Promise<boolean>) | undefined;
   /** While this answers true, every dispatcher invocation throws (an outage of the dispatcher). */
   dispatcherDown?: (() => boolean) | undefined;
 }
@@ -22,18 +22,22 @@ const parse = (body: string | undefined): JobMessage | undefined => {
 };
 
 /** The SQS client, with the sends `dropSend` picks answered as sent and never delivered. */
-export function droppingSends(client: SQSClient, dropSend: (message: JobMessage) => boolean): SQSClient {
-  const dropped = (body: string | undefined) => {
+export function droppingSends(
+  client: SQSClient,
+  dropSend: (message: JobMessage) => boolean | Promise<boolean>,
+): SQSClient {
+  const dropped = async (body: string | undefined) => {
     const message = parse(body);
-    return message !== undefined && dropSend(message);
+    return message !== undefined && (await dropSend(message));
   };
   const send = async (command: unknown, ...rest: unknown[]) => {
-    if (command instanceof SendMessageCommand && dropped(command.input.MessageBody)) {
+    if (command instanceof SendMessageCommand && (await dropped(command.input.MessageBody))) {
       return { MessageId: 'dropped' };
     }
     if (command instanceof SendMessageBatchCommand) {
       const entries = command.input.Entries ?? [];
-      const kept = entries.filter((entry) => !dropped(entry.MessageBody));
+      const drop = await Promise.all(entries.map((entry) => dropped(entry.MessageBody)));
+      const kept = entries.filter((_entry, i) => !drop[i]);
       const answer =
         kept.length > 0
           ? await client.send(new SendMessageBatchCommand({ ...command.input, Entries: kept }))

@@ -47,8 +47,10 @@ export interface RuntimeOptions {
   limits?: LimitOverrides;
   /** Bytes one MountOrCopyBlob invocation sends before handing the upload on; default 1 GiB. */
   copyByteBudget?: number;
-  /** How often the reconciler runs; default the config's `reconcile.everyMinutes`. */
-  reconcileEveryMs?: number;
+  /** The reconciler's period and thresholds; default the config's `reconcile` (minutes). */
+  reconcile?: { everyMs?: number; staleAfterMs?: number; tooLongMs?: number };
+  /** The first delay of a dead letter sent again; default 60 s. */
+  deadLetterDelaySeconds?: number;
   /** How often expired leases are deleted; default 60 s. */
   sweepIntervalMs?: number;
   /** Faults to inject (tests only). */
@@ -147,7 +149,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         limits: config.limits,
         copyByteBudget: options.copyByteBudget ?? DEFAULT_COPY_BYTE_BUDGET,
         leaseTtlSeconds: pipeline.leaseTtlSeconds,
-        reconcile: config.reconcile,
+        reconcile: {
+          staleAfterMs: options.reconcile?.staleAfterMs ?? config.reconcile.staleAfterMinutes * 60_000,
+          tooLongMs: options.reconcile?.tooLongMs ?? config.reconcile.tooLongMinutes * 60_000,
+        },
+        deadLetterDelaySeconds: options.deadLetterDelaySeconds ?? 60,
       },
       dynamo: records.client,
       sqs,
@@ -215,7 +221,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     };
     every(options.sweepIntervalMs ?? 60_000, () => sweepExpired(records.client, records.tableName), 'sweep');
     const reconcile = () => reconciler.invoke({});
-    every(options.reconcileEveryMs ?? config.reconcile.everyMinutes * 60_000, reconcile, 'reconciling');
+    every(options.reconcile?.everyMs ?? config.reconcile.everyMinutes * 60_000, reconcile, 'reconciling');
 
     const gateway: Gateway = await startGateway({
       port: options.port,

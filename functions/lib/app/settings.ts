@@ -22,7 +22,9 @@ export interface AppSettings {
   /** How long a running slot stays taken when nobody releases it (a lost finalizer event). */
   leaseTtlSeconds: number;
   /** When the reconciler looks at a job that does not move, and when it counts it as too long. */
-  reconcile: { staleAfterMinutes: number; tooLongMinutes: number };
+  reconcile: { staleAfterMs: number; tooLongMs: number };
+  /** The first delay of a dead letter sent again; it doubles each round (at most 15 minutes). */
+  deadLetterDelaySeconds: number;
   /**
    * The bearer token the API handler checks itself (the local runtime's `api.token`). Deployed,
    * the API's Lambda authorizer checks it instead, and this is unset.
@@ -45,6 +47,7 @@ const environmentSchema = z.object({
   LEASE_TTL_SECONDS: count.default(DEFAULT_LEASE_TTL_SECONDS),
   STALE_AFTER_MINUTES: count.default(DEFAULT_STALE_AFTER_MINUTES),
   TOO_LONG_MINUTES: count.default(DEFAULT_TOO_LONG_MINUTES),
+  DEAD_LETTER_DELAY_SECONDS: count.default(60),
   SCAN_FUNCTION_NAME: z.string().min(1).optional(),
 });
 
@@ -66,7 +69,8 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
     limits: { runningJobs: e.RUNNING_JOBS, perDestination: e.PER_DESTINATION, blobsPerJob: e.BLOBS_PER_JOB },
     copyByteBudget: e.COPY_BYTE_BUDGET,
     leaseTtlSeconds: e.LEASE_TTL_SECONDS,
-    reconcile: { staleAfterMinutes: e.STALE_AFTER_MINUTES, tooLongMinutes: e.TOO_LONG_MINUTES },
+    reconcile: { staleAfterMs: e.STALE_AFTER_MINUTES * 60_000, tooLongMs: e.TOO_LONG_MINUTES * 60_000 },
+    deadLetterDelaySeconds: e.DEAD_LETTER_DELAY_SECONDS,
     scanFunctionName: e.SCAN_FUNCTION_NAME,
   };
 }

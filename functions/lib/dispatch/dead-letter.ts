@@ -25,13 +25,15 @@ export interface DeadLetterPorts {
 
 export type DeadLetterOutcome = 'dropped' | 'requeued' | 'failed';
 
-/** 1, 2, 4, 8, 15, 15 minutes: SQS delays at most 15. */
-export const deadLetterDelay = (round: number) => Math.min(900, 60 * 2 ** round);
+/** 1, 2, 4, 8, 15, 15 minutes by default (`firstDelaySeconds` 60): SQS delays at most 15. */
+export const deadLetterDelay = (round: number, firstDelaySeconds = 60) =>
+  Math.min(900, firstDelaySeconds * 2 ** round);
 
 export async function handleDeadLetter(
   ports: DeadLetterPorts,
   message: QueuedJob,
   receives: string,
+  options: { firstDelaySeconds?: number } = {},
 ): Promise<DeadLetterOutcome> {
   const job = await ports.job(message.jobId);
   if (!job || job.attempt !== message.attempt) return 'dropped';
@@ -52,6 +54,9 @@ export async function handleDeadLetter(
       `the job's message was received ${receives} times without being dispatched, ${round + 1} times over; it was given up`,
     );
   }
-  await ports.requeue({ ...message, deadLetters: round + 1 }, deadLetterDelay(round));
+  await ports.requeue(
+    { ...message, deadLetters: round + 1 },
+    deadLetterDelay(round, options.firstDelaySeconds),
+  );
   return 'requeued';
 }

@@ -1,0 +1,74 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { configSchema } from '#config/schema.ts';
+import { isTerminal, type Job } from '../../functions/lib/jobs/job.ts';
+import { type Runtime, type RuntimeOptions, startRuntime } from '../../infra/local/runtime.ts';
+import { type MirrorOptions, mirrorConfig } from './mirror.ts';
+import { freePort } from './ports.ts';
+import { startRegistry, type TestRegistry } from './registry-process.ts';
+import { webhookOf } from './serve-config.ts';
+import { scratchDir } from './tools.ts';
+
+/**
+ * The local runtime in this test's own process (what `crossdock serve` runs), with registry A
+ * whose notifications call it and registry B (or a proxy before B): for the tests that shrink
+ * AWS's limits or inject faults through `RuntimeOptions`, and read its functions' counts.
+ */
+export interface LocalMirror {
+  a: TestRegistry;
+  b: TestRegistry;
+  runtime: Runtime;
+  /** The policy's jobs, oldest first. */
+  jobs(): Promise<Job[]>;
+  /** Waits until `count` jobs exist and all ended; fails with their states after `timeoutMs`. */
+  settled(count: number, timeoutMs: number): Promise<Job[]>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalMirror(
+  options: MirrorOptions & {
+    runtime?: Omit<RuntimeOptions, 'config' | 'stateDir' | 'port'>;
+    /** B's URL as crossdock reaches it (a proxy before B), made once B runs. */
+    destination?: (b: TestRegistry) => Promise<string>;
+  } = {},
+): Promise<LocalMirror> {
+  const port = await freePort();
+  const [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
+  const bUrl = options.destination ? await options.destination(b) : b.url;
+  const config = configSchema.parse(mirrorConfig(a.url, bUrl, options));
+  const stateDir = join(mkdtempSync(join(scratchDir(), 'crossdock-runtime-')), 'state');
+  const runtime = await startRuntime({ ...options.runtime, config, stateDir, port });
+  const jobs = async () => {
+    const all: Job[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await runtime.app.jobs.listByPolicy('a-to-b', { limit: 100, cursor });
+      all.push(...page.jobs);
+      cursor = page.cursor;
+    } while (cursor);
+    return all.reverse();
+  };
+  return {
+    a,
+    b,
+    runtime,
+    jobs,
+    async settled(count, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      let seen: Job[] = [];
+      while (Date.now() < deadline) {
+        seen = await jobs();
+        if (seen.length >= count && seen.every((job) => isTerminal(job.status))) return seen;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const states = seen.map(
+        (job) => `${job.tag} ${job.status} ${job.substate ?? ''} ${job.error?.message ?? ''}`,
+      );
+      throw new Error(`jobs did not all end within ${timeoutMs} ms:\n${states.join('\n')}`);
+    },
+    async stop() {
+      await runtime.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    },
+  };
+}

@@ -5,28 +5,12 @@ import { handler as finalizer } from '../../../functions/finalizer/handler.ts';
 import { MAX_DEAD_LETTER_ROUNDS } from '../../../functions/lib/dispatch/dead-letter.ts';
 import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { DIGEST_A } from '../events/fixtures.ts';
-import { declare, lambdaContext, type Pipeline, sqsEvent, startPipeline } from './pipeline-fixture.ts';
+import { lambdaContext, type Pipeline, sqsEvent, startPipelineToB } from './pipeline-fixture.ts';
 
 let pipeline: Pipeline;
 
 async function setUp(limits = { runningJobs: 10, perDestination: 4, blobsPerJob: 2 }) {
-  pipeline = await startPipeline(limits);
-  await declare(pipeline.app, {
-    registries: [
-      { name: 'hub-a', url: 'http://127.0.0.1:5001' },
-      { name: 'dc-b', url: 'http://127.0.0.1:5002' },
-    ],
-    sources: [],
-    policies: [
-      { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
-      {
-        name: 'off',
-        source: { registry: 'hub-a', project: 'team-a' },
-        destination: { registry: 'dc-b' },
-        enabled: false,
-      },
-    ],
-  });
+  pipeline = await startPipelineToB(limits);
 }
 afterEach(() => pipeline.close());
 

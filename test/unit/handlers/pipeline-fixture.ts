@@ -102,6 +102,30 @@ export async function startPipeline(
   return pipeline;
 }
 
+/** hub-a → dc-b, with the policy `to-b` (project team-a) and the disabled policy `off`. */
+export async function startPipelineToB(
+  limits = { runningJobs: 10, perDestination: 4, blobsPerJob: 2 },
+): Promise<Pipeline> {
+  const pipeline = await startPipeline(limits);
+  await declare(pipeline.app, {
+    registries: [
+      { name: 'hub-a', url: 'http://127.0.0.1:5001' },
+      { name: 'dc-b', url: 'http://127.0.0.1:5002' },
+    ],
+    sources: [],
+    policies: [
+      { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
+      {
+        name: 'off',
+        source: { registry: 'hub-a', project: 'team-a' },
+        destination: { registry: 'dc-b' },
+        enabled: false,
+      },
+    ],
+  });
+  return pipeline;
+}
+
 export async function declare(
   app: Crossdock,
   yaml: { registries: unknown[]; sources: unknown[]; policies: unknown[] },

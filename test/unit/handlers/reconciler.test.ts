@@ -3,7 +3,7 @@ import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { reconcile } from '../../../functions/lib/reconcile/reconcile.ts';
 import { handler as reconciler } from '../../../functions/reconciler/handler.ts';
 import { DIGEST_A } from '../events/fixtures.ts';
-import { declare, lambdaContext, type Pipeline, startPipeline } from './pipeline-fixture.ts';
+import { lambdaContext, type Pipeline, startPipelineToB } from './pipeline-fixture.ts';
 
 /**
  * The reconciler on the real stores (in-process dynalite), the queue recorded and the
@@ -15,17 +15,7 @@ let pipeline: Pipeline;
 let tags = 0;
 
 beforeEach(async () => {
-  pipeline = await startPipeline({ runningJobs: 10, perDestination: 4, blobsPerJob: 2 });
-  await declare(pipeline.app, {
-    registries: [
-      { name: 'hub-a', url: 'http://127.0.0.1:5001' },
-      { name: 'dc-b', url: 'http://127.0.0.1:5002' },
-    ],
-    sources: [],
-    policies: [
-      { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
-    ],
-  });
+  pipeline = await startPipelineToB();
 });
 afterEach(() => pipeline.close());
 
@@ -46,6 +36,15 @@ async function submit(tag = `v${++tags}`, digest = DIGEST_A): Promise<Job> {
 /** Every job counts as stale: the reconciler looks at all of them. */
 const now = () => reconcile(pipeline.app.reconcilePorts, { staleAfterMs: 0, tooLongMs: 60 * 60_000 });
 const sentFor = (job: Job) => pipeline.sent.filter((message) => message.body.jobId === job.id).length;
+/** The job takes a running slot, as the dispatcher does before it starts the execution. */
+const holdSlots = (job: Job) =>
+  pipeline.app.leases.acquire({
+    jobId: job.id,
+    destination: 'dc-b',
+    globalLimit: 10,
+    perDestinationLimit: 4,
+    ttlSeconds: 3600,
+  });
 
 describe('the reconciler', () => {
   it('sends again a QUEUED job whose message was lost, and notes it; a fresh one it leaves alone', async () => {
@@ -128,22 +127,10 @@ describe('the reconciler', () => {
 
   it('frees the running slots of jobs that ended, also those its lease record never listed', async () => {
     const ended = await submit();
-    await pipeline.app.leases.acquire({
-      jobId: ended.id,
-      destination: 'dc-b',
-      globalLimit: 10,
-      perDestinationLimit: 4,
-      ttlSeconds: 3600,
-    });
+    await holdSlots(ended);
     await pipeline.app.jobs.recordEnd(ended.id, 'SUCCEEDED'); // its end never freed the slots
     const live = await submit();
-    await pipeline.app.leases.acquire({
-      jobId: live.id,
-      destination: 'dc-b',
-      globalLimit: 10,
-      perDestinationLimit: 4,
-      ttlSeconds: 3600,
-    });
+    await holdSlots(live);
 
     const result = await now();
 

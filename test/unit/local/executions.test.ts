@@ -164,6 +164,44 @@ describe('local executions (aws-local-stepfunctions)', () => {
     expect(ended[0]).toMatchObject({ name: 'job-5-1', status: 'TIMED_OUT' });
   });
 
+  it('fails a Task state that runs past its own TimeoutSeconds with States.Timeout, which a Retry matches', async () => {
+    let calls = 0;
+    const slowOnce: TaskHandler = async () => {
+      calls++;
+      if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 2500));
+      return { Payload: 'done' };
+    };
+    const retried = machine(
+      {
+        Work: task(
+          { End: true },
+          {
+            TimeoutSeconds: 1,
+            Retry: [{ ErrorEquals: ['States.Timeout'], IntervalSeconds: 1, MaxAttempts: 1 }],
+          },
+        ),
+      },
+      'Work',
+    );
+    const { local, ended } = executions(retried, { Work: slowOnce });
+
+    await local.start('job-timeout-1', {});
+    await vi.waitFor(() => expect(ended).toHaveLength(1), { timeout: 8000 });
+
+    expect(ended[0]).toMatchObject({ status: 'SUCCEEDED' });
+    expect(calls).toBe(2);
+
+    const { local: strict, ended: failed } = executions(
+      machine({ Work: task({ End: true }, { TimeoutSeconds: 1 }) }, 'Work'),
+      {
+        Work: async () => new Promise((resolve) => setTimeout(() => resolve({ Payload: 'late' }), 2500)),
+      },
+    );
+    await strict.start('job-timeout-2', {});
+    await vi.waitFor(() => expect(failed).toHaveLength(1), { timeout: 8000 });
+    expect(failed[0]).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+  });
+
   it('starts nothing for the name of a running execution, as a repeated StartExecution', async () => {
     const { handler, calls } = untilAborted();
     const { local, ended } = executions(ONE_TASK, { Work: handler });

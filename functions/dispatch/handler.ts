@@ -31,7 +31,7 @@ async function dispatchRecord(record: QueuedJobRecord): Promise<void> {
   logger.info(`job ${outcome}`, {
     jobId: message.jobId,
     attempt: message.attempt,
-    waits: message.waits ?? 0,
+    woken: message.woken === true,
   });
 }
 

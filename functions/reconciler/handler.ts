@@ -12,7 +12,7 @@ import { logger, metrics } from '../lib/runtime/observability.ts';
 export async function reconcileJobs() {
   const crossdock = await app();
   const result = await reconcile(crossdock.reconcilePorts, crossdock.settings.reconcile);
-  const repairs = result.resent + result.finalized + result.redriven + result.slotsFreed;
+  const repairs = result.resent + result.finalized + result.redriven + result.slotsFreed + result.admitted;
   metrics.addMetric('ReconcilerRepairs', MetricUnit.Count, repairs);
   metrics.addMetric('JobsWaitingTooLong', MetricUnit.Count, result.queuedTooLong + result.runningTooLong);
   if (repairs > 0) logger.warn('the reconciler drove on jobs that were not moving', { ...result });

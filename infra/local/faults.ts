@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobMessage } from '../../functions/lib/jobs/message.ts';
+import type { JobMessage, QueuedJob } from '../../functions/lib/jobs/message.ts';
 
 /**
  * Faults the local runtime can be told to inject, for the tests that prove the pipeline
@@ -11,6 +11,8 @@ export interface RuntimeFaults {
   dropSend?: ((message: JobMessage) => boolean | Promise<boolean>) | undefined;
   /** While this answers true, every dispatcher invocation throws (an outage of the dispatcher). */
   dispatcherDown?: (() => boolean) | undefined;
+  /** Sees every job message the dispatcher receives (to count receives; changes nothing). */
+  dispatched?: ((message: QueuedJob) => void) | undefined;
 }
 
 const parse = (body: string | undefined): JobMessage | undefined => {

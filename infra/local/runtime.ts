@@ -11,6 +11,7 @@ import { handler as healthHandler } from '../../functions/health/handler.ts';
 import { scanPolicyJobs } from '../../functions/lib/api/policy-scan.ts';
 import { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../functions/lib/app/current.ts';
+import type { QueuedJob } from '../../functions/lib/jobs/message.ts';
 import type { ReconcileResult } from '../../functions/lib/reconcile/reconcile.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';
 import { sweepExpired } from '../../functions/lib/stores/sweeper.ts';
@@ -107,6 +108,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const finalizer = fn('finalizer', finalizerHandler);
     const dispatcher = fn('dispatcher', async (event: SQSEvent, context) => {
       if (faults.dispatcherDown?.()) throw new Error('the dispatcher is down (an injected fault)');
+      for (const record of event.Records) faults.dispatched?.(JSON.parse(record.body) as QueuedJob);
       return dispatchHandler(event, context);
     });
     const deadLetters = fn('deadLetters', deadLetterHandler);

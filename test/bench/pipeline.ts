@@ -1,16 +1,25 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_LIMITS } from '../../functions/lib/config/defaults.ts';
 import { allEnded, crossdockPort, startCrossdock, waitForJobs } from '../support/crossdock-process.ts';
 import { startFailingProxy } from '../support/fault-proxy.ts';
 import { pushImage } from '../support/image-builder.ts';
 import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry } from '../support/registry-process.ts';
-import { manifestDigest } from '../support/registry-reader.ts';
-import { webhookOf } from '../support/serve-config.ts';
+import { manifestDigest, tagImage } from '../support/registry-reader.ts';
+import { hookSecret, webhookOf } from '../support/serve-config.ts';
+import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
 
 /**
  * The pipeline as a user runs it (`crossdock serve`, a registry whose notifications call it):
  *   - latency: from the end of a push at A to the image resolving at B (target ≤ 3 s);
  *   - faults: 10 % of the requests to both registries fail (503 or a reset connection);
- *     every image must still arrive, every job end SUCCEEDED.
+ *     every image must still arrive, every job end SUCCEEDED;
+ *   - a burst: N notifications at once (a registry catching up), default limits: the total
+ *     against the ideal (the jobs' own time spread over the running slots), and how long a
+ *     freed slot stood idle while a job waited for it (docs/architecture.md, "Admission");
+ *   - an enable: a policy over R repositories × T small tags enabled on a running serve, until
+ *     every job ended, against `skopeo sync` of the same repositories.
  */
 
 async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -88,5 +97,104 @@ export async function underFaults(images: number, failureRate: number): Promise<
     await crossdock.stop();
     await Promise.all([faultyA.stop(), faultyB.stop()]);
     await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+const at = (iso: string | undefined) => Date.parse(iso ?? '');
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+/** How long each freed slot stood idle while a job waited: the k-th start after the first `slots` takes the k-th end's slot. */
+function idleSlots(
+  jobs: { createdAt: string; startedAt?: string | undefined; finishedAt?: string | undefined }[],
+  slots: number,
+) {
+  const starts = [...jobs].sort((x, y) => at(x.startedAt) - at(y.startedAt));
+  const ends = jobs.map((job) => at(job.finishedAt)).sort((x, y) => x - y);
+  return starts
+    .slice(slots)
+    .map((job, k) => Math.max(0, at(job.startedAt) - Math.max(ends[k] as number, at(job.createdAt))));
+}
+
+export async function burstToServe(notifications: number): Promise<string[]> {
+  const port = await crossdockPort();
+  const [a, b] = await Promise.all([startRegistry(), startRegistry()]);
+  const crossdock = await startCrossdock({ port, config: mirrorConfig(a.url, b.url, { project: 'bench' }) });
+  try {
+    const image = await pushImage(`${a.host}/bench/burst:t0`, { layerCount: 2, layerSize: 16 * 1024 });
+    const tags = Array.from({ length: notifications }, (_, i) => `t${i}`);
+    await tagImage({ url: a.url }, 'bench/burst', 't0', tags.slice(1));
+    const posted = Date.now();
+    await Promise.all(
+      tags.map((tag) =>
+        postNotification(
+          webhookOf(port).url,
+          pushNotification(a, 'bench/burst', tag, image),
+          hookSecret('a'),
+        ),
+      ),
+    );
+    const jobs = await waitForJobs(crossdock, (all) => all.length >= notifications && allEnded(all), {
+      timeoutMs: 600_000,
+    });
+    // One destination: its limit, not the overall one, bounds the jobs running (config/defaults.ts).
+    const slots = Math.min(DEFAULT_LIMITS.runningJobs, DEFAULT_LIMITS.perDestination);
+    const last = Math.max(...jobs.map((job) => at(job.finishedAt)));
+    const busy = jobs.reduce((sum, job) => sum + (at(job.finishedAt) - at(job.startedAt)), 0);
+    const idle = idleSlots(jobs, slots);
+    const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
+    return [
+      `| burst of ${notifications} notifications to serve (default limits: ${slots} running at once) | ${((last - posted) / 1000).toFixed(1)} s to the last job's end (ideal ${(busy / slots / 1000).toFixed(1)} s); a freed slot idled p50 ${percentile(idle, 0.5)} ms, p95 ${percentile(idle, 0.95)} ms; ${succeeded}/${jobs.length} SUCCEEDED | — | target: idle p95 < 200 ms |`,
+    ];
+  } finally {
+    await crossdock.stop();
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+export async function enableBackfill(
+  repositories: number,
+  tags: number,
+  skopeoSync: (yaml: string, destination: string) => Promise<number>,
+  scratch: string,
+): Promise<string[]> {
+  const port = await crossdockPort();
+  const [a, ours, theirs] = await Promise.all([startRegistry(), startRegistry(), startRegistry()]);
+  const names = Array.from({ length: repositories }, (_, i) => `bench/backfill${i}`);
+  for (const name of names) {
+    for (let t = 0; t < tags; t++)
+      await pushImage(`${a.host}/${name}:v${t}`, { layerCount: 2, layerSize: 16 * 1024 });
+  }
+  const crossdock = await startCrossdock({
+    port,
+    config: mirrorConfig(a.url, ours.url, { project: 'bench', webhook: false, policy: { enabled: false } }),
+  });
+  try {
+    const enabled = Date.now();
+    const answer = await crossdock.api('POST', '/api/policies/a-to-b/enable');
+    if (answer.status >= 300)
+      throw new Error(`enable answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    const jobs = await waitForJobs(crossdock, (all) => all.length >= repositories * tags && allEnded(all), {
+      timeoutMs: 600_000,
+    });
+    const done = Math.max(...jobs.map((job) => at(job.finishedAt)));
+    const first = Math.min(...jobs.map((job) => at(job.createdAt)));
+    const ourSeconds = (done - enabled) / 1000;
+    const yaml = join(scratch, 'backfill-skopeo.yaml');
+    writeFileSync(
+      yaml,
+      `${a.host}:\n  tls-verify: false\n  images-by-tag-regex:\n${names.map((r) => `    ${r}: ".*"`).join('\n')}\n`,
+    );
+    const theirSeconds = await skopeoSync(yaml, theirs.host);
+    const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
+    return [
+      `| enable a policy over ${repositories} repos × ${tags} tags (serve) | ${ourSeconds.toFixed(2)} s enable → last job ended (first job → last ${((done - first) / 1000).toFixed(2)} s); ${succeeded}/${jobs.length} SUCCEEDED | ${theirSeconds.toFixed(2)} s (sync) | ${(ourSeconds / theirSeconds).toFixed(2)} × (target ≤ 1) |`,
+    ];
+  } finally {
+    await crossdock.stop();
+    await Promise.all([a.stop(), ours.stop(), theirs.stop()]);
   }
 }

@@ -5,9 +5,11 @@
  *      peak RSS < 100 MB)
  * Each run copies into a fresh destination registry, one per tool, so neither can reuse what an
  * earlier run left (skopeo keeps a blob-location cache and would mount from it); medians are printed.
- *   3. the pipeline (`crossdock serve`): push-to-replica latency, and 10 % injected registry
- *      faults (test/bench/pipeline.ts)
- * Environment: BENCH_IMAGES (default 40), BENCH_REPEAT (default 3), BENCH_BIG_MIB (default 300).
+ *   3. the pipeline (`crossdock serve`): push-to-replica latency, 10 % injected registry
+ *      faults, a burst of notifications, and a policy enabled over 6 repositories × 10 tags
+ *      against `skopeo sync` of the same (test/bench/pipeline.ts)
+ * Environment: BENCH_IMAGES (default 40), BENCH_REPEAT (default 3), BENCH_BIG_MIB (default 300),
+ * BENCH_BURST (default 200), BENCH_ONLY (comma-separated: sync, copy, latency, faults, burst, enable).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 import setupTools, { scratchDir } from '../support/tools.ts';
-import { replicationLatency, underFaults } from './pipeline.ts';
+import { burstToServe, enableBackfill, replicationLatency, underFaults } from './pipeline.ts';
 
 const run = promisify(execFile);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
@@ -136,10 +138,31 @@ const removeScratch = setupTools();
 const source = await startRegistry();
 try {
   const rows = ['| case | crossdock | skopeo | ratio |', '| --- | --- | --- | --- |'];
-  rows.push(...(await smallImages(source)));
-  rows.push(...(await bigBlob(source)));
-  rows.push(...(await replicationLatency(10)));
-  rows.push(...(await underFaults(20, 0.1)));
+  const only = process.env.BENCH_ONLY?.split(',');
+  const wanted = (name: string) => !only || only.includes(name);
+  if (wanted('sync')) rows.push(...(await smallImages(source)));
+  if (wanted('copy')) rows.push(...(await bigBlob(source)));
+  if (wanted('latency')) rows.push(...(await replicationLatency(10)));
+  if (wanted('faults')) rows.push(...(await underFaults(20, 0.1)));
+  if (wanted('burst')) rows.push(...(await burstToServe(Number(process.env.BENCH_BURST ?? 200))));
+  if (wanted('enable')) {
+    const scratch = mkdtempSync(join(scratchDir(), 'crossdock-bench-'));
+    const skopeoSync = async (yaml: string, destination: string) =>
+      (
+        await skopeo([
+          'sync',
+          '--all',
+          '--src',
+          'yaml',
+          '--dest',
+          'docker',
+          '--dest-tls-verify=false',
+          yaml,
+          destination,
+        ])
+      ).seconds;
+    rows.push(...(await enableBackfill(6, 10, skopeoSync, scratch)));
+  }
   const { stdout } = await run('skopeo', ['--version']);
   console.log(`\ncrossdock vs ${stdout.trim()}, median of ${REPEAT} runs, ${new Date().toISOString()}\n`);
   console.log(rows.join('\n'));

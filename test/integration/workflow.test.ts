@@ -10,7 +10,7 @@ import type {
   TerminalStatus,
 } from '../../functions/lib/jobs/job.ts';
 import { queuedJob } from '../../functions/lib/jobs/transitions.ts';
-import type { WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
+import type { KnownJob, WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
 import { pipelineLimits } from '../../infra/limits.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
@@ -54,8 +54,8 @@ class RecordedJobs implements WorkflowJobs {
     if (error) job.error = error;
     return true;
   }
-  async setSubstate(id: string, substate: string, progress?: Progress) {
-    const job = this.jobs.get(id);
+  async setSubstate(known: KnownJob, substate: string, progress?: Progress) {
+    const job = this.jobs.get(known.id);
     if (!job) return;
     job.substate = substate;
     if (!job.substates.includes(substate)) job.substates.push(substate);

@@ -136,6 +136,7 @@ export interface JobView {
   tag: string;
   digest?: string;
   attempt: number;
+  createdAt: string;
   startedAt?: string;
   finishedAt?: string;
   error?: { code: string; message: string; state?: string };

@@ -18,8 +18,10 @@ export interface LocalMirror {
   a: TestRegistry;
   b: TestRegistry;
   runtime: Runtime;
+  /** Where A's notifications go. */
+  webhookUrl: string;
   /** The policy's jobs, oldest first. */
-  jobs(): Promise<Job[]>;
+  jobs(policy?: string): Promise<Job[]>;
   /** Waits until `count` jobs exist and all ended; fails with their states after `timeoutMs`. */
   settled(count: number, timeoutMs: number): Promise<Job[]>;
   stop(): Promise<void>;
@@ -28,21 +30,26 @@ export interface LocalMirror {
 export async function startLocalMirror(
   options: MirrorOptions & {
     runtime?: Omit<RuntimeOptions, 'config' | 'stateDir' | 'port'>;
+    /** False: A sends no notifications (the test posts them, as A). */
+    notifications?: boolean;
     /** B's URL as crossdock reaches it (a proxy before B), made once B runs. */
     destination?: (b: TestRegistry) => Promise<string>;
   } = {},
 ): Promise<LocalMirror> {
   const port = await freePort();
-  const [a, b] = await Promise.all([startRegistry({ notifications: webhookOf(port) }), startRegistry()]);
+  const [a, b] = await Promise.all([
+    startRegistry(options.notifications === false ? {} : { notifications: webhookOf(port) }),
+    startRegistry(),
+  ]);
   const bUrl = options.destination ? await options.destination(b) : b.url;
   const config = configSchema.parse(mirrorConfig(a.url, bUrl, options));
   const stateDir = join(mkdtempSync(join(scratchDir(), 'crossdock-runtime-')), 'state');
   const runtime = await startRuntime({ ...options.runtime, config, stateDir, port });
-  const jobs = async () => {
+  const jobs = async (policy = 'a-to-b') => {
     const all: Job[] = [];
     let cursor: string | undefined;
     do {
-      const page = await runtime.app.jobs.listByPolicy('a-to-b', { limit: 100, cursor });
+      const page = await runtime.app.jobs.listByPolicy(policy, { limit: 100, cursor });
       all.push(...page.jobs);
       cursor = page.cursor;
     } while (cursor);
@@ -52,6 +59,7 @@ export async function startLocalMirror(
     a,
     b,
     runtime,
+    webhookUrl: webhookOf(port).url,
     jobs,
     async settled(count, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -200,3 +200,30 @@ export async function deleteManifest(
   if (response.statusCode !== 202)
     throw new Error(`DELETE ${repository}@${digest}: ${response.statusCode} ${text}`);
 }
+
+/**
+ * Tags what `reference` resolves to in `repository` again under each of `tags` (manifest PUTs,
+ * the same bytes): many tags of one image in seconds, all sharing its blobs.
+ */
+export async function tagImage(
+  access: RegistryAccess,
+  repository: string,
+  reference: string,
+  tags: string[],
+): Promise<void> {
+  const response = await call(access, repository, 'GET', `/v2/${repository}/manifests/${reference}`, {
+    headers: { accept: ACCEPT },
+  });
+  const bytes = Buffer.from(await response.body.arrayBuffer());
+  if (response.statusCode !== 200)
+    throw new Error(`GET manifest ${repository}:${reference}: ${response.statusCode}`);
+  const mediaType = response.headers['content-type'] as string;
+  for (const tag of tags) {
+    const put = await call(access, repository, 'PUT', `/v2/${repository}/manifests/${tag}`, {
+      headers: { 'content-type': mediaType },
+      body: bytes,
+    });
+    await put.body.dump();
+    if (put.statusCode !== 201) throw new Error(`PUT manifest ${repository}:${tag}: ${put.statusCode}`);
+  }
+}

@@ -139,6 +139,7 @@ export async function scanPolicyJobs(
       digest = undefined;
     }
     const job: JobTarget = {
+      origin: 'scan',
       id: scanJobId(request.scanId, policy.name, scanned.sourceRepository, scanned.tag, digest),
       policy: policy.name,
       action: 'push',

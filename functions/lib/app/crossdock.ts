@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ScanPorts } from '../api/policy-scan.ts';
 import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
+import { type AdmissionPorts, admitParked } from '../dispatch/admission.ts';
 import type { DeadLetterPorts } from '../dispatch/dead-letter.ts';
 import type { DispatchPorts } from '../dispatch/dispatch-job.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
@@ -13,6 +14,7 @@ import { RegistryClientCache } from '../runtime/registry-clients.ts';
 import { ConfigStore } from '../stores/config-store.ts';
 import { JobStore } from '../stores/jobs.ts';
 import { LeaseStore } from '../stores/leases.ts';
+import { ParkingStore, parkingOrder } from '../stores/parking.ts';
 import { ScanStore } from '../stores/scans.ts';
 import { TagLockStore } from '../stores/tag-locks.ts';
 import type { WebhookPorts } from '../webhook/accept-delivery.ts';
@@ -62,6 +64,8 @@ export class Crossdock {
   /** Registries, sources and policies; deployed, their secrets are kept in the vault. */
   readonly config: ApiConfigStore;
   readonly scans: ScanStore;
+  /** Jobs waiting for a running slot, per destination, in line. */
+  readonly parking: ParkingStore;
   readonly queue: JobQueue;
   readonly lifecycle: JobLifecycle;
   readonly registries: RegistryClientCache;
@@ -84,11 +88,21 @@ export class Crossdock {
     const records = new ConfigStore(dynamo, settings.tableName, options);
     this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);
+    this.parking = new ParkingStore(dynamo, settings.tableName, options);
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
       records: this.jobs,
       locks: this.locks,
       releaseLease: (jobId) => this.leases.release(jobId),
+      afterEnd: async (job, freedSlot) => {
+        await Promise.all([
+          // Only a job that never started can still wait in line (one that started left it).
+          job.startedAt === undefined
+            ? this.parking.remove({ destination: job.destinationRegistry, order: parkingOrder(job) })
+            : undefined,
+          freedSlot ? this.admitParked() : undefined,
+        ]);
+      },
       enqueue: (messages) => this.queue.send(messages),
       // JobsSucceeded, JobsFailed, …: the stack's FailedJobs alarm watches JobsFailed.
       onEnded: (status) => metrics.addMetric(`Jobs${titleCase(status)}`, MetricUnit.Count, 1),
@@ -138,21 +152,77 @@ export class Crossdock {
         from: ['QUEUED'],
       });
     },
-    waitForSlot: (job) =>
-      job.wait?.reason === 'slot'
-        ? Promise.resolve()
-        : this.jobs.setWait(job.id, { reason: 'slot', since: new Date(this.#now()).toISOString() }),
-    acquireLease: (job) =>
-      this.leases.acquire({
-        jobId: job.id,
-        destination: job.destinationRegistry,
+    park: async (job) => {
+      await this.parking.park(job);
+      if (job.wait?.reason !== 'slot') {
+        await this.jobs.setWait(job.id, { reason: 'slot', since: new Date(this.#now()).toISOString() });
+      }
+    },
+    waitsBehind: async (job) => {
+      const [first] = await this.parking.oldest(job.destinationRegistry, 1);
+      return first !== undefined && first.order < parkingOrder(job);
+    },
+    unpark: async (job) => {
+      await this.parking.remove({ destination: job.destinationRegistry, order: parkingOrder(job) });
+    },
+    admitParked: async () => {
+      await this.admitParked();
+    },
+    acquireLease: (job) => this.#takeSlots(job.id, job.destinationRegistry),
+    holdsLease: (jobId) => this.leases.holds(jobId),
+    releaseLease: (jobId) => this.leases.release(jobId),
+    startExecution: (name, input) => this.#executions.start(name, input),
+  };
+
+  /** A running slot overall and one for the destination, within the limits; false when none is free. */
+  #takeSlots(jobId: string, destination: string, options: { renew?: boolean } = {}): Promise<boolean> {
+    return this.leases.acquire(
+      {
+        jobId,
+        destination,
         globalLimit: this.settings.limits.runningJobs,
         perDestinationLimit: this.settings.limits.perDestination,
         ttlSeconds: this.settings.leaseTtlSeconds,
-      }),
-    releaseLease: (jobId) => this.leases.release(jobId),
-    startExecution: (name, input) => this.#executions.start(name, input),
-    requeue: (message, delaySeconds) => this.queue.requeue(message, delaySeconds),
+      },
+      options,
+    );
+  }
+
+  #admission: Promise<number> | undefined;
+  #nextAdmission: Promise<number> | undefined;
+
+  /**
+   * Sends the parked jobs that fit into the free slots now (functions/lib/dispatch/admission.ts).
+   * One admission at a time in this process: callers that come while one runs share one more
+   * after it (it sees the slots they freed). Jobs are woken in line order, never two admissions
+   * racing for the same first job, and a burst of ends costs one admission, not one each.
+   */
+  admitParked(): Promise<number> {
+    if (!this.#admission) {
+      this.#admission = admitParked(this.admissionPorts, this.settings.limits).finally(() => {
+        this.#admission = undefined;
+      });
+      return this.#admission;
+    }
+    this.#nextAdmission ??= this.#admission
+      .catch(() => 0)
+      .then(() => {
+        this.#nextAdmission = undefined;
+        return this.admitParked();
+      });
+    return this.#nextAdmission;
+  }
+
+  readonly admissionPorts: AdmissionPorts = {
+    destinations: async () => [
+      ...new Set((await this.config.listPolicies()).map((policy) => policy.destination.registry)),
+    ],
+    slotsInUse: (destination) => this.leases.countActive(destination),
+    parked: (destination, limit) => this.parking.oldest(destination, limit),
+    unpark: (parked) => this.parking.remove(parked),
+    repark: (parked) => this.parking.restore(parked),
+    reserve: (parked) => this.#takeSlots(parked.jobId, parked.destination, { renew: false }),
+    send: (messages) => this.queue.send(messages),
   };
 
   /** The job records as the workflow tasks see them: a final status ends the job (slot, tag lock). */
@@ -160,8 +230,8 @@ export class Crossdock {
     get: (id) => this.jobs.get(id),
     markRunning: (id, attempt, executionArn) => this.jobs.markRunning(id, attempt, executionArn),
     end: (id, status, error, attempt) => this.lifecycle.end(id, status, { error, attempt }),
-    setSubstate: async (id, substate, progress) => {
-      await this.jobs.setSubstate(id, substate, progress);
+    setSubstate: async (job, substate, progress) => {
+      await this.jobs.setSubstate(job.id, substate, progress, job);
     },
     setUpload: (id, upload) => this.jobs.setUpload(id, upload),
     isCancelRequested: (id) => this.jobs.isCancelRequested(id),
@@ -192,6 +262,8 @@ export class Crossdock {
     execution: (executionArn) => this.#executions.describe(executionArn),
     requeue: (job) => this.lifecycle.requeue(job),
     remark: (jobId, note) => this.jobs.remark(jobId, note),
+    parked: (job) => this.parking.has(job),
+    admitParked: () => this.admitParked(),
     end: (jobId, status, request) => this.lifecycle.end(jobId, status, request),
     slotHolders: async () => {
       const destinations = (await this.config.listRegistries()).map((registry) => registry.name);

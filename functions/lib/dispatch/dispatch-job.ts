@@ -3,14 +3,24 @@ import type { JobMessage, QueuedJob } from '../jobs/message.ts';
 
 /**
  * The dispatcher's decision for one queued job message: drop it (stale or done), cancel it
- * (disabled policy, cancel requested), hold it back (over the limits: re-sent with a delay, so
- * waiting never counts towards the dead-letter queue), or start its execution.
+ * (disabled policy, cancel requested), park it (no running slot free: it waits in the records,
+ * in its destination's line, and a freed slot admits it — admission.ts), or start its
+ * execution. Nothing is re-sent with a delay: a waiting job costs no receive and no write until
+ * a slot frees.
  */
 
 /** What the dispatcher reads of a job. */
 export type DispatchableJob = Pick<
   Job,
-  'id' | 'attempt' | 'status' | 'policy' | 'destinationRegistry' | 'cancelRequested' | 'wait'
+  | 'id'
+  | 'attempt'
+  | 'status'
+  | 'policy'
+  | 'destinationRegistry'
+  | 'cancelRequested'
+  | 'wait'
+  | 'createdAt'
+  | 'origin'
 >;
 
 export interface DispatchPorts {
@@ -18,58 +28,84 @@ export interface DispatchPorts {
   policyEnabled(name: string): Promise<boolean>;
   /** Ends the job CANCELLED through the job lifecycle, only while it is still QUEUED. */
   cancel(jobId: string, reason: string): Promise<void>;
-  /** Records that the job waits for a running slot (once: the same reason again writes nothing). */
-  waitForSlot(job: DispatchableJob): Promise<void>;
   /** Takes a running slot (global and per destination) for the job; false when none is free. */
   acquireLease(job: DispatchableJob): Promise<boolean>;
-  releaseLease(jobId: string): Promise<void>;
+  /** True while the job holds its running slots (a woken job: admission took them for it). */
+  holdsLease(jobId: string): Promise<boolean>;
+  /** Frees the job's running slots; false when it held none. */
+  releaseLease(jobId: string): Promise<boolean>;
   /** Starts the execution `<job>-<attempt>`; an execution of that name already running counts as started. */
   startExecution(name: string, input: JobMessage): Promise<void>;
-  /** Sends the message again, visible after `delaySeconds`. */
-  requeue(message: QueuedJob, delaySeconds: number): Promise<void>;
+  /** Parks the job in its destination's line and records that it waits for a slot. */
+  park(job: DispatchableJob): Promise<void>;
+  /** True when jobs parked in the job's destination's line come before it. */
+  waitsBehind(job: DispatchableJob): Promise<boolean>;
+  /** Takes a job that starts out of its line (it may be there when its message came otherwise). */
+  unpark(job: DispatchableJob): Promise<void>;
+  /** Sends the parked jobs that fit into the free slots now (admission.ts). */
+  admitParked(): Promise<void>;
 }
 
-export type DispatchOutcome = 'started' | 'cancelled' | 'delayed' | 'dropped';
-
-/** SQS's longest delay. */
-const MAX_DELAY_SECONDS = 900;
-
-/** Waiting jobs come back after 2, 4, 8 … seconds, at most 60, with jitter so they do not return in step. */
-export function admissionDelay(waits: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(60, 2 ** Math.min(waits + 1, 6));
-  return Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2)));
-}
+export type DispatchOutcome = 'started' | 'cancelled' | 'parked' | 'dropped';
 
 export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Promise<DispatchOutcome> {
-  const job = await ports.job(message.jobId);
-  if (!job || isTerminal(job.status) || job.attempt !== message.attempt) return 'dropped';
+  // A woken job's slots were taken for it (admission.ts): it only looks that they still are.
+  const [job, held] = await Promise.all([
+    ports.job(message.jobId),
+    message.woken ? ports.holdsLease(message.jobId) : false,
+  ]);
+  if (!job || isTerminal(job.status) || job.attempt !== message.attempt) {
+    // A woken job that ended meanwhile hands the slot taken for it on (admission.ts).
+    if (message.woken && (!job || isTerminal(job.status)) && (await ports.releaseLease(message.jobId))) {
+      await ports.admitParked();
+    }
+    return 'dropped';
+  }
   // A RUNNING job (a duplicate message, or one re-driven after a crash) is never ended here:
   // its execution may still run, and ending it would free its slot and hand its tag on. Its
   // execution sees a cancel request itself; starting `<job>-<attempt>` again is idempotent.
   const queued = job.status === 'QUEUED';
   if (queued && job.cancelRequested) {
-    await ports.cancel(job.id, 'cancelled before it started');
+    await ports.cancel(job.id, 'cancelled before it started'); // its end frees any slot taken for it
     return 'cancelled';
   }
-  if (queued && !(await ports.policyEnabled(job.policy))) {
+  const [enabled, behind] = await Promise.all([
+    queued ? ports.policyEnabled(job.policy) : true,
+    // First come, first served: a new job with jobs ahead of it in its destination's line
+    // queues up behind them rather than take a slot that frees now (a woken job is the one in
+    // front; a RUNNING one keeps the slots it holds).
+    queued && !held ? ports.waitsBehind(job) : false,
+  ]);
+  if (!enabled) {
     await ports.cancel(job.id, `policy ${job.policy} is disabled`);
     return 'cancelled';
   }
-  if (!(await ports.acquireLease(job))) {
-    if (queued) await ports.waitForSlot(job);
-    const waits = (message.waits ?? 0) + 1;
-    await ports.requeue({ jobId: job.id, attempt: job.attempt, waits }, admissionDelay(waits));
-    return 'delayed';
+  const leased = held || (!behind && (await ports.acquireLease(job)));
+  if (!leased) {
+    // A RUNNING job without its slot was re-driven after a restart (its execution died with the
+    // process, its lease with it): it waits in line too. One whose execution runs renews its lease.
+    await ports.park(job);
+    // A slot freed between the failed take and the parking would wake nobody: look again.
+    await ports.admitParked();
+    return 'parked';
   }
   try {
     await ports.startExecution(`${job.id}-${job.attempt}`, { jobId: job.id, attempt: job.attempt });
   } catch (error) {
-    await ports.releaseLease(job.id);
+    if (await ports.releaseLease(job.id)) await ports.admitParked();
     throw error;
   }
+  const [after] = await Promise.all([
+    ports.job(job.id),
+    // It may wait in line still (parked, then sent otherwise: a restart, the reconciler).
+    !message.woken && (job.wait?.reason === 'slot' || job.status === 'RUNNING')
+      ? ports.unpark(job)
+      : undefined,
+  ]);
   // A duplicate message may take a slot for a job whose execution ended meanwhile (AWS answers
   // ExecutionAlreadyExists): give it back rather than hold it until the lease expires.
-  const after = await ports.job(job.id);
-  if (!after || isTerminal(after.status) || after.attempt !== job.attempt) await ports.releaseLease(job.id);
+  if (!after || isTerminal(after.status) || after.attempt !== job.attempt) {
+    if (await ports.releaseLease(job.id)) await ports.admitParked();
+  }
   return 'started';
 }

@@ -38,6 +38,8 @@ export interface JobTarget {
   destinationRepository: string;
   /** The policy's `override`: replace a destination tag that points at another digest. */
   override?: boolean | undefined;
+  /** What made the job: a registry's event (default) or a policy's scan, admitted after events. */
+  origin?: 'event' | 'scan' | undefined;
 }
 
 /** A job to record: nothing has run yet. Without an id it gets a new sortable one. */

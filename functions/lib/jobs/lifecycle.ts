@@ -24,8 +24,11 @@ export interface JobRecords {
   /** Records a new QUEUED job; JobExistsError when its id is taken. */
   create(input: NewJob): Promise<Job>;
   get(id: string): Promise<Job | undefined>;
-  /** Writes the final status (once): false when the job had ended already or was not in `from`. */
-  recordEnd(id: string, status: TerminalStatus, options?: EndOptions): Promise<boolean>;
+  /**
+   * Writes the final status (once): `ended` false when the job had ended already or was not in
+   * `from`; `job` as it is now.
+   */
+  endRecord(id: string, status: TerminalStatus, options?: EndOptions): Promise<{ job: Job; ended: boolean }>;
   /** Sets the cancel flag of an unfinished job; answers the job as it is now. */
   requestCancel(id: string): Promise<Job>;
   /** A FAILED or CANCELLED job QUEUED again as a new attempt. */
@@ -38,7 +41,12 @@ export interface LifecyclePorts {
   records: JobRecords;
   locks: TagLocks;
   /** Frees the job's running slots; nothing when it holds none. */
-  releaseLease(jobId: string): Promise<void>;
+  releaseLease(jobId: string): Promise<boolean>;
+  /**
+   * After a job's end: take it out of any line it was parked in, and — when it freed a slot —
+   * admit the next parked job (functions/lib/dispatch/admission.ts).
+   */
+  afterEnd?: ((job: Job, freedSlot: boolean) => Promise<void>) | undefined;
   /** Sends job messages to the jobs queue. */
   enqueue(messages: JobMessage[]): Promise<void>;
   /** Called once for each job that ends (metrics). */
@@ -46,10 +54,8 @@ export interface LifecyclePorts {
   now?: (() => number) | undefined;
 }
 
-export interface EndRequest extends EndOptions {
-  /** Only this attempt may end the job: an older execution still running after a retry changes nothing. */
-  attempt?: number | undefined;
-}
+/** How a job is ended (transitions.ts `EndOptions`: `from`, `attempt`, the error, a note). */
+export type EndRequest = EndOptions;
 
 export class JobLifecycle {
   readonly #ports: LifecyclePorts;
@@ -126,15 +132,15 @@ export class JobLifecycle {
    * attempt runs it); the slot and the tag are released either way, both idempotent.
    */
   async end(jobId: string, status: TerminalStatus, request: EndRequest = {}): Promise<boolean> {
-    const { attempt, ...options } = request;
-    if (attempt !== undefined) {
-      const job = await this.#ports.records.get(jobId);
-      if (job && job.attempt !== attempt) return false;
-    }
-    const ended = await this.#ports.records.recordEnd(jobId, status, options);
-    if (options.from !== undefined && !ended) return false; // not ours to end: release nothing
-    await this.#ports.releaseLease(jobId);
-    await this.#releaseTagLock(jobId);
+    const { job, ended } = await this.#ports.records.endRecord(jobId, status, request);
+    // Another attempt runs the job: its slot and tag are that attempt's.
+    if (request.attempt !== undefined && job.attempt !== request.attempt) return false;
+    if (request.from !== undefined && !ended) return false; // not ours to end: release nothing
+    // The slot first and its hand-off at once (a parked job waits on it); the tag meanwhile.
+    await Promise.all([
+      this.#ports.releaseLease(jobId).then((freedSlot) => this.#ports.afterEnd?.(job, freedSlot)),
+      this.#releaseTagLock(job),
+    ]);
     if (ended) this.#ports.onEnded?.(status);
     return ended;
   }
@@ -157,9 +163,8 @@ export class JobLifecycle {
     return job;
   }
 
-  async #releaseTagLock(jobId: string): Promise<void> {
-    const job = await this.#ports.records.get(jobId);
-    if (!job) return;
+  async #releaseTagLock(job: Job): Promise<void> {
+    const jobId = job.id;
     const handover = await this.#ports.locks.release({
       policy: job.policy,
       repository: job.sourceRepository,
@@ -171,12 +176,10 @@ export class JobLifecycle {
     if (!next || isTerminal(next.status)) return;
     // The holder replicated this very digest: the waiting job has nothing left to do. Had the
     // holder failed or been cancelled, the waiting job runs: the digest is not lost.
-    const ended = await this.#ports.records.get(jobId);
     if (
-      ended &&
-      (ended.status === 'SUCCEEDED' || ended.status === 'SKIPPED') &&
-      ended.digest === next.digest &&
-      ended.action === next.action &&
+      (job.status === 'SUCCEEDED' || job.status === 'SKIPPED') &&
+      job.digest === next.digest &&
+      job.action === next.action &&
       next.digest !== undefined
     ) {
       await this.end(next.id, 'SKIPPED', { note: `job ${jobId} replicated this digest` });

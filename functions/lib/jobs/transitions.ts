@@ -36,6 +36,8 @@ export interface EndOptions {
   from?: readonly JobStatus[] | undefined;
   /** The end answers a cancel request: the job's cancel flag is set with it. */
   cancelRequested?: boolean | undefined;
+  /** Ends the job only at this attempt: an older execution still running after a retry changes nothing. */
+  attempt?: number | undefined;
   /** Final totals, replacing the counts progress added up. */
   stats?: { copied?: number; mounted?: number; present?: number; bytesCopied?: number } | undefined;
 }
@@ -84,6 +86,7 @@ export function end(
 ): Transition | undefined {
   if (isTerminal(job.status)) return undefined;
   if (options.from && !options.from.includes(job.status)) return undefined;
+  if (options.attempt !== undefined && job.attempt !== options.attempt) return undefined;
   const { upload: _u, wait: _w, ...rest } = job;
   const { stats } = options;
   return {

@@ -12,9 +12,10 @@ import type { EndRequest } from '../jobs/lifecycle.ts';
  *   and sent again;
  * - a RUNNING job whose execution has closed without a Record state (a lost finalizer event) ends
  *   as its execution did; one whose execution is unknown (the local runtime lost it) is sent again;
- * - a running slot held by a job that has ended is freed.
- * A job that waits by design — for a slot (the dispatcher holds its message) or behind an
- * unfinished holder of its tag — is never sent again. Every step is idempotent: two runs at
+ * - a running slot held by a job that has ended is freed, and parked jobs that fit into free
+ *   slots are admitted (a wake-up lost with its process).
+ * A job that waits by design — parked in line for a slot, or behind an unfinished holder of its
+ * tag — is never sent again. Every step is idempotent: two runs at
  * once send a message twice at worst, and the dispatcher drops the second.
  */
 
@@ -39,6 +40,10 @@ export interface ReconcilePorts {
   requeue(job: Job): Promise<SubmittedJob>;
   /** Notes in the job's history what the reconciler did (so it is not stale for another period). */
   remark(jobId: string, note: string): Promise<void>;
+  /** True while the job waits in its destination's line for a slot. */
+  parked(job: Job): Promise<boolean>;
+  /** Sends the parked jobs that fit into the free slots now (the safety net of admission). */
+  admitParked(): Promise<number>;
   /** The one way a job ends (JobLifecycle.end). */
   end(jobId: string, status: 'FAILED' | 'CANCELLED', request: EndRequest): Promise<boolean>;
   /** Jobs holding a running slot. */
@@ -63,6 +68,8 @@ export interface ReconcileResult {
   redriven: number;
   /** Running slots freed from jobs that had ended. */
   slotsFreed: number;
+  /** Parked jobs sent into slots that were free. */
+  admitted: number;
   /** Jobs QUEUED (or RUNNING) for longer than `tooLongMs`, whatever they wait for. */
   queuedTooLong: number;
   runningTooLong: number;
@@ -72,7 +79,10 @@ const age = (job: Job, now: number) => now - Date.parse(job.updatedAt);
 
 /** Why a QUEUED job does not move, when that is not by design; undefined when it is parked or fresh. */
 async function lostQueued(ports: ReconcilePorts, job: Job): Promise<string | undefined> {
-  if (job.wait?.reason === 'slot') return undefined; // the dispatcher holds its message
+  if (job.wait?.reason === 'slot') {
+    // Parked, a freed slot admits it; out of line, its wake-up message was lost.
+    return (await ports.parked(job)) ? undefined : 'it was taken out of line, but its message was lost';
+  }
   if (job.wait?.reason === 'tag') {
     const holder = await ports.tagHolder(job);
     if (holder === job.id) return 'it holds its tag, but its handover was never sent';
@@ -89,6 +99,7 @@ export async function reconcile(ports: ReconcilePorts, options: ReconcileOptions
     finalized: 0,
     redriven: 0,
     slotsFreed: 0,
+    admitted: 0,
     queuedTooLong: 0,
     runningTooLong: 0,
   };
@@ -138,5 +149,7 @@ export async function reconcile(ports: ReconcilePorts, options: ReconcileOptions
     await ports.releaseLease(jobId);
     result.slotsFreed++;
   }
+  // Slots may be free with jobs parked (a wake-up lost with its process): admit them now.
+  result.admitted = await ports.admitParked();
   return result;
 }

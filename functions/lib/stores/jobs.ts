@@ -142,13 +142,19 @@ export class JobStore extends TableStore implements JobRecords {
 
   /**
    * Records the substate being entered (a history entry when it changes, while there is room)
-   * and adds progress. Only a RUNNING job takes it: answers false otherwise.
+   * and adds progress. Only a RUNNING job takes it: answers false otherwise. The history entry
+   * names the attempt, which an update cannot copy into a list: a caller that read the job
+   * passes it as `known` (with its substate then), else it is read first.
    */
-  async setSubstate(id: string, substate: string, progress: Progress = {}): Promise<boolean> {
-    // Read first for the attempt the history entry names (an update cannot copy it into a list).
-    const job = await this.get(id);
+  async setSubstate(
+    id: string,
+    substate: string,
+    progress: Progress = {},
+    known?: { attempt: number; substate?: string | undefined },
+  ): Promise<boolean> {
+    const job = known ?? (await this.get(id));
     if (!job) throw new JobNotFoundError(`job ${id} is not in the records`);
-    if (job.status !== 'RUNNING') return false;
+    if (!known && (job as Job).status !== 'RUNNING') return false;
     const at = this.iso();
     const adds = ['version :one'];
     const values: Record<string, unknown> = {
@@ -187,7 +193,8 @@ export class JobStore extends TableStore implements JobRecords {
             }
           : values,
       });
-    for (const withEntry of [true, false]) {
+    // The same substate again (as the caller read it) takes no entry: skip the update that would fail.
+    for (const withEntry of known?.substate === substate ? [false] : [true, false]) {
       try {
         await this.client.send(update(withEntry));
         return true;
@@ -224,9 +231,18 @@ export class JobStore extends TableStore implements JobRecords {
    * `end` also frees the slot and hands the tag on.
    */
   async recordEnd(id: string, status: TerminalStatus, options: EndOptions = {}): Promise<boolean> {
+    return (await this.endRecord(id, status, options)).ended;
+  }
+
+  /** As `recordEnd`, answering the job as it is after the write (or as it was, when nothing changed). */
+  async endRecord(
+    id: string,
+    status: TerminalStatus,
+    options: EndOptions = {},
+  ): Promise<{ job: Job; ended: boolean }> {
     if (!isTerminal(status)) throw new StoreError(`${status} is not a final status`);
-    const { changed } = await this.#transition(id, (job, at) => end(job, status, options, at));
-    return changed;
+    const { job, changed } = await this.#transition(id, (job, at) => end(job, status, options, at));
+    return { job, ended: changed };
   }
 
   /** Sets the cancel flag of an unfinished job (transitions.ts); answers the job as it is now. */

@@ -56,18 +56,39 @@ export class LeaseStore extends TableStore {
     return Math.floor(this.now() / 1000);
   }
 
-  /** Takes one free slot of the scope, trying them from a random start so racers spread out. */
-  async #takeSlot(scope: string, limit: number, jobId: string, expiresAt: number): Promise<Slot | undefined> {
-    const start = Math.floor(Math.random() * limit);
-    for (let i = 0; i < limit; i++) {
-      const slot = { pk: scope, sk: `slot#${(start + i) % limit}` };
+  /** The scope's slots that are free for the job now (one query), in a random order so racers spread out. */
+  async #freeSlots(scope: string, limit: number, jobId: string, now: number): Promise<Slot[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :scope',
+        ExpressionAttributeValues: { ':scope': scope },
+        ConsistentRead: true,
+      }),
+    );
+    const taken = new Set(
+      Items.filter((item) => (item.expiresAt as number) >= now && item.jobId !== jobId).map(
+        (item) => item.sk,
+      ),
+    );
+    const free = Array.from({ length: limit }, (_, k) => `slot#${k}`).filter((sk) => !taken.has(sk));
+    for (let i = free.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [free[i], free[j]] = [free[j] as string, free[i] as string];
+    }
+    return free.map((sk) => ({ pk: scope, sk }));
+  }
+
+  /** Takes the first of `free` still free, each with a conditional put that wins only while it is. */
+  async #takeSlot(free: Slot[], jobId: string, now: number, expiresAt: number): Promise<Slot | undefined> {
+    for (const slot of free) {
       try {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
             Item: { ...slot, jobId, expiresAt },
             ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR jobId = :job',
-            ExpressionAttributeValues: { ':now': this.#seconds(), ':job': jobId },
+            ExpressionAttributeValues: { ':now': now, ':job': jobId },
           }),
         );
         return slot;
@@ -122,20 +143,28 @@ export class LeaseStore extends TableStore {
     }
   }
 
-  /** True when the job holds (or already held) a global and a destination slot. */
-  async acquire(request: LeaseRequest): Promise<boolean> {
+  /**
+   * True when the job holds (or already held) a global and a destination slot. Both scopes are
+   * read at once, and a full one costs no write; then a global slot is taken, then one of the
+   * destination (the global one given back when none is left). `renew: false` skips looking
+   * for a lease the job holds already (admission takes slots for jobs that hold none).
+   */
+  async acquire(request: LeaseRequest, options: { renew?: boolean } = {}): Promise<boolean> {
     const { jobId, ttlSeconds } = request;
     // A redelivered message for a job that holds its slots: keep them rather than take two more.
-    if (await this.renew(jobId)) return true;
-    const expiresAt = this.#seconds() + ttlSeconds;
-    const global = await this.#takeSlot(GLOBAL, request.globalLimit, jobId, expiresAt);
+    if (options.renew !== false && (await this.renew(jobId))) return true;
+    const now = this.#seconds();
+    const expiresAt = now + ttlSeconds;
+    const [freeGlobal, freeForDestination] = await Promise.all([
+      this.#freeSlots(GLOBAL, request.globalLimit, jobId, now),
+      this.#freeSlots(destinationScope(request.destination), request.perDestinationLimit, jobId, now),
+    ]);
+    if (freeGlobal.length === 0 || freeForDestination.length === 0) return false;
+    // The global slot first: racers for the last slots then lose at the first step, not one
+    // slot each (which would leave both without a job).
+    const global = await this.#takeSlot(freeGlobal, jobId, now, expiresAt);
     if (!global) return false;
-    const perDestination = await this.#takeSlot(
-      destinationScope(request.destination),
-      request.perDestinationLimit,
-      jobId,
-      expiresAt,
-    );
+    const perDestination = await this.#takeSlot(freeForDestination, jobId, now, expiresAt);
     if (!perDestination) {
       await this.#freeSlot(global, jobId);
       return false;
@@ -172,12 +201,21 @@ export class LeaseStore extends TableStore {
     return result.Item as LeaseRecord | undefined;
   }
 
-  /** Frees the job's slots; nothing when it holds none. */
-  async release(jobId: string): Promise<void> {
+  /** True while the job holds an unexpired lease (one read). */
+  async holds(jobId: string): Promise<boolean> {
     const record = await this.#record(jobId);
-    if (!record) return;
-    await Promise.all(record.slots.map((slot) => this.#freeSlot(slot, jobId)));
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: leaseKey(jobId) }));
+    return record !== undefined && record.expiresAt >= this.#seconds();
+  }
+
+  /** Frees the job's slots; false (and nothing done) when it holds none. */
+  async release(jobId: string): Promise<boolean> {
+    const record = await this.#record(jobId);
+    if (!record) return false;
+    await Promise.all([
+      ...record.slots.map((slot) => this.#freeSlot(slot, jobId)),
+      this.client.send(new DeleteCommand({ TableName: this.tableName, Key: leaseKey(jobId) })),
+    ]);
+    return true;
   }
 
   /**
@@ -190,8 +228,8 @@ export class LeaseStore extends TableStore {
     const now = this.#seconds();
     const expiresAt = now + record.ttlSeconds;
     try {
-      for (const slot of [...record.slots, leaseKey(jobId)]) {
-        await this.client.send(
+      const renewals = [...record.slots, leaseKey(jobId)].map((slot) =>
+        this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: slot,
@@ -203,8 +241,11 @@ export class LeaseStore extends TableStore {
                 ? { ':expiresAt': expiresAt }
                 : { ':expiresAt': expiresAt, ':job': jobId, ':now': now },
           }),
-        );
-      }
+        ),
+      );
+      // Every renewal settles before a lost slot releases the rest (none left running behind it).
+      const failed = (await Promise.allSettled(renewals)).find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       return true;
     } catch (error) {
       if (!isConditionFailed(error)) throw error;

@@ -7,6 +7,9 @@ import type { Job, JobError, OpenUpload, Progress, TerminalStatus } from '../job
  * registry name.
  */
 
+/** What a task knows of its job from its own read. */
+export type KnownJob = Pick<Job, 'id' | 'attempt' | 'substate'>;
+
 export interface WorkflowJobs {
   get(id: string): Promise<Job | undefined>;
   /** RUNNING for this attempt and execution; answers the job as it is now. */
@@ -16,8 +19,11 @@ export interface WorkflowJobs {
    * had ended already, or when `attempt` is not the job's (a retry superseded this execution).
    */
   end(id: string, status: TerminalStatus, error?: JobError, attempt?: number): Promise<boolean>;
-  /** Records the substate being entered (and progress made), so the console and `jobs show` follow it. */
-  setSubstate(id: string, substate: string, progress?: Progress): Promise<void>;
+  /**
+   * Records the substate being entered (and progress made), so the console and `jobs show`
+   * follow it. `job` is the job as the task read it: its attempt and substate spare a read.
+   */
+  setSubstate(job: KnownJob, substate: string, progress?: Progress): Promise<void>;
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
   setUpload(id: string, upload: OpenUpload | undefined): Promise<void>;
   isCancelRequested(id: string): Promise<boolean>;

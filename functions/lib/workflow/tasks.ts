@@ -38,7 +38,16 @@ export interface TaskInput {
   attempt: number;
 }
 
-async function load(deps: TaskDependencies, input: TaskInput, substate: string): Promise<Job> {
+/**
+ * Reads the task's job (checks its attempt and cancel flag) and records the substate entered,
+ * unless `record: false` (a task that records it with its progress when done: one write).
+ */
+async function load(
+  deps: TaskDependencies,
+  input: TaskInput,
+  substate: string,
+  options: { record?: boolean } = {},
+): Promise<Job> {
   const job = await deps.jobs.get(input.jobId);
   if (!job) throw new JobNotFoundError(`job ${input.jobId} is not in the records`);
   if (job.attempt !== input.attempt) {
@@ -47,8 +56,9 @@ async function load(deps: TaskDependencies, input: TaskInput, substate: string):
     );
   }
   if (job.cancelRequested) throw new JobCancelledError(`job ${job.id} was cancelled`);
-  await deps.jobs.setSubstate(job.id, substate);
-  return job;
+  if (options.record === false) return job;
+  await deps.jobs.setSubstate(job, substate);
+  return { ...job, substate };
 }
 
 async function sides(
@@ -103,13 +113,11 @@ export async function checkBlobTask(
   deps: TaskDependencies,
   input: TaskInput & { blob: Descriptor },
 ): Promise<BlobState> {
-  const job = await load(deps, input, 'CheckBlob');
+  const job = await load(deps, input, 'CheckBlob', { record: false });
   const { destination } = await sides(deps, job);
   const size = await destination.client.blobs.head(destination.repository, input.blob.digest);
-  if (size !== undefined) {
-    await deps.jobs.setSubstate(job.id, 'CheckBlob', { present: 1 });
-    return { present: true };
-  }
+  await deps.jobs.setSubstate(job, 'CheckBlob', size !== undefined ? { present: 1 } : {});
+  if (size !== undefined) return { present: true };
   const upload = job.upload?.digest === input.blob.digest ? job.upload : null;
   return { present: false, upload };
 }
@@ -144,7 +152,7 @@ export async function mountOrCopyBlobTask(
     if (result.outcome === 'partial') {
       const upload = { digest: input.blob.digest, ...result.upload };
       await deps.jobs.setUpload(job.id, upload);
-      await deps.jobs.setSubstate(job.id, 'MountOrCopyBlob', { bytes: result.bytesSent });
+      await deps.jobs.setSubstate(job, 'MountOrCopyBlob', { bytes: result.bytesSent });
       return { present: false, done: false, upload };
     }
     if (input.upload) await deps.jobs.setUpload(job.id, undefined);
@@ -154,7 +162,7 @@ export async function mountOrCopyBlobTask(
         : result.outcome === 'present'
           ? { present: 1 }
           : { copied: 1, bytes: result.bytesSent };
-    await deps.jobs.setSubstate(job.id, 'MountOrCopyBlob', progress);
+    await deps.jobs.setSubstate(job, 'MountOrCopyBlob', progress);
     return { present: false, done: true, upload: null };
   } finally {
     cancellation.stop();

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  admissionDelay,
   type DispatchableJob,
   type DispatchPorts,
   dispatchJob,
@@ -8,7 +7,13 @@ import {
 
 function ports(
   job: DispatchableJob | undefined,
-  options: { enabled?: boolean; lease?: boolean; startFails?: boolean } = {},
+  options: {
+    enabled?: boolean;
+    lease?: boolean;
+    held?: boolean;
+    behind?: boolean;
+    startFails?: boolean;
+  } = {},
 ) {
   const calls: string[] = [];
   const p: DispatchPorts = {
@@ -17,19 +22,25 @@ function ports(
     cancel: async (id, reason) => {
       calls.push(`cancel ${id}: ${reason}`);
     },
-    waitForSlot: async (waiting) => {
-      calls.push(`wait ${waiting.id}`);
+    park: async (waiting) => {
+      calls.push(`park ${waiting.id}`);
+    },
+    unpark: async (started) => {
+      calls.push(`unpark ${started.id}`);
+    },
+    admitParked: async () => {
+      calls.push('admit');
     },
     acquireLease: async () => options.lease ?? true,
+    holdsLease: async () => options.held ?? true,
+    waitsBehind: async () => options.behind ?? false,
     releaseLease: async (id) => {
       calls.push(`release ${id}`);
+      return options.held ?? true;
     },
     startExecution: async (name) => {
       if (options.startFails) throw new Error('throttled');
       calls.push(`start ${name}`);
-    },
-    requeue: async (message, delay) => {
-      calls.push(`requeue ${message.jobId} waits=${message.waits} delay>=${delay >= 1}`);
     },
   };
   return { p, calls };
@@ -42,6 +53,7 @@ const queued: DispatchableJob = {
   policy: 'p',
   destinationRegistry: 'b',
   cancelRequested: false,
+  createdAt: '2025-01-01T00:00:00.000Z',
 };
 
 describe('dispatchJob', () => {
@@ -53,14 +65,14 @@ describe('dispatchJob', () => {
 
     await dispatchJob(p, { jobId: 'j1', attempt: 2 });
 
-    expect(calls).toEqual(['start j1-2', 'release j1']);
+    expect(calls).toEqual(['start j1-2', 'unpark j1', 'release j1', 'admit']);
   });
 
   it('neither cancels nor ends a RUNNING job whose cancel was requested or whose policy was disabled', async () => {
     const { p, calls } = ports({ ...queued, status: 'RUNNING', cancelRequested: true }, { enabled: false });
 
     expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('started');
-    expect(calls).toEqual(['start j1-2']);
+    expect(calls).toEqual(['start j1-2', 'unpark j1']);
   });
 
   it('starts the execution named after the job and its attempt', async () => {
@@ -75,10 +87,53 @@ describe('dispatchJob', () => {
     expect(calls).toEqual(['cancel j1: policy p is disabled']);
   });
 
-  it('holds a job back with a delay when no slot is free, counting its waits, and records that it waits for a slot', async () => {
+  it('parks a job when no slot is free — no message sent again — and looks for a slot freed meanwhile', async () => {
     const { p, calls } = ports(queued, { lease: false });
-    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2, waits: 3 })).toBe('delayed');
-    expect(calls).toEqual(['wait j1', 'requeue j1 waits=4 delay>=true']);
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('parked');
+    expect(calls).toEqual(['park j1', 'admit']);
+  });
+
+  it('queues a new job up behind the jobs parked before it, even with a slot free', async () => {
+    const { p, calls } = ports(queued, { behind: true, lease: true });
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('parked');
+    expect(calls).toEqual(['park j1', 'admit']);
+  });
+
+  it('takes a parked job whose message came otherwise (a restart, the reconciler) out of its line as it starts', async () => {
+    const { p, calls } = ports({ ...queued, wait: { reason: 'slot', since: queued.createdAt } });
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('started');
+    expect(calls).toEqual(['start j1-2', 'unpark j1']);
+  });
+
+  it('starts a woken job in the slots taken for it, with nothing more to take out of line', async () => {
+    const parked = { ...queued, wait: { reason: 'slot' as const, since: queued.createdAt } };
+    const { p, calls } = ports(parked, { held: true, lease: false });
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2, woken: true })).toBe('started');
+    expect(calls).toEqual(['start j1-2']);
+
+    const expired = ports(parked, { held: false, lease: false });
+    expect(await dispatchJob(expired.p, { jobId: 'j1', attempt: 2, woken: true })).toBe('parked');
+    expect(expired.calls).toEqual(['park j1', 'admit']);
+  });
+
+  it('hands on the slot taken for a woken job that ended meanwhile; a cancel’s end frees it itself', async () => {
+    const ended = ports({ ...queued, status: 'CANCELLED' });
+    expect(await dispatchJob(ended.p, { jobId: 'j1', attempt: 2, woken: true })).toBe('dropped');
+    expect(ended.calls).toEqual(['release j1', 'admit']);
+
+    const released = ports({ ...queued, status: 'CANCELLED' }, { held: false });
+    expect(await dispatchJob(released.p, { jobId: 'j1', attempt: 2, woken: true })).toBe('dropped');
+    expect(released.calls).toEqual(['release j1']);
+
+    const disabled = ports(queued, { enabled: false });
+    expect(await dispatchJob(disabled.p, { jobId: 'j1', attempt: 2, woken: true })).toBe('cancelled');
+    expect(disabled.calls).toEqual(['cancel j1: policy p is disabled']);
+  });
+
+  it('parks a RUNNING job that finds no slot: one re-driven after a restart, its lease gone with the process', async () => {
+    const { p, calls } = ports({ ...queued, status: 'RUNNING' }, { lease: false });
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('parked');
+    expect(calls).toEqual(['park j1', 'admit']);
   });
 
   it('drops messages of finished jobs and of older attempts', async () => {
@@ -92,13 +147,6 @@ describe('dispatchJob', () => {
   it('gives the slot back when the execution cannot be started', async () => {
     const { p, calls } = ports(queued, { startFails: true });
     await expect(dispatchJob(p, { jobId: 'j1', attempt: 2 })).rejects.toThrow('throttled');
-    expect(calls).toEqual(['release j1']);
-  });
-
-  it('waits longer the more often a job waited, within SQS limits', () => {
-    expect(admissionDelay(1, () => 1)).toBe(4);
-    expect(admissionDelay(3, () => 1)).toBe(16);
-    expect(admissionDelay(20, () => 1)).toBe(60);
-    expect(admissionDelay(0, () => 0)).toBeGreaterThanOrEqual(1);
+    expect(calls).toEqual(['release j1', 'admit']);
   });
 });

@@ -15,8 +15,9 @@ async function setUp(limits = { runningJobs: 10, perDestination: 4, blobsPerJob:
 afterEach(() => pipeline.close());
 
 let tags = 0;
-async function queuedJob(policy = 'to-b'): Promise<Job> {
+async function queuedJob(policy = 'to-b', origin: 'event' | 'scan' = 'event'): Promise<Job> {
   const submitted = await pipeline.app.lifecycle.submit({
+    origin,
     policy,
     action: 'push',
     sourceRegistry: 'hub-a',
@@ -45,7 +46,7 @@ describe('the dispatch function', () => {
     expect(await pipeline.app.leases.countActive('dc-b')).toBe(1);
   });
 
-  it('puts a job over the running limit back on the queue with a delay, still QUEUED', async () => {
+  it('parks a job over the running limit in its destination’s line, still QUEUED, and sends nothing', async () => {
     const jobs = [await queuedJob(), await queuedJob(), await queuedJob()];
     pipeline.sent.length = 0;
 
@@ -54,22 +55,55 @@ describe('the dispatch function', () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(pipeline.started).toHaveLength(2);
     const waiting = jobs.find((job) => !pipeline.started.some((s) => s.input.jobId === job.id)) as Job;
-    expect(pipeline.sent).toEqual([
-      { body: { jobId: waiting.id, attempt: 1, waits: 1 }, delaySeconds: expect.any(Number), batch: false },
+    expect(pipeline.sent).toEqual([]);
+    expect(await pipeline.app.jobs.get(waiting.id)).toMatchObject({
+      status: 'QUEUED',
+      wait: { reason: 'slot' },
+    });
+    expect((await pipeline.app.parking.oldest('dc-b', 10)).map((parked) => parked.jobId)).toEqual([
+      waiting.id,
     ]);
-    expect(pipeline.sent[0]?.delaySeconds).toBeGreaterThanOrEqual(1);
-    expect((await pipeline.app.jobs.get(waiting.id))?.status).toBe('QUEUED');
   });
 
-  it('admits the waiting job once a running one ends', async () => {
-    const [a, b, c] = [await queuedJob(), await queuedJob(), await queuedJob()];
-    await dispatchMessages([a, b, c].map((job) => ({ jobId: job?.id, attempt: 1 })));
-    const waiting = pipeline.sent.at(-1)?.body;
+  it('admits the first parked job at once when a running one ends: a message without delay', async () => {
+    const [a, b, c, d] = [await queuedJob(), await queuedJob(), await queuedJob(), await queuedJob()];
+    for (const job of [a, b, c, d]) await dispatchMessages([{ jobId: job?.id, attempt: 1 }]);
+    pipeline.sent.length = 0;
 
     await pipeline.app.lifecycle.end(a?.id as string, 'SUCCEEDED');
-    await dispatchMessages([waiting]);
 
-    expect(pipeline.started.map((s) => s.input.jobId)).toContain(waiting?.jobId);
+    // c came first: it is sent, d stays in line.
+    expect(pipeline.sent).toEqual([
+      { body: { jobId: c?.id, attempt: 1, woken: true }, delaySeconds: undefined, batch: true },
+    ]);
+    await dispatchMessages([pipeline.sent[0]?.body]);
+    expect(pipeline.started.map((s) => s.input.jobId)).toContain(c?.id);
+    expect((await pipeline.app.parking.oldest('dc-b', 10)).map((parked) => parked.jobId)).toEqual([d?.id]);
+  });
+
+  it('admits a fresh push before a scan’s backfill that waited longer', async () => {
+    const backfill = await queuedJob('to-b', 'scan');
+    const [a, b] = [await queuedJob(), await queuedJob()];
+    await dispatchMessages([a, b].map((job) => ({ jobId: job?.id, attempt: 1 })));
+    await dispatchMessages([{ jobId: backfill.id, attempt: 1 }]);
+    const push = await queuedJob();
+    await dispatchMessages([{ jobId: push.id, attempt: 1 }]);
+    pipeline.sent.length = 0;
+
+    await pipeline.app.lifecycle.end(a?.id as string, 'SUCCEEDED');
+
+    expect(pipeline.sent.map((message) => message.body.jobId)).toEqual([push.id]);
+  });
+
+  it('takes a cancelled parked job out of line, so its place goes to the next', async () => {
+    const [a, b, c, d] = [await queuedJob(), await queuedJob(), await queuedJob(), await queuedJob()];
+    for (const job of [a, b, c, d]) await dispatchMessages([{ jobId: job?.id, attempt: 1 }]);
+    await pipeline.app.lifecycle.cancel(c?.id as string);
+    pipeline.sent.length = 0;
+
+    await pipeline.app.lifecycle.end(a?.id as string, 'SUCCEEDED');
+
+    expect(pipeline.sent.map((message) => message.body.jobId)).toEqual([d?.id]);
   });
 
   it('ends the job of a disabled policy CANCELLED without starting it', async () => {

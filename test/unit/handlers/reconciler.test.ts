@@ -63,8 +63,15 @@ describe('the reconciler', () => {
   });
 
   it('never sends a job that waits for a slot, or behind a holder that still runs', async () => {
+    // dc-b's four slots are taken by jobs that run: the parked job's wait is by design.
+    for (let i = 0; i < 4; i++) {
+      const running = await submit();
+      await pipeline.app.jobs.markRunning(running.id, 1, `arn:exec:busy${i}`);
+      pipeline.executionStates.set(`arn:exec:busy${i}`, { status: 'RUNNING' });
+      await holdSlots(running);
+    }
     const waitingForSlot = await submit();
-    await pipeline.app.jobs.setWait(waitingForSlot.id, { reason: 'slot', since: new Date().toISOString() });
+    await pipeline.app.dispatchPorts.park(waitingForSlot);
     const holder = await submit('shared', 'sha256:'.padEnd(71, '1'));
     await pipeline.app.jobs.markRunning(holder.id, 1, 'arn:exec:holder');
     pipeline.executionStates.set('arn:exec:holder', { status: 'RUNNING' });
@@ -77,8 +84,29 @@ describe('the reconciler', () => {
 
     const result = await now();
 
-    expect(result).toMatchObject({ resent: 0, finalized: 0, redriven: 0 });
+    expect(result).toMatchObject({ resent: 0, finalized: 0, redriven: 0, admitted: 0 });
     expect([sentFor(waitingForSlot), sentFor(behind)]).toEqual(before);
+  });
+
+  it('sends a job taken out of line for a slot whose wake-up message was lost', async () => {
+    const woken = await submit();
+    await pipeline.app.dispatchPorts.park(woken);
+    await pipeline.app.dispatchPorts.unpark(woken); // the waker took it out of line, then its send failed
+
+    const result = await now();
+
+    expect(result.resent).toBe(1);
+    expect(sentFor(woken)).toBe(1);
+  });
+
+  it('admits parked jobs into free slots, a wake-up lost with its process', async () => {
+    const parked = await submit();
+    await pipeline.app.dispatchPorts.park(parked);
+
+    const result = await now();
+
+    expect(result.admitted).toBe(1);
+    expect(pipeline.sent.at(-1)?.body).toEqual({ jobId: parked.id, attempt: 1, woken: true });
   });
 
   it('sends a job whose holder ended but whose handover was never sent', async () => {

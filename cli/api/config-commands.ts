@@ -22,7 +22,7 @@ type Outcome = 'created' | 'updated' | 'unchanged';
 interface WriteAnswer {
   outcome: Outcome;
   scan?: { id: string };
-  cancelled?: { queued: number; running: number };
+  cancelled?: { queued: number; running: number; pending?: true };
 }
 
 const WORDS: Record<Outcome, string> = { created: 'created', updated: 'changed', unchanged: 'unchanged' };
@@ -61,7 +61,8 @@ export async function runApply(options: ApplyOptions, io: CliIo): Promise<number
         const notes = [
           answer.scan ? `scan ${answer.scan.id} started` : '',
           answer.cancelled
-            ? `${answer.cancelled.queued} queued jobs cancelled, ${answer.cancelled.running} running asked to stop`
+            ? `${answer.cancelled.queued} queued jobs cancelled, ${answer.cancelled.running} running asked to stop` +
+              (answer.cancelled.pending ? ', the rest in the background' : '')
             : '',
         ].filter(Boolean);
         io.stdout.write(
@@ -134,10 +135,11 @@ export function runPolicyDisable(name: string, options: ApiConnectionOptions, io
       'POST',
       `/api/policies/${encodeURIComponent(name)}/disable`,
     );
-    const { queued, running } = answer.cancelled ?? { queued: 0, running: 0 };
+    const { queued, running, pending } = answer.cancelled ?? { queued: 0, running: 0 };
     io.stdout.write(
       `policy ${name} ${answer.outcome === 'unchanged' ? 'was disabled already' : 'disabled'}: ` +
-        `${queued} queued jobs cancelled, ${running} running jobs asked to stop\n`,
+        `${queued} queued jobs cancelled, ${running} running jobs asked to stop` +
+        `${pending ? '; the rest are being cancelled in the background (crossdock jobs --policy shows them)' : ''}\n`,
     );
     return 0;
   });

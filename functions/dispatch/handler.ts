@@ -5,27 +5,36 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { app } from '../lib/app/current.ts';
 import { dispatchJob } from '../lib/dispatch/dispatch-job.ts';
-import { type QueuedJob, queuedJobSchema } from '../lib/jobs/message.ts';
+import { isSubmitMessage, type QueueMessage, queueMessageSchema } from '../lib/jobs/message.ts';
 import { observed } from '../lib/runtime/middleware.ts';
 import { logger, metrics } from '../lib/runtime/observability.ts';
+import { submitJobs } from '../lib/webhook/submit-jobs.ts';
 
 /**
- * The jobs queue's consumer: each message is one job attempt to admit and start. A message
+ * The jobs queue's consumer: each message is one job attempt to admit and start, or a big
+ * webhook delivery's jobs to submit (SubmitMessage: recorded, tag locks claimed, their job
+ * messages sent; idempotent, so a retried message makes no second job). A message
  * that fails (a store or Step Functions error) is reported alone and comes back after the
  * visibility timeout; one that cannot be parsed fails until it reaches the dead-letter queue.
  */
 
-type QueuedJobRecord = ParsedRecord<SQSRecord, QueuedJob>;
+type QueueRecord = ParsedRecord<SQSRecord, QueueMessage>;
 
 const processor = new BatchProcessor(EventType.SQS, {
   parser,
-  innerSchema: queuedJobSchema,
+  innerSchema: queueMessageSchema,
   transformer: 'json',
   logger,
 });
 
-async function dispatchRecord(record: QueuedJobRecord): Promise<void> {
+async function dispatchRecord(record: QueueRecord): Promise<void> {
   const message = record.body;
+  if (isSubmitMessage(message)) {
+    const jobs = await submitJobs((await app()).webhookPorts, message.submit);
+    metrics.addMetric('DeliveryJobsSubmitted', MetricUnit.Count, jobs.length);
+    logger.info('delivery jobs submitted', { jobs: jobs.length, of: message.submit.length });
+    return;
+  }
   const outcome = await dispatchJob((await app()).dispatchPorts, message);
   metrics.addMetric(`Dispatch${outcome[0]?.toUpperCase()}${outcome.slice(1)}`, MetricUnit.Count, 1);
   logger.info(`job ${outcome}`, {

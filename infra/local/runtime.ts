@@ -8,7 +8,6 @@ import { handler as dispatchHandler } from '../../functions/dispatch/handler.ts'
 import { handler as deadLetterHandler } from '../../functions/dlq/handler.ts';
 import { handler as finalizerHandler } from '../../functions/finalizer/handler.ts';
 import { handler as healthHandler } from '../../functions/health/handler.ts';
-import { scanPolicyJobs } from '../../functions/lib/api/policy-scan.ts';
 import { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../functions/lib/app/current.ts';
 import type { QueuedJob } from '../../functions/lib/jobs/message.ts';
@@ -133,11 +132,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const app: Crossdock = new Crossdock({
       scans: {
         async start(request) {
-          const scan = scanPolicyJobs(app.scanPorts, request, { signal: stopScans.signal })
-            .then(async (result) => {
-              await app.scans.finished(request.scanId);
-              logger.info('scan finished', { ...result });
-            })
+          const scan = app
+            .runScan(request, { signal: stopScans.signal })
+            .then((result) =>
+              logger.info(request.kind === 'cancel' ? 'policy jobs cancelled' : 'scan finished', {
+                ...result,
+              }),
+            )
             .catch((error) => logger.error('scan failed', { error, policy: request.policy }))
             .finally(() => scans.delete(scan));
           scans.add(scan);

@@ -166,8 +166,21 @@ async function policyTransition(
       throw error;
     }
   }
-  if (before?.enabled) return { cancelled: await cancelPolicyJobs(ports.jobs, after.name) };
+  if (before?.enabled) return { cancelled: await cancelJobs(ports, after.name) };
   return {};
+}
+
+/**
+ * A request cancels a policy's jobs for at most CANCEL_BUDGET_MS and leaves the rest to a
+ * background run (a policy with thousands of queued jobs answers at once, not after minutes).
+ */
+export const CANCEL_BUDGET_MS = 3_000;
+
+async function cancelJobs(ports: ApiPorts, policy: string): Promise<PolicyCancellation> {
+  const budgetMs = ports.cancelBudgetMs ?? CANCEL_BUDGET_MS;
+  const cancelled = await cancelPolicyJobs(ports.jobs, policy, { budgetMs });
+  if (cancelled.pending) await ports.startScan({ policy, scanId: newJobId(ports.now()), kind: 'cancel' });
+  return cancelled;
 }
 
 async function startScan(ports: ApiPorts, policy: string): Promise<{ id: string }> {
@@ -201,7 +214,7 @@ export async function deleteItem(ports: ApiPorts, kind: ConfigKind, name: string
   if (kind === 'policy') {
     // Disabled first, so that neither the dispatcher nor a scan starts anything of it meanwhile.
     if ((item as PolicyConfig).enabled) await ports.config.setPolicyEnabled(name, false);
-    body.cancelled = await cancelPolicyJobs(ports.jobs, name);
+    body.cancelled = await cancelJobs(ports, name);
   }
   if (!(await spec.delete(ports, name))) throw new ApiNotFoundError(`no ${kind} named "${name}"`);
   return { statusCode: 200, body };
@@ -223,15 +236,16 @@ export async function enablePolicy(ports: ApiPorts, name: string): Promise<ApiRe
 
 /**
  * `POST /api/policies/{name}/disable`: its queued jobs are cancelled before the answer; running
- * ones are asked to stop (202 while any are, else 200). Disabling a disabled policy cancels
+ * ones are asked to stop (202 while any are, or while the rest is cancelled in the background
+ * — `cancelled.pending` — else 200). Disabling a disabled policy cancels
  * whatever of it is still queued or running.
  */
 export async function disablePolicy(ports: ApiPorts, name: string): Promise<ApiResponse> {
   const before = await mustGet(ports, 'policy', name);
   const policy = before.enabled ? await ports.config.setPolicyEnabled(name, false) : before;
-  const cancelled = await cancelPolicyJobs(ports.jobs, name);
+  const cancelled = await cancelJobs(ports, name);
   return {
-    statusCode: cancelled.running > 0 ? 202 : 200,
+    statusCode: cancelled.running > 0 || cancelled.pending ? 202 : 200,
     body: { policy, outcome: before.enabled ? 'updated' : 'unchanged', cancelled },
   };
 }

@@ -36,11 +36,16 @@ export interface ApiJobs extends Pick<JobStore, 'get' | 'listByPolicy' | 'listBy
   retry(id: string): Promise<Job>;
 }
 
-/** One background scan of a policy; the same request twice submits the same job ids. */
+/**
+ * One background run over a policy: a scan (the same request twice submits the same job ids),
+ * or, `kind: 'cancel'`, the cancelling of a disabled policy's jobs that did not fit in the
+ * request's time budget.
+ */
 export interface ScanRequest {
   policy: string;
   /** Made when the scan is asked for; part of every job id the scan derives. */
   scanId: string;
+  kind?: 'cancel' | undefined;
 }
 
 export interface ApiPorts {
@@ -50,6 +55,8 @@ export interface ApiPorts {
   startScan(request: ScanRequest): Promise<void>;
   /** Milliseconds since the epoch. */
   now(): number;
+  /** How long a request cancels a disabled policy's jobs before leaving the rest to the background (default 3 s). */
+  cancelBudgetMs?: number;
 }
 
 /** A request as both infrastructures hand it over: API Gateway's HTTP API (payload 2.0) and the local server. */

@@ -1,7 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ScanPorts } from '../api/policy-scan.ts';
+import { cancelPolicyJobs, type PolicyCancellation } from '../api/policy-jobs.ts';
+import { type ScanOptions, type ScanPorts, type ScanResult, scanPolicyJobs } from '../api/policy-scan.ts';
 import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
 import { type AdmissionPorts, admitParked } from '../dispatch/admission.ts';
 import type { DeadLetterPorts } from '../dispatch/dead-letter.ts';
@@ -141,6 +142,7 @@ export class Crossdock {
     },
     submitJob: (job) => this.lifecycle.submit(job),
     enqueue: (messages) => this.queue.send(messages),
+    submitLater: (messages) => this.queue.send(messages),
   };
 
   readonly dispatchPorts: DispatchPorts = {
@@ -244,6 +246,27 @@ export class Crossdock {
     submitJob: (job) => this.lifecycle.submit(job),
     enqueue: (messages) => this.queue.send(messages),
   };
+
+  /**
+   * A background run the API asked for (`startScan`), to its end: the policy's scan, or the
+   * cancelling of a disabled policy's jobs; then its record is removed (until then a restart
+   * runs it again: both are idempotent).
+   */
+  async runScan(
+    request: ScanRequest,
+    options: ScanOptions = {},
+  ): Promise<ScanResult | (PolicyCancellation & { policy: string; kind: 'cancel' })> {
+    const result =
+      request.kind === 'cancel'
+        ? {
+            policy: request.policy,
+            kind: 'cancel' as const,
+            ...(await cancelPolicyJobs(this.apiPorts.jobs, request.policy)),
+          }
+        : await scanPolicyJobs(this.scanPorts, request, options);
+    await this.scans.finished(request.scanId);
+    return result;
+  }
 
   /** What the dead-letter consumer needs (functions/lib/dispatch/dead-letter.ts). */
   readonly deadLetterPorts: DeadLetterPorts = {

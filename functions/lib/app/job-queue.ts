@@ -1,9 +1,10 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { JobMessage, QueuedJob } from '../jobs/message.ts';
+import type { QueueMessage } from '../jobs/message.ts';
 
 /**
- * The jobs queue as the functions use it: job messages `{jobId, attempt}` in batches of ten,
- * and a message put back with a delay (a job that waits for a running slot).
+ * The jobs queue as the functions use it: job messages `{jobId, attempt}` (and a big
+ * delivery's SubmitMessages) in batches of ten, and a message put back with a delay (from the
+ * dead-letter queue).
  */
 
 export class QueueError extends Error {
@@ -23,7 +24,7 @@ export class JobQueue {
   }
 
   /** Sends every message; entries SQS refused are sent again, and a last refusal throws. */
-  async send(messages: (JobMessage | QueuedJob)[]): Promise<void> {
+  async send(messages: QueueMessage[]): Promise<void> {
     for (let start = 0; start < messages.length; start += BATCH) {
       let pending = messages.slice(start, start + BATCH).map((message, i) => ({
         Id: String(i),
@@ -44,7 +45,7 @@ export class JobQueue {
   }
 
   /** The message again, visible after `delaySeconds` (SQS allows up to 900). */
-  async requeue(message: QueuedJob, delaySeconds: number): Promise<void> {
+  async requeue(message: QueueMessage, delaySeconds: number): Promise<void> {
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.#queueUrl,

@@ -1,6 +1,6 @@
 import type { Job } from '../jobs/job.ts';
 import type { EndRequest } from '../jobs/lifecycle.ts';
-import type { QueuedJob } from '../jobs/message.ts';
+import type { QueuedJob, QueueMessage, SubmitMessage } from '../jobs/message.ts';
 
 /**
  * A job message that reached the dead-letter queue: the dispatcher failed on it `maxReceiveCount`
@@ -20,7 +20,7 @@ export interface DeadLetterPorts {
   /** The one way a job ends (JobLifecycle.end). */
   end(jobId: string, status: 'FAILED', request: EndRequest): Promise<boolean>;
   /** Sends the message to the jobs queue again, visible after `delaySeconds`. */
-  requeue(message: QueuedJob, delaySeconds: number): Promise<void>;
+  requeue(message: QueueMessage, delaySeconds: number): Promise<void>;
 }
 
 export type DeadLetterOutcome = 'dropped' | 'requeued' | 'failed';
@@ -54,6 +54,25 @@ export async function handleDeadLetter(
       `the job's message was received ${receives} times without being dispatched, ${round + 1} times over; it was given up`,
     );
   }
+  await ports.requeue(
+    { ...message, deadLetters: round + 1 },
+    deadLetterDelay(round, options.firstDelaySeconds),
+  );
+  return 'requeued';
+}
+
+/**
+ * A big delivery's SubmitMessage that reached the dead-letter queue: its jobs are not recorded
+ * yet, so it is sent again later like a job's message; after MAX_DEAD_LETTER_ROUNDS it is
+ * dropped (the caller logs the job ids; a scan or reconciliation of the policy finds the tags).
+ */
+export async function handleDeadSubmission(
+  ports: Pick<DeadLetterPorts, 'requeue'>,
+  message: SubmitMessage,
+  options: { firstDelaySeconds?: number } = {},
+): Promise<'dropped' | 'requeued'> {
+  const round = message.deadLetters ?? 0;
+  if (round >= MAX_DEAD_LETTER_ROUNDS) return 'dropped';
   await ports.requeue(
     { ...message, deadLetters: round + 1 },
     deadLetterDelay(round, options.firstDelaySeconds),

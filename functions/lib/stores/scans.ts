@@ -9,13 +9,15 @@ import { TableStore } from './table-store.ts';
 export interface ScanRecord {
   scanId: string;
   policy: string;
+  /** A background cancel of a disabled policy's jobs (api/policy-jobs.ts), not a scan. */
+  kind?: 'cancel';
   startedAt: string;
 }
 
 const PARTITION = 'scan';
 
 export class ScanStore extends TableStore {
-  async started(request: { scanId: string; policy: string }): Promise<void> {
+  async started(request: { scanId: string; policy: string; kind?: 'cancel' | undefined }): Promise<void> {
     const startedAt = this.iso();
     await this.client.send(
       new PutCommand({
@@ -25,6 +27,7 @@ export class ScanStore extends TableStore {
           sk: request.scanId,
           scanId: request.scanId,
           policy: request.policy,
+          ...(request.kind === undefined ? {} : { kind: request.kind }),
           startedAt,
         },
       }),
@@ -54,6 +57,7 @@ export class ScanStore extends TableStore {
         scans.push({
           scanId: item.scanId as string,
           policy: item.policy as string,
+          ...(item.kind === 'cancel' ? { kind: 'cancel' as const } : {}),
           startedAt: item.startedAt as string,
         });
       }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cancelPolicyJobs } from '../../../functions/lib/api/policy-jobs.ts';
 import { type ApiHarness, newJob, policy, registries, startApiHarness } from './harness.ts';
 
 let api: ApiHarness;
@@ -116,6 +117,23 @@ describe('disabling a policy', () => {
     expect([idle.statusCode, idle.body.cancelled]).toEqual([200, { queued: 0, running: 0 }]);
     expect(put.body).toMatchObject({ outcome: 'updated', cancelled: { queued: 1, running: 0 } });
     expect((await api.jobs.get(queued.id))?.status).toBe('CANCELLED');
+  });
+
+  it('answers within its time budget and leaves the rest of a big cancel to a background run', async () => {
+    await api.call('POST', '/api/policies', { body: { ...policy, name: 'huge' } });
+    const queued = [];
+    for (let i = 0; i < 150; i++) queued.push(await api.jobs.create(newJob({ policy: 'huge' })));
+    api.ports.cancelBudgetMs = 0;
+
+    const response = await api.call('POST', '/api/policies/huge/disable');
+    delete api.ports.cancelBudgetMs;
+
+    expect(response.statusCode).toBe(202);
+    expect(response.body.cancelled).toEqual({ queued: 0, running: 0, pending: true });
+    expect(api.scans.at(-1)).toEqual({ policy: 'huge', scanId: expect.any(String), kind: 'cancel' });
+    // The background run (Crossdock.runScan) cancels them all, over several listing pages.
+    expect(await cancelPolicyJobs(api.ports.jobs, 'huge')).toEqual({ queued: 150, running: 0 });
+    for (const job of queued) expect((await api.jobs.get(job.id))?.status).toBe('CANCELLED');
   });
 
   it('deleting a policy cancels its jobs too', async () => {

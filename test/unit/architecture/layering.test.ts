@@ -20,7 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   replication: ['config', 'registry'],
   stores: ['jobs', 'config'],
   dispatch: ['jobs'],
-  webhook: ['jobs', 'events', 'config', 'registry'],
+  webhook: ['jobs', 'events', 'replication', 'config', 'registry'],
   workflow: ['jobs', 'replication', 'registry', 'config'],
   runtime: ['jobs', 'stores', 'registry', 'config'],
   reconcile: ['jobs'],

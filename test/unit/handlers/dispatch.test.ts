@@ -162,6 +162,33 @@ describe('the dispatch function', () => {
     expect(await pipeline.app.leases.countActive()).toBe(0);
     expect((await pipeline.app.jobs.get(job.id))?.status).toBe('QUEUED');
   });
+
+  it('submits a big delivery’s jobs from a SubmitMessage once, however often it is received', async () => {
+    const target = (tag: string) => ({
+      id: `delivery-${tag}`,
+      policy: 'to-b',
+      action: 'push' as const,
+      sourceRegistry: 'hub-a',
+      sourceRepository: 'team-a/app',
+      tag,
+      digest: DIGEST_A,
+      destinationRegistry: 'dc-b',
+      destinationRepository: 'team-a/app',
+    });
+    const message = { submit: [target('s1'), target('s2'), target('s3')] };
+    pipeline.sent.length = 0;
+
+    const first = await dispatchMessages([message]);
+    const again = await dispatchMessages([message], 2);
+
+    expect([first.batchItemFailures, again.batchItemFailures]).toEqual([[], []]);
+    for (const tag of ['s1', 's2', 's3']) {
+      expect(await pipeline.app.jobs.get(`delivery-${tag}`)).toMatchObject({ status: 'QUEUED', tag });
+    }
+    expect(
+      pipeline.sent.map((sent) => sent.body).sort((x, y) => String(x.jobId).localeCompare(String(y.jobId))),
+    ).toEqual(['s1', 's2', 's3'].map((tag) => ({ jobId: `delivery-${tag}`, attempt: 1 })));
+  });
 });
 
 describe('the finalizer function', () => {
@@ -305,6 +332,35 @@ describe('the dead-letter function', () => {
       status: 'FAILED',
       error: { code: 'PolicyGone' },
     });
+  });
+
+  it('sends a big delivery’s SubmitMessage again later, and drops it after as many rounds', async () => {
+    const message = {
+      submit: [
+        {
+          id: 'delivery-d1',
+          policy: 'to-b',
+          action: 'push',
+          sourceRegistry: 'hub-a',
+          sourceRepository: 'team-a/app',
+          tag: 'd1',
+          digest: DIGEST_A,
+          destinationRegistry: 'dc-b',
+          destinationRepository: 'team-a/app',
+        },
+      ],
+    };
+    const before = pipeline.sent.length;
+
+    await deadLetters(sqsEvent([message], 5), lambdaContext('dlq'));
+    await deadLetters(
+      sqsEvent([{ ...message, deadLetters: MAX_DEAD_LETTER_ROUNDS }], 5),
+      lambdaContext('dlq'),
+    );
+
+    expect(pipeline.sent.slice(before)).toEqual([
+      { body: { ...message, deadLetters: 1 }, delaySeconds: 60, batch: false },
+    ]);
   });
 
   it('drops a dead letter that names no job without failing the batch', async () => {

@@ -121,7 +121,7 @@ describe('the webhook function', () => {
     );
 
     expect(response.statusCode).toBe(202);
-    expect(JSON.parse(response.body as string)).toEqual({ accepted: 0, ignored: 1, jobs: [] });
+    expect(JSON.parse(response.body as string)).toEqual({ accepted: 0, ignored: 1, jobs: [], deferred: 0 });
     expect(pipeline.sent).toHaveLength(0);
   });
 

@@ -94,3 +94,19 @@ export class RequestAbortedError extends RegistryError {
 export class ProtocolError extends RegistryError {
   override name = 'ProtocolError';
 }
+
+/**
+ * A host the registry redirected a read to (blob storage, a CDN) answered 401. Our credentials
+ * never leave the registry's origin, so this is not an auth round: the redirect target refused
+ * an unauthenticated read, and the message names it.
+ */
+export class RedirectTargetUnauthorizedError extends RegistryError {
+  override name = 'RedirectTargetUnauthorizedError';
+  /** `host[:port]` that answered 401. */
+  readonly host: string;
+
+  constructor(message: string, context: RegistryErrorContext & { host: string }) {
+    super(message, context);
+    this.host = context.host;
+  }
+}

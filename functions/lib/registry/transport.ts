@@ -6,6 +6,7 @@ import { Authenticator, type Credentials, type Scope } from './auth.ts';
 import {
   DeniedError,
   RateLimitedError,
+  RedirectTargetUnauthorizedError,
   RegistryError,
   type RegistryErrorDetail,
   RegistryNotFoundError,
@@ -172,6 +173,17 @@ export class RegistryTransport {
       }
       if (request.expect.includes(response.status)) return response;
 
+      // A challenge from a host we were redirected to is not the registry's: acting on it would
+      // send our credentials to its realm and make that realm the registry's token service.
+      if (response.status === 401 && response.url.origin !== this.#base.origin) {
+        await response.body.dump();
+        throw new RedirectTargetUnauthorizedError(
+          `registry ${this.name} redirected ${request.what} to ${response.url.host}, which answered 401; ` +
+            'credentials are only sent to the registry itself',
+          { registry: this.name, status: 401, host: response.url.host },
+        );
+      }
+
       if (response.status === 401 && !challenged) {
         await response.body.dump();
         challenged = true;
@@ -210,10 +222,13 @@ export class RegistryTransport {
   /** One HTTP exchange, following redirects for reads; credentials never leave the registry's origin. */
   async #dispatch(request: RegistryRequest, authorization: string | undefined): Promise<RegistryResponse> {
     let url = this.#resolve(request.path, request.query);
+    // Once a redirect has left the registry's origin, no later hop carries our credentials,
+    // not even one that leads back: the chain is in another host's hands.
+    let leftOrigin = false;
     for (let hop = 0; ; hop++) {
+      if (url.origin !== this.#base.origin) leftOrigin = true;
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...request.headers };
-      if (authorization !== undefined && url.origin === this.#base.origin)
-        headers.authorization = authorization;
+      if (authorization !== undefined && !leftOrigin) headers.authorization = authorization;
       const dispatchOptions: Dispatcher.RequestOptions = {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
@@ -304,8 +319,14 @@ export class RegistryTransport {
     sentAuthorization: boolean,
   ): Promise<RegistryError> {
     const details = await readErrorDetails(response);
+    // An answer from a host the registry redirected us to says so: its 404 is not the registry's.
+    const redirected =
+      response.url.origin === this.#base.origin
+        ? ''
+        : ` (answered by ${response.url.host}, a redirect target)`;
     const said =
-      details.length > 0 ? `: ${details.map((d) => `${d.code} ${d.message}`.trim()).join('; ')}` : '';
+      redirected +
+      (details.length > 0 ? `: ${details.map((d) => `${d.code} ${d.message}`.trim()).join('; ')}` : '');
     const context = { registry: this.name, status: response.status, details };
     const status = response.status;
     if (status === 401) return this.#unauthorized(request, sentAuthorization, details);

@@ -1,3 +1,4 @@
+import { DEFAULT_READ_IDLE_TIMEOUT_SECONDS } from '#config/defaults.ts';
 import type { Credentials } from '#registry/auth.ts';
 import { RegistryClient } from '#registry/client.ts';
 import { endpointForDomain } from '#registry/endpoints.ts';
@@ -39,7 +40,9 @@ export class ClientPool {
     domain: string,
     options: { credentials?: Credentials | undefined; insecure?: boolean; env: NodeJS.ProcessEnv },
   ) {
-    return this.forEndpoint(endpointForDomain(domain, options));
+    return this.forEndpoint(
+      endpointForDomain(domain, { ...options, readIdleTimeoutSeconds: DEFAULT_READ_IDLE_TIMEOUT_SECONDS }),
+    );
   }
 
   async close(): Promise<void> {

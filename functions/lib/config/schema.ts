@@ -70,6 +70,11 @@ export const registrySchema = strictObject({
   rateLimit: strictObject({
     requestsPerSecond: z.preprocess(numeric, z.number().positive('must be more than 0')),
   }).optional(),
+  /**
+   * Seconds a response of this registry may send no byte before the read counts as stalled;
+   * unset: DEFAULT_READ_IDLE_TIMEOUT_SECONDS.
+   */
+  readIdleTimeoutSeconds: z.preprocess(numeric, z.number().positive('must be more than 0')).optional(),
 }).refine((registry) => !(registry.insecure && registry.caFile !== undefined), {
   path: ['caFile'],
   message: 'cannot be used with insecure: true, which skips certificate checks',

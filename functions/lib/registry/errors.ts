@@ -110,3 +110,19 @@ export class RedirectTargetUnauthorizedError extends RegistryError {
     this.host = context.host;
   }
 }
+
+/**
+ * A response body sent nothing for the read-idle time: the registry stalled in the middle of a
+ * read. Retryable: the read may resume; the copy bounds how often it does without progress.
+ */
+export class StalledReadError extends RegistryError {
+  override name = 'StalledReadError';
+  override readonly retryable = true;
+  /** How long nothing came, in milliseconds. */
+  readonly idleMs: number;
+
+  constructor(message: string, context: RegistryErrorContext & { idleMs: number }) {
+    super(message, context);
+    this.idleMs = context.idleMs;
+  }
+}

@@ -45,6 +45,12 @@ export interface RegistryEndpoint {
   caFile?: string | undefined;
   /** Requests per second this registry accepts from us. */
   requestsPerSecond?: number | undefined;
+  /**
+   * Seconds a response body may send nothing before the read fails as stalled (the config's
+   * `readIdleTimeoutSeconds`, its default in config/defaults.ts). Time our side spends not
+   * reading (a slow destination holding the pipe back) does not count.
+   */
+  readIdleTimeoutSeconds?: number | undefined;
 }
 
 export interface TransportOptions {
@@ -53,8 +59,6 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
   /** Longest wait for response headers. */
   headersTimeoutMs?: number;
-  /** Longest silence while a body streams. */
-  bodyTimeoutMs?: number;
   connectionsPerOrigin?: number;
 }
 
@@ -87,10 +91,14 @@ export const USER_AGENT = 'crossdock/0.1 (+https://github.com/crossdock)';
 const MAX_REDIRECTS = 5;
 const ERROR_BODY_LIMIT = 64 * 1024;
 const TLS_FAILURE_CODES = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+/** For a client built without one; the config's default (config/defaults.ts) is the same. */
+const FALLBACK_READ_IDLE_TIMEOUT_MS = 30_000;
 
 export class RegistryTransport {
   readonly endpoint: RegistryEndpoint;
   readonly name: string;
+  /** How long a response body may send nothing before the read fails as stalled. */
+  readonly readIdleTimeoutMs: number;
   #base: URL;
   readonly #agent: Agent;
   readonly #auth: Authenticator;
@@ -108,11 +116,16 @@ export class RegistryTransport {
     this.name = endpoint.name ?? this.#base.host;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#userAgent = options.userAgent ?? USER_AGENT;
+    this.readIdleTimeoutMs =
+      endpoint.readIdleTimeoutSeconds === undefined
+        ? FALLBACK_READ_IDLE_TIMEOUT_MS
+        : endpoint.readIdleTimeoutSeconds * 1000;
     this.#agent = new Agent({
       connections: options.connectionsPerOrigin ?? 32,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       headersTimeout: options.headersTimeoutMs ?? 60_000,
-      bodyTimeout: options.bodyTimeoutMs ?? 120_000,
+      // undici's body timeout runs only while the body is being read, never while paused.
+      bodyTimeout: this.readIdleTimeoutMs,
       connect: {
         rejectUnauthorized: endpoint.insecure !== true,
         ...(endpoint.caFile ? { ca: readFileSync(endpoint.caFile) } : {}),

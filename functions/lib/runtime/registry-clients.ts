@@ -1,3 +1,4 @@
+import { DEFAULT_READ_IDLE_TIMEOUT_SECONDS } from '#config/defaults.ts';
 import type { RegistryConfig } from '#config/schema.ts';
 import type { Credentials } from '#registry/auth.ts';
 import { RegistryClient } from '#registry/client.ts';
@@ -58,6 +59,7 @@ export class RegistryClientCache {
       insecure: registry.insecure === true,
       caFile: registry.caFile,
       requestsPerSecond: registry.rateLimit?.requestsPerSecond,
+      readIdleTimeoutSeconds: registry.readIdleTimeoutSeconds ?? DEFAULT_READ_IDLE_TIMEOUT_SECONDS,
     });
   }
 

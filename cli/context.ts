@@ -27,6 +27,7 @@ export class ClientPool {
       endpoint.credentials?.username,
       endpoint.insecure,
       endpoint.caFile,
+      endpoint.allowLinkLocal,
     ]);
     let client = this.#clients.get(key);
     if (!client) {

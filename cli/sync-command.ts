@@ -26,6 +26,7 @@ function clientFor(pool: ClientPool, registry: RegistryConfig): RegistryClient {
     caFile: registry.caFile,
     requestsPerSecond: registry.rateLimit?.requestsPerSecond,
     readIdleTimeoutSeconds: registry.readIdleTimeoutSeconds ?? DEFAULT_READ_IDLE_TIMEOUT_SECONDS,
+    allowLinkLocal: registry.allowLinkLocal === true,
   });
 }
 

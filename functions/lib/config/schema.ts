@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { linkLocalReason } from '#net/link-local.ts';
 import { crossCheck } from './cross-check.ts';
 import {
   DEFAULT_LIMITS,
@@ -75,10 +76,27 @@ export const registrySchema = strictObject({
    * unset: DEFAULT_READ_IDLE_TIMEOUT_SECONDS.
    */
   readIdleTimeoutSeconds: z.preprocess(numeric, z.number().positive('must be more than 0')).optional(),
-}).refine((registry) => !(registry.insecure && registry.caFile !== undefined), {
-  path: ['caFile'],
-  message: 'cannot be used with insecure: true, which skips certificate checks',
-});
+  /**
+   * Lets the URL, its redirects and its token realm be link-local or cloud metadata addresses
+   * (169.254.0.0/16, fe80::/10, metadata.google.internal, …), refused otherwise: a registry
+   * entry must not become a way to read the machine's cloud credentials.
+   */
+  allowLinkLocal: flag.optional(),
+})
+  .refine((registry) => !(registry.insecure && registry.caFile !== undefined), {
+    path: ['caFile'],
+    message: 'cannot be used with insecure: true, which skips certificate checks',
+  })
+  .superRefine((registry, ctx) => {
+    if (registry.allowLinkLocal || !URL.canParse(registry.url)) return;
+    const reason = linkLocalReason(new URL(registry.url).hostname);
+    if (reason !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `${reason}; set allowLinkLocal: true if this registry really lives there`,
+      });
+  });
 
 export type SourceAuth =
   | { header: string; value: string }

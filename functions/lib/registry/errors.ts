@@ -126,3 +126,11 @@ export class StalledReadError extends RegistryError {
     this.idleMs = context.idleMs;
   }
 }
+
+/**
+ * A redirect, a token realm or a host name led to a link-local or cloud metadata address, and
+ * the registry does not allow it (`allowLinkLocal`): nothing was sent there.
+ */
+export class LinkLocalRefusedError extends RegistryError {
+  override name = 'LinkLocalRefusedError';
+}

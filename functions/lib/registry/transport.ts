@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { linkLocalReason } from '#net/link-local.ts';
 import { Authenticator, type Credentials, type Scope } from './auth.ts';
 import {
   DeniedError,
+  LinkLocalRefusedError,
   RateLimitedError,
   RedirectTargetUnauthorizedError,
   RegistryError,
@@ -14,6 +16,7 @@ import {
   RegistryUnavailableError,
   RequestAbortedError,
 } from './errors.ts';
+import { guardedLookup, LINK_LOCAL_REFUSED } from './guarded-lookup.ts';
 import { RequestRateLimiter } from './rate-limiter.ts';
 import {
   backoffDelay,
@@ -51,6 +54,11 @@ export interface RegistryEndpoint {
    * reading (a slow destination holding the pipe back) does not count.
    */
   readIdleTimeoutSeconds?: number | undefined;
+  /**
+   * Let requests, redirects and token realms reach link-local and cloud metadata addresses
+   * (the config's `allowLinkLocal`). Without it they are refused, by URL and by resolved address.
+   */
+  allowLinkLocal?: boolean | undefined;
 }
 
 export interface TransportOptions {
@@ -127,6 +135,8 @@ export class RegistryTransport {
       // undici's body timeout runs only while the body is being read, never while paused.
       bodyTimeout: this.readIdleTimeoutMs,
       connect: {
+        // Checks what a host name resolves to, for every connection (registry, redirect, realm).
+        ...(endpoint.allowLinkLocal === true ? {} : { lookup: guardedLookup }),
         rejectUnauthorized: endpoint.insecure !== true,
         ...(endpoint.caFile ? { ca: readFileSync(endpoint.caFile) } : {}),
       },
@@ -170,6 +180,12 @@ export class RegistryTransport {
         if (request.signal?.aborted)
           throw new RequestAbortedError(`${request.what}: aborted`, { cause: error });
         if (error instanceof RegistryError) throw error;
+        if (networkErrorCode(error) === LINK_LOCAL_REFUSED) {
+          throw new LinkLocalRefusedError(
+            `registry ${this.name}: refused to connect for ${request.what}: ${(error as Error).message}`,
+            { registry: this.name, cause: error },
+          );
+        }
         if (this.#switchToHttp(error)) continue;
         if (replayable && isRetryableNetworkError(error) && retries + 1 < this.#retry.attempts) {
           await sleep(backoffDelay(retries++, this.#retry), request.signal);
@@ -263,6 +279,7 @@ export class RegistryTransport {
           throw new RegistryUnavailableError(`registry ${this.name}: too many redirects for ${request.what}`);
         }
         url = new URL(location, url);
+        this.#refuseLinkLocal(url, `redirected ${request.what} to`);
         continue;
       }
       return { status: response.statusCode, headers: response.headers, body: response.body, url };
@@ -293,7 +310,19 @@ export class RegistryTransport {
     return true;
   }
 
+  /** Throws unless `url`'s host is an ordinary address, or this registry allows link-local ones. */
+  #refuseLinkLocal(url: URL, what: string): void {
+    if (this.endpoint.allowLinkLocal === true) return;
+    const reason = linkLocalReason(url.hostname);
+    if (reason === undefined) return;
+    throw new LinkLocalRefusedError(
+      `registry ${this.name} ${what} ${url.host}, refused: ${reason} (allowLinkLocal: true allows it)`,
+      { registry: this.name },
+    );
+  }
+
   async #fetchToken(url: URL, headers: Record<string, string>): Promise<{ status: number; json: unknown }> {
+    this.#refuseLinkLocal(url, 'named a token realm on');
     const response = await this.#agent.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,

@@ -60,6 +60,7 @@ export class RegistryClientCache {
       caFile: registry.caFile,
       requestsPerSecond: registry.rateLimit?.requestsPerSecond,
       readIdleTimeoutSeconds: registry.readIdleTimeoutSeconds ?? DEFAULT_READ_IDLE_TIMEOUT_SECONDS,
+      allowLinkLocal: registry.allowLinkLocal === true,
     });
   }
 

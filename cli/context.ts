@@ -26,7 +26,7 @@ export class ClientPool {
       endpoint.url,
       endpoint.credentials?.username,
       endpoint.insecure,
-      endpoint.caFile,
+      endpoint.ca,
       endpoint.allowLinkLocal,
     ]);
     let client = this.#clients.get(key);

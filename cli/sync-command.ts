@@ -23,7 +23,7 @@ function clientFor(pool: ClientPool, registry: RegistryConfig): RegistryClient {
     name: registry.name,
     credentials: registry.credentials,
     insecure: registry.insecure === true,
-    caFile: registry.caFile,
+    ca: registry.caCertificates,
     requestsPerSecond: registry.rateLimit?.requestsPerSecond,
     readIdleTimeoutSeconds: registry.readIdleTimeoutSeconds ?? DEFAULT_READ_IDLE_TIMEOUT_SECONDS,
     allowLinkLocal: registry.allowLinkLocal === true,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { linkLocalReason } from '#net/link-local.ts';
+import { pemBundleProblem } from './ca-bundle.ts';
 import { crossCheck } from './cross-check.ts';
 import {
   DEFAULT_LIMITS,
@@ -66,8 +67,15 @@ export const registrySchema = strictObject({
   credentials: strictObject({ username: text, password: text }).optional(),
   /** https without certificate checks. */
   insecure: flag.default(false),
-  /** A PEM file of extra trusted CAs; relative paths are relative to the config file. */
+  /**
+   * A PEM file of the CAs to trust; relative paths are relative to the config file. Read when
+   * the config file is loaded, into caCertificates; never read by a request.
+   */
   caFile: text.optional(),
+  /** The PEM text of the CAs to trust: filled in from caFile at load, or given as it is (the API). */
+  caCertificates: text
+    .refine((pem) => pemBundleProblem(pem) === undefined, 'must be a PEM bundle of CERTIFICATE blocks')
+    .optional(),
   rateLimit: strictObject({
     requestsPerSecond: z.preprocess(numeric, z.number().positive('must be more than 0')),
   }).optional(),
@@ -85,6 +93,10 @@ export const registrySchema = strictObject({
 })
   .refine((registry) => !(registry.insecure && registry.caFile !== undefined), {
     path: ['caFile'],
+    message: 'cannot be used with insecure: true, which skips certificate checks',
+  })
+  .refine((registry) => !(registry.insecure && registry.caCertificates !== undefined), {
+    path: ['caCertificates'],
     message: 'cannot be used with insecure: true, which skips certificate checks',
   })
   .superRefine((registry, ctx) => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
@@ -44,8 +43,11 @@ export interface RegistryEndpoint {
   credentials?: Credentials | undefined;
   /** Skip TLS verification, and fall back to plain http if the registry does not speak TLS. */
   insecure?: boolean;
-  /** PEM bundle trusted for this registry, in addition to nothing else (replaces the defaults). */
-  caFile?: string | undefined;
+  /**
+   * PEM text of the CAs trusted for this registry (replaces the defaults). Text, not a path: the
+   * client never reads a file a registry entry names (the config reads caFile at load).
+   */
+  ca?: string | undefined;
   /** Requests per second this registry accepts from us. */
   requestsPerSecond?: number | undefined;
   /**
@@ -138,7 +140,7 @@ export class RegistryTransport {
         // Checks what a host name resolves to, for every connection (registry, redirect, realm).
         ...(endpoint.allowLinkLocal === true ? {} : { lookup: guardedLookup }),
         rejectUnauthorized: endpoint.insecure !== true,
-        ...(endpoint.caFile ? { ca: readFileSync(endpoint.caFile) } : {}),
+        ...(endpoint.ca ? { ca: endpoint.ca } : {}),
       },
     });
     this.#auth = new Authenticator({

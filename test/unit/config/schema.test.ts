@@ -72,7 +72,7 @@ describe('config schema', () => {
       ).toEqual([
         'registries[0].credentials.username: is required',
         'registries[0].credentials.user: unknown key; known keys: username, password',
-        'registries[0].tls: unknown key; known keys: name, url, kind, credentials, insecure, caFile, rateLimit, readIdleTimeoutSeconds, allowLinkLocal',
+        'registries[0].tls: unknown key; known keys: name, url, kind, credentials, insecure, caFile, caCertificates, rateLimit, readIdleTimeoutSeconds, allowLinkLocal',
       ]);
     });
   });

@@ -1,3 +1,4 @@
+import { DEFAULT_READ_IDLE_TIMEOUT_SECONDS } from '#config/defaults.ts';
 import type { Credentials } from '#registry/auth.ts';
 import { RegistryClient } from '#registry/client.ts';
 import { endpointForDomain } from '#registry/endpoints.ts';
@@ -25,7 +26,8 @@ export class ClientPool {
       endpoint.url,
       endpoint.credentials?.username,
       endpoint.insecure,
-      endpoint.caFile,
+      endpoint.ca,
+      endpoint.allowLinkLocal,
     ]);
     let client = this.#clients.get(key);
     if (!client) {
@@ -39,7 +41,9 @@ export class ClientPool {
     domain: string,
     options: { credentials?: Credentials | undefined; insecure?: boolean; env: NodeJS.ProcessEnv },
   ) {
-    return this.forEndpoint(endpointForDomain(domain, options));
+    return this.forEndpoint(
+      endpointForDomain(domain, { ...options, readIdleTimeoutSeconds: DEFAULT_READ_IDLE_TIMEOUT_SECONDS }),
+    );
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,10 @@ export interface ProgressReporter {
 
 const LARGE_BLOB = 64 * 1024 * 1024;
 
+function stallLine(label: string, event: Extract<ReplicationEvent, { type: 'blob-stalled' }>): string {
+  return `${label}: ${event.message}; ${event.givingUp ? 'giving up' : 'resuming'}`;
+}
+
 export function createProgressReporter(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
   return stream.isTTY ? new BarReporter(stream) : new LineReporter(stream);
 }
@@ -39,6 +43,7 @@ class LineReporter implements ProgressReporter {
         this.line(`${label}: blob ${shortDigest(event.digest)} ${tenth * 10}% of ${formatBytes(blob.size)}`);
       }
     }
+    if (event.type === 'blob-stalled') this.line(stallLine(label, event));
     if (event.type === 'blob-done') {
       this.#blobs.delete(key);
       if (event.outcome !== 'present') {
@@ -87,6 +92,8 @@ class BarReporter implements ProgressReporter {
       if (!active) return;
       active.done += event.bytes;
       active.bar.update(active.done, { done: formatBytes(active.done) });
+    } else if (event.type === 'blob-stalled') {
+      this.line(stallLine(label, event));
     } else if (event.type === 'blob-done') {
       const active = this.#active.get(key);
       if (active) {

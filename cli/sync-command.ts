@@ -1,3 +1,4 @@
+import { DEFAULT_READ_IDLE_TIMEOUT_SECONDS } from '#config/defaults.ts';
 import { ConfigError } from '#config/errors.ts';
 import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig, PolicyConfig, RegistryConfig } from '#config/schema.ts';
@@ -22,8 +23,10 @@ function clientFor(pool: ClientPool, registry: RegistryConfig): RegistryClient {
     name: registry.name,
     credentials: registry.credentials,
     insecure: registry.insecure === true,
-    caFile: registry.caFile,
+    ca: registry.caCertificates,
     requestsPerSecond: registry.rateLimit?.requestsPerSecond,
+    readIdleTimeoutSeconds: registry.readIdleTimeoutSeconds ?? DEFAULT_READ_IDLE_TIMEOUT_SECONDS,
+    allowLinkLocal: registry.allowLinkLocal === true,
   });
 }
 

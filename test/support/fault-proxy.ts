@@ -6,7 +6,9 @@ import net from 'node:net';
  * shared core (listen on a free 127.0.0.1 port, track the open sockets, cut them all on stop):
  * - startCuttingProxy (TCP): resets connections after some bytes;
  * - startThrottlingProxy (TCP): holds uploads to a rate;
- * - startFailingProxy (HTTP): answers 503 or resets for a share of requests.
+ * - startFailingProxy (HTTP): answers 503 or resets for a share of requests;
+ * - startStallingProxy, startTricklingProxy (HTTP): a blob read's body stops mid-way with the
+ *   connection open, or comes slowly but steadily.
  * The TCP ones do not look at HTTP at all: it is the network failing, not a fake registry.
  */
 
@@ -192,4 +194,111 @@ export async function startFailingProxy(
   });
   const proxy = await listen(server, new Set());
   return { ...proxy, stats: () => ({ requests, faults }) };
+}
+
+/**
+ * How a blob read's body goes back to the client: `answer` is the registry's, `outgoing` the
+ * client's. Called once per blob read (GET /v2/…/blobs/<digest>), with its 0-based number.
+ */
+type BlobBodyShaper = (answer: IncomingMessage, outgoing: ServerResponse, read: number) => void;
+
+const BLOB_READ = /^\/v2\/.+\/blobs\/[a-z0-9]+:[a-f0-9]+$/;
+
+/** An HTTP proxy that forwards every request as it is, and shapes the bodies of blob reads. */
+async function startBlobShapingProxy(target: Target, shape: BlobBodyShaper): Promise<FaultProxy> {
+  let blobReads = 0;
+  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const isBlobRead =
+      incoming.method === 'GET' && BLOB_READ.test(new URL(incoming.url ?? '/', 'http://x').pathname);
+    const upstream = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        if (isBlobRead && answer.statusCode !== undefined && answer.statusCode < 300)
+          shape(answer, outgoing, blobReads++);
+        else answer.pipe(outgoing);
+      },
+    );
+    upstream.on('error', () => outgoing.destroy());
+    incoming.pipe(upstream);
+  });
+  return listen(server, new Set());
+}
+
+export interface StallingProxy extends FaultProxy {
+  /** Blob reads that stopped sending so far. */
+  stalls(): number;
+}
+
+/**
+ * A source that stalls: the body of a blob read stops after `stallAfterBytes` bytes, with the
+ * connection left open and silent (as a hung storage backend does), for the first `times` blob
+ * reads (all of them by default); later reads are forwarded whole.
+ */
+export async function startStallingProxy(
+  target: Target,
+  options: { stallAfterBytes: number; times?: number },
+): Promise<StallingProxy> {
+  let stalls = 0;
+  const proxy = await startBlobShapingProxy(target, (answer, outgoing, read) => {
+    if (read >= (options.times ?? Number.POSITIVE_INFINITY)) {
+      answer.pipe(outgoing);
+      return;
+    }
+    let sent = 0;
+    answer.on('data', (chunk: Buffer) => {
+      const room = options.stallAfterBytes - sent;
+      if (chunk.length < room) {
+        sent += chunk.length;
+        outgoing.write(chunk);
+        return;
+      }
+      outgoing.write(chunk.subarray(0, room));
+      stalls++;
+      answer.destroy(); // nothing more comes, and the client's connection stays open
+    });
+    answer.on('end', () => outgoing.end());
+  });
+  return { ...proxy, stalls: () => stalls };
+}
+
+/**
+ * A source that is slow but alive: the body of every blob read goes out `bytesPerTick` bytes
+ * every `tickMs`, never silent for longer than a tick.
+ */
+export async function startTricklingProxy(
+  target: Target,
+  options: { bytesPerTick: number; tickMs: number },
+): Promise<FaultProxy> {
+  return startBlobShapingProxy(target, (answer, outgoing) => {
+    let pending = Buffer.alloc(0);
+    let ended = false;
+    answer.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+    });
+    answer.on('end', () => {
+      ended = true;
+    });
+    const tick = setInterval(() => {
+      if (outgoing.destroyed) {
+        clearInterval(tick);
+        answer.destroy();
+        return;
+      }
+      if (pending.length > 0) {
+        outgoing.write(pending.subarray(0, options.bytesPerTick));
+        pending = pending.subarray(options.bytesPerTick);
+      }
+      if (ended && pending.length === 0) {
+        clearInterval(tick);
+        outgoing.end();
+      }
+    }, options.tickMs);
+  });
 }

@@ -10,7 +10,7 @@ import type { DispatchPorts } from '../dispatch/dispatch-job.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { JobMessage } from '../jobs/message.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
-import { metrics } from '../runtime/observability.ts';
+import { logger, metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
 import { ConfigStore } from '../stores/config-store.ts';
 import { JobStore } from '../stores/jobs.ts';
@@ -313,7 +313,12 @@ export class Crossdock {
   }
 
   get taskDependencies(): TaskDependencies {
-    return { jobs: this.workflowJobs, clients: this.registries, byteBudget: this.settings.copyByteBudget };
+    return {
+      jobs: this.workflowJobs,
+      clients: this.registries,
+      byteBudget: this.settings.copyByteBudget,
+      warn: (message, fields) => logger.warn(message, fields),
+    };
   }
 
   async close(): Promise<void> {

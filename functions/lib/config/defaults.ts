@@ -44,3 +44,10 @@ export const DEFAULT_TOO_LONG_MINUTES = 60;
 
 /** Request bodies over this are refused with 413, webhooks and the management API alike. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Seconds a registry's response body may send nothing before the read counts as stalled (a
+ * registry's `readIdleTimeoutSeconds`): a source that stops mid-blob fails the copy in about a
+ * minute instead of holding a running slot for an hour.
+ */
+export const DEFAULT_READ_IDLE_TIMEOUT_SECONDS = 30;

@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { readCaBundle } from './ca-bundle.ts';
 import { expandReferences } from './env.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { plainMessages, YAML_WORDS } from './messages.ts';
@@ -49,19 +49,17 @@ export async function loadConfig(
     throw new ConfigError([{ path: '', message: `cannot read the config: ${reason}` }], file);
   }
   const { config, locate } = parse(text, { env, file });
-  // Checked here rather than at the first TLS handshake, where the error would be far from its cause.
-  const unreadable: ConfigIssue[] = [];
+  // Read here, once, rather than at the first TLS handshake: the error is next to its cause, and
+  // no request ever reads a file a registry entry names (docs/security.md).
+  const unusable: ConfigIssue[] = [];
   for (const [index, registry] of config.registries.entries()) {
     if (registry.caFile === undefined) continue;
-    const readable = await access(registry.caFile, constants.R_OK).then(
-      () => true,
-      () => false,
-    );
+    const bundle = await readCaBundle(registry.caFile);
     const path = ['registries', index, 'caFile'];
-    if (!readable)
-      unreadable.push({ path: formatPath(path), message: `cannot read ${registry.caFile}`, ...locate(path) });
+    if ('pem' in bundle) registry.caCertificates = bundle.pem;
+    else unusable.push({ path: formatPath(path), message: bundle.problem, ...locate(path) });
   }
-  if (unreadable.length > 0) throw new ConfigError(unreadable, file);
+  if (unusable.length > 0) throw new ConfigError(unusable, file);
   return config;
 }
 

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { linkLocalReason } from '#net/link-local.ts';
+import { pemBundleProblem } from './ca-bundle.ts';
 import { crossCheck } from './cross-check.ts';
 import {
   DEFAULT_LIMITS,
@@ -65,15 +67,48 @@ export const registrySchema = strictObject({
   credentials: strictObject({ username: text, password: text }).optional(),
   /** https without certificate checks. */
   insecure: flag.default(false),
-  /** A PEM file of extra trusted CAs; relative paths are relative to the config file. */
+  /**
+   * A PEM file of the CAs to trust; relative paths are relative to the config file. Read when
+   * the config file is loaded, into caCertificates; never read by a request.
+   */
   caFile: text.optional(),
+  /** The PEM text of the CAs to trust: filled in from caFile at load, or given as it is (the API). */
+  caCertificates: text
+    .refine((pem) => pemBundleProblem(pem) === undefined, 'must be a PEM bundle of CERTIFICATE blocks')
+    .optional(),
   rateLimit: strictObject({
     requestsPerSecond: z.preprocess(numeric, z.number().positive('must be more than 0')),
   }).optional(),
-}).refine((registry) => !(registry.insecure && registry.caFile !== undefined), {
-  path: ['caFile'],
-  message: 'cannot be used with insecure: true, which skips certificate checks',
-});
+  /**
+   * Seconds a response of this registry may send no byte before the read counts as stalled;
+   * unset: DEFAULT_READ_IDLE_TIMEOUT_SECONDS.
+   */
+  readIdleTimeoutSeconds: z.preprocess(numeric, z.number().positive('must be more than 0')).optional(),
+  /**
+   * Lets the URL, its redirects and its token realm be link-local or cloud metadata addresses
+   * (169.254.0.0/16, fe80::/10, metadata.google.internal, …), refused otherwise: a registry
+   * entry must not become a way to read the machine's cloud credentials.
+   */
+  allowLinkLocal: flag.optional(),
+})
+  .refine((registry) => !(registry.insecure && registry.caFile !== undefined), {
+    path: ['caFile'],
+    message: 'cannot be used with insecure: true, which skips certificate checks',
+  })
+  .refine((registry) => !(registry.insecure && registry.caCertificates !== undefined), {
+    path: ['caCertificates'],
+    message: 'cannot be used with insecure: true, which skips certificate checks',
+  })
+  .superRefine((registry, ctx) => {
+    if (registry.allowLinkLocal || !URL.canParse(registry.url)) return;
+    const reason = linkLocalReason(new URL(registry.url).hostname);
+    if (reason !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `${reason}; set allowLinkLocal: true if this registry really lives there`,
+      });
+  });
 
 export type SourceAuth =
   | { header: string; value: string }

@@ -1,6 +1,7 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { repositoryScope, type Scope } from './auth.ts';
-import { ProtocolError } from './errors.ts';
+import { ProtocolError, StalledReadError } from './errors.ts';
+import { networkErrorCode } from './retry.ts';
 import type { RegistryResponse, RegistryTransport } from './transport.ts';
 
 /**
@@ -103,7 +104,31 @@ export class BlobOperations {
     const length = Number.isFinite(contentLength)
       ? contentLength
       : (options.length ?? (options.size === undefined ? -1 : options.size - start));
-    return { body: response.body, start, length };
+    return { body: this.#stallNamed(response.body, `blob ${repository}@${digest}`), start, length };
+  }
+
+  /**
+   * The body, with a read that went idle failing as StalledReadError naming the registry and the
+   * blob (undici's own error says neither). Destroying the result frees the connection.
+   */
+  #stallNamed(body: Readable, what: string): Readable {
+    const named = new PassThrough();
+    const idleMs = this.#transport.readIdleTimeoutMs;
+    body.on('error', (error: Error) => {
+      if (networkErrorCode(error) !== 'UND_ERR_BODY_TIMEOUT') {
+        named.destroy(error);
+        return;
+      }
+      const registry = this.#transport.name;
+      named.destroy(
+        new StalledReadError(
+          `registry ${registry} stalled: no bytes for ${idleMs / 1000} s reading ${what}`,
+          { registry, idleMs, cause: error },
+        ),
+      );
+    });
+    named.on('close', () => body.destroy());
+    return body.pipe(named);
   }
 
   /**

@@ -10,7 +10,12 @@ import type { RegistryEndpoint } from './transport.ts';
  */
 export function endpointForDomain(
   domain: string,
-  options: { credentials?: Credentials | undefined; insecure?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    credentials?: Credentials | undefined;
+    insecure?: boolean;
+    env?: NodeJS.ProcessEnv;
+    readIdleTimeoutSeconds?: number;
+  } = {},
 ): RegistryEndpoint {
   const host = domain === DOCKER_HUB_DOMAIN ? DOCKER_HUB_API_HOST : domain;
   const scheme = isLoopbackHost(domain) ? 'http' : 'https';
@@ -20,5 +25,8 @@ export function endpointForDomain(
     name: domain,
     ...(credentials ? { credentials } : {}),
     ...(options.insecure ? { insecure: true } : {}),
+    ...(options.readIdleTimeoutSeconds === undefined
+      ? {}
+      : { readIdleTimeoutSeconds: options.readIdleTimeoutSeconds }),
   };
 }

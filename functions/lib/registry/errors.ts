@@ -94,3 +94,43 @@ export class RequestAbortedError extends RegistryError {
 export class ProtocolError extends RegistryError {
   override name = 'ProtocolError';
 }
+
+/**
+ * A host the registry redirected a read to (blob storage, a CDN) answered 401. Our credentials
+ * never leave the registry's origin, so this is not an auth round: the redirect target refused
+ * an unauthenticated read, and the message names it.
+ */
+export class RedirectTargetUnauthorizedError extends RegistryError {
+  override name = 'RedirectTargetUnauthorizedError';
+  /** `host[:port]` that answered 401. */
+  readonly host: string;
+
+  constructor(message: string, context: RegistryErrorContext & { host: string }) {
+    super(message, context);
+    this.host = context.host;
+  }
+}
+
+/**
+ * A response body sent nothing for the read-idle time: the registry stalled in the middle of a
+ * read. Retryable: the read may resume; the copy bounds how often it does without progress.
+ */
+export class StalledReadError extends RegistryError {
+  override name = 'StalledReadError';
+  override readonly retryable = true;
+  /** How long nothing came, in milliseconds. */
+  readonly idleMs: number;
+
+  constructor(message: string, context: RegistryErrorContext & { idleMs: number }) {
+    super(message, context);
+    this.idleMs = context.idleMs;
+  }
+}
+
+/**
+ * A redirect, a token realm or a host name led to a link-local or cloud metadata address, and
+ * the registry does not allow it (`allowLinkLocal`): nothing was sent there.
+ */
+export class LinkLocalRefusedError extends RegistryError {
+  override name = 'LinkLocalRefusedError';
+}

@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { linkLocalReason } from '#net/link-local.ts';
 import { Authenticator, type Credentials, type Scope } from './auth.ts';
 import {
   DeniedError,
+  LinkLocalRefusedError,
   RateLimitedError,
+  RedirectTargetUnauthorizedError,
   RegistryError,
   type RegistryErrorDetail,
   RegistryNotFoundError,
@@ -13,6 +15,7 @@ import {
   RegistryUnavailableError,
   RequestAbortedError,
 } from './errors.ts';
+import { guardedLookup, LINK_LOCAL_REFUSED } from './guarded-lookup.ts';
 import { RequestRateLimiter } from './rate-limiter.ts';
 import {
   backoffDelay,
@@ -40,10 +43,24 @@ export interface RegistryEndpoint {
   credentials?: Credentials | undefined;
   /** Skip TLS verification, and fall back to plain http if the registry does not speak TLS. */
   insecure?: boolean;
-  /** PEM bundle trusted for this registry, in addition to nothing else (replaces the defaults). */
-  caFile?: string | undefined;
+  /**
+   * PEM text of the CAs trusted for this registry (replaces the defaults). Text, not a path: the
+   * client never reads a file a registry entry names (the config reads caFile at load).
+   */
+  ca?: string | undefined;
   /** Requests per second this registry accepts from us. */
   requestsPerSecond?: number | undefined;
+  /**
+   * Seconds a response body may send nothing before the read fails as stalled (the config's
+   * `readIdleTimeoutSeconds`, its default in config/defaults.ts). Time our side spends not
+   * reading (a slow destination holding the pipe back) does not count.
+   */
+  readIdleTimeoutSeconds?: number | undefined;
+  /**
+   * Let requests, redirects and token realms reach link-local and cloud metadata addresses
+   * (the config's `allowLinkLocal`). Without it they are refused, by URL and by resolved address.
+   */
+  allowLinkLocal?: boolean | undefined;
 }
 
 export interface TransportOptions {
@@ -52,8 +69,6 @@ export interface TransportOptions {
   connectTimeoutMs?: number;
   /** Longest wait for response headers. */
   headersTimeoutMs?: number;
-  /** Longest silence while a body streams. */
-  bodyTimeoutMs?: number;
   connectionsPerOrigin?: number;
 }
 
@@ -86,10 +101,14 @@ export const USER_AGENT = 'crossdock/0.1 (+https://github.com/crossdock)';
 const MAX_REDIRECTS = 5;
 const ERROR_BODY_LIMIT = 64 * 1024;
 const TLS_FAILURE_CODES = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+/** For a client built without one; the config's default (config/defaults.ts) is the same. */
+const FALLBACK_READ_IDLE_TIMEOUT_MS = 30_000;
 
 export class RegistryTransport {
   readonly endpoint: RegistryEndpoint;
   readonly name: string;
+  /** How long a response body may send nothing before the read fails as stalled. */
+  readonly readIdleTimeoutMs: number;
   #base: URL;
   readonly #agent: Agent;
   readonly #auth: Authenticator;
@@ -107,14 +126,21 @@ export class RegistryTransport {
     this.name = endpoint.name ?? this.#base.host;
     this.#retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#userAgent = options.userAgent ?? USER_AGENT;
+    this.readIdleTimeoutMs =
+      endpoint.readIdleTimeoutSeconds === undefined
+        ? FALLBACK_READ_IDLE_TIMEOUT_MS
+        : endpoint.readIdleTimeoutSeconds * 1000;
     this.#agent = new Agent({
       connections: options.connectionsPerOrigin ?? 32,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       headersTimeout: options.headersTimeoutMs ?? 60_000,
-      bodyTimeout: options.bodyTimeoutMs ?? 120_000,
+      // undici's body timeout runs only while the body is being read, never while paused.
+      bodyTimeout: this.readIdleTimeoutMs,
       connect: {
+        // Checks what a host name resolves to, for every connection (registry, redirect, realm).
+        ...(endpoint.allowLinkLocal === true ? {} : { lookup: guardedLookup }),
         rejectUnauthorized: endpoint.insecure !== true,
-        ...(endpoint.caFile ? { ca: readFileSync(endpoint.caFile) } : {}),
+        ...(endpoint.ca ? { ca: endpoint.ca } : {}),
       },
     });
     this.#auth = new Authenticator({
@@ -156,6 +182,12 @@ export class RegistryTransport {
         if (request.signal?.aborted)
           throw new RequestAbortedError(`${request.what}: aborted`, { cause: error });
         if (error instanceof RegistryError) throw error;
+        if (networkErrorCode(error) === LINK_LOCAL_REFUSED) {
+          throw new LinkLocalRefusedError(
+            `registry ${this.name}: refused to connect for ${request.what}: ${(error as Error).message}`,
+            { registry: this.name, cause: error },
+          );
+        }
         if (this.#switchToHttp(error)) continue;
         if (replayable && isRetryableNetworkError(error) && retries + 1 < this.#retry.attempts) {
           await sleep(backoffDelay(retries++, this.#retry), request.signal);
@@ -171,6 +203,17 @@ export class RegistryTransport {
         );
       }
       if (request.expect.includes(response.status)) return response;
+
+      // A challenge from a host we were redirected to is not the registry's: acting on it would
+      // send our credentials to its realm and make that realm the registry's token service.
+      if (response.status === 401 && response.url.origin !== this.#base.origin) {
+        await response.body.dump();
+        throw new RedirectTargetUnauthorizedError(
+          `registry ${this.name} redirected ${request.what} to ${response.url.host}, which answered 401; ` +
+            'credentials are only sent to the registry itself',
+          { registry: this.name, status: 401, host: response.url.host },
+        );
+      }
 
       if (response.status === 401 && !challenged) {
         await response.body.dump();
@@ -210,10 +253,13 @@ export class RegistryTransport {
   /** One HTTP exchange, following redirects for reads; credentials never leave the registry's origin. */
   async #dispatch(request: RegistryRequest, authorization: string | undefined): Promise<RegistryResponse> {
     let url = this.#resolve(request.path, request.query);
+    // Once a redirect has left the registry's origin, no later hop carries our credentials,
+    // not even one that leads back: the chain is in another host's hands.
+    let leftOrigin = false;
     for (let hop = 0; ; hop++) {
+      if (url.origin !== this.#base.origin) leftOrigin = true;
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...request.headers };
-      if (authorization !== undefined && url.origin === this.#base.origin)
-        headers.authorization = authorization;
+      if (authorization !== undefined && !leftOrigin) headers.authorization = authorization;
       const dispatchOptions: Dispatcher.RequestOptions = {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
@@ -235,6 +281,7 @@ export class RegistryTransport {
           throw new RegistryUnavailableError(`registry ${this.name}: too many redirects for ${request.what}`);
         }
         url = new URL(location, url);
+        this.#refuseLinkLocal(url, `redirected ${request.what} to`);
         continue;
       }
       return { status: response.statusCode, headers: response.headers, body: response.body, url };
@@ -265,7 +312,19 @@ export class RegistryTransport {
     return true;
   }
 
+  /** Throws unless `url`'s host is an ordinary address, or this registry allows link-local ones. */
+  #refuseLinkLocal(url: URL, what: string): void {
+    if (this.endpoint.allowLinkLocal === true) return;
+    const reason = linkLocalReason(url.hostname);
+    if (reason === undefined) return;
+    throw new LinkLocalRefusedError(
+      `registry ${this.name} ${what} ${url.host}, refused: ${reason} (allowLinkLocal: true allows it)`,
+      { registry: this.name },
+    );
+  }
+
   async #fetchToken(url: URL, headers: Record<string, string>): Promise<{ status: number; json: unknown }> {
+    this.#refuseLinkLocal(url, 'named a token realm on');
     const response = await this.#agent.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
@@ -304,8 +363,14 @@ export class RegistryTransport {
     sentAuthorization: boolean,
   ): Promise<RegistryError> {
     const details = await readErrorDetails(response);
+    // An answer from a host the registry redirected us to says so: its 404 is not the registry's.
+    const redirected =
+      response.url.origin === this.#base.origin
+        ? ''
+        : ` (answered by ${response.url.host}, a redirect target)`;
     const said =
-      details.length > 0 ? `: ${details.map((d) => `${d.code} ${d.message}`.trim()).join('; ')}` : '';
+      redirected +
+      (details.length > 0 ? `: ${details.map((d) => `${d.code} ${d.message}`.trim()).join('; ')}` : '');
     const context = { registry: this.name, status: response.status, details };
     const status = response.status;
     if (status === 401) return this.#unauthorized(request, sentAuthorization, details);

@@ -2,10 +2,15 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable, Transform } from 'node:stream';
 import type { UploadSession } from '#registry/blobs.ts';
 import { type HashingStreamOptions, hashAlgorithm, hashingStream } from '#registry/digest.ts';
-import { DigestMismatchError, RegistryError, RegistryNotFoundError } from '#registry/errors.ts';
+import {
+  DigestMismatchError,
+  RegistryError,
+  RegistryNotFoundError,
+  type StalledReadError,
+} from '#registry/errors.ts';
 import type { Descriptor } from '#registry/manifests.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, sleep } from '#registry/retry.ts';
-import { CopyCancelledError } from './errors.ts';
+import { CopyCancelledError, SourceStalledError } from './errors.ts';
 import type { BlobOutcome, RepositoryRef } from './types.ts';
 
 /** Blobs up to this size go in one PUT; larger ones in PATCH chunks that can resume. */
@@ -13,6 +18,12 @@ export const DEFAULT_MONOLITHIC_LIMIT = 32 * 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 /** Times a cut-off upload is resumed within one call before the error is raised. */
 const MAX_RESUMES = 5;
+/**
+ * Stalls of the source in a row, with no byte past the furthest one read before, that end the
+ * copy with SourceStalledError: about a minute with the default read-idle time. After real
+ * progress the count starts again (MAX_RESUMES still bounds a call: 6 stalls ≈ 3 minutes).
+ */
+const MAX_STALLS_WITHOUT_PROGRESS = 2;
 /**
  * With a time limit (`timeLeft`): the first chunk of a call measures the link, and each next
  * chunk is sized to end well before the time runs out. A chunk is never cut by the deadline,
@@ -43,11 +54,23 @@ export interface CopyBlobInput {
   signal?: AbortSignal | undefined;
   /** Bytes sent, as they go. */
   onProgress?: (bytes: number) => void;
+  /** The source stalled mid-blob (before the copy resumes it, or gives up): for the log. */
+  onStall?: (stall: SourceStall) => void;
   /**
    * Milliseconds the caller has left (a Lambda's remaining time): the copy stops between
    * chunks, with the upload open, well before they run out; the next call resumes it.
    */
   timeLeft?: (() => number) | undefined;
+}
+
+export interface SourceStall {
+  digest: string;
+  /** What stalled and how long nothing came, as the registry client says it. */
+  message: string;
+  /** Stalls in a row without progress, this one included. */
+  stallsWithoutProgress: number;
+  /** True when this stall ends the copy. */
+  givingUp: boolean;
 }
 
 export type CopyBlobResult =
@@ -112,6 +135,13 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     (clock === undefined || blob.size <= PROBE_CHUNK || blob.size / ASSUMED_BYTES_PER_MS < clock.left());
   let bytesSent = 0;
   let resumes = 0;
+  // How far into the blob the source has delivered bytes, and how often it stalled since it last
+  // went further: re-reading bytes a resume asked for again is not progress.
+  let furthestRead = 0;
+  let furthestAtLastStall = -1;
+  let stallsWithoutProgress = 0;
+  // Set by the source stream of the attempt under way, taken by the catch below.
+  const attempt: { stall: StalledReadError | undefined } = { stall: undefined };
 
   // The source stream of the attempt under way. It is destroyed whatever happens to the
   // upload: left half-read, its connection would stay busy and the pool would never drain.
@@ -125,10 +155,19 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     const range = start + length < blob.size ? { start, length } : { start };
     const stream = await source.client.blobs.get(source.repository, blob.digest, { ...range, signal });
     sourceBody = stream.body;
+    let position = start;
+    stream.body.on('data', (chunk: Buffer) => {
+      position += chunk.length;
+      furthestRead = Math.max(furthestRead, position);
+    });
     const body = stream.body.pipe(
       hashingStream({ ...hashing, signal, onBytes: (n) => input.onProgress?.(n) }),
     );
-    stream.body.on('error', (error: Error) => body.destroy(error));
+    stream.body.on('error', (error: Error) => {
+      // Remembered here: the upload it was feeding fails with an error of its own.
+      if (error.name === 'StalledReadError') attempt.stall = error as StalledReadError;
+      body.destroy(error);
+    });
     return body;
   };
 
@@ -197,7 +236,24 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     } catch (error) {
       sourceBody?.destroy();
       if (cancelled()) throw cancellation(signal, error);
-      if (!isResumable(error) || resumes >= MAX_RESUMES) throw error;
+      const { stall } = attempt;
+      attempt.stall = undefined;
+      if (stall) {
+        stallsWithoutProgress = furthestRead > furthestAtLastStall ? 1 : stallsWithoutProgress + 1;
+        furthestAtLastStall = furthestRead;
+        const givingUp = stallsWithoutProgress >= MAX_STALLS_WITHOUT_PROGRESS || resumes >= MAX_RESUMES;
+        input.onStall?.({ digest: blob.digest, message: stall.message, stallsWithoutProgress, givingUp });
+        if (givingUp) {
+          throw new SourceStalledError(
+            `source stalled: no bytes for ${stall.idleMs / 1000} s reading ${blob.digest} from ` +
+              `${source.client.name}/${source.repository} (${stallsWithoutProgress} stalls without progress` +
+              `, ${furthestRead} of ${blob.size} bytes read)`,
+            { cause: stall },
+          );
+        }
+      }
+      // A stall is resumed whatever the upload it starved failed with.
+      if (!stall && (!isResumable(error) || resumes >= MAX_RESUMES)) throw error;
       await sleep(backoffDelay(resumes++, DEFAULT_RETRY_POLICY), signal);
       try {
         upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);

@@ -13,3 +13,12 @@ export class DestinationTagConflictError extends ReplicationError {
 export class CopyCancelledError extends ReplicationError {
   override name = 'CopyCancelledError';
 }
+
+/**
+ * The source stopped sending a blob and did not resume making progress: the copy gives up
+ * rather than holding its running slot. Deliberately not retried by the workflow (its name is
+ * in no Retry): a source that stalled twice at the same byte will stall again.
+ */
+export class SourceStalledError extends ReplicationError {
+  override name = 'SourceStalledError';
+}

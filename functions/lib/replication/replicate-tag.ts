@@ -138,6 +138,8 @@ async function replicateBlob(
       ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
       ...(options.monolithicLimit ? { monolithicLimit: options.monolithicLimit } : {}),
       onProgress: (bytes) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, bytes }),
+      onStall: ({ message, givingUp }) =>
+        options.onEvent?.({ type: 'blob-stalled', digest: blob.digest, message, givingUp }),
     });
     locations?.track(host, blob.digest, copying);
     const result = await copying;

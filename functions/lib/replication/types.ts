@@ -32,6 +32,8 @@ export type ReplicationEvent =
   | { type: 'blob-start'; digest: string; size: number }
   | { type: 'blob-progress'; digest: string; bytes: number }
   | { type: 'blob-done'; digest: string; size: number; outcome: BlobOutcome }
+  /** The source stopped sending mid-blob; `message` says what stalled, and whether the copy gave up. */
+  | { type: 'blob-stalled'; digest: string; message: string; givingUp: boolean }
   | { type: 'manifest-pushed'; digest: string; reference: string };
 
 /** What one side of a copy is: a registry client and a repository in it. */

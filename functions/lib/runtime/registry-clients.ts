@@ -1,3 +1,4 @@
+import { DEFAULT_READ_IDLE_TIMEOUT_SECONDS } from '#config/defaults.ts';
 import type { RegistryConfig } from '#config/schema.ts';
 import type { Credentials } from '#registry/auth.ts';
 import { RegistryClient } from '#registry/client.ts';
@@ -18,6 +19,11 @@ export interface RegistrySources {
 
 export class UnknownRegistryError extends Error {
   override name = 'UnknownRegistryError';
+}
+
+/** A registry names a caFile whose certificates were never loaded (it came in without caCertificates). */
+export class CaCertificatesMissingError extends Error {
+  override name = 'CaCertificatesMissingError';
 }
 
 const CLIENT_TTL_MS = 5 * 60_000;
@@ -51,13 +57,23 @@ export class RegistryClientCache {
       if (parsed.username && parsed.password !== undefined)
         credentials = { username: parsed.username, password: parsed.password };
     }
+    // A request never reads a file a registry entry names: caFile is read when a config file is
+    // loaded (serve, apply, sync), which fills in caCertificates.
+    if (registry.caFile !== undefined && registry.caCertificates === undefined) {
+      throw new CaCertificatesMissingError(
+        `registry "${name}" names caFile but its certificates were not loaded: ` +
+          'give them as caCertificates (PEM), or apply the config file that names the caFile',
+      );
+    }
     return new RegistryClient({
       url: registry.url,
       name: registry.name,
       credentials,
       insecure: registry.insecure === true,
-      caFile: registry.caFile,
+      ca: registry.caCertificates,
       requestsPerSecond: registry.rateLimit?.requestsPerSecond,
+      readIdleTimeoutSeconds: registry.readIdleTimeoutSeconds ?? DEFAULT_READ_IDLE_TIMEOUT_SECONDS,
+      allowLinkLocal: registry.allowLinkLocal === true,
     });
   }
 

@@ -31,6 +31,8 @@ export interface TaskDependencies {
   signal?: AbortSignal | undefined;
   /** Milliseconds the invocation has left (Lambda's getRemainingTimeInMillis): a copy stops in time. */
   timeLeft?: (() => number) | undefined;
+  /** Where a task reports what an operator should see (a stalled source): the function's log. */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export interface TaskInput {
@@ -146,6 +148,13 @@ export async function mountOrCopyBlobTask(
       monolithicLimit: Math.min(DEFAULT_MONOLITHIC_LIMIT, deps.byteBudget),
       signal,
       timeLeft: deps.timeLeft,
+      onStall: (stall) =>
+        deps.warn?.(stall.message, {
+          jobId: job.id,
+          digest: stall.digest,
+          stallsWithoutProgress: stall.stallsWithoutProgress,
+          givingUp: stall.givingUp,
+        }),
       ...(input.upload ? { resume: { location: input.upload.location, offset: input.upload.offset } } : {}),
       ...(deps.chunkSize ? { chunkSize: deps.chunkSize } : {}),
     });

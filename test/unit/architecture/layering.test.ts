@@ -13,8 +13,9 @@ const LIB = join(ROOT, 'functions', 'lib');
 
 /** Each folder of functions/lib and the folders of functions/lib it may import. */
 const ALLOWED: Record<string, string[]> = {
-  registry: [],
-  config: [],
+  net: [],
+  registry: ['net'],
+  config: ['net'],
   jobs: [],
   events: ['config', 'registry'],
   replication: ['config', 'registry'],
@@ -44,6 +45,7 @@ const ALIASES: Record<string, string> = {
   '#registry/': join(LIB, 'registry'),
   '#replication/': join(LIB, 'replication'),
   '#config/': join(LIB, 'config'),
+  '#net/': join(LIB, 'net'),
   '#cli/': join(ROOT, 'cli'),
 };
 

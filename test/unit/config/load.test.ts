@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '#config/errors.ts';
 import { loadConfig, parseConfig } from '#config/load.ts';
+import { selfSignedCertificate } from '../../support/certificates.ts';
 import {
   DESIGN_ENV,
   DESIGN_EXAMPLE,
@@ -204,15 +206,15 @@ describe('loadConfig', () => {
     );
   });
 
-  it('resolves caFile next to the config file, and refuses one that cannot be read', async () => {
+  it('reads caFile next to the config file into caCertificates, and refuses one that cannot be read', async () => {
     // Arrange
     const directory = await mkdtemp(join(tmpdir(), 'crossdock-config-'));
     const file = join(directory, 'crossdock.yaml');
-    await writeFile(join(directory, 'ca.pem'), 'not checked here');
+    const { certFile } = selfSignedCertificate(directory, 'crossdock-test-ca');
     await writeFile(
       file,
       `registries:
-  - { name: a, url: "https://a.example", caFile: ca.pem }
+  - { name: a, url: "https://a.example", caFile: cert.pem }
   - { name: b, url: "https://b.example", caFile: missing.pem }
 `,
     );
@@ -224,12 +226,39 @@ describe('loadConfig', () => {
     expect(failure.issues).toEqual([
       {
         path: 'registries[1].caFile',
-        message: `cannot read ${join(directory, 'missing.pem')}`,
+        message: `cannot read ${join(directory, 'missing.pem')}: no such file`,
         line: 3,
         column: 50,
       },
     ]);
-    await writeFile(file, `registries:\n  - { name: a, url: "https://a.example", caFile: ca.pem }\n`);
-    expect((await loadConfig(file, {})).registries[0]?.caFile).toBe(join(directory, 'ca.pem'));
+    await writeFile(file, `registries:\n  - { name: a, url: "https://a.example", caFile: cert.pem }\n`);
+    expect((await loadConfig(file, {})).registries[0]).toMatchObject({
+      caFile: certFile,
+      caCertificates: readFileSync(certFile, 'utf8'),
+    });
+  });
+
+  it('refuses a caFile that is not a PEM certificate bundle, without quoting it', async () => {
+    // Arrange
+    const directory = await mkdtemp(join(tmpdir(), 'crossdock-config-'));
+    const file = join(directory, 'crossdock.yaml');
+    await writeFile(join(directory, 'secrets.env'), 'DATABASE_PASSWORD=hunter2\n');
+    await writeFile(
+      file,
+      `registries:
+  - { name: a, url: "https://a.example", caFile: secrets.env }
+  - { name: b, url: "https://b.example", caFile: /dev/zero }
+`,
+    );
+
+    // Act
+    const failure = (await loadConfig(file, {}).catch((error: unknown) => error)) as ConfigError;
+
+    // Assert
+    expect(failure.issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([
+      `registries[0].caFile: ${join(directory, 'secrets.env')} is not a PEM certificate bundle (no CERTIFICATE block)`,
+      'registries[1].caFile: cannot use /dev/zero: not a regular file',
+    ]);
+    expect(failure.message).not.toContain('hunter2');
   });
 });

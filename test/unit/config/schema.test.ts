@@ -72,7 +72,7 @@ describe('config schema', () => {
       ).toEqual([
         'registries[0].credentials.username: is required',
         'registries[0].credentials.user: unknown key; known keys: username, password',
-        'registries[0].tls: unknown key; known keys: name, url, kind, credentials, insecure, caFile, rateLimit',
+        'registries[0].tls: unknown key; known keys: name, url, kind, credentials, insecure, caFile, caCertificates, rateLimit, readIdleTimeoutSeconds, allowLinkLocal',
       ]);
     });
   });
@@ -134,6 +134,36 @@ describe('config schema', () => {
         caFile: 'ca.pem',
         rateLimit: { requestsPerSecond: 0.5 },
       });
+    });
+
+    it.each([
+      ['http://169.254.169.254', '169.254.169.254 is a link-local address (where cloud metadata lives)'],
+      ['http://[fe80::1]:5000', 'fe80::1 is a link-local address (where cloud metadata lives)'],
+      ['http://[fd00:ec2::254]', 'fd00:ec2::254 is a cloud metadata address'],
+      ['http://100.100.100.200', '100.100.100.200 is a cloud metadata address'],
+      ['http://metadata.google.internal', 'metadata.google.internal is a cloud metadata host name'],
+    ])('refuses the link-local or cloud metadata url %j unless the registry allows it', (url, reason) => {
+      expect(problems(`registries:\n  - { name: a, url: "${url}" }`)).toEqual([
+        `registries[0].url: ${reason}; set allowLinkLocal: true if this registry really lives there`,
+      ]);
+      expect(
+        parse(`registries:\n  - { name: a, url: "${url}", allowLinkLocal: true }`).registries[0],
+      ).toMatchObject({
+        allowLinkLocal: true,
+      });
+    });
+
+    it('keeps loopback registries, which need no allowance', () => {
+      expect(parse(TWO_REGISTRIES).registries.map((registry) => registry.url)).toEqual([
+        'http://127.0.0.1:5001',
+        'http://127.0.0.1:5002',
+      ]);
+    });
+
+    it('reads a read-idle timeout in seconds', () => {
+      expect(
+        parse('registries:\n  - { name: a, url: "https://a", readIdleTimeoutSeconds: "0.5" }').registries[0],
+      ).toMatchObject({ readIdleTimeoutSeconds: 0.5 });
     });
 
     it('refuses caFile with insecure, which skips certificate checks', () => {

@@ -1,3 +1,5 @@
+import { InvalidReferenceError } from '#registry/errors.ts';
+import { validateTag } from '#registry/reference.ts';
 import { mapLimit } from './limit.ts';
 import type { RepositoryRef } from './types.ts';
 
@@ -101,10 +103,22 @@ async function otherTags(
     signal ? { pageSize, signal } : { pageSize },
   );
   for await (const page of pages) {
-    tags.push(...page.filter((t) => t !== tag));
+    // A listed name outside the tag grammar is no tag any registry can hold (nor one to put
+    // into a request path): it cannot be at the source either.
+    tags.push(...page.filter((t) => t !== tag && isTag(t)));
     if (tags.length > limit) return undefined;
   }
   return tags;
+}
+
+function isTag(text: string): boolean {
+  try {
+    validateTag(text);
+    return true;
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) return false;
+    throw error;
+  }
 }
 
 /** Those of `tags` that exist in `side` (pointing at `digest`, when given). */

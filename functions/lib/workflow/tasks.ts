@@ -190,11 +190,11 @@ export async function pushManifestTask(
 export async function checkTagTask(
   deps: TaskDependencies,
   input: TaskInput,
-): Promise<{ matches: boolean; reason?: string }> {
+): Promise<{ matches: boolean; skipped?: string }> {
   const job = await load(deps, input, 'CheckTag');
-  if (job.digest === undefined) return skipDelete(deps, job, 'the event named no digest');
+  if (job.digest === undefined) return { matches: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
   const refusal = await checkDelete({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
-  if (refusal) return skipDelete(deps, job, describeRefusal(refusal));
+  if (refusal) return { matches: false, skipped: await skipDelete(deps, job, describeRefusal(refusal)) };
   return { matches: true };
 }
 
@@ -206,23 +206,21 @@ export async function checkTagTask(
 export async function deleteManifestTask(
   deps: TaskDependencies,
   input: TaskInput,
-): Promise<{ deleted: boolean; reason?: string }> {
+): Promise<{ deleted: boolean; skipped?: string }> {
   const job = await load(deps, input, 'DeleteManifest');
-  if (job.digest === undefined)
-    return { ...(await skipDelete(deps, job, 'the event named no digest')), deleted: false };
+  if (job.digest === undefined) return { deleted: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
   const result = await deleteTag({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
   if (result.deleted) return { deleted: true };
-  return { ...(await skipDelete(deps, job, describeRefusal(result))), deleted: false };
+  return { deleted: false, skipped: await skipDelete(deps, job, describeRefusal(result)) };
 }
 
-async function skipDelete(
-  deps: TaskDependencies,
-  job: Job,
-  reason: string,
-): Promise<{ matches: false; reason: string }> {
+const NO_DIGEST = 'the event named no digest';
+
+/** Ends a delete job SKIPPED, the reason in its history; answers the note. */
+async function skipDelete(deps: TaskDependencies, job: Job, reason: string): Promise<string> {
   const note = `not deleted: ${reason}`;
   await deps.jobs.end(job.id, 'SKIPPED', undefined, job.attempt, note);
-  return { matches: false, reason: note };
+  return note;
 }
 
 export interface RecordStateInput extends TaskInput {

@@ -11,6 +11,7 @@ import {
   syncCommand,
 } from './commands.ts';
 import { type CliIo, defaultIo } from './context.ts';
+import { printable } from './format.ts';
 
 /**
  * Builds the `crossdock` command line from the definitions in commands.ts. Commands are imported
@@ -120,7 +121,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<n
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
-    io.stderr.write(`crossdock: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`crossdock: ${printable(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }
   return exitCode;

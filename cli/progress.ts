@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ReplicationEvent } from '#replication/types.ts';
-import { formatBytes, shortDigest } from './format.ts';
+import { formatBytes, printable, shortDigest } from './format.ts';
 
 /**
  * Shows progress: bars on a terminal, plain lines otherwise (CI logs, pipes). Lines are
@@ -53,7 +53,7 @@ class LineReporter implements ProgressReporter {
   }
 
   line(text: string): void {
-    this.#stream.write(`${text}\n`);
+    this.#stream.write(`${printable(text)}\n`);
   }
 
   stop(): void {}
@@ -81,7 +81,7 @@ class BarReporter implements ProgressReporter {
     const key = `${label} ${event.digest}`;
     if (event.type === 'blob-start') {
       const payload = {
-        label,
+        label: printable(label),
         digest: shortDigest(event.digest),
         done: '0 B',
         total: formatBytes(event.size),
@@ -104,7 +104,7 @@ class BarReporter implements ProgressReporter {
   }
 
   line(text: string): void {
-    this.#bars.log(`${text}\n`);
+    this.#bars.log(`${printable(text)}\n`);
   }
 
   stop(): void {

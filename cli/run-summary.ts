@@ -1,6 +1,6 @@
 import type { ReplicateResult } from '#replication/types.ts';
 import { addStats, emptyStats, type ReplicationStats } from '#replication/types.ts';
-import { formatBytes, formatSeconds } from './format.ts';
+import { formatBytes, formatSeconds, printable } from './format.ts';
 
 export interface Failure {
   label: string;
@@ -59,7 +59,7 @@ export class RunSummary {
 }
 
 /** One line for an error: its message, with the error's name when the message alone is vague. */
+/** An error in one line to print: registries' text in it has its control characters escaped. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
+  return printable(error instanceof Error ? error.message || error.name : String(error));
 }

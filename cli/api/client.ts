@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import type { ApiConnectionOptions } from '../commands.ts';
 import type { CliIo } from '../context.ts';
+import { printable } from '../format.ts';
 
 /**
  * The CLI's client of the management API (`/api/...`), local or deployed: JSON over undici's
@@ -156,7 +157,8 @@ export async function runApiCommand(
     return (await work(client)) ?? 0;
   } catch (error) {
     const message = error instanceof Error ? error.message || error.name : String(error);
-    io.stderr.write(`crossdock ${label}: ${oneLine(message)}\n`);
+    // The message may be the API's, quoting what a registry or a client sent.
+    io.stderr.write(`crossdock ${label}: ${printable(oneLine(message))}\n`);
     return 1;
   } finally {
     await client?.close();

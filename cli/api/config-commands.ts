@@ -2,6 +2,7 @@ import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig, PolicyConfig, RegistryConfig, SourceConfig } from '#config/schema.ts';
 import type { ApiConnectionOptions, ApplyOptions, ListingOptions } from '../commands.ts';
 import type { CliIo } from '../context.ts';
+import { printable } from '../format.ts';
 import { describeError } from '../run-summary.ts';
 import { runApiCommand } from './client.ts';
 import { parseOutput, renderTable } from './table.ts';
@@ -73,7 +74,7 @@ export async function runApply(options: ApplyOptions, io: CliIo): Promise<number
       for (const held of existing[plural] ?? []) {
         if (declared.has(held.name)) continue;
         leftAlone++;
-        io.stdout.write(`${kind} ${held.name}: not in the config, left alone\n`);
+        io.stdout.write(`${kind} ${printable(held.name)}: not in the config, left alone\n`);
       }
     }
     io.stdout.write(

@@ -1,7 +1,7 @@
 import type { JobListReply, JobReply, JobView } from '../../functions/lib/api/views.ts';
 import type { ApiConnectionOptions, JobsListOptions, ListingOptions } from '../commands.ts';
 import type { CliIo } from '../context.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes, printable } from '../format.ts';
 import { type ApiClient, runApiCommand } from './client.ts';
 import { formatAge, JOB_COLUMNS, jobRow, parseOutput, renderTable } from './table.ts';
 
@@ -91,7 +91,8 @@ function describeJob(job: JobView, now: number): string {
     ]);
   }
   const width = Math.max(...lines.map(([key]) => key.length));
-  const head = lines.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n');
+  // The values are the record's: registries' error text among them.
+  const head = lines.map(([key, value]) => `${key.padEnd(width)}  ${printable(value)}`).join('\n');
   const history = renderTable(
     ['AT', 'STATUS', 'SUBSTATE', 'ATTEMPT', 'NOTE'],
     job.history.map((entry) => [

@@ -1,5 +1,5 @@
 import type { JobView } from '../../functions/lib/api/views.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes, printable } from '../format.ts';
 
 /** Tables and one-line descriptions for the API commands. */
 
@@ -10,8 +10,12 @@ export function parseOutput(text: string): OutputFormat {
   throw new Error(`--output must be table or json, not "${text}"`);
 }
 
-/** Columns padded to their widest cell; the last column is not padded. */
-export function renderTable(header: string[], rows: string[][]): string {
+/**
+ * Columns padded to their widest cell; the last column is not padded. Cells are API answers
+ * (records, registries' error text): their control characters are printed escaped.
+ */
+export function renderTable(header: string[], cellRows: string[][]): string {
+  const rows = cellRows.map((row) => row.map(printable));
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );

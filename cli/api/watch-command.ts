@@ -4,7 +4,7 @@ import type { JobReply, JobView } from '../../functions/lib/api/views.ts';
 import { isTerminal } from '../../functions/lib/jobs/job.ts';
 import type { WatchOptions } from '../commands.ts';
 import { type CliIo, interruptSignal } from '../context.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes, printable } from '../format.ts';
 import { runApiCommand } from './client.ts';
 import { fetchJobs } from './jobs-command.ts';
 import { JOB_COLUMNS, jobRow, renderTable } from './table.ts';
@@ -29,7 +29,7 @@ function changeLine(job: JobView): string {
     job.bytesCopied > 0 ? formatBytes(job.bytesCopied) : '',
     job.error ? `${job.error.code}: ${job.error.message}` : '',
   ];
-  return `${parts.filter(Boolean).join(' ')}\n`;
+  return `${printable(parts.filter(Boolean).join(' '))}\n`;
 }
 
 const fingerprint = (job: JobView) =>

@@ -2,19 +2,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allEnded, type CrossdockProcess, type JobView, waitForJobs } from '../support/crossdock-process.ts';
 import { pushImage } from '../support/image-builder.ts';
 import { type Mirror, startMirror } from '../support/mirror.ts';
-import type { TestRegistry } from '../support/registry-process.ts';
-import { deleteManifest, manifestDigest } from '../support/registry-reader.ts';
-import { replicationPolicy } from '../support/serve-config.ts';
+import { removeTag, type TestRegistry } from '../support/registry-process.ts';
+import { deleteManifest, listTags, manifestDigest, tagImage } from '../support/registry-reader.ts';
+import { hookSecret, replicationPolicy } from '../support/serve-config.ts';
+import { distributionDelete, distributionEnvelope, postNotification } from '../support/webhook-payloads.ts';
 
 /**
  * A delete at the source reaches the destination through the source's own notifications
  * (distribution sends `{digest}` then one `{tag}` event per tag), but only while the
- * destination's tag still points at the digest deleted at the source.
+ * destination's tag still points at the digest deleted at the source, the source has no such
+ * tag now, and no other tag the source still has shares the digest (distribution deletes by
+ * digest: every tag on it goes).
  */
 
 const query = (repository: string) => `repository=${encodeURIComponent(repository)}`;
 const pushJob = (jobs: JobView[]) => jobs.find((job) => job.action === 'push');
 const deleteJob = (jobs: JobView[]) => jobs.find((job) => job.action === 'delete');
+/** Why a job ended as it did: the note of its last history entry. */
+const endNote = (job: JobView | undefined) => job?.history.at(-1)?.note;
 
 describe('crossdock serve: deletes', () => {
   let mirror: Mirror;
@@ -100,5 +105,55 @@ describe('crossdock serve: deletes', () => {
     const jobs = await waitForJobs(crossdock, allEnded, { query: query('keep/app') });
     expect(jobs.map((job) => job.action)).toEqual(['push']);
     expect(await manifestDigest({ url: b.url }, 'keep/app', 'v1')).toBe(digest);
+  });
+
+  /**
+   * Posts the delete of `repository:tag` as A's notifications carry a tag delete (distribution
+   * v3 sends one for `DELETE /v2/<name>/manifests/<tag>`; the v2 registry here cannot delete a
+   * tag alone, so the test removes it in A's storage and sends the event itself).
+   */
+  async function tagDeletedAtA(repository: string, tag: string): Promise<void> {
+    const body = distributionEnvelope(distributionDelete({ repository, tag }));
+    const answer = await postNotification(`${crossdock.url}/webhooks/a`, body, hookSecret('a'));
+    expect(answer.status).toBeLessThan(300);
+  }
+
+  it('a tag deleted at A whose digest five more tags at A share: the delete is SKIPPED and B keeps those five', async () => {
+    const others = ['t2', 't3', 't4', 't5', 't6'];
+    const image = await pushImage(`${a.host}/team/six:t1`);
+    await tagImage({ url: a.url }, 'team/six', 't1', others);
+    await waitForJobs(crossdock, (all) => all.length === 6 && allEnded(all), { query: query('team/six') });
+    expect((await listTags({ url: b.url }, 'team/six')).sort()).toEqual(['t1', ...others]);
+
+    removeTag(a, 'team/six', 't1');
+    await tagDeletedAtA('team/six', 't1');
+
+    const jobs = await waitForJobs(crossdock, (all) => all.length === 7 && allEnded(all), {
+      query: query('team/six'),
+    });
+    expect(deleteJob(jobs)).toMatchObject({ status: 'SKIPPED', tag: 't1', digest: image.digest });
+    expect(endNote(deleteJob(jobs))).toBe(
+      'not deleted: digest-shared-by-tags: t2, t3, t4, t5, t6 (still at the source; deleting the digest would remove them too)',
+    );
+    for (const tag of others)
+      expect(await manifestDigest({ url: b.url }, 'team/six', tag)).toBe(image.digest);
+  });
+
+  it('a delete event arriving after the tag was pushed again at A is SKIPPED, and B keeps the tag', async () => {
+    const digest = await replicated('team/again', 'v1');
+    removeTag(a, 'team/again', 'v1'); // deleted at A; its event comes late
+    await tagImage({ url: a.url }, 'team/again', digest, ['v1']); // pushed again at A
+    await waitForJobs(crossdock, (all) => all.length === 2 && allEnded(all), { query: query('team/again') });
+
+    await tagDeletedAtA('team/again', 'v1');
+
+    const jobs = await waitForJobs(crossdock, (all) => all.length === 3 && allEnded(all), {
+      query: query('team/again'),
+    });
+    expect(deleteJob(jobs)).toMatchObject({ status: 'SKIPPED', tag: 'v1', digest });
+    expect(endNote(deleteJob(jobs))).toBe(
+      `not deleted: tag-exists-at-source: the source has the tag again (${digest})`,
+    );
+    expect(await manifestDigest({ url: b.url }, 'team/again', 'v1')).toBe(digest);
   });
 });

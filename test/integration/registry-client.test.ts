@@ -4,8 +4,8 @@ import { deleteTag } from '#replication/delete-tag.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
 import { startCuttingProxy } from '../support/fault-proxy.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
-import { listTags, manifestDigest } from '../support/registry-reader.ts';
+import { removeTag, startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { listTags, manifestDigest, tagImage } from '../support/registry-reader.ts';
 
 describe('registry client and steps against a real registry', () => {
   let registry: TestRegistry;
@@ -38,20 +38,48 @@ describe('registry client and steps against a real registry', () => {
 
   it('deletes a destination tag only while it still points at the deleted digest', async () => {
     const destination = { client, repository: 'mirror/app' };
+    const source = { client, repository: 'gone/app' }; // the tag is gone at the source
     await replicateTag({ source: { client, repository: 'team-a/app' }, destination, reference: 'v1' });
+    const remove = (deletedDigest: string) => deleteTag({ source, destination, tag: 'v1', deletedDigest });
 
-    const moved = await deleteTag(client, 'mirror/app', 'v1', v2.digest);
+    const moved = await remove(v2.digest);
     expect(moved).toEqual({ deleted: false, reason: 'tag-moved', destinationDigest: v1.digest });
     expect(await manifestDigest({ url: registry.url, creds: 'u:p' }, 'mirror/app', 'v1')).toBe(v1.digest);
 
-    const deleted = await deleteTag(client, 'mirror/app', 'v1', v1.digest);
+    const deleted = await remove(v1.digest);
     expect(deleted).toEqual({ deleted: true });
     expect(await listTags({ url: registry.url, creds: 'u:p' }, 'mirror/app')).toEqual([]);
 
-    expect(await deleteTag(client, 'mirror/app', 'v1', v1.digest)).toEqual({
-      deleted: false,
-      reason: 'tag-missing',
-    });
+    expect(await remove(v1.digest)).toEqual({ deleted: false, reason: 'tag-missing' });
+  });
+
+  it('does not delete while the source has the tag again, or other tags on the digest', async () => {
+    const access = { url: registry.url, creds: 'u:p' };
+    const source = { client, repository: 'src-shared/app' };
+    const destination = { client, repository: 'dst-shared/app' };
+    for (const side of [source, destination]) {
+      await replicateTag({
+        source: { client, repository: 'team-a/app' },
+        destination: side,
+        reference: 'v1',
+      });
+      await tagImage(access, side.repository, 'v1', ['stable', 'edge']);
+    }
+    const request = { source, destination, tag: 'v1', deletedDigest: v1.digest };
+
+    const pushedAgain = await deleteTag(request);
+    removeTag(registry, 'src-shared/app', 'v1');
+    const tooMany = await deleteTag({ ...request, tagLimit: 1 });
+    const shared = await deleteTag(request);
+    removeTag(registry, 'src-shared/app', 'stable');
+    removeTag(registry, 'src-shared/app', 'edge');
+    const deleted = await deleteTag(request);
+
+    expect(pushedAgain).toEqual({ deleted: false, reason: 'tag-exists-at-source', sourceDigest: v1.digest });
+    expect(tooMany).toEqual({ deleted: false, reason: 'too-many-tags', limit: 1 });
+    expect(shared).toEqual({ deleted: false, reason: 'digest-shared-by-tags', tags: ['edge', 'stable'] });
+    expect(deleted).toEqual({ deleted: true });
+    expect(await listTags(access, 'dst-shared/app')).toEqual([]);
   });
 
   it('copies within one registry by mounting from the source repository', async () => {

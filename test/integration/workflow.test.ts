@@ -14,7 +14,7 @@ import type { KnownJob, WorkflowJobs } from '../../functions/lib/workflow/ports.
 import { pipelineLimits } from '../../infra/limits.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { removeTag, startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { listTags, manifestDigest } from '../support/registry-reader.ts';
 
 const MiB = 1024 * 1024;
@@ -47,11 +47,17 @@ class RecordedJobs implements WorkflowJobs {
     job.status = 'RUNNING';
     return job;
   }
-  async end(id: string, status: TerminalStatus, error?: JobError) {
+  async end(id: string, status: TerminalStatus, error?: JobError, attempt?: number, note?: string) {
     const job = this.jobs.get(id);
     if (!job || ['SUCCEEDED', 'SKIPPED', 'FAILED', 'CANCELLED'].includes(job.status)) return false;
     job.status = status;
     if (error) job.error = error;
+    job.history.push({
+      at: new Date().toISOString(),
+      status,
+      attempt: attempt ?? job.attempt,
+      ...(note ? { note } : {}),
+    });
     return true;
   }
   async setSubstate(known: KnownJob, substate: string, progress?: Progress) {
@@ -201,17 +207,27 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     });
   });
 
-  it('deletes the destination tag only while it points at the deleted digest', async () => {
-    const v1 = await manifestDigest(destination, 'mirror/team-a/app', 'v1');
+  it('deletes the destination tag only while it points at the deleted digest and the source has no such tag', async () => {
+    const v1 = (await manifestDigest(destination, 'mirror/team-a/app', 'v1')) as string;
     job('delete-1', 'team-a/app', 'v1', { action: 'delete', digest: `sha256:${'0'.repeat(64)}` });
     job('delete-2', 'team-a/app', 'v1', { action: 'delete', digest: v1 });
+    job('delete-3', 'team-a/app', 'v1', { action: 'delete', digest: v1 });
 
     await run('delete-1');
-    expect(jobs.jobs.get('delete-1')?.status).toBe('SKIPPED');
-    expect(await manifestDigest(destination, 'mirror/team-a/app', 'v1')).toBe(v1);
+    await run('delete-2'); // the source still has team-a/app:v1
+    removeTag(source, 'team-a/app', 'v1');
+    await run('delete-3');
 
-    await run('delete-2');
-    expect(jobs.jobs.get('delete-2')?.status).toBe('SUCCEEDED');
+    const ending = (id: string) => jobs.jobs.get(id)?.history.at(-1);
+    expect(ending('delete-1')).toMatchObject({
+      status: 'SKIPPED',
+      note: expect.stringMatching(/^not deleted: tag-moved: /),
+    });
+    expect(ending('delete-2')).toMatchObject({
+      status: 'SKIPPED',
+      note: `not deleted: tag-exists-at-source: the source has the tag again (${v1})`,
+    });
+    expect(jobs.jobs.get('delete-3')?.status).toBe('SUCCEEDED');
     expect(await listTags(destination, 'mirror/team-a/app')).toEqual([]);
   });
 });

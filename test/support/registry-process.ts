@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
@@ -186,4 +186,22 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Removes one tag of a repository, leaving the manifest and its other tags: what distribution
+ * v3's `DELETE /v2/<name>/manifests/<tag>` does. The v2 registry the tests run cannot delete a
+ * tag alone through its API (only a manifest by digest, with all its tags), so this edits its
+ * storage, as its maintainers advise; it sends no notification.
+ */
+export function removeTag(registry: TestRegistry, repository: string, tag: string): void {
+  const tagDir = join(
+    registry.storage,
+    'docker/registry/v2/repositories',
+    repository,
+    '_manifests/tags',
+    tag,
+  );
+  if (!existsSync(tagDir)) throw new Error(`${repository}:${tag} is not in the registry's storage`);
+  rmSync(tagDir, { recursive: true });
 }

@@ -5,7 +5,7 @@ import { ApiConflictError, ApiNotFoundError, type Issue } from './errors.ts';
 import { cancelPolicyJobs, type PolicyCancellation } from './policy-jobs.ts';
 import type { ApiPorts, ApiResponse } from './ports.ts';
 import {
-  redactedIssues,
+  type Restored,
   redactRegistry,
   redactSource,
   restoreRegistrySecrets,
@@ -37,7 +37,8 @@ interface Kind<K extends ConfigKind> {
   put(ports: ApiPorts, value: ConfigItems[K]): Promise<ConfigItems[K]>;
   delete(ports: ApiPorts, name: string): Promise<boolean>;
   redact(item: ConfigItems[K]): ConfigItems[K];
-  restore(body: unknown, stored: ConfigItems[K] | undefined): unknown;
+  /** Puts back the stored secrets a body may keep (`REDACTED`), with issues for those it may not. */
+  restore(body: unknown, stored: ConfigItems[K] | undefined): Restored;
 }
 
 const KINDS: { [K in ConfigKind]: Kind<K> } = {
@@ -63,7 +64,7 @@ const KINDS: { [K in ConfigKind]: Kind<K> } = {
     put: (p, value) => p.config.putPolicy(value),
     delete: (p, name) => p.config.deletePolicy(name),
     redact: (policy) => policy,
-    restore: (body) => body,
+    restore: (body) => ({ body, issues: [] }),
   },
 };
 
@@ -118,8 +119,9 @@ export async function writeItem(
       `${kind} "${itemName}" exists already: PUT /api/${PLURALS[kind]}/${itemName} replaces it`,
     );
   }
-  input = spec.restore(input, before);
-  if (kind !== 'policy') issues.push(...redactedIssues(kind, input));
+  const restored = spec.restore(input, before);
+  input = restored.body;
+  issues.push(...restored.issues);
   const registries = kind === 'registry' ? [] : await ports.config.listRegistries();
   const value = validateItem(kind, input, registries, issues);
 

@@ -231,7 +231,7 @@ export class Crossdock {
   readonly workflowJobs: WorkflowJobs = {
     get: (id) => this.jobs.get(id),
     markRunning: (id, attempt, executionArn) => this.jobs.markRunning(id, attempt, executionArn),
-    end: (id, status, error, attempt) => this.lifecycle.end(id, status, { error, attempt }),
+    end: (id, status, error, attempt, note) => this.lifecycle.end(id, status, { error, attempt, note }),
     setSubstate: async (job, substate, progress) => {
       await this.jobs.setSubstate(job.id, substate, progress, job);
     },

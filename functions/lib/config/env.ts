@@ -40,7 +40,8 @@ export function expandReferences(
       return match;
     }
     const [, name, fallback] = parsed as unknown as [string, string, string | undefined];
-    const found = env[name];
+    // Own properties only: `${toString}` names no variable, not Object.prototype's function.
+    const found = Object.hasOwn(env, name) ? env[name] : undefined;
     if (fallback !== undefined) return found === undefined || found === '' ? fallback : found;
     if (found !== undefined) return found;
     problems.push({

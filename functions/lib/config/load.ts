@@ -81,7 +81,7 @@ function parse(text: string, { env = process.env, file }: ParseOptions) {
   });
   if (issues.length > 0) throw new ConfigError(issues, file);
 
-  const parsed = configSchema.safeParse(document.toJS() ?? {}, { error: plainMessage });
+  const parsed = configSchema.safeParse(toPlainValue(document, file) ?? {}, { error: plainMessage });
   if (!parsed.success) {
     const found = parsed.error.issues.flatMap((issue) => toConfigIssues(issue, locate));
     throw new ConfigError(sortByPosition(found), file);
@@ -93,6 +93,20 @@ function parse(text: string, { env = process.env, file }: ParseOptions) {
     }
   }
   return { config, locate };
+}
+
+/**
+ * The document as plain values. Resolving aliases can fail (an alias before its anchor, or one
+ * that expands to too many nodes: the yaml library's guard against alias bombs), which the
+ * library throws as a ReferenceError: it is a problem of the config like any other.
+ */
+function toPlainValue(document: Document, file: string | undefined): unknown {
+  try {
+    return document.toJS();
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ConfigError([{ path: '', message: `YAML aliases: ${error.message}` }], file);
+  }
 }
 
 /** Expands references in every string scalar, in place; aliases share their anchor's node. */

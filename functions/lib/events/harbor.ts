@@ -14,12 +14,13 @@ import { parseShape } from './shape.ts';
  * Other event types (pulls, scans, quota, …) and tagless resources are counted as ignored.
  */
 
-const ACTIONS: Record<string, RegistryEvent['action']> = {
-  PUSH_ARTIFACT: 'push',
-  DELETE_ARTIFACT: 'delete',
-  'harbor.artifact.pushed': 'push',
-  'harbor.artifact.deleted': 'delete',
-};
+/** A Map, not an object: the type comes from the sender, and `toString` or `__proto__` is no action. */
+const ACTIONS = new Map<string, RegistryEvent['action']>([
+  ['PUSH_ARTIFACT', 'push'],
+  ['DELETE_ARTIFACT', 'delete'],
+  ['harbor.artifact.pushed', 'push'],
+  ['harbor.artifact.deleted', 'delete'],
+]);
 
 const eventDataSchema = z.looseObject({
   resources: z.array(
@@ -92,7 +93,7 @@ export function parseHarborEvents(payload: unknown, options: ParseOptions): Pars
     payload,
     isCloudEvent(payload) ? 'Harbor CloudEvent' : 'Harbor webhook payload',
   );
-  const action = ACTIONS[type];
+  const action = ACTIONS.get(type);
   if (action === undefined) return { events: [], ignored: 1 };
 
   const envelope = readEnvelope(payload);

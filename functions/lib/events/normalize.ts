@@ -8,10 +8,11 @@ export type { ParsedEvents, ParseOptions, RegistryEvent } from './registry-event
 
 export type WebhookFormat = SourceConfig['format'];
 
-const PARSERS: Partial<Record<WebhookFormat, (payload: unknown, options: ParseOptions) => ParsedEvents>> = {
-  distribution: parseDistributionEvents,
-  harbor: parseHarborEvents,
-};
+/** A Map, so that only these formats have a parser, never an inherited property. */
+const PARSERS = new Map<WebhookFormat, (payload: unknown, options: ParseOptions) => ParsedEvents>([
+  ['distribution', parseDistributionEvents],
+  ['harbor', parseHarborEvents],
+]);
 
 /**
  * Turns a parsed webhook body of `format` into push and delete events of `options.registry`.
@@ -19,10 +20,10 @@ const PARSERS: Partial<Record<WebhookFormat, (payload: unknown, options: ParseOp
  * throws `MalformedPayloadError` (400).
  */
 export function parseEvents(format: WebhookFormat, payload: unknown, options: ParseOptions): ParsedEvents {
-  const parser = PARSERS[format];
+  const parser = PARSERS.get(format);
   if (parser === undefined)
     throw new UnsupportedFormatError(
-      `webhook format "${format}" is not supported yet (supported: ${Object.keys(PARSERS).join(', ')})`,
+      `webhook format "${format}" is not supported yet (supported: ${[...PARSERS.keys()].join(', ')})`,
     );
   return parser(payload, options);
 }

@@ -17,8 +17,15 @@ export interface WorkflowJobs {
   /**
    * Ends the job through the job lifecycle (its slot freed, its tag handed on); false when it
    * had ended already, or when `attempt` is not the job's (a retry superseded this execution).
+   * `note` goes into the history entry of the final status (why a job was SKIPPED).
    */
-  end(id: string, status: TerminalStatus, error?: JobError, attempt?: number): Promise<boolean>;
+  end(
+    id: string,
+    status: TerminalStatus,
+    error?: JobError,
+    attempt?: number,
+    note?: string,
+  ): Promise<boolean>;
   /**
    * Records the substate being entered (and progress made), so the console and `jobs show`
    * follow it. `job` is the job as the task read it: its attempt and substate spare a read.

@@ -1,7 +1,7 @@
 import type { Descriptor } from '#registry/manifests.ts';
 import { checkManifest } from '#replication/check-manifest.ts';
 import { copyBlob, DEFAULT_MONOLITHIC_LIMIT } from '#replication/copy-blob.ts';
-import { deleteTag } from '#replication/delete-tag.ts';
+import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag.ts';
 import { fetchManifest } from '#replication/fetch-manifest.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
 import type { RepositoryRef } from '#replication/types.ts';
@@ -191,31 +191,45 @@ export async function pushManifestTask(
   return { pushed };
 }
 
-/** CheckTag: does the destination tag still point at the digest deleted at the source? */
+/**
+ * CheckTag: may the delete happen (replication/delete-tag.ts `checkDelete`)? When it may not,
+ * the job ends SKIPPED here with the reason in its history (the RecordSkipped state that follows
+ * finds it ended).
+ */
 export async function checkTagTask(
   deps: TaskDependencies,
   input: TaskInput,
-): Promise<{ matches: boolean; destinationDigest?: string }> {
+): Promise<{ matches: boolean; skipped?: string }> {
   const job = await load(deps, input, 'CheckTag');
-  const { destination } = await sides(deps, job);
-  const found = await destination.client.manifests.head(destination.repository, job.tag);
-  if (!found) return { matches: false };
-  return {
-    matches: job.digest !== undefined && found.digest === job.digest,
-    destinationDigest: found.digest,
-  };
+  if (job.digest === undefined) return { matches: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
+  const refusal = await checkDelete({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
+  if (refusal) return { matches: false, skipped: await skipDelete(deps, job, describeRefusal(refusal)) };
+  return { matches: true };
 }
 
-/** DeleteManifest: deletes only while the tag still points at the deleted digest (checked again). */
+/**
+ * DeleteManifest: checks again (a tag may have been pushed since CheckTag), then deletes. A
+ * refusal now ends the job SKIPPED with its reason, so the RecordSucceeded state that follows
+ * changes nothing.
+ */
 export async function deleteManifestTask(
   deps: TaskDependencies,
   input: TaskInput,
-): Promise<{ deleted: boolean }> {
+): Promise<{ deleted: boolean; skipped?: string }> {
   const job = await load(deps, input, 'DeleteManifest');
-  const { destination } = await sides(deps, job);
-  if (job.digest === undefined) return { deleted: false };
-  const result = await deleteTag(destination.client, destination.repository, job.tag, job.digest);
-  return { deleted: result.deleted };
+  if (job.digest === undefined) return { deleted: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
+  const result = await deleteTag({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
+  if (result.deleted) return { deleted: true };
+  return { deleted: false, skipped: await skipDelete(deps, job, describeRefusal(result)) };
+}
+
+const NO_DIGEST = 'the event named no digest';
+
+/** Ends a delete job SKIPPED, the reason in its history; answers the note. */
+async function skipDelete(deps: TaskDependencies, job: Job, reason: string): Promise<string> {
+  const note = `not deleted: ${reason}`;
+  await deps.jobs.end(job.id, 'SKIPPED', undefined, job.attempt, note);
+  return note;
 }
 
 export interface RecordStateInput extends TaskInput {

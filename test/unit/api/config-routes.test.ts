@@ -76,6 +76,57 @@ describe('registries', () => {
     expect((await api.config.getRegistry('hub-a'))?.credentials?.password).toBe('rotated');
   });
 
+  it('keeps the stored password for "***" only while url and username are unchanged (400 otherwise)', async () => {
+    await api.call('POST', '/api/registries', { body: registries.hubA });
+    const read = (await api.call('GET', '/api/registries/hub-a')).body.registry;
+
+    const sameOrigin = await api.call('PUT', '/api/registries/hub-a', {
+      body: { ...read, url: 'http://127.0.0.1:5001/' },
+    });
+    const otherHost = await api.call('PUT', '/api/registries/hub-a', {
+      body: { ...read, url: 'https://attacker.example' },
+    });
+    const otherUser = await api.call('PUT', '/api/registries/hub-a', {
+      body: { ...read, credentials: { username: 'mallory', password: '***' } },
+    });
+    const tlsOff = await api.call('PUT', '/api/registries/hub-a', { body: { ...read, insecure: true } });
+
+    expect(sameOrigin.body.outcome).toBe('unchanged');
+    for (const refused of [otherHost, otherUser, tlsOff]) {
+      expect(refused.statusCode).toBe(400);
+      expect(refused.body.error.issues).toEqual([
+        {
+          path: 'credentials.password',
+          message:
+            'is "***", but the stored password is kept only for the same url, username and TLS settings (url, username, insecure, caFile): give the password again',
+        },
+      ]);
+      expect(JSON.stringify(refused.body)).not.toContain(SECRET);
+    }
+    expect(await api.config.getRegistry('hub-a')).toMatchObject({
+      url: 'http://127.0.0.1:5001',
+      credentials: { username: 'alice', password: SECRET },
+    });
+  });
+
+  it('accepts a new url or username together with the password given again', async () => {
+    await api.call('POST', '/api/registries', { body: registries.hubA });
+
+    const moved = await api.call('PUT', '/api/registries/hub-a', {
+      body: {
+        ...registries.hubA,
+        url: 'https://hub-a.example',
+        credentials: { username: 'bob', password: 'new' },
+      },
+    });
+
+    expect([moved.statusCode, moved.body.outcome]).toEqual([200, 'updated']);
+    expect((await api.config.getRegistry('hub-a'))?.credentials).toEqual({
+      username: 'bob',
+      password: 'new',
+    });
+  });
+
   it('refuses "***" as a password when there is no stored one to keep', async () => {
     const response = await api.call('POST', '/api/registries', {
       body: { ...registries.dcB, credentials: { username: 'bob', password: '***' } },
@@ -172,6 +223,47 @@ describe('sources', () => {
     ]);
     expect(JSON.stringify([header.body, hmac.body, list.body])).not.toMatch(/s3cret/);
     expect((await api.config.getSource('gh'))?.auth).toEqual({ hmacSecret: 'hmac-s3cret' });
+  });
+
+  it('keeps a stored source secret for "***" only while its registry and format are unchanged', async () => {
+    await api.call('POST', '/api/registries', { body: registries.dcB });
+    await api.call('POST', '/api/sources', {
+      body: { name: 'gh', registry: 'hub-a', format: 'github', auth: { hmacSecret: 'hmac-s3cret' } },
+    });
+    await api.call('POST', '/api/sources', {
+      body: {
+        name: 'hub-a',
+        registry: 'hub-a',
+        format: 'distribution',
+        auth: { header: 'Authorization', value: 'Bearer webhook-s3cret' },
+      },
+    });
+    const gh = (await api.call('GET', '/api/sources/gh')).body.source;
+    const hub = (await api.call('GET', '/api/sources/hub-a')).body.source;
+
+    const writtenBack = await api.call('PUT', '/api/sources/gh', { body: gh });
+    const ghElsewhere = await api.call('PUT', '/api/sources/gh', { body: { ...gh, registry: 'dc-b' } });
+    const hubElsewhere = await api.call('PUT', '/api/sources/hub-a', { body: { ...hub, registry: 'dc-b' } });
+    const hubOtherFormat = await api.call('PUT', '/api/sources/hub-a', {
+      body: { ...hub, format: 'harbor' },
+    });
+
+    expect(writtenBack.body.outcome).toBe('unchanged');
+    const refusal = (path: string) => [
+      {
+        path,
+        message:
+          'is "***", but the stored secret is kept only for the same registry and format: give the secret again',
+      },
+    ];
+    expect(ghElsewhere.statusCode).toBe(400);
+    expect(ghElsewhere.body.error.issues).toEqual(refusal('auth.hmacSecret'));
+    expect([hubElsewhere.statusCode, hubOtherFormat.statusCode]).toEqual([400, 400]);
+    expect(hubElsewhere.body.error.issues).toEqual(refusal('auth.value'));
+    expect(hubOtherFormat.body.error.issues).toEqual(refusal('auth.value'));
+    expect(JSON.stringify([ghElsewhere.body, hubElsewhere.body, hubOtherFormat.body])).not.toMatch(/s3cret/);
+    expect((await api.config.getSource('gh'))?.registry).toBe('hub-a');
+    expect((await api.config.getSource('hub-a'))?.format).toBe('distribution');
   });
 
   it('refuses a source naming a registry that does not exist, at the path registry', async () => {

@@ -239,6 +239,46 @@ describe('crossdock jobs', () => {
   }, 10_000);
 });
 
+describe('crossdock jobs: text from registries and records on a terminal', () => {
+  /** What a hostile or broken registry may answer: clear the screen, set the title, colour, a fake line. */
+  const HOSTILE = 'manifest unknown\x1b[2J\x1b]0;owned\x07\x9b31m\nFAILED nothing\u202e';
+  const SHOWN = 'manifest unknown\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\x0aFAILED nothing\\u202e';
+  const CONTROL = /[\p{Cc}\u202e]/u;
+  const withoutNewlines = (text: string) => text.replaceAll('\n', '');
+
+  it('jobs show, the jobs table and jobs watch print control characters escaped, never raw', async () => {
+    const job = await api.jobs.create(newJob({ policy: 'hostile' }));
+    await api.jobs.markRunning(job.id, 1, 'arn:exec:hostile');
+    await api.jobs.recordEnd(job.id, 'FAILED', {
+      error: { code: 'ManifestUnknown\x1b[8m', message: HOSTILE },
+      note: `registry said: ${HOSTILE}`,
+    });
+
+    const show = await crossdock(['jobs', 'show', job.id]);
+    const table = await crossdock(['jobs', '--policy', 'hostile']);
+    const watch = await crossdock(['jobs', 'watch', job.id, '--interval', '40']);
+
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^error\s+ManifestUnknown\\x1b\[8m: (.*)$/m);
+    expect(show.stdout).toContain(`: ${SHOWN}\n`);
+    expect(show.stdout).toContain(`registry said: ${SHOWN}\n`);
+    expect(table.code).toBe(0);
+    expect(watch.stdout).toContain(`ManifestUnknown\\x1b[8m: ${SHOWN}\n`);
+    for (const output of [show, table, watch]) {
+      expect(withoutNewlines(output.stdout)).not.toMatch(CONTROL);
+      expect(output.stdout).not.toMatch(/^FAILED nothing/m);
+    }
+  });
+
+  it('an error the API answers is printed on one line, its control characters escaped', async () => {
+    const result = await crossdock(['jobs', 'show', 'x\x1b[2J\x9b1m']);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('x\\x1b[2J\\x9b1m');
+    expect(withoutNewlines(result.stderr)).not.toMatch(CONTROL);
+  });
+});
+
 describe('crossdock policies and registries', () => {
   it('lists registries with the password redacted, and policies; enable and disable', async () => {
     const config = writeConfig(CONFIG);

@@ -23,6 +23,13 @@ describe('expandEnv', () => {
     expect(expandEnv('${A}', { A: '${B}', B: 'b' })).toBe('${B}');
   });
 
+  it('reads only variables that are set: an inherited property of the environment is not one', () => {
+    for (const name of ['toString', 'constructor', 'valueOf', '__proto__']) {
+      expect(errorOf(() => expandEnv(`\${${name}}`, {})).issues[0]?.message).toMatch(/is not set/);
+      expect(expandEnv(`\${${name}:-fallback}`, {})).toBe('fallback');
+    }
+  });
+
   it('refuses an unset variable without a default, naming the variable and its line', () => {
     // Act
     const error = errorOf(() => expandEnv('first: ${SET}\nsecond: ${UNSET}', { SET: 'x' }));

@@ -134,6 +134,23 @@ limits: { runningJobs: "\${RUNNING_JOBS}" }`;
     expect(error.message).toMatch(/^invalid config:\n {2}c\.yaml:3:1: .*\}/);
   });
 
+  it('refuses an alias without its anchor, and an alias bomb, as config errors', () => {
+    const bomb = [
+      'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]',
+      ...Array.from({ length: 8 }, (_, i) => {
+        const name = String.fromCharCode(98 + i);
+        const previous = String.fromCharCode(97 + i);
+        return `${name}: &${name} [${Array(10).fill(`*${previous}`).join(', ')}]`;
+      }),
+    ].join('\n');
+
+    const unresolved = errorOf(() => parseConfig('registries: *nowhere', { env: {} }));
+    const exploded = errorOf(() => parseConfig(bomb, { env: {} }));
+
+    expect(unresolved.issues).toEqual([{ path: '', message: expect.stringMatching(/alias/i) }]);
+    expect(exploded.issues).toEqual([{ path: '', message: expect.stringMatching(/alias/i) }]);
+  });
+
   it('refuses a key given twice in one mapping', () => {
     const error = errorOf(() =>
       parseConfig('limits: { runningJobs: 1 }\nlimits: { runningJobs: 2 }', { env: {} }),

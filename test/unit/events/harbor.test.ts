@@ -76,6 +76,14 @@ describe('Harbor webhooks', () => {
       expect(parse({ type: 'SCANNING_COMPLETED', occur_at: 1 })).toEqual({ events: [], ignored: 1 });
     });
 
+    it.each(['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'])(
+      'ignores the type %j: an inherited property of an object is no action',
+      (type) => {
+        expect(parse({ ...HARBOR_PUSH, type })).toEqual({ events: [], ignored: 1 });
+        expect(parse({ ...HARBOR_CLOUDEVENT_PUSH, type })).toEqual({ events: [], ignored: 1 });
+      },
+    );
+
     it.each([
       [{ occur_at: 1 }, /Harbor webhook payload: at type: /],
       [{ type: 'PUSH_ARTIFACT', event_data: HARBOR_PUSH.event_data }, /at occur_at: /],

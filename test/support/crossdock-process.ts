@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { generatedApiToken, rememberApiToken } from './api-tokens.ts';
@@ -23,8 +24,10 @@ export interface CrossdockProcess {
   configFile: string;
   /** The bearer token its API needs (the config's, else the one serve generated). */
   token: string | undefined;
-  /** Everything it logged (JSON lines on stdout, messages on stderr). */
+  /** Its log: the JSON lines it wrote (warnings and errors on stderr among them). */
   logs(): string;
+  /** What it told the operator in plain lines on stderr (the API token's whereabouts, errors). */
+  messages(): string;
   /** GET/POST on its API; answers the status and the parsed JSON body. */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Sends a signal and waits for the exit. */
@@ -61,6 +64,7 @@ export async function startCrossdock(options: {
   const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const dispatcher = options.https ? new Agent({ connect: { ca: options.https.ca } }) : undefined;
   const logFile = join(dir, 'crossdock.log');
+  const messageFile = join(dir, 'crossdock.stderr');
   const configToken = (options.config.api as { token?: string } | undefined)?.token;
   let token: string | undefined;
   let child: ChildProcess | undefined;
@@ -81,9 +85,18 @@ export async function startCrossdock(options: {
         stateDir,
         ...(options.args ?? []),
       ],
-      { stdio: ['ignore', log, log], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...options.env } },
+      {
+        stdio: ['ignore', log, 'pipe'],
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...options.env },
+      },
     );
     running.add(child);
+    // stderr carries JSON log lines (warnings, errors) and plain lines for the operator: apart.
+    if (child.stderr) {
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        appendFileSync(line.startsWith('{') ? logFile : messageFile, `${line}\n`);
+      });
+    }
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
@@ -98,7 +111,8 @@ export async function startCrossdock(options: {
         // not listening yet
       }
       if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`crossdock serve did not start:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+        const output = `${readFileSync(logFile, 'utf8')}${existsSync(messageFile) ? readFileSync(messageFile, 'utf8') : ''}`;
+        throw new Error(`crossdock serve did not start:\n${output.slice(-3000)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -125,6 +139,7 @@ export async function startCrossdock(options: {
       return token;
     },
     logs: () => readFileSync(logFile, 'utf8'),
+    messages: () => (existsSync(messageFile) ? readFileSync(messageFile, 'utf8') : ''),
     async api<T>(method: string, path: string, body?: unknown) {
       const response = await request(`${url}${path}`, {
         ...(dispatcher ? { dispatcher } : {}),

@@ -64,14 +64,28 @@ const local = <A extends unknown[], O extends OptionValues, G extends OptionValu
 ) =>
   command
     .option('--port <port>', 'where the webhooks and the API listen', port, 8080)
-    .option('--state-dir <dir>', 'where the records and the queue are kept', '.crossdock');
+    .option(
+      '--host <address>',
+      'the address to listen on; off loopback it needs --tls-cert/--tls-key or --insecure-http',
+      '127.0.0.1',
+    )
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (and --tls-key)')
+    .option('--tls-key <file>', 'the PEM key of --tls-cert')
+    .option('--insecure-http', 'serve plain HTTP off loopback (the API token crosses the network readable)')
+    .option(
+      '--state-dir <dir>',
+      'where the records, the queue and the generated API token are kept',
+      '.crossdock',
+    );
 
 export const serveCommand = <A extends unknown[], O extends OptionValues, G extends OptionValues>(
   command: Command<A, O, G>,
 ) =>
   local(
     command
-      .description('run crossdock on this machine: webhooks, API, queue, workflow, records (127.0.0.1)')
+      .description(
+        'run crossdock on this machine: webhooks, API, queue, workflow, records (127.0.0.1 unless --host)',
+      )
       .requiredOption('-c, --config <file>', 'crossdock.yaml (applied at start)'),
   );
 export type ServeOptions = OptionsOf<typeof serveCommand<[], NoOptions, NoOptions>>;
@@ -86,13 +100,17 @@ export const startCommand = <A extends unknown[], O extends OptionValues, G exte
   );
 export type StartOptions = OptionsOf<typeof startCommand<[], NoOptions, NoOptions>>;
 
-/** Commands over the management API (cli/api): --api URL and --token on each. */
+/** Commands over the management API (cli/api): --api URL and the token on each. */
 export const apiCommand = <A extends unknown[], O extends OptionValues, G extends OptionValues>(
   command: Command<A, O, G>,
 ) =>
   command
     .option('--api <url>', 'the crossdock API (env CROSSDOCK_API_URL; default http://127.0.0.1:8080)')
-    .option('--token <token>', 'bearer token of the API (env CROSSDOCK_API_TOKEN)');
+    .option(
+      '--token <token>',
+      'bearer token of the API (env CROSSDOCK_API_TOKEN; else the api-token file serve made in --state-dir)',
+    )
+    .option('--state-dir <dir>', 'where a local serve keeps its generated api-token (default ./.crossdock)');
 export type ApiConnectionOptions = OptionsOf<typeof apiCommand<[], NoOptions, NoOptions>>;
 
 /** API commands that print a table or JSON. */

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig } from '#config/schema.ts';
+import type { ApiToken } from '../infra/local/api-token.ts';
+import { checkListenSettings } from '../infra/local/listen.ts';
 import type { ServeOptions, StartOptions } from './commands.ts';
 import type { CliIo } from './context.ts';
 
@@ -13,11 +15,13 @@ import type { CliIo } from './context.ts';
 const DEFAULT_CONFIG = 'crossdock.yaml';
 
 export async function runServe(options: ServeOptions, io: CliIo): Promise<number> {
+  listenSettings(options);
   const config = await loadConfig(options.config, io.env);
   return serveUntilStopped(config, options, io);
 }
 
 export async function runStart(options: StartOptions, io: CliIo): Promise<number> {
+  listenSettings(options);
   if (existsSync(DEFAULT_CONFIG)) {
     io.stderr.write(`crossdock: serving ${resolve(DEFAULT_CONFIG)}\n`);
     return runServe({ ...options, config: DEFAULT_CONFIG }, io);
@@ -42,7 +46,15 @@ async function serveUntilStopped(
   // Locally, CloudWatch metrics (EMF lines) would only crowd the log; set it to 'false' to see them.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const { startRuntime } = await import('../infra/local/runtime.ts');
-  const runtime = await startRuntime({ config, stateDir: resolve(options.stateDir), port: options.port });
+  const runtime = await startRuntime({
+    config,
+    stateDir: resolve(options.stateDir),
+    port: options.port,
+    host: options.host,
+    tls: listenSettings(options),
+    insecureHttp: options.insecureHttp === true,
+  });
+  for (const line of tokenLines(runtime.apiToken, options.stateDir)) io.stderr.write(`${line}\n`);
   let cleanup: (() => Promise<void>) | undefined;
   try {
     cleanup = await started?.(runtime.url);
@@ -63,4 +75,40 @@ async function serveUntilStopped(
   await cleanup?.();
   await runtime.stop();
   return 0;
+}
+
+/** Checked before anything starts: the error names the flags. Answers the TLS files, if any. */
+function listenSettings(options: StartOptions) {
+  return checkListenSettings({
+    host: options.host,
+    tlsCert: options.tlsCert,
+    tlsKey: options.tlsKey,
+    insecureHttp: options.insecureHttp,
+  });
+}
+
+/**
+ * How to use the API's token: a generated one is printed at the start that made it, and only
+ * then (it is in the state folder, readable by the operator alone); later starts say where it is.
+ */
+function tokenLines(apiToken: ApiToken, stateDir: string): string[] {
+  if (apiToken.origin === 'config') {
+    return ["crossdock: the API needs the config's api.token (CLI: --token or CROSSDOCK_API_TOKEN)"];
+  }
+  const here = resolve(stateDir) === resolve('.crossdock');
+  const cli = here
+    ? 'the CLI run in this folder reads it from there'
+    : `the CLI reads it from there with --state-dir ${stateDir}`;
+  if (apiToken.origin === 'file') {
+    return [
+      `crossdock: the API token is in ${apiToken.file} (${cli}; elsewhere --token or CROSSDOCK_API_TOKEN)`,
+    ];
+  }
+  return [
+    `crossdock: the API needs a token; this one was made now and kept in ${apiToken.file} (shown this once):`,
+    '',
+    `  ${apiToken.token}`,
+    '',
+    `crossdock: ${cli}; elsewhere pass --token or set CROSSDOCK_API_TOKEN`,
+  ];
 }

@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { API_TOKEN_FILE } from '../../infra/local/api-token.ts';
+import { isLoopback } from '../../infra/local/listen.ts';
 import type { ApiConnectionOptions } from '../commands.ts';
 import type { CliIo } from '../context.ts';
 import { printable } from '../format.ts';
 
 /**
  * The CLI's client of the management API (`/api/...`), local or deployed: JSON over undici's
- * `request`, the bearer token when one is given. Every failure is an `ApiClientError` whose
+ * `request`, the bearer token when one is given (`--token`, CROSSDOCK_API_TOKEN, or the file a
+ * local serve generated). Every failure is an `ApiClientError` whose
  * message is one line fit for the terminal: the API's own message and status, or why the API
  * could not be reached.
  */
@@ -60,7 +65,8 @@ export class ApiClient {
         : `?${new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)]))}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    // Writes are JSON even without a body: the local API refuses other writes (a browser's).
+    if (options.body !== undefined || method !== 'GET') headers['content-type'] = 'application/json';
     let response: Awaited<ReturnType<typeof request>>;
     try {
       response = await request(`${this.baseUrl}${path}${search}`, {
@@ -103,7 +109,7 @@ export class ApiClient {
     if (status === 401) {
       const hint =
         this.#token === undefined
-          ? 'it needs a token: pass --token or set CROSSDOCK_API_TOKEN'
+          ? 'it needs a token: pass --token, set CROSSDOCK_API_TOKEN, or give the --state-dir of the serve that made it'
           : 'it refused the token';
       return new ApiClientError(`the crossdock API at ${this.baseUrl} answered 401: ${hint}`, status, code);
     }
@@ -137,8 +143,30 @@ function reason(error: unknown): string {
 
 export function connectionFrom(options: ApiConnectionOptions, io: CliIo): ApiClient {
   const url = options.api ?? (io.env.CROSSDOCK_API_URL || undefined) ?? DEFAULT_API_URL;
-  const token = options.token ?? (io.env.CROSSDOCK_API_TOKEN || undefined);
+  const token =
+    options.token ?? (io.env.CROSSDOCK_API_TOKEN || undefined) ?? generatedToken(url, options.stateDir);
   return new ApiClient(url, token);
+}
+
+/**
+ * The token a local serve generated (`<state-dir>/api-token`). Read from `./.crossdock` only for
+ * an API on this machine, so a remote API named with --api is never sent the local token; an
+ * explicit --state-dir is read whatever the API.
+ */
+function generatedToken(url: string, stateDir: string | undefined): string | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+  if (stateDir === undefined && !isLoopback(host)) return undefined;
+  try {
+    return readFileSync(join(stateDir ?? '.crossdock', API_TOKEN_FILE), 'utf8').trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ApiClientError(`cannot read the API token: ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -6,8 +6,8 @@ import { logger } from '../lib/runtime/observability.ts';
 
 /**
  * `/api/*`: registries, sources, policies and jobs (functions/lib/api). Deployed, API Gateway's
- * Lambda authorizer has checked the bearer token before this runs; locally the token of the
- * config's `api.token` is checked here (`settings.apiToken`).
+ * Lambda authorizer has checked the bearer token before this runs; locally the token `serve`
+ * uses (the config's `api.token`, else the generated one) is checked here (`settings.apiToken`).
  */
 export async function serveApi(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const crossdock = await app();

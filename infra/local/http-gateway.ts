@@ -1,16 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.ts';
+import { hostWithPort, isWildcard } from './listen.ts';
 
 /**
- * API Gateway's HTTP API on 127.0.0.1: each request becomes the same v2 event a deployed
- * function receives, and the handler's result becomes the response. Routes match as API Gateway
- * matches them (`/webhooks/{source}`, greedy `{proxy+}`). Like API Gateway it caps the body
- * (here at the webhook limit, answering 413 without reading on) and throttles with a token
- * bucket (429).
+ * API Gateway's HTTP API on one address (127.0.0.1 unless told), over HTTP or HTTPS: each
+ * request becomes the same v2 event a deployed function receives, and the handler's result
+ * becomes the response. Routes match as API Gateway matches them (`/webhooks/{source}`, greedy
+ * `{proxy+}`). Like API Gateway it caps the body (here at the webhook limit, answering 413
+ * without reading on), and a route's guard — its authorizer and throttle (route-access.ts) —
+ * can refuse a request before the handler runs.
  */
+
+/** What a guard answers instead of the handler. */
+export interface Refusal {
+  statusCode: number;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** Checks one request of a route, from the client address `client`; undefined lets it through. */
+export type RouteGuard = (event: APIGatewayProxyEventV2, client: string) => Promise<Refusal | undefined>;
 
 export type HttpHandler = (
   event: APIGatewayProxyEventV2,
@@ -24,15 +43,19 @@ export interface Route {
   path: string;
   handler: HttpHandler;
   functionName: string;
+  /** Runs before the handler; none: every request reaches it (`/health`). */
+  guard?: RouteGuard;
 }
 
 export interface GatewayOptions {
   routes: Route[];
   port: number;
+  /** The address to listen on; default 127.0.0.1. */
   host?: string;
+  /** PEM certificate and key: HTTPS instead of HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Bytes read at most; a longer body gets 413. */
   maxBodyBytes: number;
-  throttle: { rate: number; burst: number };
   onError?: (error: unknown, request: { method: string; path: string }) => void;
 }
 
@@ -66,26 +89,6 @@ function compile(route: Route): CompiledRoute {
     })
     .join('/');
   return { ...route, pattern: new RegExp(`^${source}$`), names };
-}
-
-class TokenBucket {
-  readonly rate: number;
-  readonly burst: number;
-  #tokens: number;
-  #last = Date.now();
-  constructor(rate: number, burst: number) {
-    this.rate = rate;
-    this.burst = burst;
-    this.#tokens = burst;
-  }
-  take(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
-    this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
 }
 
 class BadPath extends Error {
@@ -143,9 +146,9 @@ function send(
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const routes = options.routes.map(compile);
-  const bucket = new TokenBucket(options.throttle.rate, options.throttle.burst);
+  const host = options.host ?? '127.0.0.1';
 
-  const server = createServer(async (request, response) => {
+  const listener: RequestListener = async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://local');
     const method = request.method ?? 'GET';
     const requestId = randomUUID();
@@ -155,11 +158,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       request.resume();
       if (pathMatches.length > 0) send(response, 405, { message: 'Method Not Allowed' });
       else send(response, 404, { message: 'Not Found' });
-      return;
-    }
-    if (!bucket.take()) {
-      request.resume();
-      send(response, 429, { message: 'Too Many Requests' }, { 'retry-after': '1' });
       return;
     }
     try {
@@ -202,6 +200,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           ? { body: body.toString('base64'), isBase64Encoded: true }
           : { isBase64Encoded: false }),
       };
+      const refused = await route.guard?.(event, request.socket.remoteAddress ?? '');
+      if (refused) {
+        send(response, refused.statusCode, { message: refused.message }, refused.headers);
+        return;
+      }
       const result = (await route.handler(event, lambdaContext(route.functionName, 30_000, requestId))) ?? {
         statusCode: 200,
       };
@@ -224,18 +227,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (!response.headersSent) send(response, 500, { message: 'Internal Server Error' });
       else response.destroy();
     }
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+    : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const { port } = server.address() as AddressInfo;
+  // Bound to every address, it is reached locally at loopback.
+  const reachableAt = isWildcard(host) ? (host === '::' ? '::1' : '127.0.0.1') : host;
   return {
     server,
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${hostWithPort(reachableAt, port)}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,7 +1,8 @@
-import { mkdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import { DEFAULT_COPY_BYTE_BUDGET, DEFAULT_HTTP_THROTTLE, MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
+import { DEFAULT_COPY_BYTE_BUDGET, LOCAL_REQUEST_BUDGETS, MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
 import type { CrossdockConfig } from '#config/schema.ts';
 import { handler as apiHandler } from '../../functions/api/handler.ts';
 import { handler as dispatchHandler } from '../../functions/dispatch/handler.ts';
@@ -17,13 +18,19 @@ import { sweepExpired } from '../../functions/lib/stores/sweeper.ts';
 import { handler as reconcilerHandler } from '../../functions/reconciler/handler.ts';
 import { handler as webhookHandler } from '../../functions/webhook/handler.ts';
 import { type LimitOverrides, type PipelineLimits, pipelineLimits, type ServiceFunction } from '../limits.ts';
+import { type ApiToken, makeStateDir, resolveApiToken } from './api-token.ts';
+import { ListenSettingsError } from './errors.ts';
 import { type ExecutionEnded, LocalExecutions } from './executions.ts';
 import { droppingSends, type RuntimeFaults } from './faults.ts';
-import { type Gateway, type HttpHandler, startGateway } from './http-gateway.ts';
+import { type Gateway, type HttpHandler, type RouteGuard, startGateway } from './http-gateway.ts';
 import { type FunctionStats, type LambdaHandler, LocalFunction } from './lambda-function.ts';
+import { checkListenSettings, DEFAULT_HOST, isLoopback } from './listen.ts';
 import { startPoller } from './poller.ts';
 import { startLocalQueues } from './queues.ts';
 import { startLocalRecords } from './records.ts';
+import { RequestBudgets } from './request-budgets.ts';
+import { localAccess, webhookVerifier } from './route-access.ts';
+import { checksWebhookHost, type OwnOrigin, ownOrigin } from './same-origin.ts';
 import { localSecrets } from './secrets.ts';
 import { applyConfig, redriveUnfinished, restartScans } from './startup.ts';
 import { localWorkflow } from './workflow-binding.ts';
@@ -40,6 +47,12 @@ export interface RuntimeOptions {
   config: CrossdockConfig;
   stateDir: string;
   port: number;
+  /** The address to listen on; default 127.0.0.1. Off loopback it needs `tls` or `insecureHttp`. */
+  host?: string;
+  /** PEM files: HTTPS instead of HTTP. */
+  tls?: { certFile: string; keyFile: string } | undefined;
+  /** Plain HTTP off loopback, said explicitly. */
+  insecureHttp?: boolean;
   /**
    * AWS's limits as the stack would deploy them for this config (infra/limits.ts); tests shrink
    * them (a copy pool of 2, a copy timeout of seconds) to reach each limit quickly.
@@ -56,12 +69,17 @@ export interface RuntimeOptions {
   /** Faults to inject (tests only). */
   faults?: RuntimeFaults;
   /** Extra routes (the management API). */
-  routes?: { method: string; path: string; handler: HttpHandler; functionName: string }[];
+  routes?: { method: string; path: string; handler: HttpHandler; functionName: string; guard?: RouteGuard }[];
 }
 
 export interface Runtime {
   app: Crossdock;
+  /** Where it is reached from this machine (loopback when it listens on every address). */
   url: string;
+  /** The address it listens on and whether over HTTPS. */
+  listen: { host: string; port: number; https: boolean };
+  /** The token the API needs, and where it came from (never logged). */
+  apiToken: ApiToken;
   /** The limits it runs with. */
   pipeline: PipelineLimits;
   /** Its Lambda functions, with their invocation, throttle and timeout counts. */
@@ -81,7 +99,17 @@ const LOCAL_NAMES: Partial<Record<ServiceFunction, string>> = {
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, stateDir, faults = {} } = options;
-  await mkdir(stateDir, { recursive: true });
+  const host = options.host ?? DEFAULT_HOST;
+  checkListenSettings({
+    host,
+    tlsCert: options.tls?.certFile,
+    tlsKey: options.tls?.keyFile,
+    insecureHttp: options.insecureHttp,
+  });
+  const tls = options.tls && (await readTls(options.tls));
+  await makeStateDir(stateDir);
+  // Always a token: without one any web page the operator opens could drive the API.
+  const apiToken = await resolveApiToken({ configured: config.api.token, stateDir });
   const pipeline = pipelineLimits(config.limits, options.limits);
   const stopping: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -145,7 +173,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         },
       },
       settings: {
-        apiToken: config.api.token,
+        apiToken: apiToken.token,
         tableName: records.tableName,
         jobQueueUrl: queues.queueUrl,
         stateMachineArn: STATE_MACHINE_ARN,
@@ -226,33 +254,70 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const reconcile = () => reconciler.invoke({});
     every(options.reconcile?.everyMs ?? config.reconcile.everyMinutes * 60_000, reconcile, 'reconciling');
 
+    let own: OwnOrigin | undefined;
+    const access = localAccess({
+      own: () => {
+        own ??= ownOrigin({ host, port: gatewayPort(), scheme: tls ? 'https' : 'http' });
+        return own;
+      },
+      webhookHostCheck: checksWebhookHost(host),
+      apiToken: apiToken.token,
+      verifiesWebhook: webhookVerifier((name) => app.webhookPorts.source(name)),
+      budgets: new RequestBudgets(),
+      limits: LOCAL_REQUEST_BUDGETS,
+    });
     const gateway: Gateway = await startGateway({
       port: options.port,
+      host,
+      ...(tls ? { tls } : {}),
       maxBodyBytes: MAX_REQUEST_BODY_BYTES,
-      throttle: DEFAULT_HTTP_THROTTLE,
       routes: [
         {
           method: 'POST',
           path: '/webhooks/{source}',
           handler: webhookHandler,
           functionName: 'crossdock-webhook',
+          guard: access.webhook,
         },
         { method: 'GET', path: '/health', handler: healthHandler, functionName: 'crossdock-health' },
-        { method: 'ANY', path: '/api', handler: apiHandler, functionName: 'crossdock-api' },
-        { method: 'ANY', path: '/api/{proxy+}', handler: apiHandler, functionName: 'crossdock-api' },
+        {
+          method: 'ANY',
+          path: '/api',
+          handler: apiHandler,
+          functionName: 'crossdock-api',
+          guard: access.api,
+        },
+        {
+          method: 'ANY',
+          path: '/api/{proxy+}',
+          handler: apiHandler,
+          functionName: 'crossdock-api',
+          guard: access.api,
+        },
         ...(options.routes ?? []),
       ],
       onError: (error, request) => logger.error('request failed', { error, ...request }),
     });
     stopping.push(() => gateway.close());
+    function gatewayPort() {
+      return (gateway.server.address() as AddressInfo).port;
+    }
 
+    const listening = `${host}:${options.port} over ${tls ? 'HTTPS' : 'plain HTTP'}`;
     logger.info(
-      `crossdock is listening: webhooks at ${gateway.url}/webhooks/{source}, API at ${gateway.url}/api, state in ${stateDir}`,
-      { url: gateway.url, stateDir, redriven },
+      `crossdock is listening on ${listening}: webhooks at ${gateway.url}/webhooks/{source}, API at ${gateway.url}/api, state in ${stateDir}`,
+      { url: gateway.url, host, https: tls !== undefined, stateDir, redriven },
     );
+    if (!tls && !isLoopback(host)) {
+      logger.warn(
+        `--insecure-http: listening on ${host} over plain HTTP, so the API token and webhook secrets cross the network readable`,
+      );
+    }
     return {
       app,
       url: gateway.url,
+      listen: { host, port: gatewayPort(), https: tls !== undefined },
+      apiToken,
       pipeline,
       functions: { ...workflow.functions, dispatcher, deadLetters, finalizer, reconciler },
       reconcile,
@@ -262,6 +327,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stop();
     throw error;
   }
+}
+
+/** The certificate and key, read once at start; a missing file is named. */
+async function readTls(files: { certFile: string; keyFile: string }): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (file: string, flag: string) => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new ListenSettingsError(`${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    }
+  };
+  return { cert: await read(files.certFile, '--tls-cert'), key: await read(files.keyFile, '--tls-key') };
 }
 
 /** The EventBridge event of an execution that ended, as the stack's status rule delivers it. */

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
@@ -18,7 +18,7 @@ describe('crossdock start without a config (the demo)', () => {
     child?.kill('SIGKILL');
   });
 
-  it('prints one push command; running it replicates the image from demo-a to demo-b; Ctrl-C stops', async () => {
+  it('prints the API token and one push command; running it replicates the image from demo-a to demo-b; Ctrl-C stops', async () => {
     const cwd = mkdtempSync(join(scratchDir(), 'crossdock-demo-'));
     const port = await freePort();
     child = spawn(
@@ -46,6 +46,10 @@ describe('crossdock start without a config (the demo)', () => {
     const demoB = /registry demo-b at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)?.[1] as string;
     expect(stderr).toContain(`http://127.0.0.1:${port}/webhooks/demo-a`);
     expect(pushCommand).toContain(join(cwd, '.crossdock', 'demo', 'image'));
+    // The API's token, made now: shown once, and kept where `npx crossdock jobs` run here finds it.
+    const token = readFileSync(join(cwd, '.crossdock', 'api-token'), 'utf8').trim();
+    expect(stderr).toContain(`  ${token}\n`);
+    expect(stderr).toContain('the CLI run in this folder reads it from there');
 
     const [command, ...args] = pushCommand.split(' ');
     await run(command as string, args);
@@ -53,7 +57,9 @@ describe('crossdock start without a config (the demo)', () => {
     const deadline = Date.now() + 20_000;
     let jobs: { status: string; policy: string }[] = [];
     while (Date.now() < deadline) {
-      const response = await request(`http://127.0.0.1:${port}/api/jobs`);
+      const response = await request(`http://127.0.0.1:${port}/api/jobs`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       jobs = ((await response.body.json()) as { jobs: typeof jobs }).jobs;
       if (jobs.some((job) => job.status === 'SUCCEEDED')) break;
       await new Promise((resolve) => setTimeout(resolve, 200));

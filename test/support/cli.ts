@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { apiTokenFor } from './api-tokens.ts';
 
 /**
  * Runs the built CLI (`dist/crossdock.js`) as users do: with `process.execPath` and the Node
@@ -24,13 +25,30 @@ export interface CliResult {
   peakRss: number;
 }
 
+/**
+ * The environment of a CLI run: the token of the crossdock its `--api` names, unless the test
+ * gives a token itself (`--token`, or CROSSDOCK_API_TOKEN in `env`, even empty).
+ */
+function environmentFor(args: string[], env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const api = args[args.indexOf('--api') + 1];
+  const token = args.includes('--api') && api !== undefined ? apiTokenFor(api) : undefined;
+  const givesToken = args.includes('--token') || 'CROSSDOCK_API_TOKEN' in env;
+  return {
+    ...process.env,
+    DOCKER_CONFIG: '/nonexistent',
+    ...(token !== undefined && !givesToken ? { CROSSDOCK_API_TOKEN: token } : {}),
+    ...env,
+  };
+}
+
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...cliNodeFlags(), CLI, ...args], {
-      env: { ...process.env, DOCKER_CONFIG: '/nonexistent', ...options.env },
+      env: environmentFor(args, options.env),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

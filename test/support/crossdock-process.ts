@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { createInterface } from 'node:readline';
+import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
+import { generatedApiToken, rememberApiToken } from './api-tokens.ts';
 import { CLI } from './cli.ts';
 import { freePort } from './ports.ts';
 import { scratchDir } from './tools.ts';
@@ -11,7 +13,8 @@ import { scratchDir } from './tools.ts';
  * `crossdock serve` as a user runs it: the built CLI in its own process, on a free 127.0.0.1
  * port, with a config file and a state folder under the test run's scratch folder. Tests read
  * what happened through its HTTP API (`api()`), and may kill it (-9) and start it again on the
- * same state folder.
+ * same state folder. Its API needs a token: the config's `api.token`, else the one serve
+ * generated into the state folder, which `api()` and `runCli` (by the URL) send.
  */
 
 export interface CrossdockProcess {
@@ -19,8 +22,12 @@ export interface CrossdockProcess {
   port: number;
   stateDir: string;
   configFile: string;
-  /** Everything it logged (JSON lines on stdout, messages on stderr). */
+  /** The bearer token its API needs (the config's, else the one serve generated). */
+  token: string | undefined;
+  /** Its log: the JSON lines it wrote (warnings and errors on stderr among them). */
   logs(): string;
+  /** What it told the operator in plain lines on stderr (the API token's whereabouts, errors). */
+  messages(): string;
   /** GET/POST on its API; answers the status and the parsed JSON body. */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Sends a signal and waits for the exit. */
@@ -44,15 +51,22 @@ export async function startCrossdock(options: {
   port?: number;
   stateDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** More arguments for `serve` (`--host`, `--tls-cert`, …). */
+  args?: string[];
+  /** Served over HTTPS with a certificate of this CA (PEM): the URL is https://127.0.0.1:port. */
+  https?: { ca: string };
 }): Promise<CrossdockProcess> {
   const dir = mkdtempSync(join(scratchDir(), 'crossdock-serve-'));
   const stateDir = options.stateDir ?? join(dir, 'state');
   const configFile = join(dir, 'crossdock.yaml');
   writeFileSync(configFile, stringify(options.config));
   const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const dispatcher = options.https ? new Agent({ connect: { ca: options.https.ca } }) : undefined;
   const logFile = join(dir, 'crossdock.log');
-  const token = (options.config.api as { token?: string } | undefined)?.token;
+  const messageFile = join(dir, 'crossdock.stderr');
+  const configToken = (options.config.api as { token?: string } | undefined)?.token;
+  let token: string | undefined;
   let child: ChildProcess | undefined;
 
   const start = async () => {
@@ -69,21 +83,36 @@ export async function startCrossdock(options: {
         String(port),
         '--state-dir',
         stateDir,
+        ...(options.args ?? []),
       ],
-      { stdio: ['ignore', log, log], env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...options.env } },
+      {
+        stdio: ['ignore', log, 'pipe'],
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', ...options.env },
+      },
     );
     running.add(child);
+    // stderr carries JSON log lines (warnings, errors) and plain lines for the operator: apart.
+    if (child.stderr) {
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        appendFileSync(line.startsWith('{') ? logFile : messageFile, `${line}\n`);
+      });
+    }
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
-        const response = await request(`${url}/health`);
+        const response = await request(`${url}/health`, { ...(dispatcher ? { dispatcher } : {}) });
         await response.body.dump();
-        if (response.statusCode === 200) return;
+        if (response.statusCode === 200) {
+          token = configToken || generatedApiToken(stateDir);
+          rememberApiToken(url, token);
+          return;
+        }
       } catch {
         // not listening yet
       }
       if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`crossdock serve did not start:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+        const output = `${readFileSync(logFile, 'utf8')}${existsSync(messageFile) ? readFileSync(messageFile, 'utf8') : ''}`;
+        throw new Error(`crossdock serve did not start:\n${output.slice(-3000)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -106,12 +135,18 @@ export async function startCrossdock(options: {
     port,
     stateDir,
     configFile,
+    get token() {
+      return token;
+    },
     logs: () => readFileSync(logFile, 'utf8'),
+    messages: () => (existsSync(messageFile) ? readFileSync(messageFile, 'utf8') : ''),
     async api<T>(method: string, path: string, body?: unknown) {
       const response = await request(`${url}${path}`, {
+        ...(dispatcher ? { dispatcher } : {}),
         method: method as 'GET',
         headers: {
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          // The API takes writes only as JSON (a browser's form or no-cors fetch cannot send that).
+          ...(body === undefined && method === 'GET' ? {} : { 'content-type': 'application/json' }),
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -121,7 +156,10 @@ export async function startCrossdock(options: {
     },
     kill,
     restart: start,
-    stop: () => kill('SIGTERM'),
+    stop: async () => {
+      await kill('SIGTERM');
+      await dispatcher?.close();
+    },
   };
 }
 

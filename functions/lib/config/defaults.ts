@@ -33,6 +33,18 @@ export const MAX_RECEIVE_COUNT = 5;
 /** Requests per second, and burst, the HTTP API accepts. */
 export const DEFAULT_HTTP_THROTTLE = { rate: 50, burst: 100 } as const;
 
+/**
+ * The local gateway's request budgets (infra/local/route-access.ts): authenticated webhook
+ * deliveries per source, authenticated API calls per client address, and requests that prove
+ * nothing (a wrong secret, no token) per client address and route class, so a flood of those
+ * never spends the others' budget. `/health` has none.
+ */
+export const LOCAL_REQUEST_BUDGETS = {
+  webhook: DEFAULT_HTTP_THROTTLE,
+  api: DEFAULT_HTTP_THROTTLE,
+  unauthenticated: { rate: 5, burst: 20 },
+} as const;
+
 /** How often the reconciler runs (docs/reliability.md). */
 export const DEFAULT_RECONCILE_EVERY_MINUTES = 5;
 

@@ -190,7 +190,7 @@ export const configSchema = strictObject({
   limits: limitsSchema,
   reconcile: reconcileSchema,
   api: strictObject({
-    /** '' (e.g. `${CROSSDOCK_API_TOKEN:-}`) means no token: the local API then needs none. */
+    /** '' (e.g. `${CROSSDOCK_API_TOKEN:-}`) means none given: `serve` then generates one (infra/local/api-token.ts). */
     token: z
       .string()
       .optional()

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CrossdockConfig } from '#config/schema.ts';
 import { configSchema } from '#config/schema.ts';
 import { writeDemoImage } from './image.ts';
@@ -46,6 +46,8 @@ export async function prepareDemo(options: { stateDir: string; log: (line: strin
     ],
   });
   const registries: DemoRegistry[] = [];
+  // The CLI finds the API token in ./.crossdock; elsewhere it needs to be told where it is.
+  const stateDirFlag = options.stateDir === resolve('.crossdock') ? '' : ` --state-dir ${options.stateDir}`;
   const dir = join(options.stateDir, 'demo');
   return {
     config,
@@ -70,7 +72,7 @@ export async function prepareDemo(options: { stateDir: string; log: (line: strin
           '',
           `  ${pushCommand}`,
           '',
-          `demo: then watch it arrive: npx crossdock jobs --api ${url}   (or: skopeo inspect --tls-verify=false docker://127.0.0.1:${portB}/demo/hello:v1)`,
+          `demo: then watch it arrive: npx crossdock jobs --api ${url}${stateDirFlag}   (or: skopeo inspect --tls-verify=false docker://127.0.0.1:${portB}/demo/hello:v1)`,
         ],
       };
     },

@@ -331,7 +331,7 @@ describe('connection and token', () => {
 
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(
-      `crossdock registries list: the crossdock API at ${api.url} answered 401: it needs a token: pass --token or set CROSSDOCK_API_TOKEN\n`,
+      `crossdock registries list: the crossdock API at ${api.url} answered 401: it needs a token: pass --token, set CROSSDOCK_API_TOKEN, or give the --state-dir of the serve that made it\n`,
     );
     expect([flag.code, env.code]).toEqual([0, 0]);
     expect(wrong.code).toBe(1);

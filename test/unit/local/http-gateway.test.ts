@@ -1,7 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Gateway, startGateway } from '../../../infra/local/http-gateway.ts';
+import { type Gateway, type RouteGuard, startGateway } from '../../../infra/local/http-gateway.ts';
+import { selfSignedCertificate } from '../../support/certificates.ts';
 
 let gateway: Gateway | undefined;
 afterEach(async () => {
@@ -9,16 +13,20 @@ afterEach(async () => {
   gateway = undefined;
 });
 
-async function start(seen: APIGatewayProxyEventV2[], throttle = { rate: 100, burst: 100 }) {
+async function start(
+  seen: APIGatewayProxyEventV2[],
+  options: { guard?: RouteGuard; tls?: { cert: string; key: string } } = {},
+) {
   gateway = await startGateway({
     port: 0,
     maxBodyBytes: 64,
-    throttle,
+    ...(options.tls ? { tls: options.tls } : {}),
     routes: [
       {
         method: 'POST',
         path: '/webhooks/{source}',
         functionName: 'webhook',
+        ...(options.guard ? { guard: options.guard } : {}),
         handler: async (event) => {
           seen.push(event);
           return { statusCode: 202, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
@@ -103,16 +111,52 @@ describe('the local HTTP gateway', () => {
     expect(seen).toHaveLength(0);
   });
 
-  it('answers 429 once the burst is spent', async () => {
-    const { url } = await start([], { rate: 0.001, burst: 2 });
+  it("answers a route guard's refusal without calling the handler; the guard sees the event and the client", async () => {
+    const seen: APIGatewayProxyEventV2[] = [];
+    const guarded: { source?: string; client: string }[] = [];
+    const { url } = await start(seen, {
+      guard: async (event, client) => {
+        guarded.push({ source: event.pathParameters?.source as string, client });
+        return event.headers['x-let-in'] === 'yes'
+          ? undefined
+          : { statusCode: 429, message: 'Too Many Requests', headers: { 'retry-after': '1' } };
+      },
+    });
 
-    const statuses: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const response = await request(`${url}/webhooks/hub-a`, { method: 'POST', body: '{}' });
-      statuses.push(response.statusCode);
-      await response.body.dump();
+    const refused = await request(`${url}/webhooks/hub-a`, { method: 'POST', body: '{}' });
+    const admitted = await request(`${url}/webhooks/hub-a`, {
+      method: 'POST',
+      headers: { 'x-let-in': 'yes' },
+      body: '{}',
+    });
+
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(await refused.body.json()).toEqual({ message: 'Too Many Requests' });
+    expect(admitted.statusCode).toBe(202);
+    await admitted.body.dump();
+    expect(seen).toHaveLength(1);
+    expect(guarded).toEqual([
+      { source: 'hub-a', client: '127.0.0.1' },
+      { source: 'hub-a', client: '127.0.0.1' },
+    ]);
+  });
+
+  it('serves HTTPS with a certificate and key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-tls-'));
+    try {
+      const files = selfSignedCertificate(dir, '127.0.0.1', '127.0.0.1');
+      const cert = readFileSync(files.certFile, 'utf8');
+      const { url } = await start([], { tls: { cert, key: readFileSync(files.keyFile, 'utf8') } });
+      const agent = new Agent({ connect: { ca: cert } });
+
+      const response = await request(`${url}/api/jobs`, { dispatcher: agent });
+
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(await response.body.text()).toBe('/api/jobs');
+      await agent.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-
-    expect(statuses).toEqual([202, 202, 429]);
   });
 });

@@ -156,6 +156,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           tooLongMs: options.reconcile?.tooLongMs ?? config.reconcile.tooLongMinutes * 60_000,
         },
         deadLetterDelaySeconds: options.deadLetterDelaySeconds ?? 60,
+        recordsKeepDays: config.records.keepDays,
       },
       dynamo: records.client,
       sqs,

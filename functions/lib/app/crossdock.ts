@@ -82,7 +82,7 @@ export class Crossdock {
     this.settings = settings;
     this.dynamo = dynamo;
     this.#now = services.now ?? Date.now;
-    this.jobs = new JobStore(dynamo, settings.tableName, options);
+    this.jobs = new JobStore(dynamo, settings.tableName, { ...options, keepDays: settings.recordsKeepDays });
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
     this.leases = new LeaseStore(dynamo, settings.tableName, options);
     const records = new ConfigStore(dynamo, settings.tableName, options);

@@ -44,3 +44,9 @@ export const DEFAULT_TOO_LONG_MINUTES = 60;
 
 /** Request bodies over this are refused with 413, webhooks and the management API alike. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Days a finished job's record is kept (config `records.keepDays`): then DynamoDB's TTL deletes
+ * it when deployed, the sweeper locally. Unfinished jobs never expire.
+ */
+export const DEFAULT_RECORDS_KEEP_DAYS = 30;

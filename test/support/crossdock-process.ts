@@ -19,6 +19,8 @@ export interface CrossdockProcess {
   port: number;
   stateDir: string;
   configFile: string;
+  /** The process id of the running `serve` (undefined once it exited). */
+  pid(): number | undefined;
   /** Everything it logged (JSON lines on stdout, messages on stderr). */
   logs(): string;
   /** GET/POST on its API; answers the status and the parsed JSON body. */
@@ -106,6 +108,7 @@ export async function startCrossdock(options: {
     port,
     stateDir,
     configFile,
+    pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     logs: () => readFileSync(logFile, 'utf8'),
     async api<T>(method: string, path: string, body?: unknown) {
       const response = await request(`${url}${path}`, {

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { DEFAULT_COPY_BYTE_BUDGET, DEFAULT_HTTP_THROTTLE, MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
@@ -11,9 +10,11 @@ import { handler as healthHandler } from '../../functions/health/handler.ts';
 import { scanPolicyJobs } from '../../functions/lib/api/policy-scan.ts';
 import { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../functions/lib/app/current.ts';
+import { VaultedConfigStore } from '../../functions/lib/app/vaulted-config.ts';
 import type { QueuedJob } from '../../functions/lib/jobs/message.ts';
 import type { ReconcileResult } from '../../functions/lib/reconcile/reconcile.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';
+import { ConfigStore } from '../../functions/lib/stores/config-store.ts';
 import { sweepExpired } from '../../functions/lib/stores/sweeper.ts';
 import { handler as reconcilerHandler } from '../../functions/reconciler/handler.ts';
 import { handler as webhookHandler } from '../../functions/webhook/handler.ts';
@@ -24,9 +25,10 @@ import { type Gateway, type HttpHandler, startGateway } from './http-gateway.ts'
 import { type FunctionStats, type LambdaHandler, LocalFunction } from './lambda-function.ts';
 import { startPoller } from './poller.ts';
 import { startLocalQueues } from './queues.ts';
-import { startLocalRecords } from './records.ts';
-import { localSecrets } from './secrets.ts';
+import { type LocalRecords, startLocalRecords } from './records.ts';
+import { type LocalVault, localSecrets, localVault } from './secrets.ts';
 import { applyConfig, redriveUnfinished, restartScans } from './startup.ts';
+import { secureStateFolder } from './state-folder.ts';
 import { localWorkflow } from './workflow-binding.ts';
 
 /**
@@ -82,9 +84,16 @@ const LOCAL_NAMES: Partial<Record<ServiceFunction, string>> = {
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, stateDir, faults = {} } = options;
-  await mkdir(stateDir, { recursive: true });
+  const folder = await secureStateFolder(stateDir);
+  if (folder.tightened.length > 0) {
+    logger.warn('the state folder was readable by others: made 0700, its files 0600', {
+      stateDir,
+      tightened: folder.tightened.length,
+      paths: folder.tightened.slice(0, 20),
+    });
+  }
   const pipeline = pipelineLimits(config.limits, options.limits);
-  const stopping: (() => Promise<void>)[] = [];
+  const stopping: (() => Promise<void>)[] = [async () => folder.restoreUmask()];
   const stop = async () => {
     for (const step of stopping.splice(0).reverse()) {
       await step().catch((error) => logger.error('stopping the runtime', { error }));
@@ -94,6 +103,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     const records = await startLocalRecords({ dir: join(stateDir, 'records') });
     stopping.push(() => records.close());
+    // Secrets live in the vault, as Secrets Manager keeps them apart when deployed.
+    const vault = localVault(stateDir);
+    await moveSecretsOutOfRecords(records, vault);
     const queues = await startLocalQueues({
       dataDir: join(stateDir, 'queues'),
       visibilityTimeoutSeconds: pipeline.jobQueue.visibilityTimeoutSeconds,
@@ -166,7 +178,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         },
         describe: async (executionArn) => executions.describe(executionArn),
       },
-      secret: localSecrets({ stateDir }),
+      vault,
+      secret: localSecrets({ vault }),
     });
     useApp(app);
     stopping.push(async () => {
@@ -262,6 +275,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await stop();
     throw error;
   }
+}
+
+/**
+ * Records written by an older crossdock hold registry passwords and webhook secrets in clear:
+ * they move into the vault, and the records' LevelDB is compacted so that the old values leave
+ * its files too (dynalite would otherwise keep them in its log until LevelDB compacts by itself).
+ */
+async function moveSecretsOutOfRecords(records: LocalRecords, vault: LocalVault): Promise<void> {
+  const config = new VaultedConfigStore(new ConfigStore(records.client, records.tableName), vault);
+  const moved = await config.vaultPlainSecrets();
+  if (moved.length === 0) return;
+  await records.compact();
+  logger.warn('secrets found in clear in the records moved to the vault; the records were compacted', {
+    moved,
+    vault: vault.file,
+  });
 }
 
 /** The EventBridge event of an execution that ended, as the stack's status rule delivers it. */

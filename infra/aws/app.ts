@@ -40,6 +40,7 @@ const stack = new CrossdockStack(app, app.node.tryGetContext('stackName') ?? 'Cr
     dispatcherMaxConcurrency: number('dispatcherMaxConcurrency'),
     dispatchBatchSize: number('dispatchBatchSize'),
     copyByteBudgetMiB: number('copyByteBudgetMiB'),
+    recordsKeepDays: number('recordsKeepDays'),
   }),
   reconcile: defined({
     everyMinutes: number('reconcileEveryMinutes'),

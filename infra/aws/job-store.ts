@@ -5,7 +5,8 @@ import { Construct } from 'constructs';
 /**
  * The records: one DynamoDB table for jobs, tag locks, leases and the config
  * (registries, sources, policies), keyed `pk`/`sk`, with jobs indexed by policy (`gsi1`) and by
- * status (`gsi2`). Expiring items (leases) carry `expiresAt` for DynamoDB TTL.
+ * status (`gsi2`). Expiring items (leases, and final jobs `records.keepDays` after they finished)
+ * carry `expiresAt` for DynamoDB TTL, which deletes them with their index entries.
  */
 export class JobStore extends Construct {
   readonly table: Table;

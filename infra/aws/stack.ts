@@ -6,6 +6,7 @@ import {
   DEFAULT_COPY_BYTE_BUDGET,
   DEFAULT_HTTP_THROTTLE,
   DEFAULT_LIMITS,
+  DEFAULT_RECORDS_KEEP_DAYS,
 } from '../../functions/lib/config/defaults.ts';
 import { type Limits, type ReconcileSettings, reconcileSchema } from '../../functions/lib/config/schema.ts';
 import { type PipelineLimits, pipelineLimits, poolProblems } from '../limits.ts';
@@ -40,6 +41,8 @@ export interface CrossdockStackProps extends StackProps {
   webhookThrottle?: { rate: number; burst: number };
   /** The reconciler's schedule and thresholds (config `reconcile`; default every 5 min, stale after 10, too long after 60). */
   reconcile?: Partial<ReconcileSettings>;
+  /** Days a finished job's record is kept before DynamoDB's TTL deletes it (config `records.keepDays`; default 30). */
+  recordsKeepDays?: number;
   /** Run the functions that reach registries in this VPC (private registries). */
   vpc?: IVpc;
 }
@@ -85,6 +88,8 @@ export class CrossdockStack extends Stack {
       ),
       // A running slot outlives the longest execution, so admission never over-commits.
       LEASE_TTL_SECONDS: String(pipeline.leaseTtlSeconds),
+      // Final job records carry `expiresAt` this many days after they finished (the table's TTL).
+      RECORDS_KEEP_DAYS: String(props.recordsKeepDays ?? DEFAULT_RECORDS_KEEP_DAYS),
       POWERTOOLS_METRICS_NAMESPACE: 'crossdock',
     };
 

@@ -12,3 +12,8 @@ export class ListenSettingsError extends Error {
 export class ApiTokenFileError extends Error {
   override name = 'ApiTokenFileError';
 }
+
+/** `secrets.json` in the state folder cannot be read as secrets: never overwritten then. */
+export class VaultFileError extends Error {
+  override name = 'VaultFileError';
+}

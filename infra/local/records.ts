@@ -1,5 +1,8 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -8,11 +11,16 @@ import { createDocumentClient, ensureTable } from '../../functions/lib/stores/cl
 import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
 /**
- * The records (DynamoDB) on this machine: dynalite on disk (LevelDB in `dir`), on 127.0.0.1 at a
- * port the OS picks, with the stores' one table. Table state changes are instant: a kill during
- * dynalite's CREATING window would leave the table stuck for good (FIELD-NOTES). A LOCK file left
- * by a killed process is harmless; a folder a live process holds is refused before dynalite opens
- * it, because dynalite itself would crash this process with an uncaught iterator error.
+ * The records (DynamoDB) on this machine: dynalite on disk (LevelDB in `dir`), with the stores'
+ * one table. Table state changes are instant: a kill during dynalite's CREATING window would
+ * leave the table stuck for good (FIELD-NOTES). A LOCK file left by a killed process is
+ * harmless; a folder a live process holds is refused before dynalite opens it, because dynalite
+ * itself would crash this process with an uncaught iterator error.
+ *
+ * Only this process reaches it: dynalite listens on a unix socket inside the records folder
+ * (0700, the socket 0600), never on a TCP port. dynalite checks no credentials and answers
+ * every origin (`Access-Control-Allow-Origin: *`): on a loopback port any local user, and any
+ * web page through the browser, could Scan or write the records (docs/security.md).
  *
  * A clean close leaves a marker file in the folder; a start that finds none (the last process
  * was killed) repairs the indexes before handing out the client (index-repair.ts).
@@ -21,6 +29,12 @@ import { type IndexRepair, repairIndexes } from './index-repair.ts';
 /** Written by a clean close, removed at start: its absence means the last stop was a crash. */
 export const CLOSED_CLEANLY = 'crossdock-closed-cleanly';
 
+/** The unix socket dynalite listens on, in the records folder. */
+export const RECORDS_SOCKET = 'records.sock';
+
+/** A unix socket's path must fit sun_path (108 bytes on Linux, with its terminating NUL). */
+const MAX_SOCKET_PATH = 100;
+
 export interface LocalRecordsOptions {
   dir: string;
   tableName?: string;
@@ -28,11 +42,18 @@ export interface LocalRecordsOptions {
 }
 
 export interface LocalRecords {
-  endpoint: string;
+  /** The unix socket dynalite listens on (its only way in). */
+  socketPath: string;
   client: DynamoDBDocumentClient;
   tableName: string;
   /** Present when the last stop was not clean: what the index repair found. */
   repair?: IndexRepair;
+  /**
+   * Rewrites the folder's LevelDB so that values overwritten or deleted are gone from its files
+   * (a secret moved out of the records). Stops dynalite meanwhile: call it before the records
+   * are in use. The client stays usable.
+   */
+  compact(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,6 +64,8 @@ export class StateFolderInUseError extends Error {
 interface LevelDatabase {
   open(): Promise<void>;
   close(): Promise<void>;
+  keys(options: { limit: number; reverse?: boolean }): { all(): Promise<string[]> };
+  compactRange(start: string, end: string): Promise<void>;
 }
 
 const require = createRequire(import.meta.url);
@@ -62,10 +85,16 @@ const { Level } = createRequire(require.resolve('dynalite'))('level') as {
 const DYNALITE_THREAD = `
 (async () => {
   const { parentPort, workerData } = await import('node:worker_threads');
+  const { createRequire } = await import('node:module');
+  const require = createRequire(workerData.dynaliteUrl);
   const { default: dynalite } = await import(workerData.dynaliteUrl);
   const server = dynalite({ path: workerData.dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   server.on('error', (error) => parentPort.postMessage({ error: String(error && error.message) }));
-  server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+  server.listen(workerData.socketPath, () => {
+    // The folder (0700) keeps others out already; the socket's own mode says so too.
+    require('node:fs').chmodSync(workerData.socketPath, 0o600);
+    parentPort.postMessage({ listening: true });
+  });
   parentPort.on('message', (message) => {
     if (message !== 'close') return;
     server.close((error) => parentPort.postMessage({ closed: true, error: error ? String(error.message) : undefined }));
@@ -74,26 +103,26 @@ const DYNALITE_THREAD = `
 `;
 
 interface DynaliteThread {
-  port: number;
   close(): Promise<void>;
 }
 
-async function startDynaliteThread(dir: string): Promise<DynaliteThread> {
+async function startDynaliteThread(dir: string, socketPath: string): Promise<DynaliteThread> {
+  // A socket left by a killed process would refuse the listen; the folder is ours (its LOCK).
+  await rm(socketPath, { force: true });
   const worker = new Worker(DYNALITE_THREAD, {
     eval: true,
-    workerData: { dynaliteUrl: pathToFileURL(require.resolve('dynalite')).href, dir },
+    workerData: { dynaliteUrl: pathToFileURL(require.resolve('dynalite')).href, dir, socketPath },
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     const failed = (error: unknown) => reject(error instanceof Error ? error : new Error(String(error)));
     worker.once('error', failed);
-    worker.once('message', (message: { port?: number; error?: string }) => {
+    worker.once('message', (message: { listening?: boolean; error?: string }) => {
       worker.off('error', failed);
-      if (message.port !== undefined) resolve(message.port);
+      if (message.listening) resolve();
       else failed(new Error(`dynalite did not start: ${message.error}`));
     });
   });
   return {
-    port,
     async close() {
       const closed = new Promise<void>((resolve, reject) => {
         worker.once('message', (message: { closed?: boolean; error?: string }) =>
@@ -108,6 +137,47 @@ async function startDynaliteThread(dir: string): Promise<DynaliteThread> {
       }
     },
   };
+}
+
+/** An HTTP agent whose every connection goes to the unix socket, whatever host the URL names. */
+class UnixSocketAgent extends Agent {
+  readonly #socketPath: string;
+
+  constructor(socketPath: string) {
+    super({ keepAlive: true });
+    this.#socketPath = socketPath;
+  }
+
+  override createConnection(): ReturnType<typeof createConnection> {
+    return createConnection({ path: this.#socketPath });
+  }
+}
+
+/**
+ * The socket in the records folder; a folder whose path is too long for one gets a private
+ * (0700) folder under the OS temp dir instead, removed at close.
+ */
+async function socketPlace(dir: string): Promise<{ socketPath: string; remove(): Promise<void> }> {
+  const inFolder = join(dir, RECORDS_SOCKET);
+  if (Buffer.byteLength(inFolder) <= MAX_SOCKET_PATH) return { socketPath: inFolder, remove: async () => {} };
+  const own = await mkdtemp(join(tmpdir(), 'crossdock-records-'));
+  return { socketPath: join(own, RECORDS_SOCKET), remove: () => rm(own, { recursive: true, force: true }) };
+}
+
+/**
+ * Compacts the whole key range of the folder's LevelDB (nobody may have it open): the log is
+ * flushed and every older version of a key, and every deleted one, is dropped from the files.
+ */
+async function compactFolder(dir: string): Promise<void> {
+  const db = new Level(dir);
+  await db.open();
+  try {
+    const [first] = await db.keys({ limit: 1 }).all();
+    const [last] = await db.keys({ limit: 1, reverse: true }).all();
+    if (first !== undefined && last !== undefined) await db.compactRange(first, last);
+  } finally {
+    await db.close();
+  }
 }
 
 /** Opens and closes the folder's LevelDB: fails when another live process holds its LOCK. */
@@ -127,7 +197,8 @@ async function assertFolderFree(dir: string): Promise<void> {
 
 export async function startLocalRecords(options: LocalRecordsOptions): Promise<LocalRecords> {
   const tableName = options.tableName ?? 'crossdock';
-  await mkdir(options.dir, { recursive: true });
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
+  await chmod(options.dir, 0o700);
   await assertFolderFree(options.dir);
   const marker = join(options.dir, CLOSED_CLEANLY);
   const closedCleanly = await rm(marker).then(
@@ -135,24 +206,38 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
     () => false,
   );
 
-  const server = await startDynaliteThread(options.dir);
-  const endpoint = `http://127.0.0.1:${server.port}`;
-  const client = createDocumentClient({ endpoint, region: options.region ?? 'us-east-1' });
+  const { socketPath, remove: removeSocketPlace } = await socketPlace(options.dir);
+  let server = await startDynaliteThread(options.dir, socketPath);
+  const agent = new UnixSocketAgent(socketPath);
+  // The host is a name only: the agent connects every request to the socket.
+  const client = createDocumentClient({
+    endpoint: 'http://records.crossdock.local',
+    region: options.region ?? 'us-east-1',
+    agent,
+  });
+  const compact = async () => {
+    await server.close();
+    agent.destroy(); // its kept-alive sockets went with the server
+    await compactFolder(options.dir);
+    server = await startDynaliteThread(options.dir, socketPath);
+  };
   const close = async () => {
     client.destroy();
     await server.close();
+    await removeSocketPlace();
     await writeFile(marker, `${new Date().toISOString()}\n`);
   };
 
   try {
     await ensureTable(client, tableName); // creates it when missing, and waits for ACTIVE
-    if (closedCleanly) return { endpoint, client, tableName, close };
+    if (closedCleanly) return { socketPath, client, tableName, compact, close };
     const repair = await repairIndexes(client, tableName);
-    return { endpoint, client, tableName, repair, close };
+    return { socketPath, client, tableName, repair, compact, close };
   } catch (error) {
     // Not closed cleanly either: the marker stays absent, so the next start repairs again.
     client.destroy();
     await server.close().catch(() => undefined);
+    await removeSocketPlace();
     throw error;
   }
 }

@@ -11,14 +11,16 @@ import { handler as finalizerHandler } from '../../functions/finalizer/handler.t
 import { handler as healthHandler } from '../../functions/health/handler.ts';
 import { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../functions/lib/app/current.ts';
+import { VaultedConfigStore } from '../../functions/lib/app/vaulted-config.ts';
 import type { QueuedJob } from '../../functions/lib/jobs/message.ts';
 import type { ReconcileResult } from '../../functions/lib/reconcile/reconcile.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';
+import { ConfigStore } from '../../functions/lib/stores/config-store.ts';
 import { sweepExpired } from '../../functions/lib/stores/sweeper.ts';
 import { handler as reconcilerHandler } from '../../functions/reconciler/handler.ts';
 import { handler as webhookHandler } from '../../functions/webhook/handler.ts';
 import { type LimitOverrides, type PipelineLimits, pipelineLimits, type ServiceFunction } from '../limits.ts';
-import { type ApiToken, makeStateDir, resolveApiToken } from './api-token.ts';
+import { type ApiToken, resolveApiToken } from './api-token.ts';
 import { ListenSettingsError } from './errors.ts';
 import { type ExecutionEnded, LocalExecutions } from './executions.ts';
 import { droppingSends, type RuntimeFaults } from './faults.ts';
@@ -27,12 +29,13 @@ import { type FunctionStats, type LambdaHandler, LocalFunction } from './lambda-
 import { checkListenSettings, DEFAULT_HOST, isLoopback } from './listen.ts';
 import { startPoller } from './poller.ts';
 import { startLocalQueues } from './queues.ts';
-import { startLocalRecords } from './records.ts';
+import { type LocalRecords, startLocalRecords } from './records.ts';
 import { RequestBudgets } from './request-budgets.ts';
 import { localAccess, webhookVerifier } from './route-access.ts';
 import { checksWebhookHost, type OwnOrigin, ownOrigin } from './same-origin.ts';
-import { localSecrets } from './secrets.ts';
+import { type LocalVault, localSecrets, localVault } from './secrets.ts';
 import { applyConfig, redriveUnfinished, restartScans } from './startup.ts';
+import { secureStateFolder } from './state-folder.ts';
 import { localWorkflow } from './workflow-binding.ts';
 
 /**
@@ -107,11 +110,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     insecureHttp: options.insecureHttp,
   });
   const tls = options.tls && (await readTls(options.tls));
-  await makeStateDir(stateDir);
+  const folder = await secureStateFolder(stateDir);
+  if (folder.tightened.length > 0) {
+    logger.warn('the state folder was readable by others: made 0700, its files 0600', {
+      stateDir,
+      tightened: folder.tightened.length,
+      paths: folder.tightened.slice(0, 20),
+    });
+  }
   // Always a token: without one any web page the operator opens could drive the API.
   const apiToken = await resolveApiToken({ configured: config.api.token, stateDir });
   const pipeline = pipelineLimits(config.limits, options.limits);
-  const stopping: (() => Promise<void>)[] = [];
+  const stopping: (() => Promise<void>)[] = [async () => folder.restoreUmask()];
   const stop = async () => {
     for (const step of stopping.splice(0).reverse()) {
       await step().catch((error) => logger.error('stopping the runtime', { error }));
@@ -121,6 +131,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     const records = await startLocalRecords({ dir: join(stateDir, 'records') });
     stopping.push(() => records.close());
+    // Secrets live in the vault, as Secrets Manager keeps them apart when deployed.
+    const vault = localVault(stateDir);
+    await moveSecretsOutOfRecords(records, vault);
     const queues = await startLocalQueues({
       dataDir: join(stateDir, 'queues'),
       visibilityTimeoutSeconds: pipeline.jobQueue.visibilityTimeoutSeconds,
@@ -185,6 +198,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           tooLongMs: options.reconcile?.tooLongMs ?? config.reconcile.tooLongMinutes * 60_000,
         },
         deadLetterDelaySeconds: options.deadLetterDelaySeconds ?? 60,
+        recordsKeepDays: config.records.keepDays,
       },
       dynamo: records.client,
       sqs,
@@ -194,7 +208,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         },
         describe: async (executionArn) => executions.describe(executionArn),
       },
-      secret: localSecrets({ stateDir }),
+      vault,
+      secret: localSecrets({ vault }),
     });
     useApp(app);
     stopping.push(async () => {
@@ -339,6 +354,22 @@ async function readTls(files: { certFile: string; keyFile: string }): Promise<{ 
     }
   };
   return { cert: await read(files.certFile, '--tls-cert'), key: await read(files.keyFile, '--tls-key') };
+}
+
+/**
+ * Records written by an older crossdock hold registry passwords and webhook secrets in clear:
+ * they move into the vault, and the records' LevelDB is compacted so that the old values leave
+ * its files too (dynalite would otherwise keep them in its log until LevelDB compacts by itself).
+ */
+async function moveSecretsOutOfRecords(records: LocalRecords, vault: LocalVault): Promise<void> {
+  const config = new VaultedConfigStore(new ConfigStore(records.client, records.tableName), vault);
+  const moved = await config.vaultPlainSecrets();
+  if (moved.length === 0) return;
+  await records.compact();
+  logger.warn('secrets found in clear in the records moved to the vault; the records were compacted', {
+    moved,
+    vault: vault.file,
+  });
 }
 
 /** The EventBridge event of an execution that ended, as the stack's status rule delivers it. */

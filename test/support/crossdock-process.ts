@@ -22,6 +22,8 @@ export interface CrossdockProcess {
   port: number;
   stateDir: string;
   configFile: string;
+  /** The process id of the running `serve` (undefined once it exited). */
+  pid(): number | undefined;
   /** The bearer token its API needs (the config's, else the one serve generated). */
   token: string | undefined;
   /** Its log: the JSON lines it wrote (warnings and errors on stderr among them). */
@@ -138,6 +140,7 @@ export async function startCrossdock(options: {
     get token() {
       return token;
     },
+    pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     logs: () => readFileSync(logFile, 'utf8'),
     messages: () => (existsSync(messageFile) ? readFileSync(messageFile, 'utf8') : ''),
     async api<T>(method: string, path: string, body?: unknown) {

@@ -50,7 +50,7 @@ export interface AppServices {
   sqs: SQSClient;
   executions: Executions;
   scans: ScanStarter;
-  /** Deployed: where the secrets of registries and sources are kept instead of the records. */
+  /** Where the secrets of registries and sources are kept instead of the records (Secrets Manager deployed, secrets.json locally). */
   vault?: SecretVault | undefined;
   /** Reads a secret by name (Secrets Manager when deployed, env or a file locally). */
   secret?: ((name: string) => Promise<string | undefined>) | undefined;
@@ -62,7 +62,7 @@ export class Crossdock {
   readonly jobs: JobStore;
   readonly locks: TagLockStore;
   readonly leases: LeaseStore;
-  /** Registries, sources and policies; deployed, their secrets are kept in the vault. */
+  /** Registries, sources and policies; with a vault, their secrets are kept in it. */
   readonly config: ApiConfigStore;
   readonly scans: ScanStore;
   /** Jobs waiting for a running slot, per destination, in line. */
@@ -83,7 +83,7 @@ export class Crossdock {
     this.settings = settings;
     this.dynamo = dynamo;
     this.#now = services.now ?? Date.now;
-    this.jobs = new JobStore(dynamo, settings.tableName, options);
+    this.jobs = new JobStore(dynamo, settings.tableName, { ...options, keepDays: settings.recordsKeepDays });
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
     this.leases = new LeaseStore(dynamo, settings.tableName, options);
     const records = new ConfigStore(dynamo, settings.tableName, options);

@@ -3,6 +3,7 @@ import {
   DEFAULT_COPY_BYTE_BUDGET,
   DEFAULT_LEASE_TTL_SECONDS,
   DEFAULT_LIMITS,
+  DEFAULT_RECORDS_KEEP_DAYS,
   DEFAULT_STALE_AFTER_MINUTES,
   DEFAULT_TOO_LONG_MINUTES,
 } from '#config/defaults.ts';
@@ -23,6 +24,11 @@ export interface AppSettings {
   leaseTtlSeconds: number;
   /** When the reconciler looks at a job that does not move, and when it counts it as too long. */
   reconcile: { staleAfterMs: number; tooLongMs: number };
+  /**
+   * Days a finished job's record is kept (config `records.keepDays`); unset, records never
+   * expire. The stack and the local runtime always set it.
+   */
+  recordsKeepDays?: number | undefined;
   /** The first delay of a dead letter sent again; it doubles each round (at most 15 minutes). */
   deadLetterDelaySeconds: number;
   /**
@@ -48,6 +54,7 @@ const environmentSchema = z.object({
   STALE_AFTER_MINUTES: count.default(DEFAULT_STALE_AFTER_MINUTES),
   TOO_LONG_MINUTES: count.default(DEFAULT_TOO_LONG_MINUTES),
   DEAD_LETTER_DELAY_SECONDS: count.default(60),
+  RECORDS_KEEP_DAYS: count.default(DEFAULT_RECORDS_KEEP_DAYS),
   SCAN_FUNCTION_NAME: z.string().min(1).optional(),
 });
 
@@ -71,6 +78,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
     leaseTtlSeconds: e.LEASE_TTL_SECONDS,
     reconcile: { staleAfterMs: e.STALE_AFTER_MINUTES * 60_000, tooLongMs: e.TOO_LONG_MINUTES * 60_000 },
     deadLetterDelaySeconds: e.DEAD_LETTER_DELAY_SECONDS,
+    recordsKeepDays: e.RECORDS_KEEP_DAYS,
     scanFunctionName: e.SCAN_FUNCTION_NAME,
   };
 }

@@ -22,6 +22,7 @@ export class SecretNotFoundError extends Error {
 }
 
 const REFERENCE = 'vault:';
+const isReference = (value: string) => value.startsWith(REFERENCE);
 const registrySecret = (name: string) => `crossdock/registry/${name}`;
 const sourceSecret = (name: string) => `crossdock/source/${name}`;
 
@@ -35,7 +36,7 @@ export class VaultedConfigStore implements ApiConfigStore {
   }
 
   async #resolve(value: string): Promise<string> {
-    if (!value.startsWith(REFERENCE)) return value;
+    if (!isReference(value)) return value;
     const name = value.slice(REFERENCE.length);
     const secret = await this.#vault.read(name);
     if (secret === undefined) throw new SecretNotFoundError(`secret ${name} is missing from the vault`);
@@ -72,6 +73,27 @@ export class VaultedConfigStore implements ApiConfigStore {
       credentials: { ...registry.credentials, password: `${REFERENCE}${secret}` },
     });
     return registry;
+  }
+
+  /**
+   * Moves secrets that sit in the records in clear — written before the records had a vault (the
+   * local runtime kept them inline until it got one) — into the vault, leaving references.
+   * Answers what it moved (`registry <name>`, `source <name>`); a second run moves nothing.
+   */
+  async vaultPlainSecrets(): Promise<string[]> {
+    const moved: string[] = [];
+    for (const registry of await this.#records.listRegistries()) {
+      if (!registry.credentials || isReference(registry.credentials.password)) continue;
+      await this.putRegistry(registry);
+      moved.push(`registry ${registry.name}`);
+    }
+    for (const source of await this.#records.listSources()) {
+      const { auth } = source;
+      if (isReference('hmacSecret' in auth ? auth.hmacSecret : auth.value)) continue;
+      await this.putSource(source);
+      moved.push(`source ${source.name}`);
+    }
+    return moved;
   }
 
   async getRegistry(name: string) {

@@ -63,3 +63,9 @@ export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
  * minute instead of holding a running slot for an hour.
  */
 export const DEFAULT_READ_IDLE_TIMEOUT_SECONDS = 30;
+
+/**
+ * Days a finished job's record is kept (config `records.keepDays`): then DynamoDB's TTL deletes
+ * it when deployed, the sweeper locally. Unfinished jobs never expire.
+ */
+export const DEFAULT_RECORDS_KEEP_DAYS = 30;

@@ -5,6 +5,7 @@ import { crossCheck } from './cross-check.ts';
 import {
   DEFAULT_LIMITS,
   DEFAULT_RECONCILE_EVERY_MINUTES,
+  DEFAULT_RECORDS_KEEP_DAYS,
   DEFAULT_STALE_AFTER_MINUTES,
   DEFAULT_TOO_LONG_MINUTES,
 } from './defaults.ts';
@@ -183,12 +184,18 @@ export const reconcileSchema = strictObject({
   tooLongMinutes: count.default(DEFAULT_TOO_LONG_MINUTES),
 }).prefault({});
 
+/** The records: how many days a finished job is kept (then it expires, with its history). */
+export const recordsSchema = strictObject({
+  keepDays: count.default(DEFAULT_RECORDS_KEEP_DAYS),
+}).prefault({});
+
 export const configSchema = strictObject({
   registries: z.array(registrySchema).default([]),
   sources: z.array(sourceSchema).default([]),
   policies: z.array(policySchema).default([]),
   limits: limitsSchema,
   reconcile: reconcileSchema,
+  records: recordsSchema,
   api: strictObject({
     /** '' (e.g. `${CROSSDOCK_API_TOKEN:-}`) means none given: `serve` then generates one (infra/local/api-token.ts). */
     token: z
@@ -208,3 +215,4 @@ export type PolicyFilters = PolicyConfig['filters'];
 /** `limits`: jobs running at once overall and per destination registry, blobs of one job copied at once. */
 export type Limits = z.infer<typeof limitsSchema>;
 export type ReconcileSettings = z.infer<typeof reconcileSchema>;
+export type RecordsSettings = z.infer<typeof recordsSchema>;

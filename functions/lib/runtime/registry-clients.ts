@@ -6,8 +6,8 @@ import { RegistryClient } from '#registry/client.ts';
 /**
  * Registry clients for the functions, by the config's registry name, kept for the life of the
  * process (a warm Lambda reuses pools and tokens). Only registries in the records are contacted.
- * Credentials come inline (local runtime) or from a secret (deployed: `credentialsSecret` names a
- * Secrets Manager secret holding `{"username","password"}`).
+ * Credentials come with the registry (its password read from the vault by the config store) or
+ * from a secret (`credentialsSecret` names a secret holding `{"username","password"}`).
  */
 
 export type StoredRegistry = RegistryConfig & { credentialsSecret?: string };

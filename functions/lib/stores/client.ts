@@ -1,3 +1,4 @@
+import type { Agent } from 'node:http';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -45,6 +46,8 @@ export interface ClientOptions {
   /** e.g. dynalite's `http://127.0.0.1:PORT`; omitted on AWS. */
   endpoint?: string | undefined;
   region?: string | undefined;
+  /** The agent connections go through (the local runtime's: a unix socket). */
+  agent?: Agent | undefined;
 }
 
 export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
@@ -55,6 +58,7 @@ export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocum
     ...(endpoint !== undefined
       ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
+    ...(options.agent !== undefined ? { requestHandler: { httpAgent: options.agent } } : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

@@ -1,4 +1,4 @@
-import type { Job } from '../jobs/job.ts';
+import { isTerminal, type Job } from '../jobs/job.ts';
 
 /** How a job (functions/lib/jobs/job.ts) is kept as an item of the one table: keys and index attributes. */
 
@@ -16,12 +16,24 @@ export interface JobItem extends Job {
   gsi2sk: string;
   /** Bumped by every write: transitions are conditional on the version they read. */
   version: number;
+  /**
+   * Final jobs only: when the record expires (epoch seconds; DynamoDB's TTL deployed, the
+   * sweeper locally). A retry writes the item without it, so a job queued again never expires.
+   */
+  expiresAt?: number;
 }
 
-export function toItem(job: Job, version: number): JobItem {
+/** `keepSeconds`: how long a final job is kept after it finished; without it, it never expires. */
+export function toItem(job: Job, version: number, keepSeconds?: number): JobItem {
   const order = `${job.createdAt}#${job.id}`;
+  const finishedAt = Date.parse(job.finishedAt ?? job.updatedAt);
+  const expires =
+    keepSeconds !== undefined && isTerminal(job.status) && Number.isFinite(finishedAt)
+      ? { expiresAt: Math.floor(finishedAt / 1000) + keepSeconds }
+      : {};
   return {
     ...job,
+    ...expires,
     ...jobKey(job.id),
     gsi1pk: policyIndexKey(job.policy),
     gsi1sk: order,
@@ -40,6 +52,7 @@ export function fromItem(item: object): Job {
     gsi2pk: _3,
     gsi2sk: _4,
     version: _v,
+    expiresAt: _e,
     ...job
   } = item as Partial<JobItem>;
   return job as Job;

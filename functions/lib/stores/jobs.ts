@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { JobExistsError, JobNotFoundError } from '../jobs/errors.ts';
 import {
   HISTORY_LIMIT,
@@ -54,14 +54,27 @@ export interface JobPage {
 
 const MAX_RACES = 25;
 
+export interface JobStoreOptions {
+  now?: () => number;
+  /** Days a final job's record is kept after it finished; without it, records never expire. */
+  keepDays?: number | undefined;
+}
+
 export class JobStore extends TableStore implements JobRecords {
+  readonly #keepSeconds: number | undefined;
+
+  constructor(client: DynamoDBDocumentClient, tableName: string, options: JobStoreOptions = {}) {
+    super(client, tableName, options.now ? { now: options.now } : {});
+    this.#keepSeconds = options.keepDays === undefined ? undefined : options.keepDays * 86_400;
+  }
+
   async create(input: NewJob): Promise<Job> {
     const job = queuedJob({ ...input, id: input.id ?? newJobId(this.now()) }, this.iso());
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: toItem(job, 1),
+          Item: toItem(job, 1, this.#keepSeconds),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -116,7 +129,7 @@ export class JobStore extends TableStore implements JobRecords {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: toItem(job, item.version + 1),
+            Item: toItem(job, item.version + 1, this.#keepSeconds),
             ConditionExpression: 'version = :version',
             ExpressionAttributeValues: { ':version': item.version },
           }),

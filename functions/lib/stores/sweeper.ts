@@ -3,9 +3,13 @@ import { isConditionFailed } from './errors.ts';
 
 /**
  * DynamoDB's TTL for dynalite, which has none: deletes every item whose `expiresAt` (epoch
- * seconds) has passed (leases). Each delete is conditional on the item still being
- * expired, so a lease renewed meanwhile survives. It scans the table: meant for the local
- * runtime, never needed when deployed (TTL on `expiresAt` does it there). Answers how many it deleted.
+ * seconds) has passed — leases, and final jobs `records.keepDays` after they finished (with
+ * the item go its index entries and its history, which it holds). Each delete is conditional
+ * on the item still being expired, so a lease renewed or a job retried meanwhile survives, and
+ * never deletes a QUEUED or RUNNING job: only final jobs carry `expiresAt`, and should one
+ * ever be unfinished with it, an unfinished job is worth more than a tidy table. It scans the
+ * table: meant for the local runtime, never needed when deployed (TTL on `expiresAt` does it
+ * there). Answers how many it deleted.
  */
 export async function sweepExpired(
   client: DynamoDBDocumentClient,
@@ -31,8 +35,9 @@ export async function sweepExpired(
           new DeleteCommand({
             TableName: tableName,
             Key: { pk: key.pk, sk: key.sk },
-            ConditionExpression: 'expiresAt < :now',
-            ExpressionAttributeValues: { ':now': nowSeconds },
+            ConditionExpression: 'expiresAt < :now AND NOT (#status IN (:queued, :running))',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':now': nowSeconds, ':queued': 'QUEUED', ':running': 'RUNNING' },
           }),
         );
         deleted++;

@@ -92,4 +92,34 @@ describe('VaultedConfigStore (deployed: secrets in Secrets Manager, references i
 
     expect(vault.secrets.size).toBe(0);
   });
+
+  it('moves secrets the records hold in clear into the vault, leaving references, once', async () => {
+    const records = new ConfigStore(local.client, local.tableName);
+    await records.putRegistry({
+      name: 'old-reg',
+      url: 'https://old.example',
+      credentials: { username: 'u', password: 'old-pass-41' },
+    });
+    await records.putSource({
+      name: 'old-src',
+      registry: 'old-reg',
+      format: 'distribution',
+      auth: { header: 'Authorization', value: 'Bearer old-token-77' },
+    });
+    const vault = memoryVault();
+    const store = new VaultedConfigStore(records, vault);
+
+    const moved = await store.vaultPlainSecrets();
+
+    expect(moved).toEqual(expect.arrayContaining(['registry old-reg', 'source old-src']));
+    const text = await recordsText();
+    expect(text).not.toContain('old-pass-41');
+    expect(text).not.toContain('old-token-77');
+    expect(vault.secrets.get('crossdock/registry/old-reg')).toBe('old-pass-41');
+    expect((await store.getSource('old-src'))?.auth).toEqual({
+      header: 'Authorization',
+      value: 'Bearer old-token-77',
+    });
+    expect(await store.vaultPlainSecrets()).toEqual([]);
+  });
 });

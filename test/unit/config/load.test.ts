@@ -58,6 +58,7 @@ describe('parseConfig', () => {
       ],
       limits: { runningJobs: 10, perDestination: 4, blobsPerJob: 4 },
       reconcile: { everyMinutes: 5, staleAfterMinutes: 10, tooLongMinutes: 60 },
+      records: { keepDays: 30 },
       api: { token: 'api-token' },
     });
   });
@@ -69,8 +70,13 @@ describe('parseConfig', () => {
       policies: [],
       limits: { runningJobs: 10, perDestination: 4, blobsPerJob: 4 },
       reconcile: { everyMinutes: 5, staleAfterMinutes: 10, tooLongMinutes: 60 },
+      records: { keepDays: 30 },
       api: {},
     });
+  });
+
+  it('reads how many days finished jobs are kept', () => {
+    expect(parseConfig('records: { keepDays: "7" }', { env: {} }).records).toEqual({ keepDays: 7 });
   });
 
   it('names the path and the line of a variable that is not set', () => {

@@ -86,6 +86,21 @@ describe('the CDK stack', () => {
     });
   });
 
+  it('expires final job records by the table’s TTL on expiresAt, after recordsKeepDays (default 30)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Environment: { Variables: Match.objectLike({ RECORDS_KEEP_DAYS: '30' }) },
+    });
+    const kept = synthesize({ ...PROPS, recordsKeepDays: 7 }).template;
+    kept.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Environment: { Variables: Match.objectLike({ RECORDS_KEEP_DAYS: '7' }) },
+    });
+  });
+
   it('deploys one function per entry of the workflow functions’ table, each its own handler with the table’s timeout and memory', () => {
     for (const name of WORKFLOW_FUNCTION_NAMES) {
       const spec = WORKFLOW_FUNCTIONS[name];

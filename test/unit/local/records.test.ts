@@ -1,10 +1,15 @@
+import { stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { toItem } from '../../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
-import { startLocalRecords } from '../../../infra/local/records.ts';
+import { RECORDS_SOCKET, startLocalRecords } from '../../../infra/local/records.ts';
 import { plantIndexEntry, removeIndexEntry } from '../../support/crash-leftovers.ts';
+import { filesContaining } from '../../support/files-containing.ts';
+import { listeningTcpPorts } from '../../support/listening-ports.ts';
 import { killHard, startChild } from './child-process.ts';
 import { tempDir } from './temp-dir.ts';
 
@@ -26,14 +31,63 @@ function childHolding(dir: string) {
 }
 
 describe('local records (dynalite on disk)', () => {
-  it('serves the stores table, ACTIVE with both job indexes, on 127.0.0.1 only', async () => {
-    const records = await startLocalRecords({ dir: await tempDir() });
+  it('serves the stores table, ACTIVE with both job indexes, on a unix socket in its 0700 folder and no TCP port', async () => {
+    const dir = await tempDir();
+    const portsBefore = listeningTcpPorts(process.pid);
+
+    const records = await startLocalRecords({ dir });
     try {
       const { Table } = await records.client.send(new DescribeTableCommand({ TableName: records.tableName }));
 
-      expect(records.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(records.socketPath).toBe(join(dir, RECORDS_SOCKET));
+      expect((await stat(records.socketPath)).isSocket()).toBe(true);
+      expect((await stat(records.socketPath)).mode & 0o777).toBe(0o600);
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      expect(listeningTcpPorts(process.pid)).toEqual(portsBefore);
       expect(Table?.TableStatus).toBe('ACTIVE');
       expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['gsi1', 'gsi2']);
+    } finally {
+      await records.close();
+    }
+  });
+
+  it('puts its socket in a private temp folder when the records folder’s path is too long for one', async () => {
+    const dir = join(await tempDir(), 'a-folder-name-long-enough'.repeat(4));
+
+    const records = await startLocalRecords({ dir });
+    try {
+      await records.client.send(new DescribeTableCommand({ TableName: records.tableName }));
+
+      expect(records.socketPath.startsWith(tmpdir())).toBe(true);
+      expect((await stat(dirname(records.socketPath))).mode & 0o777).toBe(0o700);
+    } finally {
+      await records.close();
+    }
+    await expect(stat(records.socketPath)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('compacts the folder so that an overwritten or deleted value is in none of its files, and serves on after', async () => {
+    const dir = await tempDir();
+    const records = await startLocalRecords({ dir });
+    try {
+      const put = (pk: string, value: string) =>
+        records.client.send(new PutCommand({ TableName: records.tableName, Item: { pk, sk: 'x', value } }));
+      await put('overwritten', 'old-value-7f3a');
+      await put('overwritten', 'new-value');
+      await put('deleted', 'deleted-value-9c1e');
+      await records.client.send(
+        new DeleteCommand({ TableName: records.tableName, Key: { pk: 'deleted', sk: 'x' } }),
+      );
+      expect(await filesContaining(dir, 'old-value-7f3a')).not.toEqual([]);
+
+      await records.compact();
+
+      expect(await filesContaining(dir, 'old-value-7f3a')).toEqual([]);
+      expect(await filesContaining(dir, 'deleted-value-9c1e')).toEqual([]);
+      const { Item } = await records.client.send(
+        new GetCommand({ TableName: records.tableName, Key: { pk: 'overwritten', sk: 'x' } }),
+      );
+      expect(Item?.value).toBe('new-value');
     } finally {
       await records.close();
     }

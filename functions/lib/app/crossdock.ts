@@ -16,6 +16,7 @@ import { ConfigStore } from '../stores/config-store.ts';
 import { JobStore } from '../stores/jobs.ts';
 import { LeaseStore } from '../stores/leases.ts';
 import { ParkingStore, parkingOrder } from '../stores/parking.ts';
+import { SharedRequestBudget } from '../stores/request-budgets.ts';
 import { ScanStore } from '../stores/scans.ts';
 import { TagLockStore } from '../stores/tag-locks.ts';
 import type { WebhookPorts } from '../webhook/accept-delivery.ts';
@@ -54,6 +55,11 @@ export interface AppServices {
   vault?: SecretVault | undefined;
   /** Reads a secret by name (Secrets Manager when deployed, env or a file locally). */
   secret?: ((name: string) => Promise<string | undefined>) | undefined;
+  /**
+   * Registries' request budgets kept in the records, shared by every invocation (deployed);
+   * otherwise each is kept in this process, which is the whole of the local runtime.
+   */
+  sharedRequestBudgets?: boolean | undefined;
   now?: () => number;
 }
 
@@ -112,6 +118,18 @@ export class Crossdock {
     this.registries = new RegistryClientCache({
       registry: (name) => this.config.getRegistry(name),
       ...(services.secret ? { secret: services.secret } : {}),
+      // Deployed, many invocations call a registry at once: its budget is kept in the records.
+      ...(services.sharedRequestBudgets
+        ? {
+            budget: (registry: string, requestsPerSecond: number) =>
+              new SharedRequestBudget(
+                services.dynamo,
+                services.settings.tableName,
+                registry,
+                requestsPerSecond,
+              ),
+          }
+        : {}),
     });
     this.#executions = services.executions;
     this.#scans = services.scans;

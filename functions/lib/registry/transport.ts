@@ -16,7 +16,7 @@ import {
   RequestAbortedError,
 } from './errors.ts';
 import { guardedLookup, LINK_LOCAL_REFUSED } from './guarded-lookup.ts';
-import { RequestRateLimiter } from './rate-limiter.ts';
+import { RegistryPause, type RequestBudget, RequestRateLimiter } from './rate-limiter.ts';
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -48,8 +48,10 @@ export interface RegistryEndpoint {
    * client never reads a file a registry entry names (the config reads caFile at load).
    */
   ca?: string | undefined;
-  /** Requests per second this registry accepts from us. */
+  /** Requests per second this registry accepts from us (kept in this process; see `budget`). */
   requestsPerSecond?: number | undefined;
+  /** The request budget to take from, shared with other processes; replaces `requestsPerSecond`. */
+  budget?: RequestBudget | undefined;
   /**
    * Seconds a response body may send nothing before the read fails as stalled (the config's
    * `readIdleTimeoutSeconds`, its default in config/defaults.ts). Time our side spends not
@@ -114,7 +116,8 @@ export class RegistryTransport {
   readonly #auth: Authenticator;
   readonly #retry: RetryPolicy;
   readonly #userAgent: string;
-  readonly #limiter: RequestRateLimiter | undefined;
+  readonly #budget: RequestBudget | undefined;
+  readonly #pause = new RegistryPause();
   #httpFallbackTried = false;
 
   constructor(endpoint: RegistryEndpoint, options: TransportOptions = {}) {
@@ -148,9 +151,9 @@ export class RegistryTransport {
       credentials: endpoint.credentials,
       fetchToken: (url, headers) => this.#fetchToken(url, headers),
     });
-    this.#limiter = endpoint.requestsPerSecond
-      ? new RequestRateLimiter(endpoint.requestsPerSecond)
-      : undefined;
+    this.#budget =
+      endpoint.budget ??
+      (endpoint.requestsPerSecond ? new RequestRateLimiter(endpoint.requestsPerSecond) : undefined);
   }
 
   /** `host[:port]` as it is now (an insecure registry may have dropped to http). */
@@ -171,13 +174,14 @@ export class RegistryTransport {
     let retries = 0;
     let challenged = false;
     for (;;) {
-      await this.#limiter?.take(request.signal);
+      await this.#waitForRegistry(request);
       let response: RegistryResponse;
       let sentAuthorization = false;
       try {
         const authorization = await this.#auth.authorization(request.scopes);
         sentAuthorization = authorization !== undefined;
         response = await this.#dispatch(request, authorization);
+        this.#pause.observe(response.status, response.headers);
       } catch (error) {
         if (request.signal?.aborted)
           throw new RequestAbortedError(`${request.what}: aborted`, { cause: error });
@@ -248,6 +252,23 @@ export class RegistryTransport {
       }
       throw await this.#errorFor(request, response, sentAuthorization);
     }
+  }
+
+  /**
+   * Before each request: a pause the registry asked for (Retry-After, an exhausted quota) is
+   * waited out when short, and refused as RateLimitedError when longer than the retry policy
+   * waits (the caller's retries come back later); then the request budget is taken.
+   */
+  async #waitForRegistry(request: RegistryRequest): Promise<void> {
+    const pause = this.#pause.remainingMs();
+    if (pause > this.#retry.maxRetryAfterMs) {
+      throw new RateLimitedError(
+        `registry ${this.name} asked for a pause of ${Math.ceil(pause / 1000)} s; ${request.what} was not sent`,
+        { registry: this.name, status: 429, retryAfterMs: pause },
+      );
+    }
+    if (pause > 0) await sleep(pause, request.signal);
+    await this.#budget?.take(request.signal);
   }
 
   /** One HTTP exchange, following redirects for reads; credentials never leave the registry's origin. */

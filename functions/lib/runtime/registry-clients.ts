@@ -2,6 +2,7 @@ import { DEFAULT_READ_IDLE_TIMEOUT_SECONDS } from '#config/defaults.ts';
 import type { RegistryConfig } from '#config/schema.ts';
 import type { Credentials } from '#registry/auth.ts';
 import { RegistryClient } from '#registry/client.ts';
+import { type RequestBudget, RequestRateLimiter } from '#registry/rate-limiter.ts';
 
 /**
  * Registry clients for the functions, by the config's registry name, kept for the life of the
@@ -15,6 +16,12 @@ export type StoredRegistry = RegistryConfig & { credentialsSecret?: string };
 export interface RegistrySources {
   registry(name: string): Promise<StoredRegistry | undefined>;
   secret?(name: string): Promise<string | undefined>;
+  /**
+   * The request budget of a registry with a `rateLimit`, shared with other processes
+   * (deployed: stores/request-budgets.ts). Unset: one per registry in this process, kept
+   * across the clients' re-creation.
+   */
+  budget?(registry: string, requestsPerSecond: number): RequestBudget;
 }
 
 export class UnknownRegistryError extends Error {
@@ -31,6 +38,7 @@ const CLIENT_TTL_MS = 5 * 60_000;
 export class RegistryClientCache {
   readonly #sources: RegistrySources;
   readonly #clients = new Map<string, { client: Promise<RegistryClient>; createdAt: number }>();
+  readonly #budgets = new Map<string, RequestBudget>();
 
   constructor(sources: RegistrySources) {
     this.#sources = sources;
@@ -71,10 +79,20 @@ export class RegistryClientCache {
       credentials,
       insecure: registry.insecure === true,
       ca: registry.caCertificates,
-      requestsPerSecond: registry.rateLimit?.requestsPerSecond,
+      budget: registry.rateLimit && this.#budget(name, registry.rateLimit.requestsPerSecond),
       readIdleTimeoutSeconds: registry.readIdleTimeoutSeconds ?? DEFAULT_READ_IDLE_TIMEOUT_SECONDS,
       allowLinkLocal: registry.allowLinkLocal === true,
     });
+  }
+
+  #budget(name: string, requestsPerSecond: number): RequestBudget {
+    const key = `${name}\n${requestsPerSecond}`;
+    let budget = this.#budgets.get(key);
+    if (!budget) {
+      budget = this.#sources.budget?.(name, requestsPerSecond) ?? new RequestRateLimiter(requestsPerSecond);
+      this.#budgets.set(key, budget);
+    }
+    return budget;
   }
 
   async close(): Promise<void> {

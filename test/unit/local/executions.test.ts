@@ -202,6 +202,31 @@ describe('local executions (aws-local-stepfunctions)', () => {
     expect(failed[0]).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
   });
 
+  it('fails a Task state inside a Map that runs past its TimeoutSeconds with States.Timeout', async () => {
+    const definition = machine(
+      {
+        Blobs: {
+          Type: 'Map',
+          ItemsPath: '$.blobs',
+          ItemProcessor: {
+            StartAt: 'CopyBlob',
+            States: { CopyBlob: task({ End: true }, { TimeoutSeconds: 1 }) },
+          },
+          End: true,
+        },
+      },
+      'Blobs',
+    );
+    const { local, ended } = executions(definition, {
+      CopyBlob: async () => new Promise((resolve) => setTimeout(() => resolve({ Payload: 'late' }), 2500)),
+    });
+
+    await local.start('job-map-timeout-1', { blobs: [1, 2] });
+    await vi.waitFor(() => expect(ended).toHaveLength(1), { timeout: 8000 });
+
+    expect(ended[0]).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+  });
+
   it('starts nothing for the name of a running execution, as a repeated StartExecution', async () => {
     const { handler, calls } = untilAborted();
     const { local, ended } = executions(ONE_TASK, { Work: handler });

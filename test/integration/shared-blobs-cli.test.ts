@@ -102,4 +102,26 @@ describe('crossdock copy with the blob-location cache', () => {
     const file = JSON.parse(readFileSync(join(cacheHome, 'crossdock', 'blob-locations.json'), 'utf8'));
     expect(file.registries[proxy.host][shared.digest].repositories).toEqual(['mirror/four', 'mirror/one']);
   });
+
+  it('looks at every blob and manifest of a multi-arch index once: one HEAD each at the destination', async () => {
+    const multi = await pushImage(`${source.host}/team/multi:v1`, {
+      layers: [shared],
+      layerCount: 1,
+      platforms: [
+        { os: 'linux', architecture: 'amd64' },
+        { os: 'linux', architecture: 'arm64' },
+      ],
+    });
+    const logMark = destination.mark();
+
+    const result = await copy('multi');
+
+    expect(result.code).toBe(0);
+    expect(await manifestDigest(destination, 'mirror/multi', 'v1')).toBe(multi.digest);
+    const heads = destination.requests(logMark).filter((r) => r.method === 'HEAD');
+    const perPath = new Map<string, number>();
+    for (const head of heads) perPath.set(head.path, (perPath.get(head.path) ?? 0) + 1);
+    console.log(`multi-arch copy: ${heads.length} HEADs for ${perPath.size} paths`);
+    expect([...perPath.values()].every((count) => count === 1)).toBe(true);
+  });
 });

@@ -41,7 +41,7 @@ async function start(runtime: { blobClaimTtlSeconds?: number } = {}) {
 
 /** Images at A, one per repository, all on the base layer; their notifications posted at once. */
 async function burst(local: LocalMirror, base: Blob, repositories: string[]): Promise<PushedImage[]> {
-  const images = [];
+  const images: PushedImage[] = [];
   for (const repository of repositories)
     images.push(await pushImage(`${local.a.host}/${repository}:v1`, { layers: [base], layerCount: 1 }));
   const answers = await Promise.all(

@@ -41,6 +41,7 @@ export const copyCommand = <A extends unknown[], O extends OptionValues, G exten
     .option('--dest-insecure', 'destination over https without certificate checks, or plain http')
     .option('--blobs <n>', 'blobs copied at once', positiveInteger)
     .option('--no-referrers', 'do not copy signatures, SBOMs and other referrers')
+    .option('--no-cache', 'neither read nor write the blob-location cache (~/.cache/crossdock)')
     .option('--dry-run', 'show what would be copied, write nothing')
     .option('-q, --quiet', 'no progress output');
 export type CopyOptions = OptionsOf<typeof copyCommand<[], NoOptions, NoOptions>>;
@@ -54,6 +55,7 @@ export const syncCommand = <A extends unknown[], O extends OptionValues, G exten
     .option('--policy <name...>', 'only these policies')
     .option('--jobs <n>', 'tags copied at once (default: limits.runningJobs)', positiveInteger)
     .option('--no-referrers', 'do not copy signatures, SBOMs and other referrers')
+    .option('--no-cache', 'neither read nor write the blob-location cache (~/.cache/crossdock)')
     .option('--dry-run', 'show what would be copied, write nothing')
     .option('-q, --quiet', 'no progress output');
 export type SyncOptions = OptionsOf<typeof syncCommand<[], NoOptions, NoOptions>>;

@@ -1,7 +1,7 @@
 import { parseCredentials } from '#registry/docker-config.ts';
 import { formatReference, type ImageReference, parseReference } from '#registry/reference.ts';
-import { BlobLocations } from '#replication/blob-locations.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
+import { runBlobs } from './blob-cache.ts';
 import type { CopyOptions } from './commands.ts';
 import { type CliIo, runSession } from './context.ts';
 import { UsageError } from './errors.ts';
@@ -56,6 +56,7 @@ export async function runCopy(src: string, dst: string, options: CopyOptions, io
         insecure: options.destInsecure === true,
         env: io.env,
       });
+      const blobs = await runBlobs(io.env, options);
       const result = await replicateTag(
         {
           source: { client: sourceClient, repository: source.repository },
@@ -66,12 +67,12 @@ export async function runCopy(src: string, dst: string, options: CopyOptions, io
         {
           dryRun: options.dryRun === true,
           referrers: options.referrers !== false,
-          blobLocations: new BlobLocations(),
+          sharedBlobs: blobs.shared,
           signal,
           ...(options.blobs ? { blobsPerImage: options.blobs } : {}),
           onEvent: (event) => reporter.event(destination.repository, event),
         },
-      );
+      ).finally(() => blobs.save());
       if (destination.digest !== undefined && destination.digest !== result.digest) {
         throw new UsageError(
           `the destination names ${destination.digest} but the source is ${result.digest}`,

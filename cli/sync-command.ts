@@ -3,10 +3,10 @@ import { ConfigError } from '#config/errors.ts';
 import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig, PolicyConfig, RegistryConfig } from '#config/schema.ts';
 import type { RegistryClient } from '#registry/client.ts';
-import { BlobLocations } from '#replication/blob-locations.ts';
 import { forEachLimit, Semaphore } from '#replication/limit.ts';
 import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
+import { runBlobs } from './blob-cache.ts';
 import type { SyncOptions } from './commands.ts';
 import { type ClientPool, type CliIo, runSession } from './context.ts';
 import { describeError } from './run-summary.ts';
@@ -56,7 +56,7 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
     async ({ pool, reporter, summary, signal }) => {
       const registries = new Map(config.registries.map((r) => [r.name, r]));
       const registry = (name: string) => clientFor(pool, registries.get(name) as RegistryConfig);
-      const blobLocations = new BlobLocations();
+      const blobs = await runBlobs(io.env, options);
       const perDestination = new Map<string, Semaphore>();
       const destinationSlots = (name: string) => {
         let slots = perDestination.get(name);
@@ -100,7 +100,7 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
                 dryRun: options.dryRun === true,
                 referrers: options.referrers !== false,
                 blobsPerImage: config.limits.blobsPerJob,
-                blobLocations,
+                sharedBlobs: blobs.shared,
                 signal,
                 onEvent: (event) => reporter.event(job.destinationRepository, event),
               },
@@ -113,7 +113,11 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
         }
       };
 
-      await forEachLimit(jobs(), options.jobs ?? config.limits.runningJobs, runJob);
+      try {
+        await forEachLimit(jobs(), options.jobs ?? config.limits.runningJobs, runJob);
+      } finally {
+        await blobs.save();
+      }
     },
   );
 }

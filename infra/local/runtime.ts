@@ -63,6 +63,8 @@ export interface RuntimeOptions {
   limits?: LimitOverrides;
   /** Bytes one MountOrCopyBlob invocation sends before handing the upload on; default 1 GiB. */
   copyByteBudget?: number;
+  /** Seconds a claim to copy a blob lasts unless renewed (tests shorten it). */
+  blobClaimTtlSeconds?: number;
   /** The reconciler's period and thresholds; default the config's `reconcile` (minutes). */
   reconcile?: { everyMs?: number; staleAfterMs?: number; tooLongMs?: number };
   /** The first delay of a dead letter sent again; default 60 s. */
@@ -193,6 +195,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         limits: config.limits,
         copyByteBudget: options.copyByteBudget ?? DEFAULT_COPY_BYTE_BUDGET,
         leaseTtlSeconds: pipeline.leaseTtlSeconds,
+        blobClaimTtlSeconds: options.blobClaimTtlSeconds,
         reconcile: {
           staleAfterMs: options.reconcile?.staleAfterMs ?? config.reconcile.staleAfterMinutes * 60_000,
           tooLongMs: options.reconcile?.tooLongMs ?? config.reconcile.tooLongMinutes * 60_000,

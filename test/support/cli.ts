@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiTokenFor } from './api-tokens.ts';
+import { scratchDir } from './tools.ts';
 
 /**
  * Runs the built CLI (`dist/crossdock.js`) as users do: with `process.execPath` and the Node
@@ -27,7 +28,9 @@ export interface CliResult {
 
 /**
  * The environment of a CLI run: the token of the crossdock its `--api` names, unless the test
- * gives a token itself (`--token`, or CROSSDOCK_API_TOKEN in `env`, even empty).
+ * gives a token itself (`--token`, or CROSSDOCK_API_TOKEN in `env`, even empty); a cache folder
+ * of its own (`copy` and `sync` keep blob locations there), unless the test gives XDG_CACHE_HOME
+ * to share one between runs — never the user's ~/.cache.
  */
 function environmentFor(args: string[], env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const api = args[args.indexOf('--api') + 1];
@@ -36,6 +39,7 @@ function environmentFor(args: string[], env: NodeJS.ProcessEnv = {}): NodeJS.Pro
   return {
     ...process.env,
     DOCKER_CONFIG: '/nonexistent',
+    XDG_CACHE_HOME: mkdtempSync(join(scratchDir(), 'crossdock-cache-')),
     ...(token !== undefined && !givesToken ? { CROSSDOCK_API_TOKEN: token } : {}),
     ...env,
   };

@@ -302,3 +302,60 @@ export async function startTricklingProxy(
     }, options.tickMs);
   });
 }
+
+export interface CountedRequest {
+  method: string;
+  /** Path and query as requested. */
+  path: string;
+  /** Bytes of the request's body that reached the registry. */
+  bytes: number;
+}
+
+export interface CountingProxy extends FaultProxy {
+  /** Requests forwarded, in the order they started; `since` is a value from `mark()`. */
+  requests(since?: number): CountedRequest[];
+  mark(): number;
+  /** Body bytes of uploads (PATCH and PUT) that reached the registry. */
+  uploadedBytes(since?: number): number;
+}
+
+/**
+ * An HTTP proxy that changes nothing and counts: each request and the body bytes it carried
+ * to the registry, so a test reads what crossdock really sent (not what it says it sent).
+ */
+export async function startCountingProxy(target: Target): Promise<CountingProxy> {
+  const seen: CountedRequest[] = [];
+  const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const counted: CountedRequest = { method: incoming.method ?? '', path: incoming.url ?? '', bytes: 0 };
+    seen.push(counted);
+    incoming.on('data', (chunk: Buffer) => {
+      counted.bytes += chunk.length;
+    });
+    const upstream = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    upstream.on('error', () => outgoing.destroy());
+    incoming.pipe(upstream);
+  });
+  const proxy = await listen(server, new Set());
+  return {
+    ...proxy,
+    requests: (since = 0) => seen.slice(since),
+    mark: () => seen.length,
+    uploadedBytes: (since = 0) =>
+      seen
+        .slice(since)
+        .filter((r) => r.method === 'PATCH' || r.method === 'PUT')
+        .reduce((sum, r) => sum + r.bytes, 0),
+  };
+}

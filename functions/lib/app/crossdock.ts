@@ -12,6 +12,8 @@ import type { JobMessage } from '../jobs/message.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
 import { logger, metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
+import { BlobClaimStore } from '../stores/blob-claims.ts';
+import { BlobIndexStore } from '../stores/blob-index.ts';
 import { ConfigStore } from '../stores/config-store.ts';
 import { JobStore } from '../stores/jobs.ts';
 import { LeaseStore } from '../stores/leases.ts';
@@ -73,6 +75,9 @@ export class Crossdock {
   readonly scans: ScanStore;
   /** Jobs waiting for a running slot, per destination, in line. */
   readonly parking: ParkingStore;
+  /** Where blobs are in the destination registries, and the claims to copy one (shared blobs). */
+  readonly blobIndex: BlobIndexStore;
+  readonly blobClaims: BlobClaimStore;
   readonly queue: JobQueue;
   readonly lifecycle: JobLifecycle;
   readonly registries: RegistryClientCache;
@@ -96,6 +101,11 @@ export class Crossdock {
     this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);
     this.parking = new ParkingStore(dynamo, settings.tableName, options);
+    this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, options);
+    this.blobClaims = new BlobClaimStore(dynamo, settings.tableName, {
+      ...options,
+      ...(settings.blobClaimTtlSeconds ? { ttlSeconds: settings.blobClaimTtlSeconds } : {}),
+    });
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
       records: this.jobs,
@@ -335,6 +345,8 @@ export class Crossdock {
       jobs: this.workflowJobs,
       clients: this.registries,
       byteBudget: this.settings.copyByteBudget,
+      sharedBlobs: { index: this.blobIndex, claims: this.blobClaims },
+      renewClaimEveryMs: (this.blobClaims.ttlSeconds * 1000) / 3,
       warn: (message, fields) => logger.warn(message, fields),
     };
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  DEFAULT_BLOB_CLAIM_TTL_SECONDS,
   DEFAULT_COPY_BYTE_BUDGET,
   DEFAULT_LEASE_TTL_SECONDS,
   DEFAULT_LIMITS,
@@ -22,6 +23,11 @@ export interface AppSettings {
   copyByteBudget: number;
   /** How long a running slot stays taken when nobody releases it (a lost finalizer event). */
   leaseTtlSeconds: number;
+  /**
+   * How long a claim to copy a blob lasts unless renewed (config/defaults.ts
+   * DEFAULT_BLOB_CLAIM_TTL_SECONDS when unset): a dead holder delays the others this long at most.
+   */
+  blobClaimTtlSeconds?: number | undefined;
   /** When the reconciler looks at a job that does not move, and when it counts it as too long. */
   reconcile: { staleAfterMs: number; tooLongMs: number };
   /**
@@ -51,6 +57,7 @@ const environmentSchema = z.object({
   BLOBS_PER_JOB: count.default(DEFAULT_LIMITS.blobsPerJob),
   COPY_BYTE_BUDGET: count.default(DEFAULT_COPY_BYTE_BUDGET),
   LEASE_TTL_SECONDS: count.default(DEFAULT_LEASE_TTL_SECONDS),
+  BLOB_CLAIM_TTL_SECONDS: count.default(DEFAULT_BLOB_CLAIM_TTL_SECONDS),
   STALE_AFTER_MINUTES: count.default(DEFAULT_STALE_AFTER_MINUTES),
   TOO_LONG_MINUTES: count.default(DEFAULT_TOO_LONG_MINUTES),
   DEAD_LETTER_DELAY_SECONDS: count.default(60),
@@ -76,6 +83,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
     limits: { runningJobs: e.RUNNING_JOBS, perDestination: e.PER_DESTINATION, blobsPerJob: e.BLOBS_PER_JOB },
     copyByteBudget: e.COPY_BYTE_BUDGET,
     leaseTtlSeconds: e.LEASE_TTL_SECONDS,
+    blobClaimTtlSeconds: e.BLOB_CLAIM_TTL_SECONDS,
     reconcile: { staleAfterMs: e.STALE_AFTER_MINUTES * 60_000, tooLongMs: e.TOO_LONG_MINUTES * 60_000 },
     deadLetterDelaySeconds: e.DEAD_LETTER_DELAY_SECONDS,
     recordsKeepDays: e.RECORDS_KEEP_DAYS,

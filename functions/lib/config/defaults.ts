@@ -69,3 +69,12 @@ export const DEFAULT_READ_IDLE_TIMEOUT_SECONDS = 30;
  * it when deployed, the sweeper locally. Unfinished jobs never expire.
  */
 export const DEFAULT_RECORDS_KEEP_DAYS = 30;
+
+/**
+ * How long a claim to copy a blob lasts unless its holder renews it (it does, every third of
+ * this, while it copies): a job whose copy died delays the others needing that blob at most this.
+ */
+export const DEFAULT_BLOB_CLAIM_TTL_SECONDS = 60;
+
+/** How long the blob index trusts an entry nobody confirmed since (a blob the registry collected). */
+export const BLOB_INDEX_TTL_DAYS = 30;

@@ -1,49 +1,84 @@
+import type { BlobClaims, BlobIndex } from './blob-index.ts';
+
+/** Repositories remembered per blob: enough for a fallback when the newest was deleted. */
+export const MAX_HOLDERS_PER_BLOB = 3;
+
 /**
- * Where blobs were last seen in each destination registry, so a layer shared by several
- * repositories is mounted (one request, no bytes) instead of copied again. An in-memory hint:
- * a wrong hint costs one failed mount, which falls back to an upload.
+ * Where blobs were seen in each destination registry, in this process's memory: a BlobIndex for
+ * one run (the CLI's cache file loads into one and saves it). Newest first, bounded per blob.
  */
-export class BlobLocations {
-  readonly #byHost = new Map<string, Map<string, string[]>>();
-  readonly #copying = new Map<string, Promise<unknown>>();
+export class BlobLocations implements BlobIndex {
+  readonly #byRegistry = new Map<string, Map<string, string[]>>();
   readonly #maxPerBlob: number;
 
-  constructor(maxPerBlob = 3) {
+  constructor(maxPerBlob = MAX_HOLDERS_PER_BLOB) {
     this.#maxPerBlob = maxPerBlob;
   }
 
-  record(host: string, digest: string, repository: string): void {
-    let digests = this.#byHost.get(host);
+  /** The repositories, newest first; synchronous, for loading and saving a cache. */
+  list(registry: string, digest: string): string[] {
+    return [...(this.#byRegistry.get(registry)?.get(digest) ?? [])];
+  }
+
+  /** Every registry, digest and its repositories; for saving a cache. */
+  *entries(): Generator<[registry: string, digest: string, repositories: string[]]> {
+    for (const [registry, digests] of this.#byRegistry)
+      for (const [digest, repositories] of digests) yield [registry, digest, [...repositories]];
+  }
+
+  set(registry: string, digest: string, repositories: string[]): void {
+    let digests = this.#byRegistry.get(registry);
     if (!digests) {
       digests = new Map();
-      this.#byHost.set(host, digests);
+      this.#byRegistry.set(registry, digests);
     }
-    const repositories = digests.get(digest) ?? [];
-    if (repositories.includes(repository)) return;
-    repositories.unshift(repository);
-    digests.set(digest, repositories.slice(0, this.#maxPerBlob));
+    const kept = [...new Set(repositories)].slice(0, this.#maxPerBlob);
+    if (kept.length === 0) digests.delete(digest);
+    else digests.set(digest, kept);
   }
 
-  /** Repositories of `host` known to hold `digest`, other than `except`. */
-  candidates(host: string, digest: string, except: string): string[] {
-    return (this.#byHost.get(host)?.get(digest) ?? []).filter((r) => r !== except);
+  add(registry: string, digest: string, repository: string): void {
+    this.set(registry, digest, [repository, ...this.list(registry, digest)]);
   }
 
-  /**
-   * A copy of `digest` into `host` that is under way in this process, if any. Jobs that share
-   * a layer wait for the first copy and then mount it, instead of all copying it at once.
-   */
-  copying(host: string, digest: string): Promise<unknown> | undefined {
-    return this.#copying.get(`${host} ${digest}`);
+  remove(registry: string, digest: string, repository: string): void {
+    this.set(
+      registry,
+      digest,
+      this.list(registry, digest).filter((r) => r !== repository),
+    );
   }
 
-  /** Registers a copy under way; call in the same tick as `copying()` returned nothing. */
-  track(host: string, digest: string, copy: Promise<unknown>): void {
-    const key = `${host} ${digest}`;
-    this.#copying.set(key, copy);
-    const forget = () => {
-      if (this.#copying.get(key) === copy) this.#copying.delete(key);
-    };
-    copy.then(forget, forget);
+  async holders(registry: string, digest: string): Promise<string[]> {
+    return this.list(registry, digest);
+  }
+
+  async remember(registry: string, digest: string, repository: string): Promise<void> {
+    this.add(registry, digest, repository);
+  }
+
+  async forget(registry: string, digest: string, repository: string): Promise<void> {
+    this.remove(registry, digest, repository);
+  }
+}
+
+/**
+ * Claims inside one process (the CLI's `sync` runs several tags at once): a holder keeps its
+ * claim until it releases it, which the copy does whatever happens (in a `finally`).
+ */
+export class LocalBlobClaims implements BlobClaims {
+  readonly #holders = new Map<string, string>();
+
+  async claim(registry: string, digest: string, holder: string): Promise<boolean> {
+    const key = `${registry} ${digest}`;
+    const current = this.#holders.get(key);
+    if (current !== undefined && current !== holder) return false;
+    this.#holders.set(key, holder);
+    return true;
+  }
+
+  async release(registry: string, digest: string, holder: string): Promise<void> {
+    const key = `${registry} ${digest}`;
+    if (this.#holders.get(key) === holder) this.#holders.delete(key);
   }
 }

@@ -40,6 +40,8 @@ export interface CopyBlobInput {
   blob: Pick<Descriptor, 'digest' | 'size'>;
   /** Repositories of the destination registry that may hold the blob already: tried as mounts first. */
   mountFrom?: string[];
+  /** The registry refused the mount from this repository (it does not hold the blob there now). */
+  onMountRefused?: (repository: string) => void;
   /** An upload an earlier call (another invocation) left open. */
   resume?: UploadSession;
   /**
@@ -112,6 +114,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
         signal,
       });
       if (started.mounted) return { outcome: 'mounted', bytesSent: 0 };
+      input.onMountRefused?.(from);
       upload = { location: started.location, offset: started.offset };
       break; // A registry that refused one mount opened a session: use it rather than asking again.
     }

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { Descriptor } from '#registry/manifests.ts';
 import { checkManifest } from './check-manifest.ts';
-import { copyBlob } from './copy-blob.ts';
+import { type CopyBlobInput, copyBlob } from './copy-blob.ts';
 import { fetchManifest } from './fetch-manifest.ts';
 import { mapLimit } from './limit.ts';
 import { pushManifest } from './push-manifest.ts';
 import { replicateReferrers } from './referrers.ts';
+import { copySharedBlob } from './shared-blob.ts';
 import {
   addStats,
   type BlobOutcome,
@@ -116,36 +118,27 @@ async function replicateBlob(
     const size = await destination.client.blobs.head(destination.repository, blob.digest, options.signal);
     outcome = size === undefined ? 'missing' : 'present';
   } else {
-    const locations = options.blobLocations;
-    // Another job of this run is copying the same blob to this registry: wait, then mount it.
-    for (
-      let other = locations?.copying(host, blob.digest);
-      other;
-      other = locations?.copying(host, blob.digest)
-    ) {
-      await other.catch(() => undefined);
-    }
-    const mountFrom = locations?.candidates(host, blob.digest, destination.repository) ?? [];
     // Copying within one registry: the source repository itself is the obvious mount.
-    if (source.client.host === host && source.repository !== destination.repository)
-      mountFrom.unshift(source.repository);
-    const copying = copyBlob({
+    const sameRegistry = source.client.host === host && source.repository !== destination.repository;
+    const copy: CopyBlobInput = {
       source,
       destination,
       blob,
-      mountFrom,
+      mountFrom: sameRegistry ? [source.repository] : [],
       signal: options.signal,
       ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
       ...(options.monolithicLimit ? { monolithicLimit: options.monolithicLimit } : {}),
       onProgress: (bytes) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, bytes }),
       onStall: ({ message, givingUp }) =>
         options.onEvent?.({ type: 'blob-stalled', digest: blob.digest, message, givingUp }),
-    });
-    locations?.track(host, blob.digest, copying);
-    const result = await copying;
-    if (result.outcome === 'partial') throw new Error('copyBlob stopped early without a byte budget');
+    };
+    // Each call its own holder: two tags of one run needing the blob take turns like two jobs.
+    const result = options.sharedBlobs
+      ? await copySharedBlob({ ...copy, shared: options.sharedBlobs, holder: randomUUID() })
+      : await copyBlob(copy);
+    if (result.outcome === 'partial' || result.outcome === 'waiting')
+      throw new Error(`copyBlob ended ${result.outcome} without a byte budget or a wait limit`);
     outcome = result.outcome;
-    locations?.record(host, blob.digest, destination.repository);
   }
   if (outcome !== 'missing')
     options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome });

@@ -1,6 +1,6 @@
 import type { RegistryClient } from '#registry/client.ts';
 import type { Descriptor, Manifest, Platform } from '#registry/manifests.ts';
-import type { BlobLocations } from './blob-locations.ts';
+import type { SharedBlobs } from './blob-index.ts';
 
 /** A manifest and, for an index, its children: what FetchManifest resolved a tag to. JSON-serialisable. */
 export interface ManifestNode {
@@ -51,7 +51,11 @@ export interface ReplicationOptions {
   override?: boolean;
   /** Resolve and compare only: nothing is written to the destination. */
   dryRun?: boolean;
-  blobLocations?: BlobLocations;
+  /**
+   * Where blobs are in the destination registries, and who copies a missing one: a blob another
+   * repository holds is mounted, one another copy is bringing is waited for, then mounted.
+   */
+  sharedBlobs?: SharedBlobs;
   chunkSize?: number;
   monolithicLimit?: number;
   signal?: AbortSignal;

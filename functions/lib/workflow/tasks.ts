@@ -1,9 +1,11 @@
 import type { Descriptor } from '#registry/manifests.ts';
+import type { SharedBlobs } from '#replication/blob-index.ts';
 import { checkManifest } from '#replication/check-manifest.ts';
-import { copyBlob, DEFAULT_MONOLITHIC_LIMIT } from '#replication/copy-blob.ts';
+import { type CopyBlobInput, copyBlob, DEFAULT_MONOLITHIC_LIMIT } from '#replication/copy-blob.ts';
 import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag.ts';
 import { fetchManifest } from '#replication/fetch-manifest.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
+import { copySharedBlob } from '#replication/shared-blob.ts';
 import type { RepositoryRef } from '#replication/types.ts';
 import { JobNotFoundError } from '../jobs/errors.ts';
 import type { Job, JobError, OpenUpload, TerminalStatus } from '../jobs/job.ts';
@@ -31,6 +33,19 @@ export interface TaskDependencies {
   signal?: AbortSignal | undefined;
   /** Milliseconds the invocation has left (Lambda's getRemainingTimeInMillis): a copy stops in time. */
   timeLeft?: (() => number) | undefined;
+  /**
+   * Where blobs are in the destination registries, and the claims to copy one (the table's
+   * BlobIndexStore and BlobClaimStore): a blob another repository holds is mounted, and of the
+   * jobs needing the same blob at once one copies it while the others wait, then mount it.
+   */
+  sharedBlobs?: SharedBlobs;
+  /**
+   * How long one MountOrCopyBlob invocation waits for another job's copy of its blob before it
+   * returns `waiting` (the workflow's Wait state then frees the invocation for a while).
+   */
+  claimWaitMs?: number;
+  /** How often a copy renews its claim: a third of the claim's time to live. */
+  renewClaimEveryMs?: number;
   /** Where a task reports what an operator should see (a stalled source): the function's log. */
   warn?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -107,8 +122,13 @@ export async function checkManifestTask(
 export interface BlobState {
   present: boolean;
   done?: boolean;
+  /** Another job is copying this blob into the destination registry: come back and mount it. */
+  waiting?: boolean;
   upload?: OpenUpload | null;
 }
+
+/** How long a MountOrCopyBlob invocation waits for another job's copy before it hands back. */
+export const DEFAULT_CLAIM_WAIT_MS = 5000;
 
 /** CheckBlob: the destination repository has it → nothing to do; an open upload of it → resume. */
 export async function checkBlobTask(
@@ -119,7 +139,14 @@ export async function checkBlobTask(
   const { destination } = await sides(deps, job);
   const size = await destination.client.blobs.head(destination.repository, input.blob.digest);
   await deps.jobs.setSubstate(job, 'CheckBlob', size !== undefined ? { present: 1 } : {});
-  if (size !== undefined) return { present: true };
+  if (size !== undefined) {
+    await deps.sharedBlobs?.index.remember(
+      destination.client.host,
+      input.blob.digest,
+      destination.repository,
+    );
+    return { present: true };
+  }
   const upload = job.upload?.digest === input.blob.digest ? job.upload : null;
   return { present: false, upload };
 }
@@ -137,11 +164,12 @@ export async function mountOrCopyBlobTask(
   const cancellation = watchCancellation(deps.jobs, job.id, deps.cancelPollMs ?? 2000);
   const signal = deps.signal ? AbortSignal.any([cancellation.signal, deps.signal]) : cancellation.signal;
   try {
-    const result = await copyBlob({
+    const copy: CopyBlobInput = {
       source,
       destination,
       blob: input.blob,
       mountFrom: source.client.host === destination.client.host ? [source.repository] : [],
+      // CheckBlob looked: one HEAD per blob and job.
       skipCheck: true,
       byteBudget: deps.byteBudget,
       // A blob over the budget goes in chunks, so it can stop at the budget and resume.
@@ -157,12 +185,23 @@ export async function mountOrCopyBlobTask(
         }),
       ...(input.upload ? { resume: { location: input.upload.location, offset: input.upload.offset } } : {}),
       ...(deps.chunkSize ? { chunkSize: deps.chunkSize } : {}),
-    });
+    };
+    const result = deps.sharedBlobs
+      ? await copySharedBlob({
+          ...copy,
+          shared: deps.sharedBlobs,
+          // The job's attempt: its next invocations (a big blob's chunks) keep the claim.
+          holder: `${job.id}#${job.attempt}`,
+          waitMs: deps.claimWaitMs ?? DEFAULT_CLAIM_WAIT_MS,
+          ...(deps.renewClaimEveryMs ? { renewClaimEveryMs: deps.renewClaimEveryMs } : {}),
+        })
+      : await copyBlob(copy);
+    if (result.outcome === 'waiting') return { present: false, done: false, waiting: true, upload: null };
     if (result.outcome === 'partial') {
       const upload = { digest: input.blob.digest, ...result.upload };
       await deps.jobs.setUpload(job.id, upload);
       await deps.jobs.setSubstate(job, 'MountOrCopyBlob', { bytes: result.bytesSent });
-      return { present: false, done: false, upload };
+      return { present: false, done: false, waiting: false, upload };
     }
     if (input.upload) await deps.jobs.setUpload(job.id, undefined);
     const progress =
@@ -172,7 +211,7 @@ export async function mountOrCopyBlobTask(
           ? { present: 1 }
           : { copied: 1, bytes: result.bytesSent };
     await deps.jobs.setSubstate(job, 'MountOrCopyBlob', progress);
-    return { present: false, done: true, upload: null };
+    return { present: false, done: true, waiting: false, upload: null };
   } finally {
     cancellation.stop();
   }

@@ -1,0 +1,34 @@
+/**
+ * The ports through which the copy steps learn where a blob already is in a destination
+ * registry, and agree on who copies it (docs/architecture.md, "Mounts"). The steps stay free of
+ * where this is kept: the pipeline keeps it in its DynamoDB table (functions/lib/stores), the
+ * one-shot CLI in a cache file (cli/blob-cache.ts), a process alone in memory (blob-locations.ts).
+ */
+
+/** Blobs per destination registry (its `host[:port]`): a few repositories known to hold each. */
+export interface BlobIndex {
+  /** Repositories of `registry` known to hold `digest`, newest first (a hint: it may be stale). */
+  holders(registry: string, digest: string): Promise<string[]>;
+  /** `repository` of `registry` holds `digest` now (it was copied, mounted or found there). */
+  remember(registry: string, digest: string, repository: string): Promise<void>;
+  /** A mount from `repository` failed: it no longer holds `digest`. */
+  forget(registry: string, digest: string, repository: string): Promise<void>;
+}
+
+/**
+ * Short-lived claims to copy a blob into a registry: of the jobs that need the same blob at the
+ * same time, the one holding the claim copies it and the others mount it when it lands. A claim
+ * expires by itself, so a holder that died delays the others at most its time to live.
+ */
+export interface BlobClaims {
+  /** True when `holder` holds the claim now (taken, or its own renewed); false while another does. */
+  claim(registry: string, digest: string, holder: string): Promise<boolean>;
+  /** Gives the claim up, if `holder` still holds it. */
+  release(registry: string, digest: string, holder: string): Promise<void>;
+}
+
+/** What the copy steps need to share blobs: where they are, and who copies a missing one. */
+export interface SharedBlobs {
+  index: BlobIndex;
+  claims: BlobClaims;
+}

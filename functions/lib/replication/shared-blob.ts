@@ -1,0 +1,94 @@
+import { sleep } from '#registry/retry.ts';
+import type { SharedBlobs } from './blob-index.ts';
+import { type CopyBlobInput, type CopyBlobResult, copyBlob } from './copy-blob.ts';
+
+/**
+ * One blob missing from its destination repository, with the other repositories of the
+ * destination registry in mind (docs/architecture.md, "Mounts"): mount it from one the index
+ * names; else copy it holding the blob's claim; else — another job holds the claim — wait for
+ * that copy to land and mount it. A stale index entry costs one refused mount, after which the
+ * registry's upload session carries the copy, and the entry is forgotten.
+ */
+
+export interface SharedCopyInput extends CopyBlobInput {
+  shared: SharedBlobs;
+  /** Who copies: a job's attempt in the pipeline (its next invocations keep the claim), a call in the CLI. */
+  holder: string;
+  /**
+   * How long to wait for another holder's copy before answering `waiting` (the workflow's task
+   * returns then, freeing its invocation, and comes back). Unset: until it lands or its claim expires.
+   */
+  waitMs?: number;
+  /** Renew the claim this often while copying (its time to live / 3); unset: claims do not expire. */
+  renewClaimEveryMs?: number;
+}
+
+export type SharedCopyResult = CopyBlobResult | { outcome: 'waiting'; bytesSent: 0 };
+
+const FIRST_POLL_MS = 100;
+const MAX_POLL_MS = 2000;
+
+export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopyResult> {
+  const { shared, holder, destination, blob, signal } = input;
+  const registry = destination.client.host;
+  const others = (repositories: string[]) => repositories.filter((r) => r !== destination.repository);
+
+  if (!input.skipCheck && !input.resume) {
+    const size = await destination.client.blobs.head(destination.repository, blob.digest, signal);
+    if (size !== undefined) {
+      await shared.index.remember(registry, blob.digest, destination.repository);
+      return { outcome: 'present', bytesSent: 0 };
+    }
+  }
+  // An upload this holder left open (a workflow's earlier invocation): it holds the claim still.
+  // A mount the caller knows will do (the source repository, in the same registry) needs none.
+  let claimed = input.resume !== undefined;
+  let from: string[] = [];
+  if (claimed) await shared.claims.claim(registry, blob.digest, holder);
+  const deadline = Date.now() + (input.waitMs ?? Number.POSITIVE_INFINITY);
+  for (
+    let poll = FIRST_POLL_MS;
+    !claimed && !input.mountFrom?.length;
+    poll = Math.min(poll * 2, MAX_POLL_MS)
+  ) {
+    from = others(await shared.index.holders(registry, blob.digest));
+    if (from.length > 0) break;
+    if (await shared.claims.claim(registry, blob.digest, holder)) {
+      // The holder before us may have finished between our read and our claim: look once more.
+      from = others(await shared.index.holders(registry, blob.digest));
+      if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
+      else claimed = true;
+      break;
+    }
+    if (Date.now() >= deadline) return { outcome: 'waiting', bytesSent: 0 };
+    await sleep(Math.min(poll, Math.max(0, deadline - Date.now())), signal);
+  }
+
+  const renewal =
+    claimed && input.renewClaimEveryMs !== undefined
+      ? setInterval(() => {
+          shared.claims.claim(registry, blob.digest, holder).catch(() => undefined);
+        }, input.renewClaimEveryMs)
+      : undefined;
+  let result: CopyBlobResult | undefined;
+  try {
+    result = await copyBlob({
+      ...input,
+      skipCheck: true,
+      mountFrom: [...(input.mountFrom ?? []), ...from],
+      onMountRefused: (repository) => {
+        input.onMountRefused?.(repository);
+        if (from.includes(repository))
+          shared.index.forget(registry, blob.digest, repository).catch(() => undefined);
+      },
+    });
+    if (result.outcome !== 'partial')
+      await shared.index.remember(registry, blob.digest, destination.repository);
+    return result;
+  } finally {
+    if (renewal) clearInterval(renewal);
+    // A partial copy keeps its claim for the invocation that resumes it; anything else ends it.
+    if (claimed && result?.outcome !== 'partial')
+      await shared.claims.release(registry, blob.digest, holder).catch(() => undefined);
+  }
+}

@@ -1,0 +1,112 @@
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BLOB_INDEX_TTL_DAYS } from '#config/defaults.ts';
+import { blobKey } from './blob-keys.ts';
+import { isConditionFailed } from './errors.ts';
+import { TableStore } from './table-store.ts';
+
+/**
+ * Where blobs are in each destination registry, for the pipeline's copy steps (the BlobIndex
+ * port of functions/lib/replication/blob-index.ts): per blob one item listing a few
+ * repositories that hold it, newest first. Written when a blob is copied, mounted or found
+ * present; read before every upload. Entries expire (`expiresAt`, DynamoDB's TTL) unless
+ * confirmed again, and a refused mount forgets its repository: it is a hint, and a wrong one
+ * costs one failed mount (docs/architecture.md, "Mounts").
+ */
+
+interface HoldersItem {
+  repositories: string[];
+  version: number;
+  expiresAt: number;
+}
+
+/** Lost races for one item are tried again this often, then the hint is left as it is. */
+const WRITE_ATTEMPTS = 3;
+
+export class BlobIndexStore extends TableStore {
+  readonly #maxPerBlob: number;
+  readonly #ttlSeconds: number;
+
+  constructor(
+    client: DynamoDBDocumentClient,
+    tableName: string,
+    options: { now?: () => number; maxPerBlob?: number; ttlDays?: number } = {},
+  ) {
+    super(client, tableName, options);
+    this.#maxPerBlob = options.maxPerBlob ?? 3;
+    this.#ttlSeconds = (options.ttlDays ?? BLOB_INDEX_TTL_DAYS) * 86_400;
+  }
+
+  #seconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  async #read(registry: string, digest: string): Promise<HoldersItem | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: blobKey(registry, digest, 'holders'),
+        ConsistentRead: true,
+      }),
+    );
+    return Item as HoldersItem | undefined;
+  }
+
+  async holders(registry: string, digest: string): Promise<string[]> {
+    const item = await this.#read(registry, digest);
+    if (!item || item.expiresAt < this.#seconds()) return [];
+    return item.repositories;
+  }
+
+  async remember(registry: string, digest: string, repository: string): Promise<void> {
+    await this.#change(registry, digest, (current, item) => {
+      // Already the newest, and confirmed recently: spare the write.
+      if (current[0] === repository && item && item.expiresAt - this.#seconds() > this.#ttlSeconds / 2)
+        return undefined;
+      return [repository, ...current.filter((r) => r !== repository)].slice(0, this.#maxPerBlob);
+    });
+  }
+
+  async forget(registry: string, digest: string, repository: string): Promise<void> {
+    await this.#change(registry, digest, (current) =>
+      current.includes(repository) ? current.filter((r) => r !== repository) : undefined,
+    );
+  }
+
+  /** Read, change, write back on the version read (no transactions: docs/architecture.md, "Records"). */
+  async #change(
+    registry: string,
+    digest: string,
+    change: (current: string[], item: HoldersItem | undefined) => string[] | undefined,
+  ): Promise<void> {
+    const key = blobKey(registry, digest, 'holders');
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const item = await this.#read(registry, digest);
+      const live = item && item.expiresAt >= this.#seconds() ? item.repositories : [];
+      const next = change(live, item);
+      if (next === undefined) return;
+      const condition = item
+        ? {
+            ConditionExpression: 'version = :version',
+            ExpressionAttributeValues: { ':version': item.version },
+          }
+        : { ConditionExpression: 'attribute_not_exists(pk)' };
+      try {
+        if (next.length === 0) {
+          await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: key, ...condition }));
+        } else {
+          const written: HoldersItem = {
+            repositories: next,
+            version: (item?.version ?? 0) + 1,
+            expiresAt: this.#seconds() + this.#ttlSeconds,
+          };
+          await this.client.send(
+            new PutCommand({ TableName: this.tableName, Item: { ...key, ...written }, ...condition }),
+          );
+        }
+        return;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    }
+  }
+}

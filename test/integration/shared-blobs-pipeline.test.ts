@@ -1,0 +1,128 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CountingProxy, startCountingProxy } from '../support/fault-proxy.ts';
+import { type Blob, type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
+import { type LocalMirror, startLocalMirror } from '../support/local-runtime.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
+import { manifestDigest } from '../support/registry-reader.ts';
+import { hookSecret } from '../support/serve-config.ts';
+import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
+
+/**
+ * Issue 14 in the pipeline (the local runtime `serve` runs, in this process): jobs that need
+ * the same blob at the same time copy it once — one holds the blob's claim in the table and
+ * copies, the others wait and mount it when it lands (docs/architecture.md, "Mounts"). Bytes
+ * and requests are counted at the destination: a proxy in front of B, and B's access log.
+ */
+
+const MiB = 1024 * 1024;
+
+let mirror: LocalMirror | undefined;
+let proxy: CountingProxy | undefined;
+afterEach(async () => {
+  await mirror?.stop();
+  await proxy?.stop();
+  mirror = undefined;
+  proxy = undefined;
+});
+
+async function start(runtime: { blobClaimTtlSeconds?: number } = {}) {
+  mirror = await startLocalMirror({
+    notifications: false,
+    limits: { runningJobs: 8, perDestination: 8, blobsPerJob: 4 },
+    runtime,
+    destination: async (b) => {
+      proxy = await startCountingProxy(b);
+      return proxy.url;
+    },
+  });
+  return { mirror, proxy: proxy as CountingProxy };
+}
+
+/** Images at A, one per repository, all on the base layer; their notifications posted at once. */
+async function burst(local: LocalMirror, base: Blob, repositories: string[]): Promise<PushedImage[]> {
+  const images: PushedImage[] = [];
+  for (const repository of repositories)
+    images.push(await pushImage(`${local.a.host}/${repository}:v1`, { layers: [base], layerCount: 1 }));
+  const answers = await Promise.all(
+    repositories.map((repository, i) =>
+      postNotification(
+        local.webhookUrl,
+        pushNotification(local.a, repository, 'v1', images[i] as PushedImage),
+        hookSecret('a'),
+      ),
+    ),
+  );
+  expect(answers.map((answer) => answer.status)).toEqual(repositories.map(() => 202));
+  return images;
+}
+
+/** The destination's access log, query strings decoded. */
+const served = (b: TestRegistry) => b.requests().map((r) => ({ ...r, path: decodeURIComponent(r.path) }));
+/** Uploads of `digest` the destination completed (the PUT ?digest= that ends an upload). */
+const uploadsOf = (b: TestRegistry, digest: string) =>
+  served(b).filter((r) => r.method === 'PUT' && r.path.includes(`digest=${digest}`) && r.status === 201);
+
+describe('shared blobs in the pipeline', () => {
+  it('six repositories sharing a base layer, delivered as a burst: the base crosses to the destination once', async () => {
+    const { mirror, proxy } = await start();
+    const base = await randomLayer(16 * MiB);
+    const repositories = Array.from({ length: 6 }, (_, i) => `team/app${i}`);
+
+    const images = await burst(mirror, base, repositories);
+    const jobs = await mirror.settled(6, 120_000);
+
+    expect(jobs.map((job) => job.status)).toEqual(repositories.map(() => 'SUCCEEDED'));
+    for (const [i, repository] of repositories.entries())
+      expect(await manifestDigest(mirror.b, repository, 'v1')).toBe(images[i]?.digest);
+    const uploaded = proxy.uploadedBytes();
+    const copies = uploadsOf(mirror.b, base.digest).length;
+    const mounts = served(mirror.b).filter(
+      (r) => r.path.includes(`mount=${base.digest}`) && r.status === 201,
+    );
+    console.log(
+      `6 jobs sharing a ${base.size}-byte base: ${uploaded} bytes uploaded in all, base uploaded ${copies}×, mounted ${mounts.length}×`,
+    );
+    expect(copies).toBe(1);
+    expect(mounts).toHaveLength(5);
+    expect(uploaded).toBeLessThan(base.size + MiB);
+    expect(jobs.reduce((sum, job) => sum + job.blobs.mounted, 0)).toBe(5);
+    // Every blob is looked at once per job: one HEAD per blob and destination repository.
+    const heads = served(mirror.b).filter((r) => r.method === 'HEAD' && r.path.includes('/blobs/'));
+    const perBlob = new Map<string, number>();
+    for (const head of heads) perBlob.set(head.path, (perBlob.get(head.path) ?? 0) + 1);
+    expect([...perBlob.values()].every((count) => count === 1)).toBe(true);
+    expect(perBlob.size).toBe(6 * 3); // config, own layer, base
+  }, 180_000);
+
+  it('a claim whose holder died delays the job needing the blob until it expires, then that job copies it', async () => {
+    const { mirror, proxy } = await start({ blobClaimTtlSeconds: 4 });
+    const base = await randomLayer(2 * MiB);
+    const image = await pushImage(`${mirror.a.host}/team/late:v1`, { layers: [base], layerCount: 1 });
+    // A job that took the claim and died: nobody releases it, nobody renews it.
+    const expiresAt = Math.ceil(Date.now() / 1000) + 4;
+    await mirror.runtime.app.dynamo.send(
+      new PutCommand({
+        TableName: mirror.runtime.app.settings.tableName,
+        Item: { pk: `blob#${proxy.host}#${base.digest}`, sk: 'claim', holder: 'dead-job#1', expiresAt },
+      }),
+    );
+
+    await postNotification(
+      mirror.webhookUrl,
+      pushNotification(mirror.a, 'team/late', 'v1', image),
+      hookSecret('a'),
+    );
+    const [job] = await mirror.settled(1, 60_000);
+
+    expect(job?.status).toBe('SUCCEEDED');
+    expect(await manifestDigest(mirror.b, 'team/late', 'v1')).toBe(image.digest);
+    expect(uploadsOf(mirror.b, base.digest)).toHaveLength(1);
+    const finished = Date.parse(job?.finishedAt ?? '');
+    console.log(
+      `dead claim expired at ${expiresAt * 1000}; the job finished ${finished - expiresAt * 1000} ms after`,
+    );
+    // It waited for the claim to expire (the claim's seconds are whole: up to a second early).
+    expect(finished).toBeGreaterThanOrEqual(expiresAt * 1000 - 1000);
+  }, 120_000);
+});

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobClaimStore } from '../../../functions/lib/stores/blob-claims.ts';
+import { BlobIndexStore } from '../../../functions/lib/stores/blob-index.ts';
+import { sweepExpired } from '../../../functions/lib/stores/sweeper.ts';
+import { type LocalTable, startLocalTable } from './local-table.ts';
+
+let local: LocalTable;
+let now = Date.parse('2025-01-01T00:00:00Z');
+let index: BlobIndexStore;
+let claims: BlobClaimStore;
+let n = 0;
+/** A digest no earlier test used. */
+const digest = () => `sha256:${(++n).toString(16).padStart(64, '0')}`;
+
+beforeAll(async () => {
+  local = await startLocalTable();
+  index = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+  claims = new BlobClaimStore(local.client, local.tableName, { now: () => now, ttlSeconds: 60 });
+});
+afterAll(() => local.close());
+
+describe('BlobIndexStore', () => {
+  it('answers the repositories holding a blob, newest first, at most three, per registry', async () => {
+    const blob = digest();
+    for (const repository of ['team/a', 'team/b', 'team/c', 'team/d'])
+      await index.remember('dc-b:5000', blob, repository);
+    await index.remember('dc-b:5000', blob, 'team/c');
+
+    expect(await index.holders('dc-b:5000', blob)).toEqual(['team/c', 'team/d', 'team/b']);
+    expect(await index.holders('dc-c:5000', blob)).toEqual([]);
+  });
+
+  it('forgets a repository whose mount was refused, and the blob once none is left', async () => {
+    const blob = digest();
+    await index.remember('dc-b:5000', blob, 'team/a');
+    await index.remember('dc-b:5000', blob, 'team/b');
+
+    await index.forget('dc-b:5000', blob, 'team/b');
+    expect(await index.holders('dc-b:5000', blob)).toEqual(['team/a']);
+    await index.forget('dc-b:5000', blob, 'team/a');
+    expect(await index.holders('dc-b:5000', blob)).toEqual([]);
+  });
+
+  it('keeps every repository of concurrent writers for one blob (conditional writes, retried)', async () => {
+    const blob = digest();
+    await Promise.all(['team/a', 'team/b', 'team/c'].map((r) => index.remember('dc-b:5000', blob, r)));
+
+    expect((await index.holders('dc-b:5000', blob)).sort()).toEqual(['team/a', 'team/b', 'team/c']);
+  });
+
+  it('lets an entry nobody confirmed for its time to live expire (DynamoDB TTL on expiresAt)', async () => {
+    const blob = digest();
+    await index.remember('dc-b:5000', blob, 'team/a');
+
+    now += 31 * 86_400_000;
+    expect(await index.holders('dc-b:5000', blob)).toEqual([]);
+    expect(await sweepExpired(local.client, local.tableName, new Date(now))).toBeGreaterThan(0);
+  });
+});
+
+describe('BlobClaimStore', () => {
+  it('gives a blob to one holder of many racing, and the holder renews its own', async () => {
+    const blob = digest();
+    const won = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => claims.claim('dc-b:5000', blob, `job-${i}#1`)),
+    );
+
+    expect(won.filter(Boolean)).toHaveLength(1);
+    const holder = `job-${won.indexOf(true)}#1`;
+    expect(await claims.claim('dc-b:5000', blob, holder)).toBe(true);
+  });
+
+  it('frees the claim when its holder releases it; another holder cannot release it', async () => {
+    const blob = digest();
+    await claims.claim('dc-b:5000', blob, 'job-1#1');
+
+    await claims.release('dc-b:5000', blob, 'job-2#1');
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(false);
+    await claims.release('dc-b:5000', blob, 'job-1#1');
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(true);
+  });
+
+  it('lets another holder take a claim its holder never released once it expired', async () => {
+    const blob = digest();
+    await claims.claim('dc-b:5000', blob, 'dead-job#1');
+
+    now += 59_000;
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(false);
+    now += 2_000;
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(true);
+  });
+});

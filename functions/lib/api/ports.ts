@@ -37,15 +37,18 @@ export interface ApiJobs extends Pick<JobStore, 'get' | 'listByPolicy' | 'listBy
 }
 
 /**
- * One background run over a policy: a scan (the same request twice submits the same job ids),
- * or, `kind: 'cancel'`, the cancelling of a disabled policy's jobs that did not fit in the
- * request's time budget.
+ * One background run over a policy: a scan (the same request twice submits the same job ids);
+ * `kind: 'cancel'`, the cancelling of a disabled policy's jobs that did not fit in the
+ * request's time budget; `kind: 'sync'`, a reconciliation run (functions/lib/drift) that
+ * compares source and destination and submits jobs only for the drift, `trigger` saying who
+ * asked (the schedule, or `policies sync`). All are recorded (ScanStore) and restarted alike.
  */
 export interface ScanRequest {
   policy: string;
-  /** Made when the scan is asked for; part of every job id the scan derives. */
+  /** Made when the scan is asked for; part of every job id the scan derives. A sync's run id. */
   scanId: string;
-  kind?: 'cancel' | undefined;
+  kind?: 'cancel' | 'sync' | undefined;
+  trigger?: 'schedule' | 'manual' | undefined;
 }
 
 export interface ApiPorts {

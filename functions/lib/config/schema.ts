@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { linkLocalReason } from '#net/link-local.ts';
 import { pemBundleProblem } from './ca-bundle.ts';
 import { crossCheck } from './cross-check.ts';
-import { parseSchedule, ScheduleSyntaxError } from './schedule.ts';
 import {
   DEFAULT_LIMITS,
   DEFAULT_RECONCILE_EVERY_MINUTES,
@@ -10,6 +9,7 @@ import {
   DEFAULT_STALE_AFTER_MINUTES,
   DEFAULT_TOO_LONG_MINUTES,
 } from './defaults.ts';
+import { parseSchedule, ScheduleSyntaxError } from './schedule.ts';
 
 /**
  * The YAML config users write (README.md, "Run it with your registries"): its key names are a

@@ -80,7 +80,9 @@ describe('policy schedules', () => {
     const policy = (schedule: string) =>
       `${TWO_REGISTRIES}policies:\n  - { name: p, source: { registry: hub-a, project: team-a }, destination: { registry: dc-b }, schedule: "${schedule}" }\n`;
 
-    expect(parseConfig(policy('rate(10 minutes)'), { env: {} }).policies[0]?.schedule).toBe('rate(10 minutes)');
+    expect(parseConfig(policy('rate(10 minutes)'), { env: {} }).policies[0]?.schedule).toBe(
+      'rate(10 minutes)',
+    );
     expect(issuesOf(() => parseConfig(policy('61 * * * *'), { env: {} }))).toEqual([
       'policies[0].schedule: minute field "61" is outside 0-59',
     ]);

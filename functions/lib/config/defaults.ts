@@ -69,3 +69,12 @@ export const DEFAULT_READ_IDLE_TIMEOUT_SECONDS = 30;
  * it when deployed, the sweeper locally. Unfinished jobs never expire.
  */
 export const DEFAULT_RECORDS_KEEP_DAYS = 30;
+
+/**
+ * How often the scheduled trigger of policy runs looks for due policies (an EventBridge rule
+ * when deployed, a timer in `serve`): cron schedules are minutes, so a minute.
+ */
+export const SCHEDULE_TICK_MS = 60_000;
+
+/** A `rate(...)` schedule counts as due this much early: a tick a few ms late must not skip one. */
+export const SCHEDULE_SLACK_MS = 5_000;

@@ -7,7 +7,14 @@ import { handleApiRequest } from '../../functions/lib/api/router.ts';
 import type { DriftReport } from '../../functions/lib/drift/drift-report.ts';
 import { isTerminal, type Job } from '../../functions/lib/jobs/job.ts';
 import { type Runtime, startRuntime } from '../../infra/local/runtime.ts';
-import { type PushedImage, pushImage } from '../support/image-builder.ts';
+import {
+  imageManifest,
+  type PushedImage,
+  pushImage,
+  pushLayout,
+  randomLayer,
+  writeLayout,
+} from '../support/image-builder.ts';
 import { mirrorConfig } from '../support/mirror.ts';
 import { freePort } from '../support/ports.ts';
 import {
@@ -16,7 +23,7 @@ import {
   startRegistry,
   type TestRegistry,
 } from '../support/registry-process.ts';
-import { deleteManifest, listTags, manifestDigest } from '../support/registry-reader.ts';
+import { deleteManifest, listTags, manifestDigest, tagImage } from '../support/registry-reader.ts';
 import { scratchDir } from '../support/tools.ts';
 
 /**
@@ -312,6 +319,94 @@ describe('reconciliation runs of a policy whose source sends no notifications', 
     );
   });
 });
+
+describe('a drift check of 1,000 tags', () => {
+  const BUDGET = 100; // requests per second, each registry's rateLimit: lower than it could go, so it binds
+  const TAGS = Array.from({ length: 1000 }, (_, i) => `t${String(i).padStart(4, '0')}`);
+  let setup: Setup;
+
+  beforeAll(async () => {
+    // One tiny image under 1,000 tags on both sides: one skopeo push each, then manifest PUTs.
+    setup = await startSetup(
+      async (a, b) => {
+        const layout = writeLayout(imageManifest([await randomLayer(512)]));
+        await Promise.all(
+          [a, b].map(async (registry) => {
+            await pushLayout(layout, `${registry.host}/big/app:${TAGS[0]}`);
+            await tagImage(registry, 'big/app', TAGS[0] as string, TAGS.slice(1));
+          }),
+        );
+      },
+      { policy: { project: 'big' }, registries: { rateLimit: { requestsPerSecond: BUDGET } } },
+    );
+  }, 300_000);
+  afterAll(() => setup?.stop());
+
+  it("compares them all within each registry's request budget, by HEAD and list requests only", async () => {
+    // Arrange
+    const marks = { a: setup.a.mark(), b: setup.b.mark() };
+    const started = Date.now();
+
+    // Act
+    const check = await api(setup.runtime, 'GET', `/api/policies/${POLICY}/drift`);
+
+    // Assert
+    const tookMs = Date.now() - started;
+    const drift = (check.body as { drift: DriftReport }).drift;
+    expect(check.statusCode).toBe(200);
+    expect(drift.counts).toMatchObject({
+      repositories: 1,
+      tagsCompared: 1000,
+      missing: 0,
+      moved: 0,
+      extra: 0,
+    });
+    expect(drift.partial).toBeUndefined();
+    for (const [side, registry] of [
+      ['A', setup.a],
+      ['B', setup.b],
+    ] as const) {
+      const served = registry.requests(side === 'A' ? marks.a : marks.b);
+      const perSecond = perSecondCounts(served);
+      console.log(
+        `1,000 tags: ${side} served ${served.length} requests (${count(served)}); per second ${perSecond.join(' ')}; check took ${tookMs} ms (budget ${BUDGET}/s)`,
+      );
+      expect(served.filter((r) => r.method !== 'HEAD' && r.method !== 'GET')).toEqual([]);
+      expect(served.filter((r) => r.method === 'HEAD')).toHaveLength(1000);
+      // The limiter's promise (rate-limiter.ts): a second's worth of burst, then the budget per
+      // second. The log stamps a request when it ends, so one second may hold a little more than
+      // the budget; no second holds more than burst + budget, and the whole run no more than
+      // the budget for each second it spanned plus one burst.
+      expect(Math.max(...perSecond)).toBeLessThanOrEqual(2 * BUDGET);
+      expect(served.length).toBeLessThanOrEqual(BUDGET * (perSecond.length + 1));
+    }
+  }, 120_000);
+
+  it('answers a bounded, partial check when it is told to stop early', async () => {
+    // Act
+    const check = await api(setup.runtime, 'GET', `/api/policies/${POLICY}/drift`, {
+      query: { maxTags: '100' },
+    });
+
+    // Assert
+    const drift = (check.body as { drift: DriftReport }).drift;
+    expect(check.statusCode).toBe(200);
+    expect(drift.partial).toEqual({ reason: 'stopped after 100 tags compared' });
+    expect(drift.counts.tagsCompared).toBeGreaterThanOrEqual(100);
+    expect(drift.counts.tagsCompared).toBeLessThan(1000);
+    console.log(`partial check: ${drift.counts.tagsCompared} tags compared in ${drift.durationMs} ms`);
+  }, 60_000);
+});
+
+/** Requests served in each second, from the first to the last. */
+function perSecondCounts(requests: ServedRequest[]): number[] {
+  const times = requests.map((r) => r.at).filter((t): t is number => t !== undefined);
+  if (times.length === 0) return [];
+  const first = Math.min(...times);
+  const counts = new Array(Math.floor((Math.max(...times) - first) / 1000) + 1).fill(0);
+  for (const t of times) counts[Math.floor((t - first) / 1000)]++;
+  return counts;
+}
 
 function count(requests: ServedRequest[]): string {
   const byMethod: Record<string, number> = {};

@@ -81,7 +81,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void) {
       });
   }
 
-  const policies = program.command('policies').description('list, enable and disable policies');
+  const policies = program.command('policies').description('list, enable, disable, check and sync policies');
   listingCommand(policies.command('list'))
     .description('the policies the API holds')
     .action(async (options) => {
@@ -101,6 +101,30 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void) {
         setExitCode(await run(policy, options, io));
       });
   }
+  listingCommand(policies.command('check'))
+    .description('show what a sync would copy and delete now (the drift); changes nothing')
+    .argument('<name>')
+    .option('--limit <n>', 'entries shown per kind (missing, moved, extra)', '20')
+    .action(async (policy, options) => {
+      const { runPolicyCheck } = await import('./api/drift-commands.ts');
+      setExitCode(await runPolicyCheck(policy, options, io));
+    });
+  apiCommand(policies.command('sync'))
+    .description(
+      'compare source and destination now and copy or delete only what differs (in the background)',
+    )
+    .argument('<name>')
+    .action(async (policy, options) => {
+      const { runPolicySync } = await import('./api/drift-commands.ts');
+      setExitCode(await runPolicySync(policy, options, io));
+    });
+  listingCommand(policies.command('runs'))
+    .description("a policy's reconciliation runs, newest first: trigger, drift found, jobs")
+    .argument('<name>')
+    .action(async (policy, options) => {
+      const { runPolicyRuns } = await import('./api/drift-commands.ts');
+      setExitCode(await runPolicyRuns(policy, options, io));
+    });
   listingCommand(program.command('registries').description('registries').command('list'))
     .description('the registries the API holds (secrets redacted)')
     .action(async (options) => {

@@ -53,6 +53,7 @@ async function serveUntilStopped(
     host: options.host,
     tls: listenSettings(options),
     insecureHttp: options.insecureHttp === true,
+    ...scheduleTick(process.env.CROSSDOCK_SCHEDULE_TICK_MS),
   });
   for (const line of tokenLines(runtime.apiToken, options.stateDir)) io.stderr.write(`${line}\n`);
   let cleanup: (() => Promise<void>) | undefined;
@@ -111,4 +112,14 @@ function tokenLines(apiToken: ApiToken, stateDir: string): string[] {
     '',
     `crossdock: ${cli}; elsewhere pass --token or set CROSSDOCK_API_TOKEN`,
   ];
+}
+
+/**
+ * CROSSDOCK_SCHEDULE_TICK_MS: how often scheduled policy runs are looked for (default a
+ * minute). For tests, which cannot wait a minute for each tick; anything not a positive number
+ * is ignored.
+ */
+function scheduleTick(value: string | undefined): { scheduleTickMs?: number } {
+  const ms = Number(value);
+  return value !== undefined && Number.isFinite(ms) && ms > 0 ? { scheduleTickMs: ms } : {};
 }

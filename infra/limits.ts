@@ -31,6 +31,7 @@ export const SERVICE_FUNCTIONS = [
   'finalizer',
   'deadLetters',
   'reconciler',
+  'schedule',
 ] as const;
 export type ServiceFunction = (typeof SERVICE_FUNCTIONS)[number];
 export type PipelineFunction = ServiceFunction | WorkflowFunction;
@@ -45,6 +46,7 @@ const SERVICE_TIMEOUTS: Record<ServiceFunction, number> = {
   finalizer: 60,
   deadLetters: 60,
   reconciler: 300,
+  schedule: 60,
 };
 
 /** A state waits this much longer than its function may run, so a state never times out under a live invocation. */

@@ -43,6 +43,7 @@ export class PipelineAlarms extends Construct {
   readonly throttles: Alarm[];
   readonly lostEvents: Alarm;
   readonly timedOutExecutions: Alarm;
+  readonly scheduledDrift: Alarm;
 
   constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
     super(scope, id);
@@ -91,6 +92,12 @@ export class PipelineAlarms extends Construct {
       'TimedOutExecutions',
       'Workflow executions ran past their timeout',
       props.stateMachine.metricTimedOut({ period: Duration.minutes(5) }),
+    );
+    // Drift a scheduled run found is what events should have replicated: they are being missed.
+    this.scheduledDrift = above(
+      'ScheduledDrift',
+      'A scheduled policy run found drift (`crossdock policies runs NAME`): webhook events are being missed, or the destination is changed by hand',
+      crossdockMetric('ScheduledDriftFound'),
     );
   }
 }

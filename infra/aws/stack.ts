@@ -15,6 +15,7 @@ import { JobQueue } from './job-queue.ts';
 import { JobStore } from './job-store.ts';
 import { ManagementApi } from './management-api.ts';
 import { Dispatch } from './pipeline.ts';
+import { PolicySchedule } from './policy-schedule.ts';
 import { Reconciler } from './reconciler.ts';
 import { WebhookApi } from './webhook-api.ts';
 import { ReplicationWorkflow } from './workflow.ts';
@@ -57,6 +58,7 @@ export class CrossdockStack extends Stack {
   readonly alarms: PipelineAlarms;
   readonly management: ManagementApi;
   readonly reconciler: Reconciler;
+  readonly policySchedule: PolicySchedule;
   /** The limits it deploys (infra/limits.ts): what the local runtime enforces too. */
   readonly pipeline: PipelineLimits;
 
@@ -123,8 +125,17 @@ export class CrossdockStack extends Stack {
       vpc: props.vpc,
     });
 
+    this.policySchedule = new PolicySchedule(this, 'PolicySchedule', {
+      environment: workEnvironment,
+      scanFunction: this.management.scanFunction,
+      deadLetterQueue: this.dispatch.eventDeadLetters,
+      pipeline,
+    });
+
     // Least privilege: each function gets the table and queue rights its role needs.
     const table = this.store.table;
+    // The schedule reads policies and claims their runs; the runs record as scans do.
+    table.grantReadWriteData(this.policySchedule.function);
     table.grantReadWriteData(this.webhooks.webhookFunction);
     table.grantReadData(this.webhooks.healthFunction);
     this.jobQueue.queue.grantSendMessages(this.webhooks.webhookFunction);
@@ -165,7 +176,8 @@ export class CrossdockStack extends Stack {
     }
     this.management.scanFunction.addToRolePolicy(registryCredentials);
     // Deployed, the secrets of registries and webhook sources live in Secrets Manager, not in
-    // the records: the API keeps them there, the webhook reads the sources' ones.
+    // the records: the API keeps them there (and reads the registries' ones for
+    // `GET /api/policies/{name}/drift`), the webhook reads the sources' ones.
     const keptSecrets = (kind: string) =>
       this.formatArn({
         service: 'secretsmanager',

@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import { DEFAULT_COPY_BYTE_BUDGET, LOCAL_REQUEST_BUDGETS, MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
+import {
+  DEFAULT_COPY_BYTE_BUDGET,
+  LOCAL_REQUEST_BUDGETS,
+  MAX_REQUEST_BODY_BYTES,
+  SCHEDULE_TICK_MS,
+} from '#config/defaults.ts';
 import type { CrossdockConfig } from '#config/schema.ts';
 import { handler as apiHandler } from '../../functions/api/handler.ts';
 import { handler as dispatchHandler } from '../../functions/dispatch/handler.ts';
@@ -12,12 +17,14 @@ import { handler as healthHandler } from '../../functions/health/handler.ts';
 import { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { useApp } from '../../functions/lib/app/current.ts';
 import { VaultedConfigStore } from '../../functions/lib/app/vaulted-config.ts';
+import type { DueRunsResult } from '../../functions/lib/drift/due-runs.ts';
 import type { QueuedJob } from '../../functions/lib/jobs/message.ts';
 import type { ReconcileResult } from '../../functions/lib/reconcile/reconcile.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';
 import { ConfigStore } from '../../functions/lib/stores/config-store.ts';
 import { sweepExpired } from '../../functions/lib/stores/sweeper.ts';
 import { handler as reconcilerHandler } from '../../functions/reconciler/handler.ts';
+import { handler as scheduleHandler } from '../../functions/schedule/handler.ts';
 import { handler as webhookHandler } from '../../functions/webhook/handler.ts';
 import { type LimitOverrides, type PipelineLimits, pipelineLimits, type ServiceFunction } from '../limits.ts';
 import { type ApiToken, resolveApiToken } from './api-token.ts';
@@ -71,6 +78,11 @@ export interface RuntimeOptions {
   deadLetterDelaySeconds?: number;
   /** How often expired leases are deleted; default 60 s. */
   sweepIntervalMs?: number;
+  /**
+   * How often policies with a `schedule` are looked at for a due run; default 60 s (the
+   * deployed rule's minute). Tests shorten it (`serve`: env CROSSDOCK_SCHEDULE_TICK_MS).
+   */
+  scheduleTickMs?: number;
   /** Faults to inject (tests only). */
   faults?: RuntimeFaults;
   /** Extra routes (the management API). */
@@ -91,6 +103,8 @@ export interface Runtime {
   functions: Record<string, { stats: FunctionStats }>;
   /** Runs the reconciler now, as its schedule would. */
   reconcile(): Promise<ReconcileResult>;
+  /** Starts the runs of the policies whose schedule is due now, as the schedule's tick would. */
+  startScheduledRuns(): Promise<DueRunsResult>;
   stop(): Promise<void>;
 }
 
@@ -155,6 +169,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     const deadLetters = fn('deadLetters', deadLetterHandler);
     const reconciler = fn('reconciler', reconcilerHandler);
+    const schedule = fn('schedule', scheduleHandler);
 
     let shuttingDown = false;
     const workflow = localWorkflow(pipeline);
@@ -178,9 +193,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           const scan = app
             .runScan(request, { signal: stopScans.signal })
             .then((result) =>
-              logger.info(request.kind === 'cancel' ? 'policy jobs cancelled' : 'scan finished', {
-                ...result,
-              }),
+              logger.info(
+                request.kind === 'cancel'
+                  ? 'policy jobs cancelled'
+                  : request.kind === 'sync'
+                    ? 'policy run finished'
+                    : 'scan finished',
+                { ...result },
+              ),
             )
             .catch((error) => logger.error('scan failed', { error, policy: request.policy }))
             .finally(() => scans.delete(scan));
@@ -271,6 +291,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     every(options.sweepIntervalMs ?? 60_000, () => sweepExpired(records.client, records.tableName), 'sweep');
     const reconcile = () => reconciler.invoke({});
     every(options.reconcile?.everyMs ?? config.reconcile.everyMinutes * 60_000, reconcile, 'reconciling');
+    // The stack's rule of scheduled policy runs: each tick starts the runs that are due.
+    const startScheduledRuns = () => schedule.invoke({});
+    every(options.scheduleTickMs ?? SCHEDULE_TICK_MS, startScheduledRuns, 'starting scheduled policy runs');
 
     let own: OwnOrigin | undefined;
     const access = localAccess({
@@ -337,8 +360,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       listen: { host, port: gatewayPort(), https: tls !== undefined },
       apiToken,
       pipeline,
-      functions: { ...workflow.functions, dispatcher, deadLetters, finalizer, reconciler },
+      functions: { ...workflow.functions, dispatcher, deadLetters, finalizer, reconciler, schedule },
       reconcile,
+      startScheduledRuns,
       stop,
     };
   } catch (error) {

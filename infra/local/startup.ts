@@ -49,7 +49,12 @@ export async function redriveUnfinished(app: Crossdock): Promise<Redrive> {
 export async function restartScans(app: Crossdock): Promise<void> {
   for (const scan of await app.scans.unfinished()) {
     try {
-      await app.apiPorts.startScan({ scanId: scan.scanId, policy: scan.policy, kind: scan.kind });
+      await app.apiPorts.startScan({
+        scanId: scan.scanId,
+        policy: scan.policy,
+        kind: scan.kind,
+        trigger: scan.trigger,
+      });
     } catch (error) {
       logger.error('could not restart an unfinished scan at start', { ...scan, error });
     }

@@ -5,7 +5,7 @@ import {
   startCrossdock,
   waitForJobs,
 } from '../support/crossdock-process.ts';
-import { type FaultProxy, startStallingProxy } from '../support/fault-proxy.ts';
+import { type StallingProxy, startStallingProxy } from '../support/fault-proxy.ts';
 import { type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { distributionSource, hookSecret, registryList, replicationPolicy } from '../support/serve-config.ts';
@@ -20,7 +20,7 @@ import { postNotification, pushNotification } from '../support/webhook-payloads.
 describe('crossdock serve: a source that stalls mid-blob', () => {
   let source: TestRegistry;
   let destination: TestRegistry;
-  let stalling: FaultProxy;
+  let stalling: StallingProxy;
   let crossdock: CrossdockProcess;
   let image: PushedImage;
 

@@ -36,6 +36,8 @@ export interface ServedRequest {
   /** Path and query as requested. */
   path: string;
   status: number;
+  /** The second it was served (the access log's time), ms since the epoch; undefined if unreadable. */
+  at?: number | undefined;
 }
 
 export interface TestRegistry {
@@ -64,6 +66,18 @@ process.on('exit', () => {
 });
 
 const ACCESS_LINE = /"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP\/[\d.]+" (\d{3})/;
+/** Apache's `[02/Jan/2026:10:00:00 +0000]`, as the access log writes its time. */
+const ACCESS_TIME = /\[(\d{2})\/(\w{3})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{2})(\d{2})\]/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function accessTime(line: string): number | undefined {
+  const m = ACCESS_TIME.exec(line);
+  if (!m) return undefined;
+  const [, day, month, year, hour, minute, second, zoneHours, zoneMinutes] = m as unknown as string[];
+  const iso = `${year}-${String(MONTHS.indexOf(month as string) + 1).padStart(2, '0')}-${day}T${hour}:${minute}:${second}${zoneHours}:${zoneMinutes}`;
+  const time = Date.parse(iso);
+  return Number.isNaN(time) ? undefined : time;
+}
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(scratchDir(), 'crossdock-registry-'));
@@ -164,7 +178,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       .flatMap((line) => {
         const match = ACCESS_LINE.exec(line);
         return match
-          ? [{ method: match[1] as string, path: match[2] as string, status: Number(match[3]) }]
+          ? [
+              {
+                method: match[1] as string,
+                path: match[2] as string,
+                status: Number(match[3]),
+                at: accessTime(line),
+              },
+            ]
           : [];
       })
       .slice(since);

@@ -1,6 +1,10 @@
+import type { PolicyConfig } from '#config/schema.ts';
+import type { DriftCheckOptions, DriftReport } from '../drift/drift-report.ts';
+import type { SyncResult } from '../drift/policy-sync.ts';
 import type { Job } from '../jobs/job.ts';
 import type { ConfigStore } from '../stores/config-store.ts';
 import type { JobStore } from '../stores/jobs.ts';
+import type { PolicyRunRecord } from '../stores/policy-runs.ts';
 
 /**
  * What the management API needs from the outside. The stores are the real DynamoDB stores
@@ -37,20 +41,37 @@ export interface ApiJobs extends Pick<JobStore, 'get' | 'listByPolicy' | 'listBy
 }
 
 /**
- * One background run over a policy: a scan (the same request twice submits the same job ids),
- * or, `kind: 'cancel'`, the cancelling of a disabled policy's jobs that did not fit in the
- * request's time budget.
+ * One background run over a policy: a scan (the same request twice submits the same job ids);
+ * `kind: 'cancel'`, the cancelling of a disabled policy's jobs that did not fit in the
+ * request's time budget; `kind: 'sync'`, a reconciliation run (functions/lib/drift) that
+ * compares source and destination and submits jobs only for the drift, `trigger` saying who
+ * asked (the schedule, or `policies sync`). All are recorded (ScanStore) and restarted alike.
  */
 export interface ScanRequest {
   policy: string;
-  /** Made when the scan is asked for; part of every job id the scan derives. */
+  /** Made when the scan is asked for; part of every job id the scan derives. A sync's run id. */
   scanId: string;
-  kind?: 'cancel' | undefined;
+  kind?: 'cancel' | 'sync' | undefined;
+  trigger?: 'schedule' | 'manual' | undefined;
+}
+
+/** A policy's reconciliation runs, as the API answers them (`GET /api/policies/{name}/runs`). */
+export type PolicyRunView = PolicyRunRecord<SyncResult>;
+
+/** Drift and reconciliation runs of a policy (functions/lib/drift). */
+export interface ApiDrift {
+  /** Compares the policy's source and destination now, changing nothing, within the options' budget. */
+  check(policy: PolicyConfig, options: DriftCheckOptions): Promise<DriftReport>;
+  /** Claims a run of the policy and starts it in the background: its id, or the run still going. */
+  startSync(policy: string): Promise<{ runId: string } | { running: string | undefined }>;
+  /** The policy's runs, newest first. */
+  runs(policy: string, limit: number): Promise<PolicyRunView[]>;
 }
 
 export interface ApiPorts {
   config: ApiConfigStore;
   jobs: ApiJobs;
+  drift: ApiDrift;
   /** Starts `scanPolicyJobs` for the request in the background and returns at once. */
   startScan(request: ScanRequest): Promise<void>;
   /** Milliseconds since the epoch. */

@@ -2,6 +2,7 @@ import { MAX_REQUEST_BODY_BYTES } from '#config/defaults.ts';
 import { httpStatusOf } from '../runtime/http-errors.ts';
 import { authorize } from './authorize.ts';
 import { deleteItem, disablePolicy, enablePolicy, getItem, listItems, writeItem } from './config-routes.ts';
+import { policyDrift, policyRuns, syncPolicyNow } from './drift-routes.ts';
 import {
   ApiError,
   ApiNotFoundError,
@@ -27,6 +28,8 @@ import type { ConfigKind } from './validation.ts';
  * | /api/registries, /api/sources, /api/policies | GET (list), POST (create) |
  * | /api/{kind}/{name}                      | GET, PUT (create or replace), DELETE |
  * | /api/policies/{name}/enable, /disable   | POST                    |
+ * | /api/policies/{name}/drift, /runs       | GET                     |
+ * | /api/policies/{name}/sync               | POST                    |
  * | /api/jobs                               | GET (list)              |
  * | /api/jobs/{id}                          | GET                     |
  * | /api/jobs/{id}/cancel, /retry           | POST                    |
@@ -83,6 +86,18 @@ function routes(): Route[] {
     {
       pattern: ['api', 'policies', '*', 'disable'],
       methods: { POST: (ports, request) => disablePolicy(ports, param(request)) },
+    },
+    {
+      pattern: ['api', 'policies', '*', 'drift'],
+      methods: { GET: (ports, request) => policyDrift(ports, param(request), request.query) },
+    },
+    {
+      pattern: ['api', 'policies', '*', 'sync'],
+      methods: { POST: (ports, request) => syncPolicyNow(ports, param(request)) },
+    },
+    {
+      pattern: ['api', 'policies', '*', 'runs'],
+      methods: { GET: (ports, request) => policyRuns(ports, param(request), request.query) },
     },
     { pattern: ['api', 'jobs'], methods: { GET: (ports, request) => listJobsRoute(ports, request.query) } },
     { pattern: ['api', 'jobs', '*'], methods: { GET: (ports, request) => getJob(ports, param(request)) } },

@@ -7,6 +7,9 @@ import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
 import { type AdmissionPorts, admitParked } from '../dispatch/admission.ts';
 import type { DeadLetterPorts } from '../dispatch/dead-letter.ts';
 import type { DispatchPorts } from '../dispatch/dispatch-job.ts';
+import { checkDrift } from '../drift/drift-report.ts';
+import type { DueRunPorts } from '../drift/due-runs.ts';
+import { type SyncResult, syncPolicy } from '../drift/policy-sync.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { JobMessage } from '../jobs/message.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
@@ -15,9 +18,11 @@ import { RegistryClientCache } from '../runtime/registry-clients.ts';
 import { BlobClaimStore } from '../stores/blob-claims.ts';
 import { BlobIndexStore } from '../stores/blob-index.ts';
 import { ConfigStore } from '../stores/config-store.ts';
+import { newJobId } from '../stores/job-ids.ts';
 import { JobStore } from '../stores/jobs.ts';
 import { LeaseStore } from '../stores/leases.ts';
 import { ParkingStore, parkingOrder } from '../stores/parking.ts';
+import { PolicyRunStore, type RunTrigger } from '../stores/policy-runs.ts';
 import { SharedRequestBudget } from '../stores/request-budgets.ts';
 import { ScanStore } from '../stores/scans.ts';
 import { TagLockStore } from '../stores/tag-locks.ts';
@@ -73,6 +78,8 @@ export class Crossdock {
   /** Registries, sources and policies; with a vault, their secrets are kept in it. */
   readonly config: ApiConfigStore;
   readonly scans: ScanStore;
+  /** Each policy's reconciliation runs: the last start, the run going, what each found. */
+  readonly policyRuns: PolicyRunStore<SyncResult>;
   /** Jobs waiting for a running slot, per destination, in line. */
   readonly parking: ParkingStore;
   /** Where blobs are in the destination registries, and the claims to copy one (shared blobs). */
@@ -100,6 +107,10 @@ export class Crossdock {
     const records = new ConfigStore(dynamo, settings.tableName, options);
     this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);
+    this.policyRuns = new PolicyRunStore(dynamo, settings.tableName, {
+      ...options,
+      keepDays: settings.recordsKeepDays,
+    });
     this.parking = new ParkingStore(dynamo, settings.tableName, options);
     this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, options);
     this.blobClaims = new BlobClaimStore(dynamo, settings.tableName, {
@@ -157,9 +168,62 @@ export class Crossdock {
         await this.scans.started(request);
         await this.#scans.start(request);
       },
+      drift: {
+        check: async (policy, options) =>
+          checkDrift(
+            await this.registries.client(policy.source.registry),
+            await this.registries.client(policy.destination.registry),
+            policy,
+            options,
+          ),
+        startSync: async (policy) => {
+          const started = await this.startSync(policy, 'manual');
+          return started.claimed ? { runId: started.runId } : { running: started.running };
+        },
+        runs: (policy, limit) => this.policyRuns.list(policy, limit),
+      },
       now: () => this.#now(),
     };
   }
+
+  /**
+   * Claims a reconciliation run of the policy (PolicyRunStore: one at a time; a scheduled one
+   * only while `lastStartedAt` is still the last start) and starts it in the background like a
+   * scan (recorded in ScanStore, so a restart runs it again with the same id and jobs).
+   */
+  async startSync(
+    policy: string,
+    trigger: RunTrigger,
+    lastStartedAt?: string | null,
+  ): Promise<{ claimed: true; runId: string } | { claimed: false; running: string | undefined }> {
+    const runId = newJobId(this.#now());
+    const claim = await this.policyRuns.claim({
+      policy,
+      runId,
+      trigger,
+      staleAfterMs: RUN_STALE_AFTER_MS,
+      ...(lastStartedAt === undefined ? {} : { lastStartedAt }),
+    });
+    if (!claim.claimed) return { claimed: false, running: claim.running };
+    try {
+      await this.apiPorts.startScan({ policy, scanId: runId, kind: 'sync', trigger });
+    } catch (error) {
+      await this.policyRuns.finish(policy, runId, {
+        status: 'failed',
+        error: 'the run could not be started',
+      });
+      throw error;
+    }
+    return { claimed: true, runId };
+  }
+
+  /** What the scheduled trigger reads and starts (functions/lib/drift/due-runs.ts). */
+  readonly dueRunPorts: DueRunPorts = {
+    policies: () => this.config.listPolicies(),
+    lastStartedAt: async (policy) => (await this.policyRuns.state(policy))?.lastStartedAt,
+    start: async (policy, lastStartedAt) => (await this.startSync(policy, 'schedule', lastStartedAt)).claimed,
+    now: () => this.#now(),
+  };
 
   readonly webhookPorts: WebhookPorts = {
     source: (name) => this.config.getSource(name),
@@ -283,7 +347,8 @@ export class Crossdock {
   async runScan(
     request: ScanRequest,
     options: ScanOptions = {},
-  ): Promise<ScanResult | (PolicyCancellation & { policy: string; kind: 'cancel' })> {
+  ): Promise<ScanResult | (PolicyCancellation & { policy: string; kind: 'cancel' }) | PolicySyncOutcome> {
+    if (request.kind === 'sync') return this.#runSync(request, options);
     const result =
       request.kind === 'cancel'
         ? {
@@ -294,6 +359,32 @@ export class Crossdock {
         : await scanPolicyJobs(this.scanPorts, request, options);
     await this.scans.finished(request.scanId);
     return result;
+  }
+
+  /**
+   * A reconciliation run to its end: the drift repaired (functions/lib/drift/policy-sync.ts),
+   * the result recorded on the run, its metrics counted, the claim released. A run stopped by
+   * the process stopping stays recorded and runs again at the next start; a run that failed is
+   * recorded as failed (the next scheduled run tries again).
+   */
+  async #runSync(request: ScanRequest, options: ScanOptions): Promise<PolicySyncOutcome> {
+    const trigger = request.trigger ?? 'manual';
+    const outcome = { policy: request.policy, kind: 'sync' as const, runId: request.scanId, trigger };
+    let result: SyncResult;
+    try {
+      result = await syncPolicy(this.scanPorts, { policy: request.policy, runId: request.scanId }, options);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      await this.policyRuns.finish(request.policy, request.scanId, { status: 'failed', error: message });
+      await this.scans.finished(request.scanId);
+      logger.error('policy run failed', { ...outcome, error });
+      return { ...outcome, status: 'failed', error: message };
+    }
+    await this.policyRuns.finish(request.policy, request.scanId, { status: 'finished', result });
+    await this.scans.finished(request.scanId);
+    countDrift(request.policy, trigger, result);
+    return { ...outcome, status: 'finished', ...result };
   }
 
   /** What the dead-letter consumer needs (functions/lib/dispatch/dead-letter.ts). */
@@ -354,6 +445,32 @@ export class Crossdock {
   async close(): Promise<void> {
     await this.registries.close();
   }
+}
+
+/** A run not heard of for this long counts as dead (a scan function runs 15 minutes at most). */
+export const RUN_STALE_AFTER_MS = 60 * 60_000;
+
+export type PolicySyncOutcome = {
+  policy: string;
+  kind: 'sync';
+  runId: string;
+  trigger: RunTrigger;
+} & (({ status: 'finished' } & SyncResult) | { status: 'failed'; error: string });
+
+/**
+ * `DriftFound` and `DriftJobs` by policy, and `ScheduledDriftFound` without a dimension for the
+ * stack's alarm: drift found by a scheduled run means events are being missed.
+ */
+function countDrift(policy: string, trigger: RunTrigger, result: SyncResult): void {
+  const found = result.missing + result.moved + result.extra;
+  const byPolicy = metrics.singleMetric();
+  byPolicy.addDimension('policy', policy);
+  byPolicy.addMetric('DriftFound', MetricUnit.Count, found);
+  const jobs = metrics.singleMetric();
+  jobs.addDimension('policy', policy);
+  jobs.addMetric('DriftJobs', MetricUnit.Count, result.jobs.push + result.jobs.delete);
+  if (trigger === 'schedule')
+    metrics.singleMetric().addMetric('ScheduledDriftFound', MetricUnit.Count, found);
 }
 
 const titleCase = (status: string) => status.charAt(0) + status.slice(1).toLowerCase();

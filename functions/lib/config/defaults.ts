@@ -78,3 +78,12 @@ export const DEFAULT_BLOB_CLAIM_TTL_SECONDS = 60;
 
 /** How long the blob index trusts an entry nobody confirmed since (a blob the registry collected). */
 export const BLOB_INDEX_TTL_DAYS = 30;
+
+/**
+ * How often the scheduled trigger of policy runs looks for due policies (an EventBridge rule
+ * when deployed, a timer in `serve`): cron schedules are minutes, so a minute.
+ */
+export const SCHEDULE_TICK_MS = 60_000;
+
+/** A `rate(...)` schedule counts as due this much early: a tick a few ms late must not skip one. */
+export const SCHEDULE_SLACK_MS = 5_000;

@@ -9,6 +9,7 @@ import {
   DEFAULT_STALE_AFTER_MINUTES,
   DEFAULT_TOO_LONG_MINUTES,
 } from './defaults.ts';
+import { parseSchedule, ScheduleSyntaxError } from './schedule.ts';
 
 /**
  * The YAML config users write (README.md, "Run it with your registries"): its key names are a
@@ -155,6 +156,16 @@ const includes = (item: z.ZodType<string>) =>
   z.array(item).min(1, 'must list at least one glob (["**"] for everything)').default(['**']);
 const tagGlob = glob.refine((g) => !g.includes('/'), 'a tag never contains "/"');
 
+/** `rate(N minutes|hours)` or 5 cron fields in UTC (schedule.ts); kept as written. */
+const schedule = text.superRefine((value, ctx) => {
+  try {
+    parseSchedule(value);
+  } catch (error) {
+    if (!(error instanceof ScheduleSyntaxError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+});
+
 export const policySchema = strictObject({
   name,
   source: strictObject({ registry: name, project: repositoryPath }),
@@ -169,6 +180,11 @@ export const policySchema = strictObject({
   /** Whether a destination tag that points to another digest is moved. */
   override: flag.default(true),
   enabled: flag.default(true),
+  /**
+   * When the source and destination are compared and the drift repaired (docs/architecture.md,
+   * "Drift and reconciliation runs"); unset: only events, the enable scan and `policies sync`.
+   */
+  schedule: schedule.optional(),
 });
 
 export const limitsSchema = strictObject({

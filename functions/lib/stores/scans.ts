@@ -9,15 +9,24 @@ import { TableStore } from './table-store.ts';
 export interface ScanRecord {
   scanId: string;
   policy: string;
-  /** A background cancel of a disabled policy's jobs (api/policy-jobs.ts), not a scan. */
-  kind?: 'cancel';
+  /**
+   * `cancel`: a background cancel of a disabled policy's jobs (api/policy-jobs.ts); `sync`: a
+   * reconciliation run (functions/lib/drift), started by the schedule or by hand (`trigger`).
+   */
+  kind?: 'cancel' | 'sync';
+  trigger?: 'schedule' | 'manual';
   startedAt: string;
 }
+
+type ScanStart = Pick<ScanRecord, 'scanId' | 'policy'> & {
+  kind?: ScanRecord['kind'] | undefined;
+  trigger?: ScanRecord['trigger'] | undefined;
+};
 
 const PARTITION = 'scan';
 
 export class ScanStore extends TableStore {
-  async started(request: { scanId: string; policy: string; kind?: 'cancel' | undefined }): Promise<void> {
+  async started(request: ScanStart): Promise<void> {
     const startedAt = this.iso();
     await this.client.send(
       new PutCommand({
@@ -28,6 +37,7 @@ export class ScanStore extends TableStore {
           scanId: request.scanId,
           policy: request.policy,
           ...(request.kind === undefined ? {} : { kind: request.kind }),
+          ...(request.trigger === undefined ? {} : { trigger: request.trigger }),
           startedAt,
         },
       }),
@@ -57,7 +67,8 @@ export class ScanStore extends TableStore {
         scans.push({
           scanId: item.scanId as string,
           policy: item.policy as string,
-          ...(item.kind === 'cancel' ? { kind: 'cancel' as const } : {}),
+          ...(item.kind === 'cancel' || item.kind === 'sync' ? { kind: item.kind } : {}),
+          ...(item.trigger === 'schedule' || item.trigger === 'manual' ? { trigger: item.trigger } : {}),
           startedAt: item.startedAt as string,
         });
       }

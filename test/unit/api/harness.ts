@@ -5,6 +5,7 @@ import type { JobMessage } from '../../../functions/lib/jobs/message.ts';
 import { ConfigStore } from '../../../functions/lib/stores/config-store.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { LeaseStore } from '../../../functions/lib/stores/leases.ts';
+import { PolicyRunStore } from '../../../functions/lib/stores/policy-runs.ts';
 import { TagLockStore } from '../../../functions/lib/stores/tag-locks.ts';
 import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
 
@@ -24,6 +25,8 @@ export interface ApiHarness {
   errors: unknown[];
   /** Set to make `startScan` fail. */
   scanFailure: Error | undefined;
+  /** The policies' run records (real); a sync started is recorded in `scans` as a `sync` request. */
+  runs: PolicyRunStore<never>;
   call(
     method: string,
     path: string,
@@ -55,8 +58,10 @@ export async function startApiHarness(): Promise<ApiHarness> {
     },
     now: clock,
   });
+  const runs = new PolicyRunStore<never>(local.client, local.tableName, { now: clock });
   const harness: ApiHarness = {
     local,
+    runs,
     config,
     jobs,
     enqueued: [],
@@ -75,6 +80,19 @@ export async function startApiHarness(): Promise<ApiHarness> {
       startScan: async (request) => {
         if (harness.scanFailure) throw harness.scanFailure;
         harness.scans.push(request);
+      },
+      drift: {
+        check: async () => {
+          throw new Error('the harness has no registries: drift checks are tested against real ones');
+        },
+        startSync: async (policy) => {
+          const runId = `run-${harness.scans.length + 1}`;
+          const claim = await runs.claim({ policy, runId, trigger: 'manual', staleAfterMs: 3_600_000 });
+          if (!claim.claimed) return { running: claim.running };
+          harness.scans.push({ policy, scanId: runId, kind: 'sync', trigger: 'manual' });
+          return { runId };
+        },
+        runs: (policy, limit) => runs.list(policy, limit),
       },
       now: clock,
     },

@@ -25,7 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   workflow: ['jobs', 'replication', 'registry', 'config'],
   runtime: ['jobs', 'stores', 'registry', 'config'],
   reconcile: ['jobs'],
-  api: ['stores', 'jobs', 'runtime', 'replication', 'config', 'registry'],
+  drift: ['jobs', 'replication', 'config', 'registry'],
+  api: ['stores', 'jobs', 'runtime', 'drift', 'replication', 'config', 'registry'],
   app: [
     'api',
     'stores',
@@ -34,6 +35,7 @@ const ALLOWED: Record<string, string[]> = {
     'webhook',
     'workflow',
     'reconcile',
+    'drift',
     'runtime',
     'replication',
     'config',

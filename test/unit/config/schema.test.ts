@@ -60,7 +60,7 @@ describe('config schema', () => {
 
       // Assert
       expect(issues).toEqual([
-        'policies[0].overide: unknown key; known keys: name, source, destination, filters, replicateDeletes, override, enabled',
+        'policies[0].overide: unknown key; known keys: name, source, destination, filters, replicateDeletes, override, enabled, schedule',
       ]);
     });
 

@@ -56,7 +56,7 @@ function definition(): Record<string, any> {
 describe('the CDK stack', () => {
   it('runs every function on Node 22, ARM64, with tracing', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(17);
+    expect(Object.keys(functions)).toHaveLength(18);
     for (const fn of Object.values(functions) as { Properties: Record<string, unknown> }[]) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -182,6 +182,48 @@ describe('the CDK stack', () => {
           LEASE_TTL_SECONDS: '5700',
         }),
       },
+    });
+  });
+
+  it('starts scheduled policy runs from a rule of its own each minute, on the scan function', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(stack.policySchedule.function), 'Arn'] },
+          DeadLetterConfig: Match.anyValue(),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Starts the reconciliation runs of policies whose schedule is due',
+      ReservedConcurrentExecutions: 1,
+      Timeout: 60,
+      Environment: {
+        Variables: Match.objectLike({
+          SCAN_FUNCTION_NAME: { Ref: logicalId(stack.management.scanFunction) },
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'lambda:InvokeFunction',
+            Resource: Match.arrayWith([{ 'Fn::GetAtt': [logicalId(stack.management.scanFunction), 'Arn'] }]),
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('PolicySchedule') }],
+    });
+  });
+
+  it('alarms when a scheduled policy run found drift (events are being missed)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'crossdock',
+      MetricName: 'ScheduledDriftFound',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
     });
   });
 

@@ -23,3 +23,21 @@ describe('ScanStore', () => {
     ]);
   });
 });
+
+describe('ScanStore, reconciliation runs', () => {
+  it('keeps the kind and trigger of a sync run, so a restart runs it again as it was', async () => {
+    const scans = new ScanStore(local.client, local.tableName, {
+      now: () => Date.parse('2025-01-01T00:00:00Z'),
+    });
+
+    await scans.started({ scanId: 'run-1', policy: 'team-c', kind: 'sync', trigger: 'schedule' });
+
+    expect((await scans.unfinished()).find((scan) => scan.scanId === 'run-1')).toEqual({
+      scanId: 'run-1',
+      policy: 'team-c',
+      kind: 'sync',
+      trigger: 'schedule',
+      startedAt: '2025-01-01T00:00:00.000Z',
+    });
+  });
+});

@@ -237,7 +237,7 @@ describe('acceptDelivery', () => {
       order.push(`${job.tag}@${job.digest}`);
       return result;
     };
-    const digests = ['sha256:' + '1'.repeat(64), 'sha256:' + '2'.repeat(64), 'sha256:' + '3'.repeat(64)];
+    const digests = ['1', '2', '3'].map((hex) => `sha256:${hex.repeat(64)}`);
 
     await acceptDelivery(
       p,

@@ -79,7 +79,11 @@ export interface PipelineLimits {
   functions: Record<PipelineFunction, FunctionLimits>;
   /** TimeoutSeconds of the Task states that call each workflow function. */
   stateTimeoutSeconds: Record<WorkflowFunction, number>;
-  jobQueue: { visibilityTimeoutSeconds: number; maxReceiveCount: number };
+  jobQueue: {
+    visibilityTimeoutSeconds: number;
+    maxReceiveCount: number;
+    deadLetterVisibilityTimeoutSeconds: number;
+  };
   dispatcherSource: { batchSize: number; maxConcurrency: number };
 }
 
@@ -113,6 +117,7 @@ export function pipelineLimits(limits: Limits, overrides: LimitOverrides = {}): 
     jobQueue: {
       visibilityTimeoutSeconds: functions.dispatcher.timeoutSeconds * 6,
       maxReceiveCount: MAX_RECEIVE_COUNT,
+      deadLetterVisibilityTimeoutSeconds: functions.deadLetters.timeoutSeconds * 6,
     },
     dispatcherSource: {
       batchSize: overrides.dispatchBatchSize ?? 10,

@@ -4,7 +4,8 @@ import { Construct } from 'constructs';
 
 /**
  * The jobs queue and its dead-letter queue. A message reaches the DLQ only after repeated
- * failures of the dispatcher itself: waiting for admission re-sends with a delay instead.
+ * failures of the dispatcher itself (a job waiting for a slot is parked in the records instead);
+ * the DLQ's own consumer sends it again later (docs/reliability.md).
  */
 export class JobQueue extends Construct {
   readonly queue: Queue;
@@ -13,13 +14,19 @@ export class JobQueue extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
+    props: {
+      visibilityTimeoutSeconds: number;
+      maxReceiveCount: number;
+      deadLetterVisibilityTimeoutSeconds: number;
+    },
   ) {
     super(scope, id);
     this.deadLetterQueue = new Queue(this, 'DeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // Six times its consumer's timeout, as for the jobs queue.
+      visibilityTimeout: Duration.seconds(props.deadLetterVisibilityTimeoutSeconds),
     });
     this.queue = new Queue(this, 'Jobs', {
       encryption: QueueEncryption.SQS_MANAGED,

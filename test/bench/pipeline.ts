@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_LIMITS } from '../../functions/lib/config/defaults.ts';
 import { allEnded, crossdockPort, startCrossdock, waitForJobs } from '../support/crossdock-process.ts';
-import { startFailingProxy } from '../support/fault-proxy.ts';
-import { pushImage } from '../support/image-builder.ts';
+import { startCountingProxy, startFailingProxy } from '../support/fault-proxy.ts';
+import { type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry } from '../support/registry-process.ts';
 import { manifestDigest, tagImage } from '../support/registry-reader.ts';
@@ -19,7 +19,10 @@ import { postNotification, pushNotification } from '../support/webhook-payloads.
  *     against the ideal (the jobs' own time spread over the running slots), and how long a
  *     freed slot stood idle while a job waited for it (docs/architecture.md, "Admission");
  *   - an enable: a policy over R repositories × T small tags enabled on a running serve, until
- *     every job ended, against `skopeo sync` of the same repositories.
+ *     every job ended, against `skopeo sync` of the same repositories;
+ *   - shared layers: R repositories whose images share one big base layer, announced in a burst
+ *     (a registry catching up): first job recorded → last job ended against `skopeo sync`, and
+ *     the bytes uploaded to the destination, counted by a proxy in front of it.
  */
 
 async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -204,6 +207,58 @@ export async function enableBackfill(
     ];
   } finally {
     await crossdock.stop();
+    await Promise.all([a.stop(), ours.stop(), theirs.stop()]);
+  }
+}
+
+export async function sharedBaseBurst(
+  repositories: number,
+  baseMiB: number,
+  skopeoSync: (yaml: string, destination: string) => Promise<number>,
+  scratch: string,
+): Promise<string[]> {
+  const port = await crossdockPort();
+  const [a, ours, theirs] = await Promise.all([startRegistry(), startRegistry(), startRegistry()]);
+  const counted = await startCountingProxy(ours);
+  const base = await randomLayer(baseMiB * 1024 * 1024);
+  const names = Array.from({ length: repositories }, (_, i) => `bench/shared${i}`);
+  const images: PushedImage[] = [];
+  for (const name of names)
+    images.push(await pushImage(`${a.host}/${name}:v1`, { layers: [base, await randomLayer(64 * 1024)] }));
+  const crossdock = await startCrossdock({
+    port,
+    config: mirrorConfig(a.url, counted.url, { project: 'bench' }),
+  });
+  try {
+    await Promise.all(
+      names.map((name, i) =>
+        postNotification(
+          webhookOf(port).url,
+          pushNotification(a, name, 'v1', images[i] as PushedImage),
+          hookSecret('a'),
+        ),
+      ),
+    );
+    const jobs = await waitForJobs(crossdock, (all) => all.length >= repositories && allEnded(all), {
+      timeoutMs: 600_000,
+    });
+    const first = Math.min(...jobs.map((job) => at(job.createdAt)));
+    const last = Math.max(...jobs.map((job) => at(job.finishedAt)));
+    const ourSeconds = (last - first) / 1000;
+    const uploaded = counted.uploadedBytes();
+    const yaml = join(scratch, 'shared-skopeo.yaml');
+    writeFileSync(
+      yaml,
+      `${a.host}:\n  tls-verify: false\n  images-by-tag-regex:\n${names.map((r) => `    ${r}: ".*"`).join('\n')}\n`,
+    );
+    const theirSeconds = await skopeoSync(yaml, theirs.host);
+    const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
+    return [
+      `| ${repositories} repos sharing one ${baseMiB} MiB base, burst of notifications to serve | ${ourSeconds.toFixed(2)} s first job → last job ended; ${(uploaded / 1024 / 1024).toFixed(1)} MiB uploaded (the base ${(uploaded / base.size).toFixed(2)} × its size); ${succeeded}/${jobs.length} SUCCEEDED | ${theirSeconds.toFixed(2)} s (sync) | ${(ourSeconds / theirSeconds).toFixed(2)} × (target ≤ 0.7; base once) |`,
+    ];
+  } finally {
+    await crossdock.stop();
+    await counted.stop();
     await Promise.all([a.stop(), ours.stop(), theirs.stop()]);
   }
 }

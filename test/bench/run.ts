@@ -9,7 +9,8 @@
  *      faults, a burst of notifications, and a policy enabled over 6 repositories × 10 tags
  *      against `skopeo sync` of the same (test/bench/pipeline.ts)
  * Environment: BENCH_IMAGES (default 40), BENCH_REPEAT (default 3), BENCH_BIG_MIB (default 300),
- * BENCH_BURST (default 200), BENCH_ONLY (comma-separated: sync, copy, latency, faults, burst, enable).
+ * BENCH_BURST (default 200), BENCH_ONLY (comma-separated: sync, copy, latency, faults, burst, enable,
+ * shared).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,13 @@ import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 import setupTools, { scratchDir } from '../support/tools.ts';
-import { burstToServe, enableBackfill, replicationLatency, underFaults } from './pipeline.ts';
+import {
+  burstToServe,
+  enableBackfill,
+  replicationLatency,
+  sharedBaseBurst,
+  underFaults,
+} from './pipeline.ts';
 
 const run = promisify(execFile);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
@@ -145,24 +152,23 @@ try {
   if (wanted('latency')) rows.push(...(await replicationLatency(10)));
   if (wanted('faults')) rows.push(...(await underFaults(20, 0.1)));
   if (wanted('burst')) rows.push(...(await burstToServe(Number(process.env.BENCH_BURST ?? 200))));
-  if (wanted('enable')) {
-    const scratch = mkdtempSync(join(scratchDir(), 'crossdock-bench-'));
-    const skopeoSync = async (yaml: string, destination: string) =>
-      (
-        await skopeo([
-          'sync',
-          '--all',
-          '--src',
-          'yaml',
-          '--dest',
-          'docker',
-          '--dest-tls-verify=false',
-          yaml,
-          destination,
-        ])
-      ).seconds;
-    rows.push(...(await enableBackfill(6, 10, skopeoSync, scratch)));
-  }
+  const scratch = mkdtempSync(join(scratchDir(), 'crossdock-bench-'));
+  const skopeoSync = async (yaml: string, destination: string) =>
+    (
+      await skopeo([
+        'sync',
+        '--all',
+        '--src',
+        'yaml',
+        '--dest',
+        'docker',
+        '--dest-tls-verify=false',
+        yaml,
+        destination,
+      ])
+    ).seconds;
+  if (wanted('enable')) rows.push(...(await enableBackfill(6, 10, skopeoSync, scratch)));
+  if (wanted('shared')) rows.push(...(await sharedBaseBurst(8, 32, skopeoSync, scratch)));
   const { stdout } = await run('skopeo', ['--version']);
   console.log(`\ncrossdock vs ${stdout.trim()}, median of ${REPEAT} runs, ${new Date().toISOString()}\n`);
   console.log(rows.join('\n'));

@@ -236,6 +236,10 @@ describe('the CDK stack', () => {
       // Six times the dispatcher's timeout.
       VisibilityTimeout: 360,
     });
+    // Its consumer's visibility timeout is six times the consumer's own timeout (60 s), not the
+    // 30 s default under which a slow batch would be delivered again mid-way.
+    const deadLetters = template.toJSON().Resources[logicalId(stack.jobQueue.deadLetterQueue)];
+    expect(deadLetters.Properties.VisibilityTimeout).toBe(360);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: logicalId(stack.dispatch.deadLetterFunction) },
       EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.jobQueue.deadLetterQueue), 'Arn'] },

@@ -29,7 +29,7 @@ describe('cdk synth', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => (r as { Type: string }).Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(17);
+    expect(functions).toHaveLength(18);
     // Every function's code is a bundle on disk; the workflow's eight functions share one (one module, eight handlers).
     const assets = functions.map((fn) => {
       const metadata = (fn as { Metadata?: Record<string, string> }).Metadata ?? {};
@@ -38,6 +38,6 @@ describe('cdk synth', () => {
     for (const asset of assets) expect(existsSync(join(out, asset, 'index.mjs')), asset).toBe(true);
     const bundles = readdirSync(out).filter((name) => existsSync(join(out, name, 'index.mjs')));
     expect(new Set(assets).size).toBe(bundles.length);
-    expect(bundles).toHaveLength(10);
+    expect(bundles).toHaveLength(11);
   }, 300_000);
 });

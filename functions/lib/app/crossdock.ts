@@ -70,6 +70,9 @@ export interface AppServices {
   now?: () => number;
 }
 
+/** How long admission trusts the destinations it read from the policies. */
+const DESTINATIONS_TTL_MS = 10_000;
+
 export class Crossdock {
   readonly settings: AppSettings;
   readonly jobs: JobStore;
@@ -247,10 +250,13 @@ export class Crossdock {
       });
     },
     park: async (job) => {
-      await this.parking.park(job);
-      if (job.wait?.reason !== 'slot') {
-        await this.jobs.setWait(job.id, { reason: 'slot', since: new Date(this.#now()).toISOString() });
-      }
+      this.#destinations?.names.add(job.destinationRegistry);
+      await Promise.all([
+        this.parking.park(job),
+        job.wait?.reason === 'slot'
+          ? undefined
+          : this.jobs.setWait(job.id, { reason: 'slot', since: new Date(this.#now()).toISOString() }),
+      ]);
     },
     waitsBehind: async (job) => {
       const [first] = await this.parking.oldest(job.destinationRegistry, 1);
@@ -282,6 +288,26 @@ export class Crossdock {
     );
   }
 
+  /**
+   * The destinations jobs may be parked for, read from the policies at most every
+   * DESTINATIONS_TTL_MS: a hand-off then costs no policy read. A job parked here for a
+   * destination not yet known adds it at once; one parked by another process for a brand-new
+   * policy's destination is seen at the next read (the reconciler admits it meanwhile too).
+   */
+  #destinations: { readAt: number; names: Set<string> } | undefined;
+
+  async #parkingDestinations(): Promise<string[]> {
+    const now = this.#now();
+    if (!this.#destinations || now - this.#destinations.readAt > DESTINATIONS_TTL_MS) {
+      const policies = await this.config.listPolicies();
+      this.#destinations = {
+        readAt: now,
+        names: new Set(policies.map((policy) => policy.destination.registry)),
+      };
+    }
+    return [...this.#destinations.names];
+  }
+
   #admission: Promise<number> | undefined;
   #nextAdmission: Promise<number> | undefined;
 
@@ -308,9 +334,7 @@ export class Crossdock {
   }
 
   readonly admissionPorts: AdmissionPorts = {
-    destinations: async () => [
-      ...new Set((await this.config.listPolicies()).map((policy) => policy.destination.registry)),
-    ],
+    destinations: () => this.#parkingDestinations(),
     slotsInUse: (destination) => this.leases.countActive(destination),
     parked: (destination, limit) => this.parking.oldest(destination, limit),
     unpark: (parked) => this.parking.remove(parked),

@@ -19,6 +19,7 @@ export interface Parked {
   destination: string;
   /** Its place in line: lower comes first. */
   order: string;
+  policy?: string | undefined;
 }
 
 export interface AdmissionPorts {
@@ -34,7 +35,7 @@ export interface AdmissionPorts {
   repark(parked: Parked): Promise<void>;
   /** Takes a running slot (overall and for its destination) for the job; false when none is free. */
   reserve(parked: Parked): Promise<boolean>;
-  send(messages: (JobMessage & { woken: true })[]): Promise<void>;
+  send(messages: (JobMessage & { woken: true; policy?: string })[]): Promise<void>;
 }
 
 export interface AdmissionLimits {
@@ -61,18 +62,23 @@ async function admitRound(
   ports: AdmissionPorts,
   limits: AdmissionLimits,
 ): Promise<{ sent: number; lostRaces: boolean }> {
-  const [inUse, destinations] = await Promise.all([ports.slotsInUse(), ports.destinations()]);
+  // Every count and every line at once: one round trip to the records, not two (the hand-off's
+  // time is mostly such round trips in a row).
+  const destinations = await ports.destinations();
+  const [inUse, lines] = await Promise.all([
+    ports.slotsInUse(),
+    Promise.all(
+      destinations.map(async (destination) => {
+        const [inUseThere, line] = await Promise.all([
+          ports.slotsInUse(destination),
+          ports.parked(destination, Math.min(limits.runningJobs, limits.perDestination)),
+        ]);
+        return line.slice(0, Math.max(0, limits.perDestination - inUseThere));
+      }),
+    ),
+  ]);
   const free = limits.runningJobs - inUse;
   if (free <= 0) return { sent: 0, lostRaces: false };
-  const lines = await Promise.all(
-    destinations.map(async (destination) => {
-      const [inUseThere, line] = await Promise.all([
-        ports.slotsInUse(destination),
-        ports.parked(destination, free),
-      ]);
-      return line.slice(0, Math.max(0, limits.perDestination - inUseThere));
-    }),
-  );
   const candidates = lines.flat();
   candidates.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   let lostRaces = false;
@@ -89,7 +95,13 @@ async function admitRound(
   );
   const woken = admitted
     .filter((parked) => parked !== undefined)
-    .map((parked) => ({ jobId: parked.jobId, attempt: parked.attempt, woken: true as const }));
+    .map((parked) => ({
+      jobId: parked.jobId,
+      attempt: parked.attempt,
+      woken: true as const,
+      // The dispatcher reads the policy while it reads the job, not after.
+      ...(parked.policy === undefined ? {} : { policy: parked.policy }),
+    }));
   if (woken.length > 0) await ports.send(woken);
   return { sent: woken.length, lostRaces };
 }

@@ -50,9 +50,11 @@ export type DispatchOutcome = 'started' | 'cancelled' | 'parked' | 'dropped';
 
 export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Promise<DispatchOutcome> {
   // A woken job's slots were taken for it (admission.ts): it only looks that they still are.
-  const [job, held] = await Promise.all([
+  // Its policy too, when the message names it: the hand-off then costs one round trip here.
+  const [job, held, policyEnabled] = await Promise.all([
     ports.job(message.jobId),
     message.woken ? ports.holdsLease(message.jobId) : false,
+    message.policy === undefined ? undefined : ports.policyEnabled(message.policy),
   ]);
   if (!job || isTerminal(job.status) || job.attempt !== message.attempt) {
     // A woken job that ended meanwhile hands the slot taken for it on (admission.ts).
@@ -70,7 +72,11 @@ export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Pro
     return 'cancelled';
   }
   const [enabled, behind] = await Promise.all([
-    queued ? ports.policyEnabled(job.policy) : true,
+    !queued
+      ? true
+      : message.policy === job.policy && policyEnabled !== undefined
+        ? policyEnabled
+        : ports.policyEnabled(job.policy),
     // First come, first served: a new job with jobs ahead of it in its destination's line
     // queues up behind them rather than take a slot that frees now (a woken job is the one in
     // front; a RUNNING one keeps the slots it holds).

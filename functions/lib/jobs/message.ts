@@ -12,6 +12,8 @@ export type JobMessage = z.infer<typeof jobMessageSchema>;
 export const queuedJobSchema = jobMessageSchema.extend({
   deadLetters: z.number().int().nonnegative().optional(),
   woken: z.boolean().optional(),
+  /** A woken job's policy, so that the dispatcher checks it is enabled while it reads the job. */
+  policy: z.string().min(1).optional(),
 });
 export type QueuedJob = z.infer<typeof queuedJobSchema>;
 

@@ -17,6 +17,8 @@ export interface ParkedJob {
   destination: string;
   /** Its place in the destination's line: compare these to know who came first. */
   order: string;
+  /** Its policy (absent in lines an older crossdock wrote): the woken job's message carries it. */
+  policy?: string | undefined;
 }
 
 const partition = (destination: string) => `park#${destination}`;
@@ -29,7 +31,7 @@ export function parkingOrder(job: Pick<Job, 'id' | 'createdAt' | 'origin'>): str
 export class ParkingStore extends TableStore {
   /** Parks the job (again: the same place in line). */
   async park(
-    job: Pick<Job, 'id' | 'attempt' | 'createdAt' | 'origin' | 'destinationRegistry'>,
+    job: Pick<Job, 'id' | 'attempt' | 'createdAt' | 'origin' | 'destinationRegistry' | 'policy'>,
   ): Promise<void> {
     await this.client.send(
       new PutCommand({
@@ -39,6 +41,7 @@ export class ParkingStore extends TableStore {
           sk: parkingOrder(job),
           jobId: job.id,
           attempt: job.attempt,
+          policy: job.policy,
           parkedAt: this.iso(),
         },
       }),
@@ -55,6 +58,7 @@ export class ParkingStore extends TableStore {
           sk: parked.order,
           jobId: parked.jobId,
           attempt: parked.attempt,
+          ...(parked.policy === undefined ? {} : { policy: parked.policy }),
           parkedAt: this.iso(),
         },
       }),
@@ -96,6 +100,7 @@ export class ParkingStore extends TableStore {
       attempt: item.attempt as number,
       destination,
       order: item.sk as string,
+      ...(typeof item.policy === 'string' ? { policy: item.policy } : {}),
     }));
   }
 

@@ -130,6 +130,25 @@ describe('dispatchJob', () => {
     expect(disabled.calls).toEqual(['cancel j1: policy p is disabled']);
   });
 
+  it('checks the policy a woken message names while it reads the job, and the job’s own when they differ', async () => {
+    const asked: string[] = [];
+    const disabled = ports(queued, { enabled: false });
+    disabled.p.policyEnabled = async (name) => {
+      asked.push(name);
+      return false;
+    };
+    expect(await dispatchJob(disabled.p, { jobId: 'j1', attempt: 2, woken: true, policy: 'p' })).toBe(
+      'cancelled',
+    );
+    expect(asked).toEqual(['p']);
+
+    asked.length = 0;
+    expect(await dispatchJob(disabled.p, { jobId: 'j1', attempt: 2, woken: true, policy: 'other' })).toBe(
+      'cancelled',
+    );
+    expect(asked).toEqual(['other', 'p']);
+  });
+
   it('parks a RUNNING job that finds no slot: one re-driven after a restart, its lease gone with the process', async () => {
     const { p, calls } = ports({ ...queued, status: 'RUNNING' }, { lease: false });
     expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('parked');

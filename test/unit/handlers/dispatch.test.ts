@@ -74,7 +74,11 @@ describe('the dispatch function', () => {
 
     // c came first: it is sent, d stays in line.
     expect(pipeline.sent).toEqual([
-      { body: { jobId: c?.id, attempt: 1, woken: true }, delaySeconds: undefined, batch: true },
+      {
+        body: { jobId: c?.id, attempt: 1, woken: true, policy: 'to-b' },
+        delaySeconds: undefined,
+        batch: true,
+      },
     ]);
     await dispatchMessages([pipeline.sent[0]?.body]);
     expect(pipeline.started.map((s) => s.input.jobId)).toContain(c?.id);

@@ -106,7 +106,7 @@ describe('the reconciler', () => {
     const result = await now();
 
     expect(result.admitted).toBe(1);
-    expect(pipeline.sent.at(-1)?.body).toEqual({ jobId: parked.id, attempt: 1, woken: true });
+    expect(pipeline.sent.at(-1)?.body).toEqual({ jobId: parked.id, attempt: 1, woken: true, policy: 'to-b' });
   });
 
   it('sends a job whose holder ended but whose handover was never sent', async () => {

@@ -5,7 +5,7 @@ import { type CopyBlobInput, copyBlob, DEFAULT_MONOLITHIC_LIMIT } from '#replica
 import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag.ts';
 import { fetchManifest } from '#replication/fetch-manifest.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
-import { copySharedBlob } from '#replication/shared-blob.ts';
+import { copySharedBlob, sharesBlob } from '#replication/shared-blob.ts';
 import type { RepositoryRef } from '#replication/types.ts';
 import { JobNotFoundError } from '../jobs/errors.ts';
 import type { Job, JobError, OpenUpload, TerminalStatus } from '../jobs/job.ts';
@@ -140,11 +140,12 @@ export async function checkBlobTask(
   const size = await destination.client.blobs.head(destination.repository, input.blob.digest);
   await deps.jobs.setSubstate(job, 'CheckBlob', size !== undefined ? { present: 1 } : {});
   if (size !== undefined) {
-    await deps.sharedBlobs?.index.remember(
-      destination.client.host,
-      input.blob.digest,
-      destination.repository,
-    );
+    if (sharesBlob(input.blob))
+      await deps.sharedBlobs?.index.remember(
+        destination.client.host,
+        input.blob.digest,
+        destination.repository,
+      );
     return { present: true };
   }
   const upload = job.upload?.digest === input.blob.digest ? job.upload : null;

@@ -1,13 +1,16 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, ensureTable } from '../../functions/lib/stores/client.ts';
+import {
+  createDocumentClient,
+  ensureTable,
+  type RecordsRequestHandler,
+} from '../../functions/lib/stores/client.ts';
 import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
 /**
@@ -17,8 +20,9 @@ import { type IndexRepair, repairIndexes } from './index-repair.ts';
  * harmless; a folder a live process holds is refused before dynalite opens it, because dynalite
  * itself would crash this process with an uncaught iterator error.
  *
- * Only this process reaches it: dynalite listens on a unix socket inside the records folder
- * (0700, the socket 0600), never on a TCP port. dynalite checks no credentials and answers
+ * Only this process reaches it: its client hands requests to dynalite's thread as messages, and
+ * dynalite listens only on a unix socket inside the records folder (0700, the socket 0600),
+ * never on a TCP port. dynalite checks no credentials and answers
  * every origin (`Access-Control-Allow-Origin: *`): on a loopback port any local user, and any
  * web page through the browser, could Scan or write the records (docs/security.md).
  *
@@ -95,14 +99,51 @@ const DYNALITE_THREAD = `
     require('node:fs').chmodSync(workerData.socketPath, 0o600);
     parentPort.postMessage({ listening: true });
   });
+  // The runtime's own requests come as messages and go to dynalite's request handler directly:
+  // no HTTP, no socket (the HTTP stack was a good part of every record operation's cost).
+  const handle = server.listeners('request')[0];
+  const { EventEmitter } = await import('node:events');
   parentPort.on('message', (message) => {
-    if (message !== 'close') return;
-    server.close((error) => parentPort.postMessage({ closed: true, error: error ? String(error.message) : undefined }));
+    if (message === 'close') {
+      server.close((error) => parentPort.postMessage({ closed: true, error: error ? String(error.message) : undefined }));
+      return;
+    }
+    if (!message || message.request === undefined) return;
+    const { id, method, url, headers, body } = message.request;
+    const request = Object.assign(new EventEmitter(), { method, url, headers });
+    const responseHeaders = {};
+    const response = {
+      statusCode: 200,
+      setHeader(name, value) { responseHeaders[name.toLowerCase()] = String(value); },
+      end(data) {
+        const bytes = data === undefined ? new Uint8Array(0) : Buffer.from(data);
+        parentPort.postMessage({ response: { id, statusCode: response.statusCode, headers: responseHeaders, body: bytes } });
+      },
+    };
+    handle(request, response);
+    setImmediate(() => {
+      if (body && body.length > 0) request.emit('data', Buffer.from(body));
+      request.emit('end');
+    });
   });
 })();
 `;
 
+interface ThreadResponse {
+  id: number;
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
 interface DynaliteThread {
+  /** Hands a request to dynalite in the thread, as its HTTP server would. */
+  request(request: {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+    body: Uint8Array;
+  }): Promise<ThreadResponse>;
   close(): Promise<void>;
 }
 
@@ -122,12 +163,30 @@ async function startDynaliteThread(dir: string, socketPath: string): Promise<Dyn
       else failed(new Error(`dynalite did not start: ${message.error}`));
     });
   });
+  const pending = new Map<number, (response: ThreadResponse) => void>();
+  let nextId = 0;
+  worker.on('message', (message: { response?: ThreadResponse }) => {
+    if (message.response === undefined) return;
+    pending.get(message.response.id)?.(message.response);
+    pending.delete(message.response.id);
+  });
   return {
+    request(request) {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        pending.set(id, resolve);
+        worker.postMessage({ request: { id, ...request } });
+      });
+    },
     async close() {
       const closed = new Promise<void>((resolve, reject) => {
-        worker.once('message', (message: { closed?: boolean; error?: string }) =>
-          message.error ? reject(new Error(message.error)) : resolve(),
-        );
+        const onClosed = (message: { closed?: boolean; error?: string }) => {
+          if (!message.closed) return;
+          worker.off('message', onClosed);
+          if (message.error) reject(new Error(message.error));
+          else resolve();
+        };
+        worker.on('message', onClosed);
       });
       worker.postMessage('close');
       try {
@@ -139,18 +198,36 @@ async function startDynaliteThread(dir: string, socketPath: string): Promise<Dyn
   };
 }
 
-/** An HTTP agent whose every connection goes to the unix socket, whatever host the URL names. */
-class UnixSocketAgent extends Agent {
-  readonly #socketPath: string;
-
-  constructor(socketPath: string) {
-    super({ keepAlive: true });
-    this.#socketPath = socketPath;
+/** An SDK request, handed to dynalite's thread; its answer as the SDK reads an HTTP response. */
+async function handInRequest(
+  thread: DynaliteThread,
+  request: Parameters<RecordsRequestHandler['handle']>[0],
+): ReturnType<RecordsRequestHandler['handle']> {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(request.query ?? {})) {
+    for (const one of Array.isArray(value) ? value : [value]) query.append(name, one ?? '');
   }
-
-  override createConnection(): ReturnType<typeof createConnection> {
-    return createConnection({ path: this.#socketPath });
-  }
+  const search = query.size > 0 ? `?${query}` : '';
+  const body =
+    request.body === undefined || request.body === null
+      ? new Uint8Array(0)
+      : typeof request.body === 'string'
+        ? Buffer.from(request.body)
+        : (request.body as Uint8Array);
+  const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const answer = await thread.request({
+    method: request.method,
+    url: `${request.path}${search}`,
+    headers,
+    body,
+  });
+  return {
+    response: {
+      statusCode: answer.statusCode,
+      headers: answer.headers,
+      body: Readable.from([Buffer.from(answer.body)]),
+    },
+  };
 }
 
 /**
@@ -208,16 +285,14 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
 
   const { socketPath, remove: removeSocketPlace } = await socketPlace(options.dir);
   let server = await startDynaliteThread(options.dir, socketPath);
-  const agent = new UnixSocketAgent(socketPath);
-  // The host is a name only: the agent connects every request to the socket.
+  // The host is a name only: requests go to the thread (the current one, after a compaction).
   const client = createDocumentClient({
     endpoint: 'http://records.crossdock.local',
     region: options.region ?? 'us-east-1',
-    agent,
+    requestHandler: { handle: (request) => handInRequest(server, request) },
   });
   const compact = async () => {
     await server.close();
-    agent.destroy(); // its kept-alive sockets went with the server
     await compactFolder(options.dir);
     server = await startDynaliteThread(options.dir, socketPath);
   };

@@ -48,6 +48,22 @@ export interface ClientOptions {
   region?: string | undefined;
   /** The agent connections go through (the local runtime's: a unix socket). */
   agent?: Agent | undefined;
+  /**
+   * Sends the SDK's requests some other way than HTTP (the local runtime hands them to its
+   * records' worker thread directly); replaces `agent`.
+   */
+  requestHandler?: RecordsRequestHandler | undefined;
+}
+
+/** The SDK's request handler shape (Smithy's HttpHandler), as far as the clients use it. */
+export interface RecordsRequestHandler {
+  handle(request: {
+    method: string;
+    path: string;
+    query?: Record<string, string | string[] | null>;
+    headers: Record<string, string>;
+    body?: unknown;
+  }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: unknown } }>;
 }
 
 export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
@@ -58,7 +74,11 @@ export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocum
     ...(endpoint !== undefined
       ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
-    ...(options.agent !== undefined ? { requestHandler: { httpAgent: options.agent } } : {}),
+    ...(options.requestHandler !== undefined
+      ? { requestHandler: options.requestHandler as never }
+      : options.agent !== undefined
+        ? { requestHandler: { httpAgent: options.agent } }
+        : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

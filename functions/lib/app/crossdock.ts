@@ -13,6 +13,7 @@ import { type SyncResult, syncPolicy } from '../drift/policy-sync.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { JobMessage } from '../jobs/message.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
+import { SHARED_COPY_MIN_BYTES } from '../replication/shared-blob.ts';
 import { logger, metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
 import { BlobClaimStore } from '../stores/blob-claims.ts';
@@ -353,6 +354,7 @@ export class Crossdock {
     },
     setUpload: (id, upload) => this.jobs.setUpload(id, upload),
     isCancelRequested: (id) => this.jobs.isCancelRequested(id),
+    enterSubstate: (id, attempt, substate) => this.jobs.enterSubstate(id, attempt, substate),
   };
 
   /** What a policy's background scan needs: it submits jobs as the webhook does. */
@@ -460,7 +462,7 @@ export class Crossdock {
       jobs: this.workflowJobs,
       clients: this.registries,
       byteBudget: this.settings.copyByteBudget,
-      sharedBlobs: { index: this.blobIndex, claims: this.blobClaims },
+      sharedBlobs: { index: this.blobIndex, claims: this.blobClaims, minBytes: SHARED_COPY_MIN_BYTES },
       renewClaimEveryMs: (this.blobClaims.ttlSeconds * 1000) / 3,
       warn: (message, fields) => logger.warn(message, fields),
     };

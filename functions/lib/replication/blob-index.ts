@@ -31,4 +31,9 @@ export interface BlobClaims {
 export interface SharedBlobs {
   index: BlobIndex;
   claims: BlobClaims;
+  /**
+   * Blobs smaller than this are copied as they are, with no index or claim: where those cost
+   * record operations (the pipeline), copying a small blob twice is cheaper. Unset: every blob.
+   */
+  minBytes?: number | undefined;
 }

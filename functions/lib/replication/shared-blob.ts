@@ -29,19 +29,21 @@ const FIRST_POLL_MS = 100;
 const MAX_POLL_MS = 2000;
 
 /**
- * Blobs smaller than this are copied as they are: no claim, no index. Copying one twice costs
- * less than the record operations that would share it (an index read, a claim, a release, an
- * index write), which on a small image made the push-to-replica time half as long again
- * (measured: median 0.32 → 0.48 s in `npm run bench`).
+ * The pipeline's `minBytes`: blobs smaller than this are copied as they are, no claim, no
+ * index. Copying one twice costs less than the record operations that would share it (an index
+ * read, a claim, a release, an index write), which on a small image made the push-to-replica
+ * time half as long again (measured: median 0.32 → 0.48 s in `npm run bench`). The CLI's index
+ * is in memory and a file: it shares every blob.
  */
 export const SHARED_COPY_MIN_BYTES = 1024 * 1024;
 
 /** Whether a blob is worth the blob index and a claim. */
-export const sharesBlob = (blob: { size: number }) => blob.size >= SHARED_COPY_MIN_BYTES;
+export const sharesBlob = (shared: SharedBlobs, blob: { size: number }) =>
+  blob.size >= (shared.minBytes ?? 0);
 
 export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopyResult> {
   const { shared, holder, destination, blob, signal } = input;
-  if (!sharesBlob(blob)) return copyBlob(input);
+  if (!sharesBlob(shared, blob)) return copyBlob(input);
   const registry = destination.client.host;
   const others = (repositories: string[]) => repositories.filter((r) => r !== destination.repository);
 

@@ -31,6 +31,11 @@ export interface WorkflowJobs {
    * follow it. `job` is the job as the task read it: its attempt and substate spare a read.
    */
   setSubstate(job: KnownJob, substate: string, progress?: Progress): Promise<void>;
+  /**
+   * Enters a substate in one write while the job runs this attempt and is not cancelled;
+   * undefined when that does not hold (or the substate is the current one): read it then.
+   */
+  enterSubstate?(id: string, attempt: number, substate: string): Promise<Job | undefined>;
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
   setUpload(id: string, upload: OpenUpload | undefined): Promise<void>;
   isCancelRequested(id: string): Promise<boolean>;

@@ -65,6 +65,11 @@ async function load(
   substate: string,
   options: { record?: boolean } = {},
 ): Promise<Job> {
+  // The common case in one round trip; a refusal is read below to say why.
+  if (options.record !== false) {
+    const entered = await deps.jobs.enterSubstate?.(input.jobId, input.attempt, substate);
+    if (entered) return entered;
+  }
   const job = await deps.jobs.get(input.jobId);
   if (!job) throw new JobNotFoundError(`job ${input.jobId} is not in the records`);
   if (job.attempt !== input.attempt) {
@@ -140,8 +145,8 @@ export async function checkBlobTask(
   const size = await destination.client.blobs.head(destination.repository, input.blob.digest);
   await deps.jobs.setSubstate(job, 'CheckBlob', size !== undefined ? { present: 1 } : {});
   if (size !== undefined) {
-    if (sharesBlob(input.blob))
-      await deps.sharedBlobs?.index.remember(
+    if (deps.sharedBlobs && sharesBlob(deps.sharedBlobs, input.blob))
+      await deps.sharedBlobs.index.remember(
         destination.client.host,
         input.blob.digest,
         destination.repository,

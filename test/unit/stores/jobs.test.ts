@@ -77,6 +77,26 @@ describe('JobStore', () => {
     ]);
   });
 
+  it('enters a substate in one write for the running attempt, and refuses one it cannot take', async () => {
+    const { id } = await jobs.create(newJob());
+    expect(await jobs.enterSubstate(id, 1, 'FetchManifest')).toBeUndefined(); // not RUNNING yet
+    await jobs.markRunning(id, 1, 'arn:exec');
+
+    const entered = await jobs.enterSubstate(id, 1, 'FetchManifest');
+
+    expect(entered).toMatchObject({ status: 'RUNNING', attempt: 1, substate: 'FetchManifest' });
+    expect(entered?.history.at(-1)).toMatchObject({
+      status: 'RUNNING',
+      substate: 'FetchManifest',
+      attempt: 1,
+    });
+    expect(await jobs.enterSubstate(id, 1, 'FetchManifest')).toBeUndefined(); // the same substate again
+    expect(await jobs.enterSubstate(id, 2, 'CheckManifest')).toBeUndefined(); // another attempt
+    await jobs.requestCancel(id);
+    expect(await jobs.enterSubstate(id, 1, 'CheckManifest')).toBeUndefined(); // cancel requested
+    expect((await jobs.get(id))?.substate).toBe('FetchManifest');
+  });
+
   it('keeps an open upload across invocations and clears it', async () => {
     const { id } = await jobs.create(newJob());
     const upload = { digest: 'sha256:abc', location: '/v2/x/blobs/uploads/1', offset: 64 };

@@ -106,6 +106,14 @@ export async function underFaults(images: number, failureRate: number): Promise<
 
 const at = (iso: string | undefined) => Date.parse(iso ?? '');
 
+/** skopeo sync's YAML source for every tag of `repositories` at `host`; answers its path. */
+function skopeoSyncFile(scratch: string, name: string, host: string, repositories: string[]): string {
+  const file = join(scratch, `${name}-skopeo.yaml`);
+  const lines = repositories.map((repository) => `    ${repository}: ".*"`).join('\n');
+  writeFileSync(file, `${host}:\n  tls-verify: false\n  images-by-tag-regex:\n${lines}\n`);
+  return file;
+}
+
 function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -195,12 +203,7 @@ export async function enableBackfill(
     const done = Math.max(...jobs.map((job) => at(job.finishedAt)));
     const first = Math.min(...jobs.map((job) => at(job.createdAt)));
     const ourSeconds = (done - enabled) / 1000;
-    const yaml = join(scratch, 'backfill-skopeo.yaml');
-    writeFileSync(
-      yaml,
-      `${a.host}:\n  tls-verify: false\n  images-by-tag-regex:\n${names.map((r) => `    ${r}: ".*"`).join('\n')}\n`,
-    );
-    const theirSeconds = await skopeoSync(yaml, theirs.host);
+    const theirSeconds = await skopeoSync(skopeoSyncFile(scratch, 'backfill', a.host, names), theirs.host);
     const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
     return [
       `| enable a policy over ${repositories} repos × ${tags} tags (serve) | ${ourSeconds.toFixed(2)} s enable → last job ended (first job → last ${((done - first) / 1000).toFixed(2)} s); ${succeeded}/${jobs.length} SUCCEEDED | ${theirSeconds.toFixed(2)} s (sync) | ${(ourSeconds / theirSeconds).toFixed(2)} × (target ≤ 1) |`,
@@ -246,12 +249,7 @@ export async function sharedBaseBurst(
     const last = Math.max(...jobs.map((job) => at(job.finishedAt)));
     const ourSeconds = (last - first) / 1000;
     const uploaded = counted.uploadedBytes();
-    const yaml = join(scratch, 'shared-skopeo.yaml');
-    writeFileSync(
-      yaml,
-      `${a.host}:\n  tls-verify: false\n  images-by-tag-regex:\n${names.map((r) => `    ${r}: ".*"`).join('\n')}\n`,
-    );
-    const theirSeconds = await skopeoSync(yaml, theirs.host);
+    const theirSeconds = await skopeoSync(skopeoSyncFile(scratch, 'shared', a.host, names), theirs.host);
     const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
     return [
       `| ${repositories} repos sharing one ${baseMiB} MiB base, burst of notifications to serve | ${ourSeconds.toFixed(2)} s first job → last job ended; ${(uploaded / 1024 / 1024).toFixed(1)} MiB uploaded (the base ${(uploaded / base.size).toFixed(2)} × its size); ${succeeded}/${jobs.length} SUCCEEDED | ${theirSeconds.toFixed(2)} s (sync) | ${(ourSeconds / theirSeconds).toFixed(2)} × (target ≤ 0.7; base once) |`,

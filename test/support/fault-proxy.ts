@@ -176,21 +176,7 @@ export async function startFailingProxy(
       }
       return;
     }
-    const upstream = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: target.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      },
-    );
-    upstream.on('error', () => outgoing.destroy());
-    incoming.pipe(upstream);
+    forward(target, incoming, outgoing);
   });
   const proxy = await listen(server, new Set());
   return { ...proxy, stats: () => ({ requests, faults }) };
@@ -202,6 +188,33 @@ export async function startFailingProxy(
  */
 type BlobBodyShaper = (answer: IncomingMessage, outgoing: ServerResponse, read: number) => void;
 
+/**
+ * Sends the request on to the registry as it is and its answer back (by default the body as it
+ * is; `body` decides otherwise). A failed upstream connection cuts the client's.
+ */
+function forward(
+  target: Target,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  body: (answer: IncomingMessage) => void = (answer) => answer.pipe(outgoing),
+): void {
+  const upstream = httpRequest(
+    {
+      host: '127.0.0.1',
+      port: target.port,
+      method: incoming.method,
+      path: incoming.url,
+      headers: incoming.headers,
+    },
+    (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      body(answer);
+    },
+  );
+  upstream.on('error', () => outgoing.destroy());
+  incoming.pipe(upstream);
+}
+
 const BLOB_READ = /^\/v2\/.+\/blobs\/[a-z0-9]+:[a-f0-9]+$/;
 
 /** An HTTP proxy that forwards every request as it is, and shapes the bodies of blob reads. */
@@ -210,23 +223,11 @@ async function startBlobShapingProxy(target: Target, shape: BlobBodyShaper): Pro
   const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
     const isBlobRead =
       incoming.method === 'GET' && BLOB_READ.test(new URL(incoming.url ?? '/', 'http://x').pathname);
-    const upstream = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: target.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        if (isBlobRead && answer.statusCode !== undefined && answer.statusCode < 300)
-          shape(answer, outgoing, blobReads++);
-        else answer.pipe(outgoing);
-      },
-    );
-    upstream.on('error', () => outgoing.destroy());
-    incoming.pipe(upstream);
+    forward(target, incoming, outgoing, (answer) => {
+      if (isBlobRead && answer.statusCode !== undefined && answer.statusCode < 300)
+        shape(answer, outgoing, blobReads++);
+      else answer.pipe(outgoing);
+    });
   });
   return listen(server, new Set());
 }
@@ -331,21 +332,7 @@ export async function startCountingProxy(target: Target): Promise<CountingProxy>
     incoming.on('data', (chunk: Buffer) => {
       counted.bytes += chunk.length;
     });
-    const upstream = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: target.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      },
-    );
-    upstream.on('error', () => outgoing.destroy());
-    incoming.pipe(upstream);
+    forward(target, incoming, outgoing);
   });
   const proxy = await listen(server, new Set());
   return {

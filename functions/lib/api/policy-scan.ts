@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { PolicyConfig } from '#config/schema.ts';
-import type { RegistryClient } from '#registry/client.ts';
 import { forEachLimit } from '#replication/limit.ts';
 import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
-import type { JobTarget, SubmittedJob } from '../jobs/job.ts';
+import type { SyncPorts } from '../drift/policy-sync.ts';
+import type { JobTarget } from '../jobs/job.ts';
 import type { JobMessage } from '../jobs/message.ts';
 import type { ScanRequest } from './ports.ts';
 
@@ -24,13 +23,8 @@ import type { ScanRequest } from './ports.ts';
  * cancels those of a disabled policy).
  */
 
-export interface ScanPorts {
-  policy(name: string): Promise<PolicyConfig | undefined>;
-  /** A client for the configured registry of that name. */
-  registryClient(name: string): Promise<RegistryClient>;
-  submitJob(job: JobTarget): Promise<SubmittedJob>;
-  enqueue(messages: JobMessage[]): Promise<void>;
-}
+/** The same as a reconciliation run's: the policy, registry clients, job submission. */
+export type ScanPorts = SyncPorts;
 
 export interface ScanOptions {
   /** Jobs sent to the queue per `enqueue` call. */

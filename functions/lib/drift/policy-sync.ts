@@ -20,8 +20,10 @@ import { comparePolicy, type DriftCounts, type DriftEntry, emptyCounts } from '.
  * differs, no job is recorded.
  */
 
+/** What a run (and a policy's scan, api/policy-scan.ts) needs: the policy, clients, job submission. */
 export interface SyncPorts {
   policy(name: string): Promise<PolicyConfig | undefined>;
+  /** A client for the configured registry of that name. */
   registryClient(name: string): Promise<RegistryClient>;
   submitJob(job: JobTarget): Promise<SubmittedJob>;
   enqueue(messages: JobMessage[]): Promise<void>;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { forEachLimit } from '#replication/limit.ts';
 import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
-import type { SyncPorts } from '../drift/policy-sync.ts';
+import { PolicyStoppedError } from '../drift/errors.ts';
+import { type PolicyStop, policyStop, type SyncPorts } from '../drift/policy-sync.ts';
 import type { JobTarget } from '../jobs/job.ts';
 import type { JobMessage } from '../jobs/message.ts';
 import type { ScanRequest } from './ports.ts';
@@ -49,7 +50,7 @@ export interface ScanResult {
   /** Tags gone between listing and HEAD. */
   vanished: number;
   /** Why the scan stopped early. */
-  stopped?: 'policy disabled' | 'policy deleted';
+  stopped?: PolicyStop;
 }
 
 /** 24 hex digits of sha256 over the scan and the tag's identity, like the webhook's job ids. */
@@ -64,10 +65,6 @@ export function scanJobId(
     .update(['scan', scanId, policy, repository, tag, digest ?? ''].join('\n'))
     .digest('hex')
     .slice(0, 24);
-}
-
-class PolicyStopped extends Error {
-  override name = 'PolicyStopped';
 }
 
 export async function scanPolicyJobs(
@@ -100,11 +97,10 @@ export async function scanPolicyJobs(
   let lastCheck = now();
   const checkPolicy = async () => {
     lastCheck = now();
-    const current = await ports.policy(request.policy);
-    const stopped = !current ? 'policy deleted' : !current.enabled ? 'policy disabled' : undefined;
+    const stopped = policyStop(await ports.policy(request.policy));
     if (stopped && !signal.aborted) {
       result.stopped = stopped;
-      controller.abort(new PolicyStopped(stopped));
+      controller.abort(new PolicyStoppedError(stopped));
     }
   };
 
@@ -174,11 +170,11 @@ export async function scanPolicyJobs(
       }
     });
   } catch (error) {
-    if (!signal.aborted || !(signal.reason instanceof PolicyStopped)) failure ??= { error };
+    if (!signal.aborted || !(signal.reason instanceof PolicyStoppedError)) failure ??= { error };
   } finally {
     outer?.removeEventListener('abort', onAbort);
   }
-  if (failure === undefined && signal.aborted && !(signal.reason instanceof PolicyStopped)) {
+  if (failure === undefined && signal.aborted && !(signal.reason instanceof PolicyStoppedError)) {
     failure = { error: signal.reason };
   }
   if (failure !== undefined) {

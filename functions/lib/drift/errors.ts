@@ -1,6 +1,6 @@
 /** Errors of the drift module (functions/lib/drift). Each sets `name`, unique across the code. */
 
-/** A run stopped because its policy was disabled or deleted meanwhile (not a failure). */
+/** A policy's scan or run stopped because its policy was disabled or deleted meanwhile (not a failure). */
 export class PolicyStoppedError extends Error {
   override name = 'PolicyStoppedError';
 }

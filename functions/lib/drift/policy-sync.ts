@@ -20,6 +20,13 @@ import { comparePolicy, type DriftCounts, type DriftEntry, emptyCounts } from '.
  * differs, no job is recorded.
  */
 
+/** Why a scan or a run of a policy stops early: the policy changed under it. */
+export type PolicyStop = 'policy disabled' | 'policy deleted';
+
+/** Why work for a policy, read as `policy` now, must stop; undefined while it may go on. */
+export const policyStop = (policy: { enabled: boolean } | undefined): PolicyStop | undefined =>
+  !policy ? 'policy deleted' : !policy.enabled ? 'policy disabled' : undefined;
+
 /** What a run (and a policy's scan, api/policy-scan.ts) needs: the policy, clients, job submission. */
 export interface SyncPorts {
   policy(name: string): Promise<PolicyConfig | undefined>;
@@ -45,7 +52,7 @@ export interface SyncResult extends DriftCounts {
   movedKept: number;
   /** Extra tags left alone because the policy's `replicateDeletes` is off. */
   extraKept: number;
-  stopped?: 'policy disabled' | 'policy deleted' | undefined;
+  stopped?: PolicyStop | undefined;
 }
 
 export function driftJobId(
@@ -95,8 +102,7 @@ export async function syncPolicy(
     pending = [];
     await ports.enqueue(batch);
     result.enqueued += batch.length;
-    const current = await ports.policy(request.policy);
-    const stopped = !current ? 'policy deleted' : !current.enabled ? 'policy disabled' : undefined;
+    const stopped = policyStop(await ports.policy(request.policy));
     if (stopped) {
       result.stopped = stopped;
       controller.abort(new PolicyStoppedError(stopped));

@@ -221,40 +221,56 @@ export class JobStore extends TableStore implements JobRecords {
 
   /**
    * A workflow task's first write in one round trip: the substate entered (with its history
-   * entry) only while the job runs this attempt, not cancelled, in another substate, with room
-   * in its history; answers the job as it is now. Undefined when any of that does not hold:
-   * the caller then reads the job to learn which (tasks.ts `load`).
+   * entry) only while the job runs this attempt and is not cancelled; answers the job as it is
+   * now. The same substate again (a blob after the first in the Map, a copy's next chunk) or a
+   * full history takes a second write without the entry, as `setSubstate` does. Undefined when
+   * the job does not run this attempt or was cancelled: the caller then reads it to learn which
+   * (tasks.ts `load`).
    */
   async enterSubstate(id: string, attempt: number, substate: string): Promise<Job | undefined> {
     const at = this.iso();
-    try {
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(id),
-          UpdateExpression:
-            'SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD version :one',
-          ConditionExpression:
-            '#status = :running AND attempt = :attempt AND (attribute_not_exists(cancelRequested) OR cancelRequested = :false) AND (attribute_not_exists(substate) OR substate <> :substate) AND size(history) < :cap',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':substate': substate,
-            ':at': at,
-            ':entry': [{ at, status: 'RUNNING', substate, attempt }],
-            ':one': 1,
-            ':running': 'RUNNING',
-            ':attempt': attempt,
-            ':false': false,
-            ':cap': HISTORY_LIMIT,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes && fromItem(Attributes);
-    } catch (error) {
-      if (isConditionFailed(error)) return undefined;
-      throw error;
+    const runs =
+      '#status = :running AND attempt = :attempt AND (attribute_not_exists(cancelRequested) OR cancelRequested = :false)';
+    const values = {
+      ':substate': substate,
+      ':at': at,
+      ':one': 1,
+      ':running': 'RUNNING',
+      ':attempt': attempt,
+      ':false': false,
+    };
+    const withEntry = {
+      UpdateExpression:
+        'SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD version :one',
+      ConditionExpression: `${runs} AND (attribute_not_exists(substate) OR substate <> :substate) AND size(history) < :cap`,
+      ExpressionAttributeValues: {
+        ...values,
+        ':entry': [{ at, status: 'RUNNING', substate, attempt }],
+        ':cap': HISTORY_LIMIT,
+      },
+    };
+    const withoutEntry = {
+      UpdateExpression: 'SET substate = :substate, updatedAt = :at ADD version :one',
+      ConditionExpression: runs,
+      ExpressionAttributeValues: values,
+    };
+    for (const update of [withEntry, withoutEntry]) {
+      try {
+        const { Attributes } = await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: jobKey(id),
+            ExpressionAttributeNames: { '#status': 'status' },
+            ReturnValues: 'ALL_NEW',
+            ...update,
+          }),
+        );
+        return Attributes && fromItem(Attributes);
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
     }
+    return undefined;
   }
 
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */

@@ -32,8 +32,8 @@ export interface WorkflowJobs {
    */
   setSubstate(job: KnownJob, substate: string, progress?: Progress): Promise<void>;
   /**
-   * Enters a substate in one write while the job runs this attempt and is not cancelled;
-   * undefined when that does not hold (or the substate is the current one): read it then.
+   * Enters a substate in one write while the job runs this attempt and is not cancelled (two
+   * when it is the current one already); undefined when that does not hold: read it then.
    */
   enterSubstate?(id: string, attempt: number, substate: string): Promise<Job | undefined>;
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */

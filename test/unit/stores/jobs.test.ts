@@ -90,7 +90,10 @@ describe('JobStore', () => {
       substate: 'FetchManifest',
       attempt: 1,
     });
-    expect(await jobs.enterSubstate(id, 1, 'FetchManifest')).toBeUndefined(); // the same substate again
+    // The same substate again (a second blob, a next chunk): answered, with no second entry.
+    const again = await jobs.enterSubstate(id, 1, 'FetchManifest');
+    expect(again).toMatchObject({ substate: 'FetchManifest' });
+    expect(again?.history.filter((entry) => entry.substate === 'FetchManifest')).toHaveLength(1);
     expect(await jobs.enterSubstate(id, 2, 'CheckManifest')).toBeUndefined(); // another attempt
     await jobs.requestCancel(id);
     expect(await jobs.enterSubstate(id, 1, 'CheckManifest')).toBeUndefined(); // cancel requested

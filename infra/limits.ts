@@ -131,7 +131,7 @@ export function pipelineLimits(limits: Limits, overrides: LimitOverrides = {}): 
  * (runningJobs jobs × blobsPerJob blobs) throttles copies that admission already promised.
  */
 export function poolProblems(pipeline: PipelineLimits): string[] {
-  const pool = pipeline.functions.MountOrCopyBlob.reservedConcurrency ?? Number.POSITIVE_INFINITY;
+  const pool = pipeline.functions.MountOrCopyBlobs.reservedConcurrency ?? Number.POSITIVE_INFINITY;
   const demand = pipeline.limits.runningJobs * pipeline.limits.blobsPerJob;
   return pool < demand
     ? [

@@ -15,7 +15,8 @@ import workflow from './workflow.asl.json' with { type: 'json' };
  * table (functions/lib/workflow/functions.ts): `${<name>FunctionArn}` the function's ARN (CDK
  * tokens when deployed, local names in the local runtime), `${<name>Retry}` the retriers of its
  * retry class, `${<name>StateTimeout}` the TimeoutSeconds of the states calling it;
-`${CancelOrFail}` is the one Catch of the job's states.
+ * `${CancelOrFail}` is the one Catch of the job's states; `${AnyLaneWaiting}` and
+ * `${AnyLaneUnfinished}` are Route's tests of the lanes CopyBlobs answered.
  */
 
 export const WORKFLOW_FILE = join(import.meta.dirname, 'workflow.asl.json');
@@ -81,6 +82,21 @@ const CANCEL_OR_FAIL = [
   { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailed' },
 ];
 
+/**
+ * The rules of the Route state that look at each lane CopyBlobs answered: `$.plan.value.lanes`
+ * has at most blobsPerJob of them, and a Choice has no "any element" test (a JSONPath filter
+ * answers a list on AWS but a bare value for one match in aws-local-stepfunctions), so each
+ * index is spelt out, guarded by IsPresent.
+ */
+function anyLane(blobsPerJob: number, field: 'waiting' | 'done', value: boolean): unknown[] {
+  return Array.from({ length: blobsPerJob }, (_, i) => ({
+    And: [
+      { Variable: `$.plan.value.lanes[${i}]`, IsPresent: true },
+      { Variable: `$.plan.value.lanes[${i}].${field}`, BooleanEquals: value },
+    ],
+  }));
+}
+
 const PLACEHOLDER = /"\$\{(\w+)\}"/g;
 
 /** Every placeholder's value, from the table and the substitutions. */
@@ -89,6 +105,8 @@ function placeholderValues(substitutions: WorkflowSubstitutions): Map<string, un
     ['BlobsPerJob', substitutions.blobsPerJob],
     ['ExecutionTimeoutSeconds', substitutions.executionTimeoutSeconds],
     ['CancelOrFail', CANCEL_OR_FAIL],
+    ['AnyLaneWaiting', anyLane(substitutions.blobsPerJob, 'waiting', true)],
+    ['AnyLaneUnfinished', anyLane(substitutions.blobsPerJob, 'done', false)],
   ]);
   for (const name of WORKFLOW_FUNCTION_NAMES) {
     values.set(`${name}FunctionArn`, substitutions.functionArns[name]);

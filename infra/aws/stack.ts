@@ -34,7 +34,7 @@ export interface CrossdockStackProps extends StackProps {
    * admission lets run at once, runningJobs × blobsPerJob; a smaller pool is refused.
    */
   transferConcurrency?: number;
-  /** Bytes one MountOrCopyBlob invocation sends before handing the upload on (default 1 GiB). */
+  /** Bytes one MountOrCopyBlobs invocation sends before handing the upload on (default 1 GiB). */
   copyByteBudgetMiB?: number;
   /** Longest a job attempt may run (default 2 hours). */
   executionTimeout?: Duration;

@@ -48,7 +48,7 @@ export class ReplicationWorkflow extends Construct {
       });
     }
     this.functions = Object.values(byName);
-    this.transferFunction = byName.MountOrCopyBlob;
+    this.transferFunction = byName.MountOrCopyBlobs;
     this.recordStateFunction = byName.RecordState;
     const functionArns = Object.fromEntries(
       WORKFLOW_FUNCTION_NAMES.map((name) => [name, byName[name].functionArn]),

@@ -68,7 +68,7 @@ export interface RuntimeOptions {
    * them (a copy pool of 2, a copy timeout of seconds) to reach each limit quickly.
    */
   limits?: LimitOverrides;
-  /** Bytes one MountOrCopyBlob invocation sends before handing the upload on; default 1 GiB. */
+  /** Bytes one MountOrCopyBlobs invocation sends before handing the upload on; default 1 GiB. */
   copyByteBudget?: number;
   /** Seconds a claim to copy a blob lasts unless renewed (tests shorten it). */
   blobClaimTtlSeconds?: number;

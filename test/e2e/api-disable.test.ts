@@ -54,17 +54,17 @@ describe('crossdock policies disable: stops a running copy', () => {
     expect(enable.code, enable.stderr).toBe(0);
     const enabledAt = Date.now();
 
-    // The big layer's copy is under way: the job is RUNNING in MountOrCopyBlob, bytes flowing to B.
+    // The big layer's copy is under way: the job is RUNNING in MountOrCopyBlobs, bytes flowing to B.
     let running: JobView | undefined;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       running = (await jobsOf()).find(
-        (job) => job.status === 'RUNNING' && job.substate === 'MountOrCopyBlob',
+        (job) => job.status === 'RUNNING' && job.substate === 'MountOrCopyBlobs',
       );
       if (running && toB.bytesUp() > 8 * MiB) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(running, 'the job never ran MountOrCopyBlob').toBeDefined();
+    expect(running, 'the job never ran MountOrCopyBlobs').toBeDefined();
     const job = running as JobView;
     const copyingAt = Date.now();
 

@@ -91,7 +91,7 @@ describe('crossdock serve: kill -9 and restart', () => {
 
     const deadline = Date.now() + 30_000;
     let atKill: JobView[] = [];
-    const copying = (job: JobView) => job.status === 'RUNNING' && job.substate === 'MountOrCopyBlob';
+    const copying = (job: JobView) => job.status === 'RUNNING' && job.substate === 'MountOrCopyBlobs';
     while (!atKill.some(copying)) {
       if (Date.now() > deadline) throw new Error(`no job copied within 30 s:\n${describeJobs(atKill)}`);
       await sleep(10);

@@ -30,8 +30,9 @@ import { postNotification, pushNotification } from '../support/webhook-payloads.
 const query = (repository: string) => `repository=${encodeURIComponent(repository)}`;
 
 /** A history entry of an execution taking the job (substate changes are RUNNING entries too). */
+/** The entry of an execution's start: RUNNING, entering the workflow's first task. */
 const startedRunning = (entry: JobView['history'][number]) =>
-  entry.status === 'RUNNING' && entry.substate === undefined;
+  entry.status === 'RUNNING' && ['FetchManifest', 'CheckTag'].includes(entry.substate ?? '');
 
 /** The intervals [startedAt, finishedAt] of the jobs that ran, by start. */
 function intervals(jobs: JobView[]): { id: string; start: number; end: number }[] {

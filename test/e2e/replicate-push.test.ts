@@ -27,7 +27,7 @@ describe('crossdock serve: a push is replicated', () => {
     expect(await manifestDigest({ url: b.url }, 'team/app', 'v1')).toBe(image.digest);
     const substates = job?.history.map((entry) => entry.substate).filter(Boolean);
     expect(new Set(substates)).toEqual(
-      new Set(['FetchManifest', 'CheckManifest', 'CheckBlob', 'MountOrCopyBlob', 'PushManifest']),
+      new Set(['FetchManifest', 'CheckManifest', 'CheckBlobs', 'MountOrCopyBlobs', 'PushManifest']),
     );
     expect(job?.history.map((entry) => entry.status)).toEqual(
       expect.arrayContaining(['QUEUED', 'RUNNING', 'SUCCEEDED']),

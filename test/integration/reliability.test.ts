@@ -31,14 +31,15 @@ describe('the local runtime keeps AWS’s limits, and the pipeline survives them
       runtime: { limits: { transferConcurrency: 2 } },
     });
     const { a, b, runtime } = mirror;
-    const tags = Array.from({ length: 12 }, (_, i) => `pool${i}`);
+    const tags = Array.from({ length: 8 }, (_, i) => `pool${i}`);
 
+    // Over FetchManifest's 32 MiB: each image's layers go to the copy function, in four lanes.
     const images = await Promise.all(
-      tags.map((tag) => pushImage(`${a.host}/team/pool:${tag}`, { layerCount: 4, layerSize: 256 * 1024 })),
+      tags.map((tag) => pushImage(`${a.host}/team/pool:${tag}`, { layerCount: 4, layerSize: 9 * MiB })),
     );
     const jobs = await mirror.settled(tags.length, 240_000);
 
-    const { throttles, invocations } = runtime.functions.MountOrCopyBlob?.stats ?? {
+    const { throttles, invocations } = runtime.functions.MountOrCopyBlobs?.stats ?? {
       throttles: 0,
       invocations: 0,
     };
@@ -52,7 +53,7 @@ describe('the local runtime keeps AWS’s limits, and the pipeline survives them
 
   it('a copy timeout of 3 s on a throttled link: a 256 MiB blob arrives over several invocations, none from byte 0', async () => {
     mirror = await startLocalMirror({
-      runtime: { limits: { functionTimeouts: { MountOrCopyBlob: 3 } } },
+      runtime: { limits: { functionTimeouts: { MountOrCopyBlobs: 3 } } },
       destination: async (b) => {
         proxy = await startThrottlingProxy(b, 40 * MiB);
         return proxy.url;
@@ -81,7 +82,7 @@ describe('the local runtime keeps AWS’s limits, and the pipeline survives them
     });
     await watching;
 
-    const copies = runtime.functions.MountOrCopyBlob?.stats;
+    const copies = runtime.functions.MountOrCopyBlobs?.stats;
     console.log(
       `256 MiB over a 40 MiB/s link, 3 s per copy invocation: ${copies?.invocations} invocations, ${copies?.timeouts} timed out; resumed at ${offsets.map((o) => `${(o / MiB).toFixed(1)} MiB`).join(', ')}; ${((proxy?.bytesUp() ?? 0) / MiB).toFixed(1)} MiB sent to B`,
     );
@@ -191,7 +192,7 @@ describe('the local runtime keeps AWS’s limits, and the pipeline survives them
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       const [job] = await mirror.jobs();
-      if (job?.substate === 'MountOrCopyBlob' && (proxy?.bytesUp() ?? 0) > 4 * MiB) break;
+      if (job?.substate === 'MountOrCopyBlobs' && (proxy?.bytesUp() ?? 0) > 4 * MiB) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 

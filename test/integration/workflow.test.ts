@@ -42,9 +42,13 @@ class RecordedJobs implements WorkflowJobs {
   async get(id: string) {
     return this.jobs.get(id);
   }
-  async markRunning(id: string) {
-    const job = this.jobs.get(id) as Job;
+  async markRunning(id: string, _attempt: number, _executionArn: string, substate?: string) {
+    const job = this.jobs.get(id) as Job & { substates: string[] };
     job.status = 'RUNNING';
+    if (substate) {
+      job.substate = substate;
+      job.substates.push(substate);
+    }
     return job;
   }
   async end(id: string, status: TerminalStatus, error?: JobError, attempt?: number, note?: string) {
@@ -94,16 +98,28 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     },
   );
   const machine = new StateMachine(JSON.parse(definition), { validationOptions: { checkArn: false } });
-  const run = (jobId: string) =>
-    machine.run(
-      { jobId, attempt: 1 },
+  /** Runs the job's execution; answers the states it entered (what Step Functions bills: one transition each). */
+  const run = async (jobId: string): Promise<string[]> => {
+    const { result, eventLogs } = machine.run(
+      { jobId, attempt: 1, action: jobs.jobs.get(jobId)?.action ?? 'push' },
       {
         overrides: { taskResourceLocalHandlers: handlers },
         context: {
           Execution: { Id: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${jobId}-1` },
         },
       },
-    ).result;
+    );
+    const entered: string[] = [];
+    const log = (async () => {
+      for await (const event of eventLogs) {
+        if (event.type === 'StateEntered' || event.type === 'StateRetried') entered.push(event.state.name);
+        if (process.env.DEBUG_EVENTS) console.log(JSON.stringify(event).slice(0, 300));
+      }
+    })();
+    await result;
+    await log;
+    return entered;
+  };
   const job = (
     id: string,
     repository: string,
@@ -144,32 +160,57 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     });
     job('push-1', 'team-a/app', 'v1');
 
-    await run('push-1');
+    const states = await run('push-1');
 
     const record = jobs.jobs.get('push-1');
     expect(record?.status).toBe('SUCCEEDED');
     expect(record?.substates).toEqual([
       'FetchManifest',
       'CheckManifest',
-      'CheckBlob',
-      'MountOrCopyBlob',
+      'CheckBlobs',
+      'MountOrCopyBlobs',
       'PushManifest',
     ]);
     expect(record?.progress.copied).toBe(image.blobs.length);
     expect(await manifestDigest(destination, 'mirror/team-a/app', 'v1')).toBe(image.digest);
+    // A small image's blobs are copied by FetchManifest itself: four state transitions in all.
+    expect(states).toEqual(['ChooseAction', 'FetchManifest', 'Route', 'PushManifest']);
+  });
+
+  it('deals the blobs of a big image into blobsPerJob lanes: one state per lane, whatever the layer count', async () => {
+    const layers = await Promise.all(Array.from({ length: 5 }, () => randomLayer(MiB)));
+    const image = await pushImage(`${source.host}/team-a/layers:v1`, { layers });
+    job('push-6', 'team-a/layers', 'v1');
+
+    const states = await run('push-6');
+
+    expect(jobs.jobs.get('push-6')).toMatchObject({ status: 'SUCCEEDED', progress: { copied: 6 } });
+    expect(await manifestDigest(destination, 'mirror/team-a/layers', 'v1')).toBe(image.digest);
+    // 5 MiB of layers is over this workflow's 4 MiB budget for FetchManifest: two lanes (blobsPerJob).
+    expect(states).toEqual([
+      'ChooseAction',
+      'FetchManifest',
+      'Route',
+      'CopyBlobs',
+      'MountOrCopyBlobs',
+      'MountOrCopyBlobs',
+      'Route',
+      'PushManifest',
+    ]);
   });
 
   it('ends SKIPPED without pushing when the destination already has the digest', async () => {
     job('push-2', 'team-a/app', 'v1');
     const mark = destination.mark();
 
-    await run('push-2');
+    const states = await run('push-2');
 
     expect(jobs.jobs.get('push-2')?.status).toBe('SKIPPED');
+    expect(states).toEqual(['ChooseAction', 'FetchManifest', 'Route', 'Skipped']);
     expect(destination.requests(mark).filter((r) => r.method === 'PUT' || r.method === 'POST')).toEqual([]);
   });
 
-  it('spreads a big blob over several MountOrCopyBlob invocations, resuming the open upload', async () => {
+  it('spreads a big blob over several MountOrCopyBlobs invocations, resuming the open upload', async () => {
     const image = await pushImage(`${source.host}/team-a/big:v1`, { layers: [await randomLayer(10 * MiB)] });
     job('push-3', 'team-a/big', 'v1');
 

@@ -11,7 +11,7 @@ import { checkDrift } from '../drift/drift-report.ts';
 import type { DueRunPorts } from '../drift/due-runs.ts';
 import { type SyncResult, syncPolicy } from '../drift/policy-sync.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
-import type { JobMessage } from '../jobs/message.ts';
+import type { ExecutionInput } from '../jobs/message.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
 import { SHARED_COPY_MIN_BYTES } from '../replication/shared-blob.ts';
 import { logger, metrics } from '../runtime/observability.ts';
@@ -44,7 +44,7 @@ import { type SecretVault, VaultedConfigStore } from './vaulted-config.ts';
 /** Step Functions as the pipeline uses it: start a job's execution, ask how one stands. */
 export interface Executions {
   /** Starts the execution; one of that name already running or finished counts as started. */
-  start(name: string, input: JobMessage): Promise<void>;
+  start(name: string, input: ExecutionInput): Promise<void>;
   describe(executionArn: string): Promise<ExecutionState>;
 }
 
@@ -347,7 +347,8 @@ export class Crossdock {
   /** The job records as the workflow tasks see them: a final status ends the job (slot, tag lock). */
   readonly workflowJobs: WorkflowJobs = {
     get: (id) => this.jobs.get(id),
-    markRunning: (id, attempt, executionArn) => this.jobs.markRunning(id, attempt, executionArn),
+    markRunning: (id, attempt, executionArn, substate) =>
+      this.jobs.markRunning(id, attempt, executionArn, substate),
     end: (id, status, error, attempt, note) => this.lifecycle.end(id, status, { error, attempt, note }),
     setSubstate: async (job, substate, progress) => {
       await this.jobs.setSubstate(job.id, substate, progress, job);

@@ -19,7 +19,7 @@ export interface AppSettings {
   /** Absent in functions that start no execution. */
   stateMachineArn?: string | undefined;
   limits: { runningJobs: number; perDestination: number; blobsPerJob: number };
-  /** Bytes one MountOrCopyBlob invocation sends before handing the upload to the next. */
+  /** Bytes one MountOrCopyBlobs invocation sends before handing the upload to the next. */
   copyByteBudget: number;
   /** How long a running slot stays taken when nobody releases it (a lost finalizer event). */
   leaseTtlSeconds: number;

@@ -7,7 +7,7 @@
 /** `limits` of the config: jobs running at once overall and per destination, blobs per job. */
 export const DEFAULT_LIMITS = { runningJobs: 10, perDestination: 4, blobsPerJob: 4 } as const;
 
-/** Bytes one MountOrCopyBlob invocation sends before handing the open upload to the next. */
+/** Bytes one MountOrCopyBlobs invocation sends before handing the open upload to the next. */
 export const DEFAULT_COPY_BYTE_BUDGET = 1024 * 1024 * 1024;
 
 /** Longest a job attempt (one execution) may run. */

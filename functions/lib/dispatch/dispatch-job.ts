@@ -1,5 +1,5 @@
 import { isTerminal, type Job } from '../jobs/job.ts';
-import type { JobMessage, QueuedJob } from '../jobs/message.ts';
+import type { ExecutionInput, QueuedJob } from '../jobs/message.ts';
 
 /**
  * The dispatcher's decision for one queued job message: drop it (stale or done), cancel it
@@ -14,6 +14,7 @@ export type DispatchableJob = Pick<
   Job,
   | 'id'
   | 'attempt'
+  | 'action'
   | 'status'
   | 'policy'
   | 'destinationRegistry'
@@ -35,7 +36,7 @@ export interface DispatchPorts {
   /** Frees the job's running slots; false when it held none. */
   releaseLease(jobId: string): Promise<boolean>;
   /** Starts the execution `<job>-<attempt>`; an execution of that name already running counts as started. */
-  startExecution(name: string, input: JobMessage): Promise<void>;
+  startExecution(name: string, input: ExecutionInput): Promise<void>;
   /** Parks the job in its destination's line and records that it waits for a slot. */
   park(job: DispatchableJob): Promise<void>;
   /** True when jobs parked in the job's destination's line come before it. */
@@ -96,7 +97,11 @@ export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Pro
     return 'parked';
   }
   try {
-    await ports.startExecution(`${job.id}-${job.attempt}`, { jobId: job.id, attempt: job.attempt });
+    await ports.startExecution(`${job.id}-${job.attempt}`, {
+      jobId: job.id,
+      attempt: job.attempt,
+      action: job.action,
+    });
   } catch (error) {
     if (await ports.releaseLease(job.id)) await ports.admitParked();
     throw error;

@@ -101,7 +101,7 @@ export interface JobHistoryEntry {
 /** A job as the records hold it. `jobs show` and the API answer it (without the upload's URL). */
 export interface Job extends JobTarget {
   status: JobStatus;
-  /** The workflow state being worked on (FetchManifest, MountOrCopyBlob, …). */
+  /** The workflow state being worked on (FetchManifest, MountOrCopyBlobs, …). */
   substate?: string | undefined;
   /** 1 for the first run; `retry` adds one. Executions are named `<id>-<attempt>`. */
   attempt: number;

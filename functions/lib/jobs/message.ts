@@ -9,6 +9,9 @@ import { z } from 'zod';
 export const jobMessageSchema = z.object({ jobId: z.string().min(1), attempt: z.number().int().positive() });
 export type JobMessage = z.infer<typeof jobMessageSchema>;
 
+/** A job attempt's execution input: its message and the action the workflow's first Choice branches on. */
+export type ExecutionInput = JobMessage & { action: 'push' | 'delete' };
+
 export const queuedJobSchema = jobMessageSchema.extend({
   deadLetters: z.number().int().nonnegative().optional(),
   woken: z.boolean().optional(),

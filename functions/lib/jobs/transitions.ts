@@ -63,6 +63,7 @@ export function startRunning(
   attempt: number,
   executionArn: string,
   at: string,
+  substate?: string,
 ): Transition | undefined {
   if (job.status === 'RUNNING' && job.attempt === attempt && job.executionArn === executionArn)
     return undefined;
@@ -74,7 +75,16 @@ export function startRunning(
     );
   }
   const { substate: _s, upload: _u, error: _e, wait: _w, ...rest } = job;
-  return { job: { ...rest, status: 'RUNNING', attempt, executionArn, startedAt: at } };
+  return {
+    job: {
+      ...rest,
+      status: 'RUNNING',
+      attempt,
+      executionArn,
+      startedAt: at,
+      ...(substate ? { substate } : {}),
+    },
+  };
 }
 
 /** The final status, once: a job that has ended already (or is not in `from`) is left as it is. */

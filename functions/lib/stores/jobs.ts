@@ -148,8 +148,10 @@ export class JobStore extends TableStore implements JobRecords {
    * RUNNING for this attempt and execution (transitions.ts `startRunning`): the same execution
    * again answers the job unchanged; a stale execution or a finished job is a JobTransitionError.
    */
-  async markRunning(id: string, attempt: number, executionArn: string): Promise<Job> {
-    const { job } = await this.#transition(id, (job, at) => startRunning(job, attempt, executionArn, at));
+  async markRunning(id: string, attempt: number, executionArn: string, substate?: string): Promise<Job> {
+    const { job } = await this.#transition(id, (job, at) =>
+      startRunning(job, attempt, executionArn, at, substate),
+    );
     return job;
   }
 

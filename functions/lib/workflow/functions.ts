@@ -22,31 +22,21 @@ export interface WorkflowFunctionSpec {
 
 export const WORKFLOW_FUNCTIONS = {
   RecordState: {
-    description: 'Records a job state (RUNNING, SUCCEEDED, SKIPPED, CANCELLED, FAILED)',
+    description: 'Records a failed or cancelled job, with its error',
     timeoutSeconds: 120,
     memoryMiB: 512,
     retry: 'transient',
   },
   FetchManifest: {
-    description: 'FetchManifest: resolves the tag at the source',
-    timeoutSeconds: 120,
-    memoryMiB: 512,
+    description:
+      'FetchManifest: RUNNING; resolves the tag, checks the manifest and blobs, copies a small image',
+    // It copies up to inlineCopyBytes itself (tasks.ts), which a slow registry can make long.
+    timeoutSeconds: 300,
+    memoryMiB: 1024,
     retry: 'transient',
   },
-  CheckManifest: {
-    description: 'CheckManifest: is the digest already at the destination?',
-    timeoutSeconds: 120,
-    memoryMiB: 512,
-    retry: 'transient',
-  },
-  CheckBlob: {
-    description: 'CheckBlob: does the destination repository hold the blob?',
-    timeoutSeconds: 120,
-    memoryMiB: 512,
-    retry: 'transient',
-  },
-  MountOrCopyBlob: {
-    description: 'MountOrCopyBlob: mounts or streams one blob, in chunks',
+  MountOrCopyBlobs: {
+    description: 'MountOrCopyBlobs: mounts or streams the blobs of one lane, in chunks',
     // Lambda's ceiling; the task hands a big blob to the next invocation well before it.
     timeoutSeconds: 900,
     memoryMiB: 1024,
@@ -54,19 +44,19 @@ export const WORKFLOW_FUNCTIONS = {
     transfer: true,
   },
   PushManifest: {
-    description: 'PushManifest: children, index, then the tag',
+    description: 'PushManifest: children, index, then the tag; SUCCEEDED',
     timeoutSeconds: 120,
     memoryMiB: 512,
     retry: 'transient',
   },
   CheckTag: {
-    description: 'CheckTag: does the destination tag still point at the deleted digest?',
+    description: 'CheckTag: RUNNING; does the destination tag still point at the deleted digest?',
     timeoutSeconds: 120,
     memoryMiB: 512,
     retry: 'transient',
   },
   DeleteManifest: {
-    description: 'DeleteManifest: removes the destination manifest',
+    description: 'DeleteManifest: removes the destination manifest; SUCCEEDED',
     timeoutSeconds: 120,
     memoryMiB: 512,
     retry: 'transient',

@@ -12,8 +12,11 @@ export type KnownJob = Pick<Job, 'id' | 'attempt' | 'substate'>;
 
 export interface WorkflowJobs {
   get(id: string): Promise<Job | undefined>;
-  /** RUNNING for this attempt and execution; answers the job as it is now. */
-  markRunning(id: string, attempt: number, executionArn: string): Promise<Job>;
+  /**
+   * RUNNING for this attempt and execution, entering `substate` (the first task's), in one
+   * status change; answers the job as it is now (unchanged when this execution ran it already).
+   */
+  markRunning(id: string, attempt: number, executionArn: string, substate?: string): Promise<Job>;
   /**
    * Ends the job through the job lifecycle (its slot freed, its tag handed on); false when it
    * had ended already, or when `attempt` is not the job's (a retry superseded this execution).

@@ -1,31 +1,35 @@
-import type { Descriptor } from '#registry/manifests.ts';
 import type { SharedBlobs } from '#replication/blob-index.ts';
 import { checkManifest } from '#replication/check-manifest.ts';
-import { type CopyBlobInput, copyBlob, DEFAULT_MONOLITHIC_LIMIT } from '#replication/copy-blob.ts';
 import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag.ts';
 import { fetchManifest } from '#replication/fetch-manifest.ts';
+import { mapLimit } from '#replication/limit.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
-import { copySharedBlob, sharesBlob } from '#replication/shared-blob.ts';
+import { sharesBlob } from '#replication/shared-blob.ts';
 import type { RepositoryRef } from '#replication/types.ts';
 import { JobNotFoundError } from '../jobs/errors.ts';
-import type { Job, JobError, OpenUpload, TerminalStatus } from '../jobs/job.ts';
-import { watchCancellation } from './cancellation.ts';
+import type { Job, JobError, Progress, TerminalStatus } from '../jobs/job.ts';
+import { copyLane, type Sides } from './copy-lane.ts';
 import { JobCancelledError, StaleAttemptError } from './errors.ts';
 import type { WorkflowFunction } from './functions.ts';
+import { type BlobRef, dealLanes, type JobPlan, type Lane } from './lanes.ts';
 import type { RegistryClients, WorkflowJobs } from './ports.ts';
 
 /**
  * The work of each Task state of `infra/workflow.asl.json`, as plain functions of JSON in,
  * JSON out. A Lambda handler (or the local runtime) calls one per state. Every task re-reads
- * the job, records its substate first (so a failure names the state it failed in), and stops
- * with JobCancelledError when the job was cancelled.
+ * the job, records each substate as it enters it (so a failure names the state it failed in),
+ * and stops with JobCancelledError when the job was cancelled. The first task of a job records
+ * it RUNNING and the last one its final status: few states, few invocations
+ * (docs/performance.md, "State transitions").
  */
 
 export interface TaskDependencies {
   jobs: WorkflowJobs;
   clients: RegistryClients;
-  /** Bytes one MountOrCopyBlob invocation may send before handing the upload to the next. */
+  /** Bytes one invocation may send before handing the open upload to the next. */
   byteBudget: number;
+  /** Missing blobs up to this many bytes in all are copied by FetchManifest itself. */
+  inlineCopyBytes?: number;
   chunkSize?: number;
   /** How often a long copy re-reads the cancel flag. */
   cancelPollMs?: number;
@@ -40,8 +44,8 @@ export interface TaskDependencies {
    */
   sharedBlobs?: SharedBlobs;
   /**
-   * How long one MountOrCopyBlob invocation waits for another job's copy of its blob before it
-   * returns `waiting` (the workflow's Wait state then frees the invocation for a while).
+   * How long an invocation waits for another job's copy of its blob before it hands the lane
+   * back `waiting` (the workflow's Wait state then frees the invocation for a while).
    */
   claimWaitMs?: number;
   /** How often a copy renews its claim: a third of the claim's time to live. */
@@ -83,10 +87,27 @@ async function load(
   return { ...job, substate };
 }
 
-async function sides(
+/** The first task of a job: RUNNING for this attempt and execution, entering its substate, in one status change. */
+async function start(
   deps: TaskDependencies,
-  job: Job,
-): Promise<{ source: RepositoryRef; destination: RepositoryRef }> {
+  input: TaskInput & { executionArn: string },
+  substate: string,
+): Promise<Job> {
+  const job = await deps.jobs.markRunning(input.jobId, input.attempt, input.executionArn, substate);
+  if (job.cancelRequested) throw new JobCancelledError(`job ${job.id} was cancelled`);
+  // The same execution again (a retried task, or the job driven on after a restart): it was RUNNING
+  // already, further on; record that it starts over.
+  if (job.substate !== substate) await enter(deps, job, substate);
+  return job;
+}
+
+/** Records the next substate of the task's job (one write) and keeps the task's copy in step. */
+async function enter(deps: TaskDependencies, job: Job, substate: string, progress?: Progress): Promise<void> {
+  await deps.jobs.setSubstate(job, substate, progress);
+  job.substate = substate;
+}
+
+async function sides(deps: TaskDependencies, job: Job): Promise<Sides> {
   const [source, destination] = await Promise.all([
     deps.clients.client(job.sourceRegistry),
     deps.clients.client(job.destinationRegistry),
@@ -97,133 +118,92 @@ async function sides(
   };
 }
 
-export interface FetchedManifest {
-  digest: string;
-  mediaType: string;
-  blobs: Pick<Descriptor, 'digest' | 'size' | 'mediaType'>[];
-}
-
-/** FetchManifest: the tag as it is at the source now (a newer push wins over the event's digest). */
-export async function fetchManifestTask(deps: TaskDependencies, input: TaskInput): Promise<FetchedManifest> {
-  const job = await load(deps, input, 'FetchManifest');
-  const { source } = await sides(deps, job);
-  const plan = await fetchManifest(source.client, source.repository, job.tag);
-  return { digest: plan.root.digest, mediaType: plan.root.mediaType, blobs: plan.blobs };
-}
-
-/** CheckManifest: present at the destination under the tag → SKIPPED (ends cycles). */
-export async function checkManifestTask(
-  deps: TaskDependencies,
-  input: TaskInput & { digest: string },
-): Promise<{ present: boolean }> {
-  const job = await load(deps, input, 'CheckManifest');
-  const { destination } = await sides(deps, job);
-  const check = await checkManifest(destination.client, destination.repository, job.tag, input.digest, {
-    ...(job.override === undefined ? {} : { override: job.override }),
-  });
-  return { present: check.present };
-}
-
-export interface BlobState {
-  present: boolean;
-  done?: boolean;
-  /** Another job is copying this blob into the destination registry: come back and mount it. */
-  waiting?: boolean;
-  upload?: OpenUpload | null;
-}
-
-/** How long a MountOrCopyBlob invocation waits for another job's copy before it hands back. */
-export const DEFAULT_CLAIM_WAIT_MS = 5000;
-
-/** CheckBlob: the destination repository has it → nothing to do; an open upload of it → resume. */
-export async function checkBlobTask(
-  deps: TaskDependencies,
-  input: TaskInput & { blob: Descriptor },
-): Promise<BlobState> {
-  const job = await load(deps, input, 'CheckBlob', { record: false });
-  const { destination } = await sides(deps, job);
-  const size = await destination.client.blobs.head(destination.repository, input.blob.digest);
-  await deps.jobs.setSubstate(job, 'CheckBlob', size !== undefined ? { present: 1 } : {});
-  if (size !== undefined) {
-    if (deps.sharedBlobs && sharesBlob(deps.sharedBlobs, input.blob))
-      await deps.sharedBlobs.index.remember(
-        destination.client.host,
-        input.blob.digest,
-        destination.repository,
-      );
-    return { present: true };
-  }
-  const upload = job.upload?.digest === input.blob.digest ? job.upload : null;
-  return { present: false, upload };
-}
+/** Missing blobs at most this many bytes in all: FetchManifest copies them itself, no Map. */
+export const DEFAULT_INLINE_COPY_BYTES = 32 * 1024 * 1024;
 
 /**
- * MountOrCopyBlob: mount, else stream up to the byte budget. A blob left unfinished returns
- * `done: false` with its open upload, and the workflow calls this state again.
+ * FetchManifest, the first state of a push: records RUNNING; resolves the tag as it is at the
+ * source now (a newer push wins over the event's digest); CheckManifest — the destination holds
+ * that digest under the tag already → SKIPPED (ends cycles); CheckBlobs — one HEAD per blob;
+ * then copies the missing blobs itself when they are few bytes, else deals them into lanes for
+ * the CopyBlobs Map (lanes.ts). Each substate is recorded as it is entered.
  */
-export async function mountOrCopyBlobTask(
+export async function fetchManifestTask(
   deps: TaskDependencies,
-  input: TaskInput & { blob: Descriptor; upload?: OpenUpload | null },
-): Promise<BlobState> {
-  const job = await load(deps, input, 'MountOrCopyBlob');
+  input: TaskInput & {
+    executionArn: string;
+    /** The CopyBlobs Map's concurrency, from the workflow: the most lanes its Route looks at. */
+    blobsPerJob: number;
+  },
+): Promise<JobPlan> {
+  const job = await start(deps, input, 'FetchManifest');
   const { source, destination } = await sides(deps, job);
-  const cancellation = watchCancellation(deps.jobs, job.id, deps.cancelPollMs ?? 2000);
-  const signal = deps.signal ? AbortSignal.any([cancellation.signal, deps.signal]) : cancellation.signal;
-  try {
-    const copy: CopyBlobInput = {
-      source,
-      destination,
-      blob: input.blob,
-      mountFrom: source.client.host === destination.client.host ? [source.repository] : [],
-      // CheckBlob looked: one HEAD per blob and job.
-      skipCheck: true,
-      byteBudget: deps.byteBudget,
-      // A blob over the budget goes in chunks, so it can stop at the budget and resume.
-      monolithicLimit: Math.min(DEFAULT_MONOLITHIC_LIMIT, deps.byteBudget),
-      signal,
-      timeLeft: deps.timeLeft,
-      onStall: (stall) =>
-        deps.warn?.(stall.message, {
-          jobId: job.id,
-          digest: stall.digest,
-          stallsWithoutProgress: stall.stallsWithoutProgress,
-          givingUp: stall.givingUp,
-        }),
-      ...(input.upload ? { resume: { location: input.upload.location, offset: input.upload.offset } } : {}),
-      ...(deps.chunkSize ? { chunkSize: deps.chunkSize } : {}),
-    };
-    const result = deps.sharedBlobs
-      ? await copySharedBlob({
-          ...copy,
-          shared: deps.sharedBlobs,
-          // The job's attempt: its next invocations (a big blob's chunks) keep the claim.
-          holder: `${job.id}#${job.attempt}`,
-          waitMs: deps.claimWaitMs ?? DEFAULT_CLAIM_WAIT_MS,
-          ...(deps.renewClaimEveryMs ? { renewClaimEveryMs: deps.renewClaimEveryMs } : {}),
-        })
-      : await copyBlob(copy);
-    if (result.outcome === 'waiting') return { present: false, done: false, waiting: true, upload: null };
-    if (result.outcome === 'partial') {
-      const upload = { digest: input.blob.digest, ...result.upload };
-      await deps.jobs.setUpload(job.id, upload);
-      await deps.jobs.setSubstate(job, 'MountOrCopyBlob', { bytes: result.bytesSent });
-      return { present: false, done: false, waiting: false, upload };
-    }
-    if (input.upload) await deps.jobs.setUpload(job.id, undefined);
-    const progress =
-      result.outcome === 'mounted'
-        ? { mounted: 1 }
-        : result.outcome === 'present'
-          ? { present: 1 }
-          : { copied: 1, bytes: result.bytesSent };
-    await deps.jobs.setSubstate(job, 'MountOrCopyBlob', progress);
-    return { present: false, done: true, waiting: false, upload: null };
-  } finally {
-    cancellation.stop();
+  const fetched = await fetchManifest(source.client, source.repository, job.tag);
+  const digest = fetched.root.digest;
+
+  await enter(deps, job, 'CheckManifest');
+  const check = await checkManifest(destination.client, destination.repository, job.tag, digest, {
+    ...(job.override === undefined ? {} : { override: job.override }),
+  });
+  if (check.present) {
+    await deps.jobs.end(job.id, 'SKIPPED', undefined, job.attempt, `the destination holds ${digest} already`);
+    return { next: 'skip', digest, lanes: [] };
   }
+
+  await enter(deps, job, 'CheckBlobs');
+  const missing = await missingBlobs(deps, destination, fetched.blobs);
+  const present = fetched.blobs.length - missing.length;
+  if (missing.length === 0) {
+    if (present > 0) await deps.jobs.setSubstate(job, 'CheckBlobs', { present });
+    return { next: 'push', digest, lanes: [] };
+  }
+  const upload = missing.some((blob) => blob.digest === job.upload?.digest) ? (job.upload ?? null) : null;
+  const bytes = missing.reduce((sum, blob) => sum + blob.size, 0);
+  const { blobsPerJob } = input;
+  if (upload || bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget)) {
+    if (present > 0) await deps.jobs.setSubstate(job, 'CheckBlobs', { present });
+    return { next: 'copy', digest, lanes: dealLanes(digest, missing, blobsPerJob, upload) };
+  }
+  await enter(deps, job, 'MountOrCopyBlobs');
+  const lane = { digest, blobs: missing, upload: null, done: false, waiting: false };
+  const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
+  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', { ...copied.progress, present });
+  return copied.lane.done
+    ? { next: 'push', digest, lanes: [] }
+    : { next: 'copy', digest, lanes: [copied.lane] };
 }
 
-/** PushManifest: children of an index, then the index, then the tag. */
+/** The blobs the destination repository lacks, one HEAD each; those it holds go in the blob index. */
+async function missingBlobs(deps: TaskDependencies, destination: RepositoryRef, blobs: BlobRef[]) {
+  const held = await mapLimit(blobs, HEADS_AT_ONCE, async (blob) => {
+    const size = await destination.client.blobs.head(destination.repository, blob.digest);
+    if (size !== undefined && deps.sharedBlobs && sharesBlob(deps.sharedBlobs, blob))
+      await deps.sharedBlobs.index.remember(destination.client.host, blob.digest, destination.repository);
+    return size !== undefined;
+  });
+  return blobs.filter((_, i) => !held[i]);
+}
+
+const HEADS_AT_ONCE = 8;
+
+/**
+ * MountOrCopyBlobs, one lane of the CopyBlobs Map: mounts or streams the lane's blobs in turn
+ * within the invocation's byte budget and answers the lane with what is left of it (copy-lane.ts);
+ * Route sends an unfinished lane round again. A finished lane (another lane went round) answers
+ * at once.
+ */
+export async function mountOrCopyBlobsTask(
+  deps: TaskDependencies,
+  input: TaskInput & { lane: Lane },
+): Promise<Lane> {
+  if (input.lane.done) return input.lane;
+  const job = await load(deps, input, 'MountOrCopyBlobs');
+  const { lane, progress } = await copyLane(deps, job, await sides(deps, job), input.lane, 1);
+  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', progress);
+  return lane;
+}
+
+/** PushManifest, the last state of a push: children of an index, then the index, then the tag; SUCCEEDED. */
 export async function pushManifestTask(
   deps: TaskDependencies,
   input: TaskInput & { digest: string },
@@ -233,19 +213,20 @@ export async function pushManifestTask(
   // By digest: what was checked and copied is what gets pushed, even if the tag moved since.
   const plan = await fetchManifest(source.client, source.repository, input.digest);
   const { pushed } = await pushManifest(source, destination, plan, { tag: job.tag });
+  await deps.jobs.end(job.id, 'SUCCEEDED', undefined, job.attempt);
   return { pushed };
 }
 
 /**
- * CheckTag: may the delete happen (replication/delete-tag.ts `checkDelete`)? When it may not,
- * the job ends SKIPPED here with the reason in its history (the RecordSkipped state that follows
- * finds it ended).
+ * CheckTag, the first state of a delete: records RUNNING; may the delete happen
+ * (replication/delete-tag.ts `checkDelete`)? When it may not, the job ends SKIPPED here with
+ * the reason in its history.
  */
 export async function checkTagTask(
   deps: TaskDependencies,
-  input: TaskInput,
+  input: TaskInput & { executionArn: string },
 ): Promise<{ matches: boolean; skipped?: string }> {
-  const job = await load(deps, input, 'CheckTag');
+  const job = await start(deps, input, 'CheckTag');
   if (job.digest === undefined) return { matches: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
   const refusal = await checkDelete({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
   if (refusal) return { matches: false, skipped: await skipDelete(deps, job, describeRefusal(refusal)) };
@@ -253,9 +234,8 @@ export async function checkTagTask(
 }
 
 /**
- * DeleteManifest: checks again (a tag may have been pushed since CheckTag), then deletes. A
- * refusal now ends the job SKIPPED with its reason, so the RecordSucceeded state that follows
- * changes nothing.
+ * DeleteManifest: checks again (a tag may have been pushed since CheckTag), then deletes and
+ * ends the job SUCCEEDED; a refusal now ends it SKIPPED with its reason.
  */
 export async function deleteManifestTask(
   deps: TaskDependencies,
@@ -264,7 +244,10 @@ export async function deleteManifestTask(
   const job = await load(deps, input, 'DeleteManifest');
   if (job.digest === undefined) return { deleted: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
   const result = await deleteTag({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
-  if (result.deleted) return { deleted: true };
+  if (result.deleted) {
+    await deps.jobs.end(job.id, 'SUCCEEDED', undefined, job.attempt);
+    return { deleted: true };
+  }
   return { deleted: false, skipped: await skipDelete(deps, job, describeRefusal(result)) };
 }
 
@@ -278,7 +261,7 @@ async function skipDelete(deps: TaskDependencies, job: Job, reason: string): Pro
 }
 
 export interface RecordStateInput extends TaskInput {
-  status: 'RUNNING' | TerminalStatus;
+  status: Extract<TerminalStatus, 'FAILED' | 'CANCELLED'>;
   executionArn: string;
   /** What a Catch put at `$.error`: `{ Error, Cause }`. */
   error?: { Error?: string; Cause?: string };
@@ -296,17 +279,13 @@ function causeMessage(cause: string | undefined): string {
 }
 
 /**
- * RecordRunning / RecordSucceeded / RecordSkipped / RecordCancelled / RecordFailed: the job's
- * record follows the execution. RUNNING answers the job's details for the Choice on its action.
+ * RecordFailed / RecordCancelled: a caught error ends the job's record with the error and the
+ * substate it happened in. (RUNNING, SUCCEEDED and SKIPPED are recorded by the tasks that decide them.)
  */
 export async function recordStateTask(
   deps: TaskDependencies,
   input: RecordStateInput,
-): Promise<Pick<Job, 'id' | 'action' | 'tag'> | { recorded: boolean }> {
-  if (input.status === 'RUNNING') {
-    const job = await deps.jobs.markRunning(input.jobId, input.attempt, input.executionArn);
-    return { id: job.id, action: job.action, tag: job.tag };
-  }
+): Promise<{ recorded: boolean }> {
   let error: JobError | undefined;
   if (input.error) {
     const job = await deps.jobs.get(input.jobId);
@@ -326,9 +305,7 @@ export type Task = (deps: TaskDependencies, input: any) => Promise<unknown>;
 export const TASKS: Record<WorkflowFunction, Task> = {
   RecordState: recordStateTask,
   FetchManifest: fetchManifestTask,
-  CheckManifest: checkManifestTask,
-  CheckBlob: checkBlobTask,
-  MountOrCopyBlob: mountOrCopyBlobTask,
+  MountOrCopyBlobs: mountOrCopyBlobsTask,
   PushManifest: pushManifestTask,
   CheckTag: checkTagTask,
   DeleteManifest: deleteManifestTask,

@@ -17,7 +17,7 @@ beforeAll(async () => {
   const queued = await api.jobs.create(newJob({ policy: 'p1' }));
   const running = await api.jobs.create(newJob({ policy: 'p1' }));
   await api.jobs.markRunning(running.id, 1, 'arn:exec:r');
-  await api.jobs.setSubstate(running.id, 'MountOrCopyBlob', { copied: 1, bytes: 2048 });
+  await api.jobs.setSubstate(running.id, 'MountOrCopyBlobs', { copied: 1, bytes: 2048 });
   const succeeded = await api.jobs.create(newJob({ policy: 'p2' }));
   await api.jobs.markRunning(succeeded.id, 1, 'arn:exec:s');
   await api.jobs.recordEnd(succeeded.id, 'SUCCEEDED');

@@ -117,7 +117,7 @@ describe('crossdock jobs', () => {
     const queued = await api.jobs.create(newJob({ policy: 'team-a-to-dc-b' }));
     const done = await api.jobs.create(newJob({ policy: 'team-a-to-dc-b' }));
     await api.jobs.markRunning(done.id, 1, 'arn:exec:done');
-    await api.jobs.setSubstate(done.id, 'MountOrCopyBlob', { copied: 2, bytes: 3 * 1024 * 1024 });
+    await api.jobs.setSubstate(done.id, 'MountOrCopyBlobs', { copied: 2, bytes: 3 * 1024 * 1024 });
     await api.jobs.recordEnd(done.id, 'SUCCEEDED');
     const failed = await api.jobs.create(newJob({ policy: 'team-a-to-dc-b' }));
     await api.jobs.markRunning(failed.id, 1, 'arn:exec:failed');
@@ -156,7 +156,7 @@ describe('crossdock jobs', () => {
       'push',
       `team-a/app:${done.tag}`,
       'SUCCEEDED',
-      'MountOrCopyBlob',
+      'MountOrCopyBlobs',
       '3.0 MiB',
       expect.stringMatching(/^\d+[smhd]$/),
     ]);

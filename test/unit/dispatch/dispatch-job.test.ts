@@ -49,6 +49,7 @@ function ports(
 const queued: DispatchableJob = {
   id: 'j1',
   attempt: 2,
+  action: 'push',
   status: 'QUEUED',
   policy: 'p',
   destinationRegistry: 'b',

@@ -36,13 +36,15 @@ const dispatchMessages = (bodies: unknown[], receiveCount = 1) =>
 describe('the dispatch function', () => {
   beforeEach(() => setUp({ runningJobs: 2, perDestination: 2, blobsPerJob: 2 }));
 
-  it('starts one execution per job, named <job>-<attempt>', async () => {
+  it('starts one execution per job, named <job>-<attempt>, its input naming the action the workflow branches on', async () => {
     const job = await queuedJob();
 
     const response = await dispatchMessages([{ jobId: job.id, attempt: 1 }]);
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(pipeline.started).toEqual([{ name: `${job.id}-1`, input: { jobId: job.id, attempt: 1 } }]);
+    expect(pipeline.started).toEqual([
+      { name: `${job.id}-1`, input: { jobId: job.id, attempt: 1, action: 'push' } },
+    ]);
     expect(await pipeline.app.leases.countActive('dc-b')).toBe(1);
   });
 
@@ -237,14 +239,14 @@ describe('the finalizer function', () => {
   it('records a timed-out execution as FAILED with the state it was in', async () => {
     const job = await queuedJob();
     await pipeline.app.jobs.markRunning(job.id, 1, 'arn:x');
-    await pipeline.app.jobs.setSubstate(job.id, 'MountOrCopyBlob');
+    await pipeline.app.jobs.setSubstate(job.id, 'MountOrCopyBlobs');
 
     await finalizer(statusChange(job.id, 1, 'TIMED_OUT'), lambdaContext('finalizer'));
 
     expect((await pipeline.app.jobs.get(job.id))?.error).toEqual({
       code: 'ExecutionTimedOut',
       message: 'States.Timeout',
-      state: 'MountOrCopyBlob',
+      state: 'MountOrCopyBlobs',
     });
   });
 

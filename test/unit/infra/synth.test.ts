@@ -29,7 +29,7 @@ describe('cdk synth', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => (r as { Type: string }).Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(18);
+    expect(functions).toHaveLength(16);
     // Every function's code is a bundle on disk; the workflow's eight functions share one (one module, eight handlers).
     const assets = functions.map((fn) => {
       const metadata = (fn as { Metadata?: Record<string, string> }).Metadata ?? {};

@@ -23,16 +23,11 @@ describe('the workflow definition', () => {
 
     expect([...tasks.keys()]).toEqual(
       expect.arrayContaining([
-        'RecordRunning',
         'FetchManifest',
-        'CheckManifest',
-        'CheckBlob',
-        'MountOrCopyBlob',
+        'MountOrCopyBlobs',
         'PushManifest',
         'CheckTag',
         'DeleteManifest',
-        'RecordSucceeded',
-        'RecordSkipped',
         'RecordCancelled',
         'RecordFailed',
       ]),

@@ -59,7 +59,7 @@ describe('JobStore', () => {
     await jobs.markRunning(id, 1, 'arn:exec');
     expect(await jobs.setSubstate(id, 'FetchManifest')).toBe(true);
     await Promise.all(
-      Array.from({ length: 10 }, () => jobs.setSubstate(id, 'MountOrCopyBlob', { copied: 1, bytes: 100 })),
+      Array.from({ length: 10 }, () => jobs.setSubstate(id, 'MountOrCopyBlobs', { copied: 1, bytes: 100 })),
     );
     await jobs.setSubstate(id, 'CheckBlob', { present: 2, mounted: 1 });
     const job = await jobs.get(id);
@@ -72,7 +72,7 @@ describe('JobStore', () => {
       'QUEUED',
       'RUNNING',
       'FetchManifest',
-      'MountOrCopyBlob',
+      'MountOrCopyBlobs',
       'CheckBlob',
     ]);
   });
@@ -199,7 +199,7 @@ describe('JobStore', () => {
     const { id } = await jobs.create(newJob());
     await jobs.markRunning(id, 1, 'arn:exec');
     for (let i = 0; i < HISTORY_LIMIT + 5; i++)
-      await jobs.setSubstate(id, i % 2 === 0 ? 'CheckBlob' : 'MountOrCopyBlob');
+      await jobs.setSubstate(id, i % 2 === 0 ? 'CheckBlob' : 'MountOrCopyBlobs');
     await jobs.recordEnd(id, 'SUCCEEDED');
     const { history = [] } = (await jobs.get(id)) ?? {};
     expect(history).toHaveLength(HISTORY_LIMIT);

@@ -1,0 +1,115 @@
+import { type CopyBlobInput, copyBlob, DEFAULT_MONOLITHIC_LIMIT } from '#replication/copy-blob.ts';
+import { mapLimit } from '#replication/limit.ts';
+import { copySharedBlob } from '#replication/shared-blob.ts';
+import type { RepositoryRef } from '#replication/types.ts';
+import type { Job, OpenUpload, Progress } from '../jobs/job.ts';
+import { watchCancellation } from './cancellation.ts';
+import type { BlobRef, Lane } from './lanes.ts';
+import type { TaskDependencies } from './tasks.ts';
+
+/** How long a copy waits for another job's copy of its blob before it hands back (the lane waits). */
+export const DEFAULT_CLAIM_WAIT_MS = 5000;
+
+export interface Sides {
+  source: RepositoryRef;
+  destination: RepositoryRef;
+}
+
+/**
+ * Mounts or copies the blobs of a lane, `concurrency` at once (FetchManifest copies a small
+ * image's blobs side by side; a MountOrCopyBlobs invocation copies its lane's in turn), within
+ * the invocation's byte budget. Answers the lane with what is left of it: a blob cut at the
+ * budget leads it with its open upload, blobs another job copies follow (`waiting`); and the
+ * progress to record, which the caller writes with its substate in one write.
+ */
+export async function copyLane(
+  deps: TaskDependencies,
+  job: Job,
+  sides: Sides,
+  lane: Lane,
+  concurrency: number,
+): Promise<{ lane: Lane; progress: Required<Progress> }> {
+  const progress = { copied: 0, mounted: 0, present: 0, bytes: 0 };
+  const cancellation = watchCancellation(deps.jobs, job.id, deps.cancelPollMs ?? 2000);
+  const signal = deps.signal ? AbortSignal.any([cancellation.signal, deps.signal]) : cancellation.signal;
+  let budget = deps.byteBudget;
+  let cut: { blob: BlobRef; upload: OpenUpload } | undefined;
+  const untouched: BlobRef[] = [];
+  const waiting: BlobRef[] = [];
+  try {
+    await mapLimit(lane.blobs, concurrency, async (blob, index) => {
+      // The budget is spent (a blob was cut at it): the rest go to the next invocation.
+      if (cut || budget <= 0) {
+        untouched.push(blob);
+        return;
+      }
+      const upload = index === 0 && lane.upload?.digest === blob.digest ? lane.upload : null;
+      const result = await mountOrCopy(deps, job, sides, blob, { upload, budget, signal });
+      budget -= result.bytesSent;
+      progress.bytes += result.bytesSent;
+      if (result.outcome === 'waiting') waiting.push(blob);
+      else if (result.outcome === 'partial') {
+        // Cut at the time left, side by side: one lane leads with one open upload; the other starts over.
+        if (cut) untouched.push(blob);
+        else cut = { blob, upload: { digest: blob.digest, ...result.upload } };
+      } else progress[result.outcome]++;
+      if (upload && result.outcome !== 'partial') await deps.jobs.setUpload(job.id, undefined);
+    });
+  } finally {
+    cancellation.stop();
+  }
+  if (cut) await deps.jobs.setUpload(job.id, cut.upload);
+  const blobs = [...(cut ? [cut.blob] : []), ...untouched, ...waiting];
+  return {
+    lane: {
+      digest: lane.digest,
+      blobs,
+      upload: cut?.upload ?? null,
+      done: blobs.length === 0,
+      waiting: waiting.length > 0,
+    },
+    progress,
+  };
+}
+
+/** One blob: mounted (from the index, or the source repository in the same registry), else streamed. */
+async function mountOrCopy(
+  deps: TaskDependencies,
+  job: Job,
+  { source, destination }: Sides,
+  blob: BlobRef,
+  { upload, budget, signal }: { upload: OpenUpload | null; budget: number; signal: AbortSignal },
+) {
+  const copy: CopyBlobInput = {
+    source,
+    destination,
+    blob,
+    mountFrom: source.client.host === destination.client.host ? [source.repository] : [],
+    // FetchManifest looked: one HEAD per blob and job.
+    skipCheck: true,
+    byteBudget: budget,
+    // A blob over the budget goes in chunks, so it can stop at the budget and resume.
+    monolithicLimit: Math.min(DEFAULT_MONOLITHIC_LIMIT, deps.byteBudget),
+    signal,
+    timeLeft: deps.timeLeft,
+    onStall: (stall) =>
+      deps.warn?.(stall.message, {
+        jobId: job.id,
+        digest: stall.digest,
+        stallsWithoutProgress: stall.stallsWithoutProgress,
+        givingUp: stall.givingUp,
+      }),
+    ...(upload ? { resume: { location: upload.location, offset: upload.offset } } : {}),
+    ...(deps.chunkSize ? { chunkSize: deps.chunkSize } : {}),
+  };
+  return deps.sharedBlobs
+    ? copySharedBlob({
+        ...copy,
+        shared: deps.sharedBlobs,
+        // The job's attempt: its next invocations (a big blob's chunks) keep the claim.
+        holder: `${job.id}#${job.attempt}`,
+        waitMs: deps.claimWaitMs ?? DEFAULT_CLAIM_WAIT_MS,
+        ...(deps.renewClaimEveryMs ? { renewClaimEveryMs: deps.renewClaimEveryMs } : {}),
+      })
+    : copyBlob(copy);
+}

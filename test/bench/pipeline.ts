@@ -1,14 +1,27 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DEFAULT_LIMITS } from '../../functions/lib/config/defaults.ts';
-import { allEnded, crossdockPort, startCrossdock, waitForJobs } from '../support/crossdock-process.ts';
-import { startCountingProxy, startFailingProxy } from '../support/fault-proxy.ts';
-import { type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
+import {
+  allEnded,
+  type CrossdockProcess,
+  crossdockPort,
+  describeJobs,
+  startCrossdock,
+  waitForJobs,
+} from '../support/crossdock-process.ts';
+import { startFailingProxy } from '../support/fault-proxy.ts';
+import { type Blob, type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { mirrorConfig } from '../support/mirror.ts';
-import { startRegistry } from '../support/registry-process.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest, tagImage } from '../support/registry-reader.ts';
 import { hookSecret, webhookOf } from '../support/serve-config.ts';
 import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
+import {
+  countUploads,
+  type Measure,
+  peakRssOf,
+  skopeoSync,
+  skopeoSyncedName,
+  skopeoSyncFile,
+} from './measure.ts';
 
 /**
  * The pipeline as a user runs it (`crossdock serve`, a registry whose notifications call it):
@@ -22,7 +35,9 @@ import { postNotification, pushNotification } from '../support/webhook-payloads.
  *     every job ended, against `skopeo sync` of the same repositories;
  *   - shared layers: R repositories whose images share one big base layer, announced in a burst
  *     (a registry catching up): first job recorded → last job ended against `skopeo sync`, and
- *     the bytes uploaded to the destination, counted by a proxy in front of it.
+ *     the blob bytes uploaded to the destination, counted by a proxy in front of it (skopeo's
+ *     destination behind one too, so both pay the same). `burstVersusSync` is that comparison
+ *     for any images: the workloads W4 and W5 (workloads.ts) run it too.
  */
 
 async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -106,14 +121,6 @@ export async function underFaults(images: number, failureRate: number): Promise<
 
 const at = (iso: string | undefined) => Date.parse(iso ?? '');
 
-/** skopeo sync's YAML source for every tag of `repositories` at `host`; answers its path. */
-function skopeoSyncFile(scratch: string, name: string, host: string, repositories: string[]): string {
-  const file = join(scratch, `${name}-skopeo.yaml`);
-  const lines = repositories.map((repository) => `    ${repository}: ".*"`).join('\n');
-  writeFileSync(file, `${host}:\n  tls-verify: false\n  images-by-tag-regex:\n${lines}\n`);
-  return file;
-}
-
 function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -131,6 +138,20 @@ function idleSlots(
     .map((job, k) => Math.max(0, at(job.startedAt) - Math.max(ends[k] as number, at(job.createdAt))));
 }
 
+/**
+ * Posts one notification to the crossdock on `port` as a registry delivers it: an answer other
+ * than 2xx (429 past the API's throttle) is sent again a second later, up to 10 times. Answers
+ * how many times it was sent again.
+ */
+async function deliver(port: number, notification: unknown, what: string): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const { status } = await postNotification(webhookOf(port).url, notification, hookSecret('a'));
+    if (status < 300) return attempt - 1;
+    if (attempt === 10) throw new Error(`notification for ${what} answered ${status} ${attempt} times`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 export async function burstToServe(notifications: number): Promise<string[]> {
   const port = await crossdockPort();
   const [a, b] = await Promise.all([startRegistry(), startRegistry()]);
@@ -140,23 +161,10 @@ export async function burstToServe(notifications: number): Promise<string[]> {
     const tags = Array.from({ length: notifications }, (_, i) => `t${i}`);
     await tagImage({ url: a.url }, 'bench/burst', 't0', tags.slice(1));
     const posted = Date.now();
-    // As a registry delivers: an answer other than 2xx (429 past the API's throttle) is retried.
-    let retried = 0;
-    await Promise.all(
-      tags.map(async (tag) => {
-        for (let attempt = 1; ; attempt++) {
-          const { status } = await postNotification(
-            webhookOf(port).url,
-            pushNotification(a, 'bench/burst', tag, image),
-            hookSecret('a'),
-          );
-          if (status < 300) return;
-          if (attempt === 10) throw new Error(`notification for ${tag} answered ${status} ${attempt} times`);
-          retried++;
-          await new Promise((resolve) => setTimeout(resolve, 1000));
-        }
-      }),
+    const retries = await Promise.all(
+      tags.map((tag) => deliver(port, pushNotification(a, 'bench/burst', tag, image), tag)),
     );
+    const retried = retries.reduce((sum, n) => sum + n, 0);
     const jobs = await waitForJobs(crossdock, (all) => all.length >= notifications && allEnded(all), {
       timeoutMs: 600_000,
     });
@@ -175,12 +183,7 @@ export async function burstToServe(notifications: number): Promise<string[]> {
   }
 }
 
-export async function enableBackfill(
-  repositories: number,
-  tags: number,
-  skopeoSync: (yaml: string, destination: string) => Promise<number>,
-  scratch: string,
-): Promise<string[]> {
+export async function enableBackfill(repositories: number, tags: number, scratch: string): Promise<string[]> {
   const port = await crossdockPort();
   const [a, ours, theirs] = await Promise.all([startRegistry(), startRegistry(), startRegistry()]);
   const names = Array.from({ length: repositories }, (_, i) => `bench/backfill${i}`);
@@ -203,7 +206,8 @@ export async function enableBackfill(
     const done = Math.max(...jobs.map((job) => at(job.finishedAt)));
     const first = Math.min(...jobs.map((job) => at(job.createdAt)));
     const ourSeconds = (done - enabled) / 1000;
-    const theirSeconds = await skopeoSync(skopeoSyncFile(scratch, 'backfill', a.host, names), theirs.host);
+    const theirSeconds = (await skopeoSync(skopeoSyncFile(scratch, 'backfill', a.host, names), theirs.host))
+      .seconds;
     const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
     return [
       `| enable a policy over ${repositories} repos × ${tags} tags (serve) | ${ourSeconds.toFixed(2)} s enable → last job ended (first job → last ${((done - first) / 1000).toFixed(2)} s); ${succeeded}/${jobs.length} SUCCEEDED | ${theirSeconds.toFixed(2)} s (sync) | ${(ourSeconds / theirSeconds).toFixed(2)} × (target ≤ 1) |`,
@@ -214,49 +218,147 @@ export async function enableBackfill(
   }
 }
 
-export async function sharedBaseBurst(
+/** An image at the source and the tag it was pushed as: what a registry's notification names. */
+export interface SourceImage {
+  repository: string;
+  tag: string;
+  image: PushedImage;
+}
+
+/** Fails unless every image resolves to its digest at `registry` (under the name `rename` gives). */
+export async function checkArrived(
+  registry: TestRegistry,
+  images: SourceImage[],
+  who: string,
+  rename = (repository: string) => repository,
+): Promise<void> {
+  for (const { repository, tag, image } of images) {
+    if ((await manifestDigest(registry, rename(repository), tag)) !== image.digest)
+      throw new Error(`${who}: ${repository}:${tag} did not arrive`);
+  }
+}
+
+/** The bytes of the distinct blobs (configs and layers) of `images`: each crossing once. */
+export const distinctBlobBytes = (images: SourceImage[]) =>
+  [
+    ...new Map(images.flatMap(({ image }) => image.blobs.map((b) => [b.digest, b.size] as const))).values(),
+  ].reduce((sum, size) => sum + size, 0);
+
+/**
+ * `repositories` images `<project>/shared<i>:v1` pushed to `source`, each one `baseMiB` MiB base
+ * layer (the same for all) and a 64 KiB layer of its own.
+ */
+export async function sharedBaseImages(
+  source: TestRegistry,
+  project: string,
   repositories: number,
   baseMiB: number,
-  skopeoSync: (yaml: string, destination: string) => Promise<number>,
-  scratch: string,
-): Promise<string[]> {
-  const port = await crossdockPort();
-  const [a, ours, theirs] = await Promise.all([startRegistry(), startRegistry(), startRegistry()]);
-  const counted = await startCountingProxy(ours);
+): Promise<{ images: SourceImage[]; base: Blob }> {
   const base = await randomLayer(baseMiB * 1024 * 1024);
-  const names = Array.from({ length: repositories }, (_, i) => `bench/shared${i}`);
-  const images: PushedImage[] = [];
-  for (const name of names)
-    images.push(await pushImage(`${a.host}/${name}:v1`, { layers: [base, await randomLayer(64 * 1024)] }));
-  const crossdock = await startCrossdock({
-    port,
-    config: mirrorConfig(a.url, counted.url, { project: 'bench' }),
-  });
+  const images: SourceImage[] = [];
+  for (let i = 0; i < repositories; i++) {
+    const repository = `${project}/shared${i}`;
+    const image = await pushImage(`${source.host}/${repository}:v1`, {
+      layers: [base, await randomLayer(64 * 1024)],
+    });
+    images.push({ repository, tag: 'v1', image });
+  }
+  return { images, base };
+}
+
+export interface BurstVersusSync {
+  /** crossdock: first job recorded → last job ended. */
+  seconds: number;
+  /** crossdock: first notification posted → last job ended. */
+  postedToEndSeconds: number;
+  /** `serve`'s peak resident memory (VmHWM at the end), in bytes. */
+  peakRssBytes: number | undefined;
+  blobBytes: number;
+  uploadedBytes: number | undefined;
+  jobs: number;
+  succeeded: number;
+  /** Deliveries answered other than 2xx and sent again. */
+  retried: number;
+  skopeo: Measure;
+  skopeoBlobBytes: number;
+  skopeoUploadedBytes: number | undefined;
+}
+
+/**
+ * A registry catching up, once: `images` (of `project` at `source`) announced all at once to a
+ * fresh `crossdock serve` replicating into a fresh empty registry, until every job ended; then
+ * `skopeo sync` of the same repositories into another fresh registry. What each uploaded is
+ * counted as `count` says (measure.ts, countUploads); every job must succeed and every image
+ * arrive.
+ */
+export async function burstVersusSync(
+  source: TestRegistry,
+  project: string,
+  images: SourceImage[],
+  options: { scratch: string; name: string; count: 'proxy' | 'log'; timeoutMs?: number },
+): Promise<BurstVersusSync> {
+  const [ours, theirs] = await Promise.all([startRegistry(), startRegistry()]);
+  const [toOurs, toTheirs] = await Promise.all([
+    countUploads(ours, options.count),
+    countUploads(theirs, options.count),
+  ]);
+  let crossdock: CrossdockProcess | undefined;
   try {
-    await Promise.all(
-      names.map((name, i) =>
-        postNotification(
-          webhookOf(port).url,
-          pushNotification(a, name, 'v1', images[i] as PushedImage),
-          hookSecret('a'),
-        ),
+    crossdock = await startCrossdock({ config: mirrorConfig(source.url, toOurs.url, { project }) });
+    const port = crossdock.port;
+    const posted = Date.now();
+    const retries = await Promise.all(
+      images.map(({ repository, tag, image }) =>
+        deliver(port, pushNotification(source, repository, tag, image), `${repository}:${tag}`),
       ),
     );
-    const jobs = await waitForJobs(crossdock, (all) => all.length >= repositories && allEnded(all), {
-      timeoutMs: 600_000,
+    const jobs = await waitForJobs(crossdock, (all) => all.length >= images.length && allEnded(all), {
+      timeoutMs: options.timeoutMs ?? 600_000,
     });
+    const peakRssBytes = peakRssOf(crossdock.pid());
+    const failed = jobs.filter((job) => job.status !== 'SUCCEEDED');
+    if (failed.length > 0)
+      throw new Error(`${failed.length} of ${jobs.length} jobs did not succeed:\n${describeJobs(failed)}`);
+    await checkArrived(ours, images, 'crossdock serve');
     const first = Math.min(...jobs.map((job) => at(job.createdAt)));
     const last = Math.max(...jobs.map((job) => at(job.finishedAt)));
-    const ourSeconds = (last - first) / 1000;
-    const uploaded = counted.uploadedBytes();
-    const theirSeconds = await skopeoSync(skopeoSyncFile(scratch, 'shared', a.host, names), theirs.host);
-    const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
-    return [
-      `| ${repositories} repos sharing one ${baseMiB} MiB base, burst of notifications to serve | ${ourSeconds.toFixed(2)} s first job → last job ended; ${(uploaded / 1024 / 1024).toFixed(1)} MiB uploaded (the base ${(uploaded / base.size).toFixed(2)} × its size); ${succeeded}/${jobs.length} SUCCEEDED | ${theirSeconds.toFixed(2)} s (sync) | ${(ourSeconds / theirSeconds).toFixed(2)} × (target ≤ 0.7; base once) |`,
-    ];
+    const repositories = [...new Set(images.map((i) => i.repository))];
+    const skopeo = await skopeoSync(
+      skopeoSyncFile(options.scratch, options.name, source.host, repositories),
+      toTheirs.host,
+    );
+    await checkArrived(theirs, images, 'skopeo sync', skopeoSyncedName);
+    await checkArrived(theirs, images, 'skopeo sync', skopeoSyncedName);
+    return {
+      seconds: (last - first) / 1000,
+      postedToEndSeconds: (last - posted) / 1000,
+      peakRssBytes,
+      blobBytes: toOurs.blobBytes(),
+      uploadedBytes: toOurs.uploadedBytes(),
+      jobs: jobs.length,
+      succeeded: jobs.length - failed.length,
+      retried: retries.reduce((sum, n) => sum + n, 0),
+      skopeo,
+      skopeoBlobBytes: toTheirs.blobBytes(),
+      skopeoUploadedBytes: toTheirs.uploadedBytes(),
+    };
   } finally {
-    await crossdock.stop();
-    await counted.stop();
-    await Promise.all([a.stop(), ours.stop(), theirs.stop()]);
+    await crossdock?.stop();
+    await Promise.all([toOurs.stop(), toTheirs.stop()]);
+    await Promise.all([ours.stop(), theirs.stop()]);
   }
+}
+
+export async function sharedBaseBurst(
+  source: TestRegistry,
+  repositories: number,
+  baseMiB: number,
+  scratch: string,
+): Promise<string[]> {
+  const { images, base } = await sharedBaseImages(source, 'shared', repositories, baseMiB);
+  const run = await burstVersusSync(source, 'shared', images, { scratch, name: 'shared', count: 'proxy' });
+  const uploaded = run.blobBytes;
+  return [
+    `| ${repositories} repos sharing one ${baseMiB} MiB base, burst of notifications to serve | ${run.seconds.toFixed(2)} s first job → last job ended; ${(uploaded / 1024 / 1024).toFixed(1)} MiB of blobs uploaded (the base ${(uploaded / base.size).toFixed(2)} × its size); ${run.succeeded}/${run.jobs} SUCCEEDED | ${run.skopeo.seconds.toFixed(2)} s (sync) | ${(run.seconds / run.skopeo.seconds).toFixed(2)} × (target ≤ 0.7; base once) |`,
+  ];
 }

@@ -8,19 +8,34 @@
  *   3. the pipeline (`crossdock serve`): push-to-replica latency, 10 % injected registry
  *      faults, a burst of notifications, and a policy enabled over 6 repositories × 10 tags
  *      against `skopeo sync` of the same (test/bench/pipeline.ts)
+ *   4. issue 14's workloads W1 … W5 (test/bench/workloads.ts): one more table, with a target
+ *      and whether it is met computed from the numbers, written to bench-results/ as JSON
+ *      (bench-<time>.json, latest.json) and an SVG chart (latest.svg)
  * Environment: BENCH_IMAGES (default 40), BENCH_REPEAT (default 3), BENCH_BIG_MIB (default 300),
  * BENCH_BURST (default 200), BENCH_ONLY (comma-separated: sync, copy, latency, faults, burst, enable,
- * shared).
+ * shared, w1, w2, w3, w4, w5), the workloads' sizes (workloads.ts), BENCH_COMMAND_TIMEOUT_S (one
+ * measured command, default 900), BENCH_W_TIMEOUT_S (one workload, default 3600).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CLI, cliNodeFlags } from '../support/cli.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 import setupTools, { scratchDir } from '../support/tools.ts';
+import {
+  crossdockCopy,
+  crossdockSync,
+  crossdockSyncConfig,
+  type Measure,
+  median,
+  REPEAT,
+  skopeoCopy,
+  skopeoSync,
+  skopeoSyncFile,
+} from './measure.ts';
 import {
   burstToServe,
   enableBackfill,
@@ -28,91 +43,42 @@ import {
   sharedBaseBurst,
   underFaults,
 } from './pipeline.ts';
+import { markdownTable, type Row, type Summary, summarize, tableNotes, writeResults } from './report.ts';
+import { bigCopy, FULL_SIZE, SIZES, sharedBaseWorkload, syncWorkloads, w1Burst } from './workloads.ts';
 
 const run = promisify(execFile);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const BIG_MIB = Number(process.env.BENCH_BIG_MIB ?? 300);
+/** Longest one workload (W1 … W5, all its runs) may take before the bench gives up on it. */
+const WORKLOAD_TIMEOUT_MS = Number(process.env.BENCH_W_TIMEOUT_S ?? 3600) * 1000;
 
-interface Measure {
-  seconds: number;
-  peakMiB: number;
-}
-
-/** Runs a command under GNU time for wall seconds and peak RSS. */
-async function measure(command: string, args: string[]): Promise<Measure> {
-  try {
-    const { stderr } = await run('/usr/bin/time', ['-f', 'BENCH %e %M', command, ...args], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const [, seconds, kib] = /BENCH ([\d.]+) (\d+)/.exec(stderr) ?? [];
-    return { seconds: Number(seconds), peakMiB: Number(kib) / 1024 };
-  } catch (error) {
-    throw new Error(
-      `${command} ${args.join(' ')} failed:\n${(error as { stderr?: string }).stderr ?? String(error)}`,
-    );
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-const crossdock = (args: string[]) => measure(process.execPath, [...cliNodeFlags(), CLI, ...args, '-q']);
-const skopeo = (args: string[]) => measure('skopeo', args);
-
-async function smallImages(source: TestRegistry): Promise<string[]> {
+async function smallImages(source: TestRegistry, scratch: string): Promise<string[]> {
   const repositories = Array.from({ length: IMAGES }, (_, i) => `bench/app${i}`);
   for (const repository of repositories)
     await pushImage(`${source.host}/${repository}:v1`, { layerCount: 2, layerSize: 16 * 1024 });
-  const dir = mkdtempSync(join(scratchDir(), 'crossdock-bench-'));
-  const skopeoYaml = join(dir, 'skopeo.yaml');
-  writeFileSync(
-    skopeoYaml,
-    `${source.host}:\n  tls-verify: false\n  images-by-tag-regex:\n${repositories.map((r) => `    ${r}: ".*"`).join('\n')}\n`,
-  );
-  const rows: string[] = [];
+  const skopeoYaml = skopeoSyncFile(scratch, 'sync', source.host, repositories);
   const times = { crossdock: [] as number[], skopeo: [] as number[] };
   let checked = false;
   for (let round = 0; round < REPEAT; round++) {
     const [ours, theirs] = await Promise.all([startRegistry(), startRegistry()]);
-    const config = join(dir, `crossdock-${round}.yaml`);
-    writeFileSync(
-      config,
-      `registries:
-  - { name: src, url: "${source.url}" }
-  - { name: dst, url: "${ours.url}" }
-policies:
-  - { name: bench, source: { registry: src, project: bench }, destination: { registry: dst } }
-limits: { runningJobs: 8, perDestination: 8, blobsPerJob: 4 }
-`,
-    );
-    times.crossdock.push((await crossdock(['sync', '--config', config])).seconds);
-    times.skopeo.push(
-      (
-        await skopeo([
-          'sync',
-          '--all',
-          '--src',
-          'yaml',
-          '--dest',
-          'docker',
-          '--dest-tls-verify=false',
-          skopeoYaml,
-          theirs.host,
-        ])
-      ).seconds,
-    );
-    checked ||= (await manifestDigest(ours, repositories[0] as string, 'v1')) !== undefined;
-    await Promise.all([ours.stop(), theirs.stop()]);
+    try {
+      const config = crossdockSyncConfig(scratch, `sync-${round}`, source.url, ours.url, 'bench', {
+        runningJobs: 8,
+        perDestination: 8,
+        blobsPerJob: 4,
+      });
+      times.crossdock.push((await crossdockSync(config)).seconds);
+      times.skopeo.push((await skopeoSync(skopeoYaml, theirs.host)).seconds);
+      checked ||= (await manifestDigest(ours, repositories[0] as string, 'v1')) !== undefined;
+    } finally {
+      await Promise.all([ours.stop(), theirs.stop()]);
+    }
   }
   if (!checked) throw new Error('crossdock sync did not replicate the images');
   const ratio = median(times.crossdock) / median(times.skopeo);
-  rows.push(
+  return [
     `| ${IMAGES} small images, sync | ${median(times.crossdock).toFixed(2)} s | ${median(times.skopeo).toFixed(2)} s | ${ratio.toFixed(2)} × (target ≤ 0.7) |`,
-  );
-  return rows;
+  ];
 }
 
 async function bigBlob(source: TestRegistry): Promise<string[]> {
@@ -121,17 +87,12 @@ async function bigBlob(source: TestRegistry): Promise<string[]> {
   const theirs: Measure[] = [];
   for (let round = 0; round < REPEAT; round++) {
     const [forUs, forThem] = await Promise.all([startRegistry(), startRegistry()]);
-    ours.push(await crossdock(['copy', `${source.host}/bench/big:v1`, `${forUs.host}/bench/big:v1`]));
-    theirs.push(
-      await skopeo([
-        'copy',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${source.host}/bench/big:v1`,
-        `docker://${forThem.host}/bench/big:v1`,
-      ]),
-    );
-    await Promise.all([forUs.stop(), forThem.stop()]);
+    try {
+      ours.push(await crossdockCopy(`${source.host}/bench/big:v1`, `${forUs.host}/bench/big:v1`));
+      theirs.push(await skopeoCopy(`${source.host}/bench/big:v1`, `${forThem.host}/bench/big:v1`));
+    } finally {
+      await Promise.all([forUs.stop(), forThem.stop()]);
+    }
   }
   const t = (m: Measure[]) => median(m.map((x) => x.seconds));
   const r = (m: Measure[]) => median(m.map((x) => x.peakMiB));
@@ -141,37 +102,114 @@ async function bigBlob(source: TestRegistry): Promise<string[]> {
   ];
 }
 
+const RESULTS_DIR = join(import.meta.dirname, '..', '..', 'bench-results');
+const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim().toLowerCase());
+const wanted = (name: string) => !only || only.includes(name);
+const skopeoVersion = (await run('skopeo', ['--version'])).stdout.trim();
+const commit = await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: import.meta.dirname }).then(
+  (r) => r.stdout.trim(),
+  () => 'unknown',
+);
+const started = new Date().toISOString();
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const loadAtStart = load();
+const meta = () => ({
+  date: started,
+  finished: new Date().toISOString(),
+  runs: REPEAT,
+  skopeo: skopeoVersion,
+  node: process.version,
+  commit,
+  machine: `${cpus().length} cores, load ${loadAtStart} at the start, ${load()} at the end`,
+  sizes: SIZES,
+  fullSize: FULL_SIZE,
+});
+const otherRows = ['| case | crossdock | skopeo | ratio |', '| --- | --- | --- | --- |'];
+const summaries: Summary[] = [];
+
+/** Prints the workloads' table and writes the JSON and the chart: at the end, or when a workload ran out of time. */
+function report(): void {
+  if (otherRows.length > 2) {
+    console.log(`\ncrossdock vs ${skopeoVersion}, median of ${REPEAT} runs, ${started}\n`);
+    console.log(otherRows.join('\n'));
+  }
+  if (summaries.length === 0) return;
+  console.log(
+    `\nWorkloads (issue 14), crossdock vs ${skopeoVersion}, median of ${REPEAT} runs, ${started}${FULL_SIZE ? '' : ' — REDUCED SIZES, not the issue’s'}\n`,
+  );
+  console.log(markdownTable(summaries));
+  console.log(`\n${tableNotes(summaries)}`);
+  const files = writeResults(RESULTS_DIR, { meta: meta(), summaries, otherRows: otherRows.slice(2) });
+  console.log(`\n${files.join('\n')}`);
+}
+
+/**
+ * Runs one workload: a failure becomes a failed row and the bench goes on; running past
+ * WORKLOAD_TIMEOUT_MS ends the bench (what hangs cannot be stopped and would distort the rest).
+ */
+async function workload(id: string, title: string, measure: () => Promise<Row[]>): Promise<void> {
+  const timer = setTimeout(() => {
+    console.error(
+      `\n${id} did not finish within ${WORKLOAD_TIMEOUT_MS / 1000} s (BENCH_W_TIMEOUT_S): giving up`,
+    );
+    summaries.push(
+      summarize({ id, title, short: title, crossdock: { seconds: [] }, target: {}, error: 'timed out' }),
+    );
+    report();
+    process.exit(1);
+  }, WORKLOAD_TIMEOUT_MS);
+  try {
+    summaries.push(...(await measure()).map(summarize));
+  } catch (error) {
+    process.exitCode = 1;
+    console.error(
+      `\n${id} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    summaries.push(
+      summarize({
+        id,
+        title,
+        short: title,
+        crossdock: { seconds: [] },
+        target: {},
+        error: error instanceof Error ? error.message : String(error),
+      }),
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Ctrl-C or a kill: exit, so that the registries, serves and measured commands are killed too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 const removeScratch = setupTools();
+// Also when a workload ran out of time and the bench exits in the middle of it.
+process.once('exit', removeScratch);
 const source = await startRegistry();
 try {
-  const rows = ['| case | crossdock | skopeo | ratio |', '| --- | --- | --- | --- |'];
-  const only = process.env.BENCH_ONLY?.split(',');
-  const wanted = (name: string) => !only || only.includes(name);
-  if (wanted('sync')) rows.push(...(await smallImages(source)));
-  if (wanted('copy')) rows.push(...(await bigBlob(source)));
-  if (wanted('latency')) rows.push(...(await replicationLatency(10)));
-  if (wanted('faults')) rows.push(...(await underFaults(20, 0.1)));
-  if (wanted('burst')) rows.push(...(await burstToServe(Number(process.env.BENCH_BURST ?? 200))));
   const scratch = mkdtempSync(join(scratchDir(), 'crossdock-bench-'));
-  const skopeoSync = async (yaml: string, destination: string) =>
-    (
-      await skopeo([
-        'sync',
-        '--all',
-        '--src',
-        'yaml',
-        '--dest',
-        'docker',
-        '--dest-tls-verify=false',
-        yaml,
-        destination,
-      ])
-    ).seconds;
-  if (wanted('enable')) rows.push(...(await enableBackfill(6, 10, skopeoSync, scratch)));
-  if (wanted('shared')) rows.push(...(await sharedBaseBurst(8, 32, skopeoSync, scratch)));
-  const { stdout } = await run('skopeo', ['--version']);
-  console.log(`\ncrossdock vs ${stdout.trim()}, median of ${REPEAT} runs, ${new Date().toISOString()}\n`);
-  console.log(rows.join('\n'));
+  if (wanted('sync')) otherRows.push(...(await smallImages(source, scratch)));
+  if (wanted('copy')) otherRows.push(...(await bigBlob(source)));
+  if (wanted('latency')) otherRows.push(...(await replicationLatency(10)));
+  if (wanted('faults')) otherRows.push(...(await underFaults(20, 0.1)));
+  if (wanted('burst')) otherRows.push(...(await burstToServe(Number(process.env.BENCH_BURST ?? 200))));
+  if (wanted('enable')) otherRows.push(...(await enableBackfill(6, 10, scratch)));
+  if (wanted('shared')) otherRows.push(...(await sharedBaseBurst(source, 8, 32, scratch)));
+  if (wanted('w1') || wanted('w3'))
+    await workload('W1/W3', 'sync, then sync again', () =>
+      syncWorkloads(source, scratch, { w1: wanted('w1'), w3: wanted('w3') }),
+    );
+  if (wanted('w2')) await workload('W2', 'copy', () => bigCopy(source));
+  if (wanted('w4'))
+    await workload('W4', 'shared base, burst to serve', async () => [
+      await sharedBaseWorkload(source, scratch),
+    ]);
+  if (wanted('w5')) await workload('W5', 'W1 burst to serve', async () => [await w1Burst(source, scratch)]);
+  report();
 } finally {
   await source.stop();
   removeScratch();

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -123,5 +123,57 @@ describe('crossdock copy with the blob-location cache', () => {
     for (const head of heads) perPath.set(head.path, (perPath.get(head.path) ?? 0) + 1);
     console.log(`multi-arch copy: ${heads.length} HEADs for ${perPath.size} paths`);
     expect([...perPath.values()].every((count) => count === 1)).toBe(true);
+  });
+});
+
+describe('crossdock sync of tags of one repository sharing their base layers', () => {
+  let source: TestRegistry;
+  let destination: TestRegistry;
+  let proxy: CountingProxy;
+
+  beforeAll(async () => {
+    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    proxy = await startCountingProxy(destination);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await Promise.all([source, destination].map((r) => r?.stop()));
+  });
+
+  it('uploads the shared base once: the tags that waited for it find it in their own repository', async () => {
+    const base = await Promise.all([randomLayer(4 * MiB), randomLayer(4 * MiB)]);
+    const tags = ['v1', 'v2', 'v3', 'v4'];
+    const images = [];
+    for (const tag of tags)
+      images.push(
+        await pushImage(`${source.host}/team/app:${tag}`, {
+          layers: [...base, await randomLayer(64 * 1024)],
+        }),
+      );
+    const dir = mkdtempSync(join(scratchDir(), 'crossdock-sync-'));
+    const config = join(dir, 'crossdock.yaml');
+    writeFileSync(
+      config,
+      `registries:
+  - { name: src, url: "${source.url}" }
+  - { name: dst, url: "http://${proxy.host}" }
+policies:
+  - { name: team, source: { registry: src, project: team }, destination: { registry: dst } }
+`,
+    );
+
+    const result = await runCli(['sync', '--config', config, '--no-cache'], {
+      env: { XDG_CACHE_HOME: dir },
+    });
+
+    expect(result.code, result.stderr).toBe(0);
+    for (const [i, tag] of tags.entries())
+      expect(await manifestDigest(destination, 'team/app', tag)).toBe(images[i]?.digest);
+    const uploaded = proxy.uploadedBytes(0);
+    const baseBytes = base[0].size + base[1].size;
+    console.log(`4 tags sharing an ${baseBytes}-byte base: ${uploaded} bytes uploaded`);
+    expect(uploaded).toBeGreaterThanOrEqual(baseBytes);
+    expect(uploaded).toBeLessThan(baseBytes + MiB); // the base once, the small layers, configs, manifests
   });
 });

@@ -60,16 +60,28 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
   let from: string[] = [];
   if (claimed) await shared.claims.claim(registry, blob.digest, holder);
   const deadline = Date.now() + (input.waitMs ?? Number.POSITIVE_INFINITY);
+  // Another tag of this same repository copied it meanwhile (the index names us): it is here
+  // now, if the registry agrees — an entry can be stale, and it was missing when we started.
+  const landedHere = async (holders: string[]) =>
+    holders.includes(destination.repository) &&
+    (await destination.client.blobs.head(destination.repository, blob.digest, signal)) !== undefined;
   for (
     let poll = FIRST_POLL_MS;
     !claimed && !input.mountFrom?.length;
     poll = Math.min(poll * 2, MAX_POLL_MS)
   ) {
-    from = others(await shared.index.holders(registry, blob.digest));
+    const holders = await shared.index.holders(registry, blob.digest);
+    if (await landedHere(holders)) return { outcome: 'present', bytesSent: 0 };
+    from = others(holders);
     if (from.length > 0) break;
     if (await shared.claims.claim(registry, blob.digest, holder)) {
       // The holder before us may have finished between our read and our claim: look once more.
-      from = others(await shared.index.holders(registry, blob.digest));
+      const after = await shared.index.holders(registry, blob.digest);
+      if (await landedHere(after)) {
+        await shared.claims.release(registry, blob.digest, holder);
+        return { outcome: 'present', bytesSent: 0 };
+      }
+      from = others(after);
       if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
       else claimed = true;
       break;

@@ -11,6 +11,7 @@ import {
   ensureTable,
   type RecordsRequestHandler,
 } from '../../functions/lib/stores/client.ts';
+import { sendDirectly } from './direct-records.ts';
 import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
 /**
@@ -32,6 +33,18 @@ import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
 /** Written by a clean close, removed at start: its absence means the last stop was a crash. */
 export const CLOSED_CLEANLY = 'crossdock-closed-cleanly';
+
+/**
+ * What dynalite wants of a request besides its target and body: a JSON content type and the
+ * shape of a SigV4 signature, which it does not check (direct-records.ts).
+ */
+const DIRECT_HEADERS = {
+  'content-type': 'application/x-amz-json-1.0',
+  authorization:
+    'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+  'x-amz-date': '20260101T000000Z',
+  host: 'records.crossdock.local',
+};
 
 /** The unix socket dynalite listens on, in the records folder. */
 export const RECORDS_SOCKET = 'records.sock';
@@ -286,11 +299,20 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
   const { socketPath, remove: removeSocketPlace } = await socketPlace(options.dir);
   let server = await startDynaliteThread(options.dir, socketPath);
   // The host is a name only: requests go to the thread (the current one, after a compaction).
-  const client = createDocumentClient({
-    endpoint: 'http://records.crossdock.local',
-    region: options.region ?? 'us-east-1',
-    requestHandler: { handle: (request) => handInRequest(server, request) },
-  });
+  const client = sendDirectly(
+    createDocumentClient({
+      endpoint: 'http://records.crossdock.local',
+      region: options.region ?? 'us-east-1',
+      requestHandler: { handle: (request) => handInRequest(server, request) },
+    }),
+    (target, body) =>
+      server.request({
+        method: 'POST',
+        url: '/',
+        headers: { ...DIRECT_HEADERS, 'x-amz-target': target },
+        body: Buffer.from(body),
+      }),
+  );
   const compact = async () => {
     await server.close();
     await compactFolder(options.dir);

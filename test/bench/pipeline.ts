@@ -13,7 +13,7 @@ import { mirrorConfig } from '../support/mirror.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest, tagImage } from '../support/registry-reader.ts';
 import { hookSecret, webhookOf } from '../support/serve-config.ts';
-import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
+import { deliverNotification, pushNotification } from '../support/webhook-payloads.ts';
 import {
   countUploads,
   type Measure,
@@ -138,18 +138,11 @@ function idleSlots(
     .map((job, k) => Math.max(0, at(job.startedAt) - Math.max(ends[k] as number, at(job.createdAt))));
 }
 
-/**
- * Posts one notification to the crossdock on `port` as a registry delivers it: an answer other
- * than 2xx (429 past the API's throttle) is sent again a second later, up to 10 times. Answers
- * how many times it was sent again.
- */
+/** Posts one notification to the crossdock on `port` as a registry delivers it; answers how many times it was sent again. */
 async function deliver(port: number, notification: unknown, what: string): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const { status } = await postNotification(webhookOf(port).url, notification, hookSecret('a'));
-    if (status < 300) return attempt - 1;
-    if (attempt === 10) throw new Error(`notification for ${what} answered ${status} ${attempt} times`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
+  const answer = await deliverNotification(webhookOf(port).url, notification, hookSecret('a'));
+  if (answer.status >= 300) throw new Error(`notification for ${what} answered ${answer.status}`);
+  return answer.retries;
 }
 
 export async function burstToServe(notifications: number): Promise<string[]> {

@@ -4,7 +4,7 @@ import { pushImage } from '../support/image-builder.ts';
 import { type LocalMirror, startLocalMirror } from '../support/local-runtime.ts';
 import { manifestDigest, tagImage } from '../support/registry-reader.ts';
 import { hookSecret } from '../support/serve-config.ts';
-import { postNotification, pushNotification } from '../support/webhook-payloads.ts';
+import { deliverNotification, postNotification, pushNotification } from '../support/webhook-payloads.ts';
 
 /**
  * Admission (docs/architecture.md, "Admission"): a job over the limits waits parked in the
@@ -44,12 +44,17 @@ async function burst(local: LocalMirror, repository: string, count: number) {
   const tags = Array.from({ length: count }, (_, i) => `t${i}`);
   await tagImage({ url: local.a.url }, repository, 't0', tags.slice(1));
   const posted = Date.now();
+  // As a registry delivers them: one answered 429 (past the request budget) is sent again.
   const answers = await Promise.all(
     tags.map((tag) =>
-      postNotification(local.webhookUrl, pushNotification(local.a, repository, tag, image), hookSecret('a')),
+      deliverNotification(
+        local.webhookUrl,
+        pushNotification(local.a, repository, tag, image),
+        hookSecret('a'),
+      ),
     ),
   );
-  expect(answers.every((answer) => answer.status === 202)).toBe(true);
+  expect(answers.filter((answer) => answer.status !== 202).map((answer) => answer.status)).toEqual([]);
   return { image, tags, posted };
 }
 

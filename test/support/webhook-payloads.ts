@@ -158,6 +158,19 @@ export const pushNotification = (
  * Posts `body` (an object, or a string sent as it is) to a crossdock webhook URL as distribution
  * does; answers the status and the body, parsed when it is JSON.
  */
+/**
+ * Posts a notification as a registry delivers it: an answer of 429 (past the gateway's request
+ * budget) is sent again a second later, up to 10 times. Answers the last answer and how many
+ * times it was sent again.
+ */
+export async function deliverNotification(url: string, body: unknown, authorization: string) {
+  for (let retries = 0; ; retries++) {
+    const answer = await postNotification(url, body, authorization);
+    if (answer.status !== 429 || retries === 9) return { ...answer, retries };
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 export async function postNotification(url: string, body: unknown, authorization: string) {
   const response = await request(url, {
     method: 'POST',

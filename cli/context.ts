@@ -3,19 +3,13 @@ import type { Credentials } from '#registry/auth.ts';
 import { RegistryClient } from '#registry/client.ts';
 import { endpointForDomain } from '#registry/endpoints.ts';
 import type { RegistryEndpoint } from '#registry/transport.ts';
+import type { CliIo } from './io.ts';
 import { createProgressReporter, type ProgressReporter } from './progress.ts';
 import { RunSummary } from './run-summary.ts';
 
-/** What a command needs from the outside world; tests give their own streams and env. */
-export interface CliIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WriteStream;
-  env: NodeJS.ProcessEnv;
-}
+export type { CliIo } from './io.ts';
 
-export function defaultIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env };
-}
+/** What a command needs from the outside world; tests give their own streams and env. */
 
 /** One client per registry for the whole run: they share pools and token caches. */
 export class ClientPool {

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { keepHeapSmall } from '../functions/lib/runtime/heap-limits.ts';
 import {
   apiCommand,
   applyCommand,
@@ -10,8 +11,8 @@ import {
   startCommand,
   syncCommand,
 } from './commands.ts';
-import { type CliIo, defaultIo } from './context.ts';
 import { printable } from './format.ts';
+import { type CliIo, defaultIo } from './io.ts';
 
 /**
  * Builds the `crossdock` command line from the definitions in commands.ts. Commands are imported
@@ -29,11 +30,15 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void) {
       writeErr: (text) => io.stderr.write(text),
     });
 
+  // Copies keep their memory flat without the shebang's flags too (`node dist/crossdock.js`);
+  // serve keeps V8's defaults: its pipeline is CPU-bound JS (heap-limits.ts).
   copyCommand(program.command('copy')).action(async (src, dst, options) => {
+    keepHeapSmall();
     const { runCopy } = await import('./copy-command.ts');
     setExitCode(await runCopy(src, dst, options, io));
   });
   syncCommand(program.command('sync')).action(async (options) => {
+    keepHeapSmall();
     const { runSync } = await import('./sync-command.ts');
     setExitCode(await runSync(options, io));
   });

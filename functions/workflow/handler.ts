@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { app } from '../lib/app/current.ts';
+import { keepHeapSmall } from '../lib/runtime/heap-limits.ts';
 import { addLogKeys } from '../lib/runtime/invocation-log.ts';
 import { observed } from '../lib/runtime/middleware.ts';
 import { WORKFLOW_FUNCTION_NAMES, type WorkflowFunction } from '../lib/workflow/functions.ts';
@@ -12,6 +13,10 @@ import { TASKS } from '../lib/workflow/tasks.ts';
  * and answers the task's JSON; errors are thrown as they are: their `name` is what the state
  * machine's Retry and Catch match.
  */
+// In a Lambda the copies' memory stays flat without flags (heap-limits.ts); the local runtime
+// runs these handlers inside serve, whose own pipeline keeps V8's defaults.
+if (process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined) keepHeapSmall();
+
 export type WorkflowHandler = (payload: { jobId?: string }, context: Context) => Promise<unknown>;
 
 export const handlers = Object.fromEntries(

@@ -1,0 +1,16 @@
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * Keeps a copy's memory flat whatever the blob size, also where no command-line flag can be
+ * given (a Lambda; `node dist/crossdock.js`). Measured on a 300 MiB copy (docs/performance.md,
+ * "Memory"): the JS heap holds ~13 MiB, but the stream's allocation rate (objects per 64 KiB
+ * chunk) makes V8 grow its young generation to 2 × 16 MiB, which it keeps committed, and
+ * TurboFan's compilations of the hot streaming path add more: 116–122 MiB of RSS in all. With
+ * the young generation left at its initial size and no optimising compiler, 88–90 MiB, at the
+ * same speed (the hashing and the IO are native). V8 reads both flags when it next needs them,
+ * so setting them at start, before the first copy, is enough.
+ */
+export function keepHeapSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--no-opt');
+}

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BLOB_INDEX_TTL_DAYS } from '#config/defaults.ts';
 import type { BlobIndex, SharedBlobs } from '#replication/blob-index.ts';
 import { BlobLocations, LocalBlobClaims, MAX_HOLDERS_PER_BLOB } from '#replication/blob-locations.ts';
+import { cacheDirectory } from './cache-directory.ts';
+
+export { cacheDirectory } from './cache-directory.ts';
 
 /**
  * The one-shot CLI's blob index, kept between runs in a cache file, as skopeo keeps its
@@ -42,12 +44,6 @@ type Change = {
   repository: string;
   at: number;
 };
-
-/** `$XDG_CACHE_HOME/crossdock`, else `~/.cache/crossdock` (HOME from the environment given). */
-export function cacheDirectory(env: NodeJS.ProcessEnv): string {
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'crossdock');
-  return join(env.HOME || homedir(), '.cache', 'crossdock');
-}
 
 const key = (registry: string, digest: string) => `${registry} ${digest}`;
 

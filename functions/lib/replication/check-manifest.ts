@@ -18,9 +18,14 @@ export async function checkManifest(
   repository: string,
   reference: string,
   digest: string,
-  options: { override?: boolean; signal?: AbortSignal } = {},
+  options: {
+    override?: boolean;
+    signal?: AbortSignal;
+    /** The destination's HEAD of `reference`, when the caller started it already (with the source's GET). */
+    found?: ReturnType<RegistryClient['manifests']['head']>;
+  } = {},
 ): Promise<ManifestCheck> {
-  const found = await destination.manifests.head(repository, reference, options.signal);
+  const found = await (options.found ?? destination.manifests.head(repository, reference, options.signal));
   if (!found) return { present: false };
   if (found.digest === digest) return { present: true, destinationDigest: found.digest };
   if (options.override === false) {

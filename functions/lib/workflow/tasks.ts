@@ -138,11 +138,18 @@ export async function fetchManifestTask(
 ): Promise<JobPlan> {
   const job = await start(deps, input, 'FetchManifest');
   const { source, destination } = await sides(deps, job);
+  // Independent round trips side by side: the destination's tag with the source's manifest, then
+  // the blobs with the comparison (HEADs a present manifest makes moot cost less than waiting).
+  const found = destination.client.manifests.head(destination.repository, job.tag);
+  found.catch(() => undefined);
   const fetched = await fetchManifest(source.client, source.repository, job.tag);
   const digest = fetched.root.digest;
 
   await enter(deps, job, 'CheckManifest');
+  const checkingBlobs = missingBlobs(deps, destination, fetched.blobs);
+  checkingBlobs.catch(() => undefined);
   const check = await checkManifest(destination.client, destination.repository, job.tag, digest, {
+    found,
     ...(job.override === undefined ? {} : { override: job.override }),
   });
   if (check.present) {
@@ -151,7 +158,7 @@ export async function fetchManifestTask(
   }
 
   await enter(deps, job, 'CheckBlobs');
-  const missing = await missingBlobs(deps, destination, fetched.blobs);
+  const missing = await checkingBlobs;
   const present = fetched.blobs.length - missing.length;
   if (missing.length === 0) {
     if (present > 0) await deps.jobs.setSubstate(job, 'CheckBlobs', { present });

@@ -140,25 +140,34 @@ export async function fetchManifestTask(
   const { source, destination } = await sides(deps, job);
   // Independent round trips side by side: the destination's tag with the source's manifest, then
   // the blobs with the comparison (HEADs a present manifest makes moot cost less than waiting).
+  // Nothing is left running when the task answers (a Lambda would freeze it): each side request
+  // is settled before the task goes on or fails.
   const found = destination.client.manifests.head(destination.repository, job.tag);
-  found.catch(() => undefined);
-  const fetched = await fetchManifest(source.client, source.repository, job.tag);
+  const fetching = await Promise.allSettled([
+    fetchManifest(source.client, source.repository, job.tag),
+    found,
+  ]);
+  if (fetching[0].status === 'rejected') throw fetching[0].reason;
+  const fetched = fetching[0].value;
   const digest = fetched.root.digest;
 
   await enter(deps, job, 'CheckManifest');
-  const checkingBlobs = missingBlobs(deps, destination, fetched.blobs);
-  checkingBlobs.catch(() => undefined);
-  const check = await checkManifest(destination.client, destination.repository, job.tag, digest, {
-    found,
-    ...(job.override === undefined ? {} : { override: job.override }),
-  });
-  if (check.present) {
+  const [checked, checkedBlobs] = await Promise.allSettled([
+    checkManifest(destination.client, destination.repository, job.tag, digest, {
+      found,
+      ...(job.override === undefined ? {} : { override: job.override }),
+    }),
+    missingBlobs(deps, destination, fetched.blobs),
+  ]);
+  if (checked.status === 'rejected') throw checked.reason;
+  if (checked.value.present) {
     await deps.jobs.end(job.id, 'SKIPPED', undefined, job.attempt, `the destination holds ${digest} already`);
     return { next: 'skip', digest, lanes: [] };
   }
 
   await enter(deps, job, 'CheckBlobs');
-  const missing = await checkingBlobs;
+  if (checkedBlobs.status === 'rejected') throw checkedBlobs.reason;
+  const missing = checkedBlobs.value;
   const present = fetched.blobs.length - missing.length;
   if (missing.length === 0) {
     if (present > 0) await deps.jobs.setSubstate(job, 'CheckBlobs', { present });

@@ -1,4 +1,3 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -17,5 +16,19 @@ export function observed<TEvent, TResult>(handler: (event: TEvent, context: Cont
   // Disabled metrics (the local runtime's default) would still warn "no metrics" on every call.
   return process.env.POWERTOOLS_METRICS_DISABLED === 'true'
     ? observedHandler
-    : observedHandler.use(logMetrics(metrics));
+    : observedHandler.use(publishMetrics);
+}
+
+/**
+ * Flushes the invocation's metrics at its end, failed or not. Powertools' logMetrics would log a
+ * warning for every invocation that recorded none (a dispatcher batch of dropped messages, a
+ * workflow task): only flush when there is something to publish.
+ */
+const publishMetrics: middy.MiddlewareObj = {
+  after: () => flush(),
+  onError: () => flush(),
+};
+
+function flush(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }

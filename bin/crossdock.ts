@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --no-opt
+#!/usr/bin/env node
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
 import { cacheDirectory } from '#cli/cache-directory.ts';

@@ -30,7 +30,7 @@ import type { Row, Side } from './report.ts';
  * limits, an empty blob-location cache):
  *   W1: R repositories × T tags, 4 layers × 4 MiB each, the 2 base layers shared by the tags of a
  *       repository: `crossdock sync` vs `skopeo sync`;
- *   W2: one image of 2 × 256 MiB layers: `crossdock copy` (with the bin's V8 flags, and as plain
+ *   W2: one image of 2 × 256 MiB layers: `crossdock copy` (as the bin runs it — its shebang carries no V8 flag since copies set theirs at run time — and as plain
  *       `node dist/crossdock.js`) vs `skopeo copy`, and the raw ceiling (curl);
  *   W3: W1 again into the destinations W1 filled: nothing to upload;
  *   W4: 20 repositories sharing one 64 MiB base, their notifications in a burst to `serve`;
@@ -182,7 +182,7 @@ export async function syncWorkloads(
       skopeo: side(w1.skopeo, w1.skopeoBytes),
       distinctBytes: distinctBlobBytes(images),
       bytesWhat: FROM_LOG,
-      rssOf: '(bin’s flags)',
+      rssOf: '(the bin)',
       target: { maxRatio: 0.7 },
       notes: ['crossdock: default limits, an empty blob-location cache, as a new user runs it'],
     });
@@ -195,7 +195,7 @@ export async function syncWorkloads(
       skopeo: side(w3.skopeo, w3.skopeoBytes),
       bytesWhat:
         'all upload bytes (manifests too), the bodies through a counting proxy before each tool’s destination',
-      rssOf: '(bin’s flags)',
+      rssOf: '(the bin)',
       target: { maxRatio: 1.0, maxBytes: 0, bytesText: '0 bytes' },
       notes: ['crossdock with the blob-location cache its W1 run left'],
     });
@@ -243,7 +243,7 @@ curl -sS -f -H "Accept: $MEDIA" "$SRC/v2/$REPO/manifests/$TAG" |
 
 /**
  * W2: per run, into four fresh registries one after the other (a different one first each run):
- * `crossdock copy` with the bin's flags, the same as plain `node dist/crossdock.js`, `skopeo
+ * `crossdock copy` as the bin runs it, the same as plain `node dist/crossdock.js`, `skopeo
  * copy`, and the raw ceiling.
  */
 export async function bigCopy(source: TestRegistry): Promise<Row[]> {
@@ -304,13 +304,13 @@ export async function bigCopy(source: TestRegistry): Promise<Row[]> {
   return [
     {
       id: 'W2',
-      title: `${title} (bin’s V8 flags)`,
-      short: 'copy (bin’s flags)',
+      title: `${title} (the bin)`,
+      short: 'copy (the bin)',
       crossdock: side(flags.crossdock, flags.crossdockBytes),
       skopeo: side(flags.skopeo, flags.skopeoBytes),
       distinctBytes,
       bytesWhat: FROM_LOG,
-      rssOf: '(bin’s flags)',
+      rssOf: '(the bin)',
       target,
     },
     {
@@ -333,7 +333,7 @@ export async function bigCopy(source: TestRegistry): Promise<Row[]> {
       ceiling,
       target: {},
       notes: [
-        'crossdock with the bin’s flags; share = ceiling seconds ÷ the tool’s seconds (medians)',
+        'crossdock as the bin runs it; share = ceiling seconds ÷ the tool’s seconds (medians)',
         'the ceiling: per blob one curl GET piped into one PUT (chunked body), all blobs at once, then the manifest',
         'it is curl’s on this machine, not a physical bound: a tool may pass 100 %',
       ],

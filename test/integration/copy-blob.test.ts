@@ -59,6 +59,29 @@ describe('copyBlob', () => {
 
     expect(second).toEqual({ outcome: 'copied', bytesSent: layer.size - 16 * MiB });
     expect(await blobExists(destination, 'resumed/big', layer.digest)).toBe(true);
+
+    // A retried invocation hands the same, now completed, session again: the blob is there.
+    const retried = await copyBlob({ source: from(), destination: to, blob: layer, resume: first.upload });
+    expect(retried).toEqual({ outcome: 'present', bytesSent: 0 });
+  });
+
+  it('starts over when the session it was to resume is gone and the blob is not there', async () => {
+    const to = { client: destinationClient, repository: 'restarted/big' };
+    const gone = {
+      location: `${destination.url}/v2/restarted/big/blobs/uploads/${'0'.repeat(8)}-0000-0000-0000-000000000000`,
+      offset: 8 * MiB,
+    };
+
+    const copied = await copyBlob({
+      source: from(),
+      destination: to,
+      blob: layer,
+      chunkSize: 8 * MiB,
+      resume: gone,
+    });
+
+    expect(copied).toEqual({ outcome: 'copied', bytesSent: layer.size });
+    expect(await blobExists(destination, 'restarted/big', layer.digest)).toBe(true);
   });
 
   it('lands a blob whose chunk upload was cut mid-body, verified by digest', async () => {

@@ -11,6 +11,7 @@ import type {
 } from '../../functions/lib/jobs/job.ts';
 import { queuedJob } from '../../functions/lib/jobs/transitions.ts';
 import type { KnownJob, WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
+import { pushManifestTask, type TaskDependencies } from '../../functions/lib/workflow/tasks.ts';
 import { pipelineLimits } from '../../infra/limits.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
@@ -87,15 +88,16 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
   let destination: TestRegistry;
   let clients: Map<string, RegistryClient>;
   const jobs = new RecordedJobs();
+  const deps: TaskDependencies = {
+    jobs,
+    clients: { client: async (name) => clients.get(name) as RegistryClient },
+    byteBudget: 4 * MiB,
+    chunkSize: 2 * MiB,
+    cancelPollMs: 50,
+  };
   const { definition, taskHandlers: handlers } = localTaskHandlers(
     pipelineLimits({ runningJobs: 10, perDestination: 4, blobsPerJob: 2 }, { executionTimeoutSeconds: 300 }),
-    {
-      jobs,
-      clients: { client: async (name) => clients.get(name) as RegistryClient },
-      byteBudget: 4 * MiB,
-      chunkSize: 2 * MiB,
-      cancelPollMs: 50,
-    },
+    deps,
   );
   const machine = new StateMachine(JSON.parse(definition), { validationOptions: { checkArn: false } });
   /** Runs the job's execution; answers the states it entered (what Step Functions bills: one transition each). */
@@ -197,6 +199,18 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
       'Route',
       'PushManifest',
     ]);
+  });
+
+  it('pushes nothing when PushManifest is tried again after it recorded SUCCEEDED (its answer lost)', async () => {
+    const succeeded = jobs.jobs.get('push-1');
+    expect(succeeded?.status).toBe('SUCCEEDED');
+    const digest = (await manifestDigest(destination, 'mirror/team-a/app', 'v1')) as string;
+    const mark = destination.mark();
+
+    const again = await pushManifestTask(deps, { jobId: 'push-1', attempt: 1, digest });
+
+    expect(again).toEqual({ pushed: [] });
+    expect(destination.requests(mark).filter((r) => r.method === 'PUT')).toEqual([]);
   });
 
   it('ends SKIPPED without pushing when the destination already has the digest', async () => {

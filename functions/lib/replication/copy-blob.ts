@@ -131,7 +131,18 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
   let upload: UploadSession | undefined = input.resume;
   try {
     if (upload) {
-      upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);
+      try {
+        upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);
+      } catch (error) {
+        if (!isLostSession(error)) throw error;
+        // The session ended: completed by an earlier try of this copy (a retried invocation
+        // with the same input) — the blob is there — or dropped by the registry: start over.
+        const size = await destination.client.blobs.head(destination.repository, blob.digest, signal);
+        if (size !== undefined) return { outcome: 'present', bytesSent: 0 };
+        const started = await destination.client.blobs.startUpload(destination.repository, { signal });
+        if (started.mounted) return { outcome: 'mounted', bytesSent: 0 };
+        upload = { location: started.location, offset: started.offset };
+      }
     } else {
       for (const from of input.mountFrom ?? []) {
         const started = await destination.client.blobs.startUpload(destination.repository, {

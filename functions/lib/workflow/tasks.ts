@@ -6,10 +6,10 @@ import { mapLimit } from '#replication/limit.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
 import { sharesBlob } from '#replication/shared-blob.ts';
 import type { RepositoryRef } from '#replication/types.ts';
-import { JobNotFoundError } from '../jobs/errors.ts';
-import type { Job, JobError, Progress, TerminalStatus } from '../jobs/job.ts';
+import { JobNotFoundError, JobTransitionError } from '../jobs/errors.ts';
+import { isTerminal, type Job, type JobError, type Progress, type TerminalStatus } from '../jobs/job.ts';
 import { copyLane, type Sides } from './copy-lane.ts';
-import { JobCancelledError, StaleAttemptError } from './errors.ts';
+import { JobCancelledError, JobEndedError, StaleAttemptError } from './errors.ts';
 import type { WorkflowFunction } from './functions.ts';
 import { type BlobRef, dealLanes, type JobPlan, type Lane } from './lanes.ts';
 import type { RegistryClients, WorkflowJobs } from './ports.ts';
@@ -82,6 +82,7 @@ async function load(
     );
   }
   if (job.cancelRequested) throw new JobCancelledError(`job ${job.id} was cancelled`);
+  if (isTerminal(job.status)) throw new JobEndedError(job.id, job.status);
   if (options.record === false) return job;
   await deps.jobs.setSubstate(job, substate);
   return { ...job, substate };
@@ -93,7 +94,21 @@ async function start(
   input: TaskInput & { executionArn: string },
   substate: string,
 ): Promise<Job> {
-  const job = await deps.jobs.markRunning(input.jobId, input.attempt, input.executionArn, substate);
+  let job: Job;
+  try {
+    job = await deps.jobs.markRunning(input.jobId, input.attempt, input.executionArn, substate);
+  } catch (error) {
+    // This execution ended the job itself before (its answer was lost, the task is tried again).
+    const ended = error instanceof JobTransitionError ? await deps.jobs.get(input.jobId) : undefined;
+    if (
+      ended &&
+      isTerminal(ended.status) &&
+      ended.attempt === input.attempt &&
+      ended.executionArn === input.executionArn
+    )
+      throw new JobEndedError(ended.id, ended.status);
+    throw error;
+  }
   if (job.cancelRequested) throw new JobCancelledError(`job ${job.id} was cancelled`);
   // The same execution again (a retried task, or the job driven on after a restart): it was RUNNING
   // already, further on; record that it starts over.
@@ -136,7 +151,15 @@ export async function fetchManifestTask(
     blobsPerJob: number;
   },
 ): Promise<JobPlan> {
-  const job = await start(deps, input, 'FetchManifest');
+  let job: Job;
+  try {
+    job = await start(deps, input, 'FetchManifest');
+  } catch (error) {
+    // Skipped by this execution's first try: Route ends it the same way.
+    if (error instanceof JobEndedError && error.status === 'SKIPPED')
+      return { next: 'skip', digest: '', lanes: [] };
+    throw error;
+  }
   const { source, destination } = await sides(deps, job);
   // Independent round trips side by side: the destination's tag with the source's manifest, then
   // the blobs with the comparison (HEADs a present manifest makes moot cost less than waiting).
@@ -183,7 +206,10 @@ export async function fetchManifestTask(
   await enter(deps, job, 'MountOrCopyBlobs');
   const lane = { digest, blobs: missing, upload: null, done: false, waiting: false };
   const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
-  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', { ...copied.progress, present });
+  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', {
+    ...copied.progress,
+    present: present + copied.progress.present,
+  });
   return copied.lane.done
     ? { next: 'push', digest, lanes: [] }
     : { next: 'copy', digest, lanes: [copied.lane] };
@@ -224,7 +250,15 @@ export async function pushManifestTask(
   deps: TaskDependencies,
   input: TaskInput & { digest: string },
 ): Promise<{ pushed: string[] }> {
-  const job = await load(deps, input, 'PushManifest');
+  let job: Job;
+  try {
+    job = await load(deps, input, 'PushManifest');
+  } catch (error) {
+    // Pushed and SUCCEEDED by the first try: pushing again could move a tag the next job of this
+    // tag (its lock handed on at the end) has pushed since.
+    if (error instanceof JobEndedError && error.status === 'SUCCEEDED') return { pushed: [] };
+    throw error;
+  }
   const { source, destination } = await sides(deps, job);
   // By digest: what was checked and copied is what gets pushed, even if the tag moved since.
   const plan = await fetchManifest(source.client, source.repository, input.digest);
@@ -242,7 +276,14 @@ export async function checkTagTask(
   deps: TaskDependencies,
   input: TaskInput & { executionArn: string },
 ): Promise<{ matches: boolean; skipped?: string }> {
-  const job = await start(deps, input, 'CheckTag');
+  let job: Job;
+  try {
+    job = await start(deps, input, 'CheckTag');
+  } catch (error) {
+    if (error instanceof JobEndedError && error.status === 'SKIPPED')
+      return { matches: false, skipped: 'ended SKIPPED already' };
+    throw error;
+  }
   if (job.digest === undefined) return { matches: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
   const refusal = await checkDelete({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
   if (refusal) return { matches: false, skipped: await skipDelete(deps, job, describeRefusal(refusal)) };
@@ -257,7 +298,15 @@ export async function deleteManifestTask(
   deps: TaskDependencies,
   input: TaskInput,
 ): Promise<{ deleted: boolean; skipped?: string }> {
-  const job = await load(deps, input, 'DeleteManifest');
+  let job: Job;
+  try {
+    job = await load(deps, input, 'DeleteManifest');
+  } catch (error) {
+    if (error instanceof JobEndedError && error.status === 'SUCCEEDED') return { deleted: true };
+    if (error instanceof JobEndedError && error.status === 'SKIPPED')
+      return { deleted: false, skipped: 'ended SKIPPED already' };
+    throw error;
+  }
   if (job.digest === undefined) return { deleted: false, skipped: await skipDelete(deps, job, NO_DIGEST) };
   const result = await deleteTag({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
   if (result.deleted) {

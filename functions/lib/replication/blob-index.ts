@@ -25,6 +25,11 @@ export interface BlobClaims {
   claim(registry: string, digest: string, holder: string): Promise<boolean>;
   /** Gives the claim up, if `holder` still holds it. */
   release(registry: string, digest: string, holder: string): Promise<void>;
+  /**
+   * Settles when the blob's claim is next given up — claims kept in this process can say so at
+   * once, so a waiter need not poll (the table's cannot: there the waiter polls).
+   */
+  released?(registry: string, digest: string): Promise<void>;
 }
 
 /** What the copy steps need to share blobs: where they are, and who copies a missing one. */

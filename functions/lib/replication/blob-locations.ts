@@ -68,6 +68,7 @@ export class BlobLocations implements BlobIndex {
  */
 export class LocalBlobClaims implements BlobClaims {
   readonly #holders = new Map<string, string>();
+  readonly #waiters = new Map<string, (() => void)[]>();
 
   async claim(registry: string, digest: string, holder: string): Promise<boolean> {
     const key = `${registry} ${digest}`;
@@ -79,6 +80,18 @@ export class LocalBlobClaims implements BlobClaims {
 
   async release(registry: string, digest: string, holder: string): Promise<void> {
     const key = `${registry} ${digest}`;
-    if (this.#holders.get(key) === holder) this.#holders.delete(key);
+    if (this.#holders.get(key) !== holder) return;
+    this.#holders.delete(key);
+    const waiters = this.#waiters.get(key) ?? [];
+    this.#waiters.delete(key);
+    for (const wake of waiters) wake();
+  }
+
+  released(registry: string, digest: string): Promise<void> {
+    const key = `${registry} ${digest}`;
+    if (!this.#holders.has(key)) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#waiters.set(key, [...(this.#waiters.get(key) ?? []), resolve]);
+    });
   }
 }

@@ -87,7 +87,17 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
       break;
     }
     if (Date.now() >= deadline) return { outcome: 'waiting', bytesSent: 0 };
-    await sleep(Math.min(poll, Math.max(0, deadline - Date.now())), signal);
+    // Claims that can say when they are given up wake the waiter at once; the poll stays the
+    // safety net (and the only way for the table's claims).
+    const wait = Math.min(poll, Math.max(0, deadline - Date.now()));
+    if (shared.claims.released) {
+      const woken = new AbortController();
+      const pause = sleep(wait, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
+      pause.catch(() => undefined);
+      await Promise.race([shared.claims.released(registry, blob.digest), pause]);
+      signal?.throwIfAborted();
+      woken.abort(); // the pause's timer must not outlive the wait
+    } else await sleep(wait, signal);
   }
 
   const renewal =

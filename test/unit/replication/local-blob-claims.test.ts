@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { LocalBlobClaims } from '#replication/blob-locations.ts';
+
+describe('LocalBlobClaims (the one-shot CLI’s claims, in this process)', () => {
+  it('gives a blob’s claim to one holder at a time, and to the next once it is released', async () => {
+    const claims = new LocalBlobClaims();
+
+    expect(await claims.claim('reg', 'sha256:a', 'tag-1')).toBe(true);
+    expect(await claims.claim('reg', 'sha256:a', 'tag-2')).toBe(false);
+    expect(await claims.claim('reg', 'sha256:a', 'tag-1')).toBe(true);
+    await claims.release('reg', 'sha256:a', 'tag-2'); // not its claim: nothing changes
+    expect(await claims.claim('reg', 'sha256:a', 'tag-2')).toBe(false);
+    await claims.release('reg', 'sha256:a', 'tag-1');
+    expect(await claims.claim('reg', 'sha256:a', 'tag-2')).toBe(true);
+  });
+
+  it('wakes whoever waits for a claim the moment it is released, without polling', async () => {
+    const claims = new LocalBlobClaims();
+    await claims.claim('reg', 'sha256:b', 'tag-1');
+    let woken = false;
+    const waiting = claims.released('reg', 'sha256:b').then(() => {
+      woken = true;
+    });
+
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(woken).toBe(false);
+    await claims.release('reg', 'sha256:b', 'tag-1');
+    await waiting;
+
+    expect(woken).toBe(true);
+    await expect(claims.released('reg', 'sha256:unclaimed')).resolves.toBeUndefined();
+  });
+});

@@ -1,6 +1,7 @@
 import { sleep } from '#registry/retry.ts';
 import type { SharedBlobs } from './blob-index.ts';
 import { type CopyBlobInput, type CopyBlobResult, copyBlob } from './copy-blob.ts';
+import type { RepositoryRef } from './types.ts';
 
 /**
  * One blob missing from its destination repository, with the other repositories of the
@@ -41,19 +42,31 @@ export const SHARED_COPY_MIN_BYTES = 1024 * 1024;
 export const sharesBlob = (shared: SharedBlobs, blob: { size: number }) =>
   blob.size >= (shared.minBytes ?? 0);
 
+/**
+ * Whether the destination repository holds the blob (one HEAD); a blob it holds that is worth
+ * sharing goes into the blob index, so later jobs mount it from there.
+ */
+export async function holdsBlob(
+  destination: RepositoryRef,
+  blob: { digest: string; size: number },
+  shared: SharedBlobs | undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const size = await destination.client.blobs.head(destination.repository, blob.digest, signal);
+  if (size === undefined) return false;
+  if (shared && sharesBlob(shared, blob))
+    await shared.index.remember(destination.client.host, blob.digest, destination.repository);
+  return true;
+}
+
 export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopyResult> {
   const { shared, holder, destination, blob, signal } = input;
   if (!sharesBlob(shared, blob)) return copyBlob(input);
   const registry = destination.client.host;
   const others = (repositories: string[]) => repositories.filter((r) => r !== destination.repository);
 
-  if (!input.skipCheck && !input.resume) {
-    const size = await destination.client.blobs.head(destination.repository, blob.digest, signal);
-    if (size !== undefined) {
-      await shared.index.remember(registry, blob.digest, destination.repository);
-      return { outcome: 'present', bytesSent: 0 };
-    }
-  }
+  if (!input.skipCheck && !input.resume && (await holdsBlob(destination, blob, shared, signal)))
+    return { outcome: 'present', bytesSent: 0 };
   // An upload this holder left open (a workflow's earlier invocation): it holds the claim still.
   // A mount the caller knows will do (the source repository, in the same registry) needs none.
   let claimed = input.resume !== undefined;

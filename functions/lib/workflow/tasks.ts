@@ -4,7 +4,7 @@ import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag
 import { fetchManifest } from '#replication/fetch-manifest.ts';
 import { mapLimit } from '#replication/limit.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
-import { sharesBlob } from '#replication/shared-blob.ts';
+import { holdsBlob } from '#replication/shared-blob.ts';
 import type { RepositoryRef } from '#replication/types.ts';
 import { JobNotFoundError, JobTransitionError } from '../jobs/errors.ts';
 import { isTerminal, type Job, type JobError, type Progress, type TerminalStatus } from '../jobs/job.ts';
@@ -59,21 +59,11 @@ export interface TaskInput {
   attempt: number;
 }
 
-/**
- * Reads the task's job (checks its attempt and cancel flag) and records the substate entered,
- * unless `record: false` (a task that records it with its progress when done: one write).
- */
-async function load(
-  deps: TaskDependencies,
-  input: TaskInput,
-  substate: string,
-  options: { record?: boolean } = {},
-): Promise<Job> {
+/** Reads the task's job (checks its attempt, cancel flag and status) and records the substate entered. */
+async function load(deps: TaskDependencies, input: TaskInput, substate: string): Promise<Job> {
   // The common case in one round trip; a refusal is read below to say why.
-  if (options.record !== false) {
-    const entered = await deps.jobs.enterSubstate?.(input.jobId, input.attempt, substate);
-    if (entered) return entered;
-  }
+  const entered = await deps.jobs.enterSubstate?.(input.jobId, input.attempt, substate);
+  if (entered) return entered;
   const job = await deps.jobs.get(input.jobId);
   if (!job) throw new JobNotFoundError(`job ${input.jobId} is not in the records`);
   if (job.attempt !== input.attempt) {
@@ -83,7 +73,6 @@ async function load(
   }
   if (job.cancelRequested) throw new JobCancelledError(`job ${job.id} was cancelled`);
   if (isTerminal(job.status)) throw new JobEndedError(job.id, job.status);
-  if (options.record === false) return job;
   await deps.jobs.setSubstate(job, substate);
   return { ...job, substate };
 }
@@ -188,28 +177,20 @@ export async function fetchManifestTask(
     return { next: 'skip', digest, lanes: [] };
   }
 
-  await enter(deps, job, 'CheckBlobs');
+  // The HEADs are done: the substate is entered with what they found, in one write.
+  const missing = checkedBlobs.status === 'fulfilled' ? checkedBlobs.value : undefined;
+  await enter(deps, job, 'CheckBlobs', missing && { present: fetched.blobs.length - missing.length });
   if (checkedBlobs.status === 'rejected') throw checkedBlobs.reason;
-  const missing = checkedBlobs.value;
-  const present = fetched.blobs.length - missing.length;
-  if (missing.length === 0) {
-    if (present > 0) await deps.jobs.setSubstate(job, 'CheckBlobs', { present });
-    return { next: 'push', digest, lanes: [] };
-  }
+  if (!missing?.length) return { next: 'push', digest, lanes: [] };
   const upload = missing.some((blob) => blob.digest === job.upload?.digest) ? (job.upload ?? null) : null;
   const bytes = missing.reduce((sum, blob) => sum + blob.size, 0);
   const { blobsPerJob } = input;
-  if (upload || bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget)) {
-    if (present > 0) await deps.jobs.setSubstate(job, 'CheckBlobs', { present });
+  if (upload || bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget))
     return { next: 'copy', digest, lanes: dealLanes(digest, missing, blobsPerJob, upload) };
-  }
   await enter(deps, job, 'MountOrCopyBlobs');
   const lane = { digest, blobs: missing, upload: null, done: false, waiting: false };
   const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
-  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', {
-    ...copied.progress,
-    present: present + copied.progress.present,
-  });
+  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', copied.progress);
   return copied.lane.done
     ? { next: 'push', digest, lanes: [] }
     : { next: 'copy', digest, lanes: [copied.lane] };
@@ -217,12 +198,7 @@ export async function fetchManifestTask(
 
 /** The blobs the destination repository lacks, one HEAD each; those it holds go in the blob index. */
 async function missingBlobs(deps: TaskDependencies, destination: RepositoryRef, blobs: BlobRef[]) {
-  const held = await mapLimit(blobs, HEADS_AT_ONCE, async (blob) => {
-    const size = await destination.client.blobs.head(destination.repository, blob.digest);
-    if (size !== undefined && deps.sharedBlobs && sharesBlob(deps.sharedBlobs, blob))
-      await deps.sharedBlobs.index.remember(destination.client.host, blob.digest, destination.repository);
-    return size !== undefined;
-  });
+  const held = await mapLimit(blobs, HEADS_AT_ONCE, (blob) => holdsBlob(destination, blob, deps.sharedBlobs));
   return blobs.filter((_, i) => !held[i]);
 }
 

@@ -24,7 +24,23 @@ export interface ThreadAnswer {
   body: Uint8Array;
 }
 
-export type SendToThread = (target: string, body: string) => Promise<ThreadAnswer>;
+/** Hands dynalite one request as its HTTP server would take it (a POST to `/`). */
+export type SendToThread = (request: {
+  headers: Record<string, string>;
+  body: string;
+}) => Promise<ThreadAnswer>;
+
+/**
+ * What dynalite wants of a request besides its target and body: a JSON content type and the
+ * shape of a SigV4 signature, which it does not check.
+ */
+const HEADERS = {
+  'content-type': 'application/x-amz-json-1.0',
+  authorization:
+    'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+  'x-amz-date': '20260101T000000Z',
+  host: 'records.crossdock.local',
+};
 
 /** lib-dynamodb's key nodes: `{}` all values of a map, `[]` all members of a list, null the value itself. */
 type KeyNodes = { [key: string]: KeyNodes } | KeyNodes[] | null;
@@ -101,7 +117,10 @@ export function sendDirectly(client: DynamoDBDocumentClient, toThread: SendToThr
     const input = command.inputKeyNodes
       ? walk(command.input, command.inputKeyNodes, toAttribute)
       : command.input;
-    const answer = await toThread(`DynamoDB_20120810.${operationOf(command)}`, JSON.stringify(input));
+    const answer = await toThread({
+      headers: { ...HEADERS, 'x-amz-target': `DynamoDB_20120810.${operationOf(command)}` },
+      body: JSON.stringify(input),
+    });
     if (answer.statusCode !== 200) throw exceptionOf(answer);
     const output = JSON.parse(Buffer.from(answer.body).toString('utf8')) as Record<string, unknown>;
     const unmarshalled = command.outputKeyNodes

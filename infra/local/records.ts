@@ -2,15 +2,10 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  createDocumentClient,
-  ensureTable,
-  type RecordsRequestHandler,
-} from '../../functions/lib/stores/client.ts';
+import { createDocumentClient, ensureTable } from '../../functions/lib/stores/client.ts';
 import { sendDirectly } from './direct-records.ts';
 import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
@@ -33,18 +28,6 @@ import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
 /** Written by a clean close, removed at start: its absence means the last stop was a crash. */
 export const CLOSED_CLEANLY = 'crossdock-closed-cleanly';
-
-/**
- * What dynalite wants of a request besides its target and body: a JSON content type and the
- * shape of a SigV4 signature, which it does not check (direct-records.ts).
- */
-const DIRECT_HEADERS = {
-  'content-type': 'application/x-amz-json-1.0',
-  authorization:
-    'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
-  'x-amz-date': '20260101T000000Z',
-  host: 'records.crossdock.local',
-};
 
 /** The unix socket dynalite listens on, in the records folder. */
 export const RECORDS_SOCKET = 'records.sock';
@@ -211,38 +194,6 @@ async function startDynaliteThread(dir: string, socketPath: string): Promise<Dyn
   };
 }
 
-/** An SDK request, handed to dynalite's thread; its answer as the SDK reads an HTTP response. */
-async function handInRequest(
-  thread: DynaliteThread,
-  request: Parameters<RecordsRequestHandler['handle']>[0],
-): ReturnType<RecordsRequestHandler['handle']> {
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(request.query ?? {})) {
-    for (const one of Array.isArray(value) ? value : [value]) query.append(name, one ?? '');
-  }
-  const search = query.size > 0 ? `?${query}` : '';
-  const body =
-    request.body === undefined || request.body === null
-      ? new Uint8Array(0)
-      : typeof request.body === 'string'
-        ? Buffer.from(request.body)
-        : (request.body as Uint8Array);
-  const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const answer = await thread.request({
-    method: request.method,
-    url: `${request.path}${search}`,
-    headers,
-    body,
-  });
-  return {
-    response: {
-      statusCode: answer.statusCode,
-      headers: answer.headers,
-      body: Readable.from([Buffer.from(answer.body)]),
-    },
-  };
-}
-
 /**
  * The socket in the records folder; a folder whose path is too long for one gets a private
  * (0700) folder under the OS temp dir instead, removed at close.
@@ -298,20 +249,14 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
 
   const { socketPath, remove: removeSocketPlace } = await socketPlace(options.dir);
   let server = await startDynaliteThread(options.dir, socketPath);
-  // The host is a name only: requests go to the thread (the current one, after a compaction).
+  // Every request goes to the thread (the current one, after a compaction), never over HTTP:
+  // the endpoint is a name only.
   const client = sendDirectly(
     createDocumentClient({
       endpoint: 'http://records.crossdock.local',
       region: options.region ?? 'us-east-1',
-      requestHandler: { handle: (request) => handInRequest(server, request) },
     }),
-    (target, body) =>
-      server.request({
-        method: 'POST',
-        url: '/',
-        headers: { ...DIRECT_HEADERS, 'x-amz-target': target },
-        body: Buffer.from(body),
-      }),
+    ({ headers, body }) => server.request({ method: 'POST', url: '/', headers, body: Buffer.from(body) }),
   );
   const compact = async () => {
     await server.close();

@@ -1,4 +1,3 @@
-import type { Agent } from 'node:http';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -46,24 +45,6 @@ export interface ClientOptions {
   /** e.g. dynalite's `http://127.0.0.1:PORT`; omitted on AWS. */
   endpoint?: string | undefined;
   region?: string | undefined;
-  /** The agent connections go through (the local runtime's: a unix socket). */
-  agent?: Agent | undefined;
-  /**
-   * Sends the SDK's requests some other way than HTTP (the local runtime hands them to its
-   * records' worker thread directly); replaces `agent`.
-   */
-  requestHandler?: RecordsRequestHandler | undefined;
-}
-
-/** The SDK's request handler shape (Smithy's HttpHandler), as far as the clients use it. */
-export interface RecordsRequestHandler {
-  handle(request: {
-    method: string;
-    path: string;
-    query?: Record<string, string | string[] | null>;
-    headers: Record<string, string>;
-    body?: unknown;
-  }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: unknown } }>;
 }
 
 export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
@@ -74,11 +55,6 @@ export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocum
     ...(endpoint !== undefined
       ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
-    ...(options.requestHandler !== undefined
-      ? { requestHandler: options.requestHandler as never }
-      : options.agent !== undefined
-        ? { requestHandler: { httpAgent: options.agent } }
-        : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

@@ -6,8 +6,6 @@ import type { BlobIndex, SharedBlobs } from '#replication/blob-index.ts';
 import { BlobLocations, LocalBlobClaims, MAX_HOLDERS_PER_BLOB } from '#replication/blob-locations.ts';
 import { cacheDirectory } from './cache-directory.ts';
 
-export { cacheDirectory } from './cache-directory.ts';
-
 /**
  * The one-shot CLI's blob index, kept between runs in a cache file, as skopeo keeps its
  * blob-info cache: `$XDG_CACHE_HOME/crossdock/blob-locations.json`, else

@@ -7,8 +7,6 @@ import type { CliIo } from './io.ts';
 import { createProgressReporter, type ProgressReporter } from './progress.ts';
 import { RunSummary } from './run-summary.ts';
 
-export type { CliIo } from './io.ts';
-
 /** What a command needs from the outside world; tests give their own streams and env. */
 
 /** One client per registry for the whole run: they share pools and token caches. */

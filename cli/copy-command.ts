@@ -3,9 +3,10 @@ import { formatReference, type ImageReference, parseReference } from '#registry/
 import { replicateTag } from '#replication/replicate-tag.ts';
 import { runBlobs } from './blob-cache.ts';
 import type { CopyOptions } from './commands.ts';
-import { type CliIo, runSession } from './context.ts';
+import { runSession } from './context.ts';
 import { UsageError } from './errors.ts';
 import { shortDigest } from './format.ts';
+import type { CliIo } from './io.ts';
 import { describeError } from './run-summary.ts';
 
 function credentialsOption(text: string | undefined, flag: string) {

@@ -5,7 +5,7 @@ import type { CrossdockConfig } from '#config/schema.ts';
 import type { ApiToken } from '../infra/local/api-token.ts';
 import { checkListenSettings } from '../infra/local/listen.ts';
 import type { ServeOptions, StartOptions } from './commands.ts';
-import type { CliIo } from './context.ts';
+import type { CliIo } from './io.ts';
 
 /**
  * `crossdock serve --config FILE`: the local runtime until Ctrl-C (or SIGTERM). `crossdock

@@ -8,7 +8,8 @@ import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
 import { runBlobs } from './blob-cache.ts';
 import type { SyncOptions } from './commands.ts';
-import { type ClientPool, type CliIo, runSession } from './context.ts';
+import { type ClientPool, runSession } from './context.ts';
+import type { CliIo } from './io.ts';
 import { describeError } from './run-summary.ts';
 
 interface SyncJob extends ScannedTag {

@@ -4,8 +4,8 @@ import { Agent, request } from 'undici';
 import { API_TOKEN_FILE } from '../../infra/local/api-token.ts';
 import { isLoopback } from '../../infra/local/listen.ts';
 import type { ApiConnectionOptions } from '../commands.ts';
-import type { CliIo } from '../context.ts';
 import { printable } from '../format.ts';
+import type { CliIo } from '../io.ts';
 
 /**
  * The CLI's client of the management API (`/api/...`), local or deployed: JSON over undici's

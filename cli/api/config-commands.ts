@@ -1,8 +1,8 @@
 import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig, PolicyConfig, RegistryConfig, SourceConfig } from '#config/schema.ts';
 import type { ApiConnectionOptions, ApplyOptions, ListingOptions } from '../commands.ts';
-import type { CliIo } from '../context.ts';
 import { printable } from '../format.ts';
+import type { CliIo } from '../io.ts';
 import { describeError } from '../run-summary.ts';
 import { runApiCommand } from './client.ts';
 import { parseOutput, renderTable } from './table.ts';

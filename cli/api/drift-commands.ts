@@ -2,8 +2,8 @@ import type { PolicyRunView } from '../../functions/lib/api/ports.ts';
 import type { DriftReport } from '../../functions/lib/drift/drift-report.ts';
 import type { DriftEntry } from '../../functions/lib/drift/policy-drift.ts';
 import type { ApiConnectionOptions, ListingOptions } from '../commands.ts';
-import type { CliIo } from '../context.ts';
 import { printable } from '../format.ts';
+import type { CliIo } from '../io.ts';
 import { runApiCommand } from './client.ts';
 import { formatAge, parseOutput, renderTable } from './table.ts';
 

@@ -1,7 +1,7 @@
 import type { JobListReply, JobReply, JobView } from '../../functions/lib/api/views.ts';
 import type { ApiConnectionOptions, JobsListOptions, ListingOptions } from '../commands.ts';
-import type { CliIo } from '../context.ts';
 import { formatBytes, printable } from '../format.ts';
+import type { CliIo } from '../io.ts';
 import { type ApiClient, runApiCommand } from './client.ts';
 import { formatAge, JOB_COLUMNS, jobRow, parseOutput, renderTable } from './table.ts';
 

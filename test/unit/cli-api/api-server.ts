@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import type { CliIo } from '../../../cli/context.ts';
+import type { CliIo } from '../../../cli/io.ts';
 import { handleApiRequest, toHttpResponse } from '../../../functions/lib/api/router.ts';
 import { type ApiHarness, startApiHarness } from '../api/harness.ts';
 

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CACHE_FILE, cacheDirectory, FileBlobIndex } from '../../../cli/blob-cache.ts';
+import { CACHE_FILE, FileBlobIndex } from '../../../cli/blob-cache.ts';
+import { cacheDirectory } from '../../../cli/cache-directory.ts';
 
 const folder = () => join(mkdtempSync(join(tmpdir(), 'crossdock-blob-cache-')), 'crossdock');
 const BLOB = `sha256:${'a'.repeat(64)}`;

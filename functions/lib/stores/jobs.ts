@@ -170,6 +170,45 @@ export class JobStore extends TableStore implements JobRecords {
     const job = known ?? (await this.get(id));
     if (!job) throw new JobNotFoundError(`job ${id} is not in the records`);
     if (!known && (job as Job).status !== 'RUNNING') return false;
+    // The same substate again (as the caller read it) takes no entry: skip the update that would fail.
+    const written = await this.#writeSubstate(id, substate, {
+      attempt: job.attempt,
+      progress,
+      entry: known?.substate !== substate,
+    });
+    return written !== undefined;
+  }
+
+  /**
+   * A workflow task's first write in one round trip: the substate entered (with its history
+   * entry) only while the job runs this attempt and is not cancelled; answers the job as it is
+   * now. The same substate again (a blob after the first in the Map, a copy's next chunk) or a
+   * full history takes a second write without the entry, as `setSubstate` does. Undefined when
+   * the job does not run this attempt or was cancelled: the caller then reads it to learn which
+   * (tasks.ts `load`).
+   */
+  async enterSubstate(id: string, attempt: number, substate: string): Promise<Job | undefined> {
+    const written = await this.#writeSubstate(id, substate, { attempt, thisAttempt: true, answer: true });
+    return written?.item && fromItem(written.item);
+  }
+
+  /**
+   * One substate write, conditional on the job running (and, with `thisAttempt`, on it running
+   * that attempt uncancelled): with its history entry while the substate changes and the history
+   * has room, else — or when `entry` is false — without. Undefined when the job does not run;
+   * `item` is the job as written when `answer` asks for it.
+   */
+  async #writeSubstate(
+    id: string,
+    substate: string,
+    options: {
+      attempt: number;
+      progress?: Progress;
+      entry?: boolean;
+      thisAttempt?: boolean;
+      answer?: boolean;
+    },
+  ): Promise<{ item?: JobItem } | undefined> {
     const at = this.iso();
     const adds = ['version :one'];
     const values: Record<string, unknown> = {
@@ -184,92 +223,47 @@ export class JobStore extends TableStore implements JobRecords {
       ['present', 'blobs.present'],
       ['bytes', 'bytesCopied'],
     ] as const) {
-      if (progress[name]) {
+      if (options.progress?.[name]) {
         adds.push(`${path} :${name}`);
-        values[`:${name}`] = progress[name];
+        values[`:${name}`] = options.progress[name];
       }
     }
-    const update = (withEntry: boolean) =>
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: jobKey(id),
-        UpdateExpression: withEntry
-          ? `SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD ${adds.join(', ')}`
-          : `SET substate = :substate, updatedAt = :at ADD ${adds.join(', ')}`,
-        ConditionExpression: withEntry
-          ? '#status = :running AND (attribute_not_exists(substate) OR substate <> :substate) AND size(history) < :cap'
-          : '#status = :running',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: withEntry
-          ? {
-              ...values,
-              ':cap': HISTORY_LIMIT,
-              ':entry': [{ at, status: 'RUNNING', substate, attempt: job.attempt }],
-            }
-          : values,
-      });
-    // The same substate again (as the caller read it) takes no entry: skip the update that would fail.
-    for (const withEntry of known?.substate === substate ? [false] : [true, false]) {
-      try {
-        await this.client.send(update(withEntry));
-        return true;
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-        // Same substate as before or a full history: record the rest without an entry. Not RUNNING: nothing.
-      }
+    let runs = '#status = :running';
+    if (options.thisAttempt) {
+      runs +=
+        ' AND attempt = :attempt AND (attribute_not_exists(cancelRequested) OR cancelRequested = :false)';
+      values[':attempt'] = options.attempt;
+      values[':false'] = false;
     }
-    return false;
-  }
-
-  /**
-   * A workflow task's first write in one round trip: the substate entered (with its history
-   * entry) only while the job runs this attempt and is not cancelled; answers the job as it is
-   * now. The same substate again (a blob after the first in the Map, a copy's next chunk) or a
-   * full history takes a second write without the entry, as `setSubstate` does. Undefined when
-   * the job does not run this attempt or was cancelled: the caller then reads it to learn which
-   * (tasks.ts `load`).
-   */
-  async enterSubstate(id: string, attempt: number, substate: string): Promise<Job | undefined> {
-    const at = this.iso();
-    const runs =
-      '#status = :running AND attempt = :attempt AND (attribute_not_exists(cancelRequested) OR cancelRequested = :false)';
-    const values = {
-      ':substate': substate,
-      ':at': at,
-      ':one': 1,
-      ':running': 'RUNNING',
-      ':attempt': attempt,
-      ':false': false,
-    };
-    const withEntry = {
-      UpdateExpression:
-        'SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD version :one',
+    const entry = {
+      UpdateExpression: `SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD ${adds.join(', ')}`,
       ConditionExpression: `${runs} AND (attribute_not_exists(substate) OR substate <> :substate) AND size(history) < :cap`,
       ExpressionAttributeValues: {
         ...values,
-        ':entry': [{ at, status: 'RUNNING', substate, attempt }],
         ':cap': HISTORY_LIMIT,
+        ':entry': [{ at, status: 'RUNNING', substate, attempt: options.attempt }],
       },
     };
-    const withoutEntry = {
-      UpdateExpression: 'SET substate = :substate, updatedAt = :at ADD version :one',
+    const noEntry = {
+      UpdateExpression: `SET substate = :substate, updatedAt = :at ADD ${adds.join(', ')}`,
       ConditionExpression: runs,
       ExpressionAttributeValues: values,
     };
-    for (const update of [withEntry, withoutEntry]) {
+    for (const update of options.entry === false ? [noEntry] : [entry, noEntry]) {
       try {
         const { Attributes } = await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: jobKey(id),
             ExpressionAttributeNames: { '#status': 'status' },
-            ReturnValues: 'ALL_NEW',
+            ...(options.answer ? { ReturnValues: 'ALL_NEW' as const } : {}),
             ...update,
           }),
         );
-        return Attributes && fromItem(Attributes);
+        return Attributes ? { item: Attributes as JobItem } : {};
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
+        // Same substate as before or a full history: the rest without an entry. Not running: nothing.
       }
     }
     return undefined;

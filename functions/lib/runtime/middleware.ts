@@ -1,18 +1,19 @@
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { inInvocation } from './invocation-log.ts';
-import { metrics, tracer } from './observability.ts';
+import { metrics } from './observability.ts';
+import { tracing } from './tracing.ts';
 
 /**
  * What every crossdock handler gets around it: the Lambda context in its log lines, a trace
- * segment, and its metrics flushed at the end. Handlers stay plain async functions.
+ * segment in a Lambda (tracing.ts), and its metrics flushed at the end. Handlers stay plain async functions.
  */
 export function observed<TEvent, TResult>(handler: (event: TEvent, context: Context) => Promise<TResult>) {
   // The invocation's context names every line it logs (function_name, request id): see invocation-log.ts.
   const observedHandler = middy((event: TEvent, context: Context) =>
     inInvocation(context, () => handler(event, context)),
-  ).use(captureLambdaHandler(tracer));
+  );
+  if (tracing) observedHandler.use(tracing);
   // Disabled metrics (the local runtime's default) would still warn "no metrics" on every call.
   return process.env.POWERTOOLS_METRICS_DISABLED === 'true'
     ? observedHandler

@@ -13,6 +13,8 @@ import { type SyncResult, syncPolicy } from '../drift/policy-sync.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { ExecutionInput } from '../jobs/message.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
+import type { SharedBlobs } from '../replication/blob-index.ts';
+import { wakingClaims } from '../replication/release-waiters.ts';
 import { SHARED_COPY_MIN_BYTES } from '../replication/shared-blob.ts';
 import { logger, metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
@@ -89,6 +91,8 @@ export class Crossdock {
   /** Where blobs are in the destination registries, and the claims to copy one (shared blobs). */
   readonly blobIndex: BlobIndexStore;
   readonly blobClaims: BlobClaimStore;
+  /** The copy steps' blob index and claims; one per process, so a release here wakes a waiter here. */
+  readonly #sharedBlobs: SharedBlobs;
   readonly queue: JobQueue;
   readonly lifecycle: JobLifecycle;
   readonly registries: RegistryClientCache;
@@ -121,6 +125,11 @@ export class Crossdock {
       ...options,
       ...(settings.blobClaimTtlSeconds ? { ttlSeconds: settings.blobClaimTtlSeconds } : {}),
     });
+    this.#sharedBlobs = {
+      index: this.blobIndex,
+      claims: wakingClaims(this.blobClaims),
+      minBytes: SHARED_COPY_MIN_BYTES,
+    };
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
       records: this.jobs,
@@ -463,7 +472,7 @@ export class Crossdock {
       jobs: this.workflowJobs,
       clients: this.registries,
       byteBudget: this.settings.copyByteBudget,
-      sharedBlobs: { index: this.blobIndex, claims: this.blobClaims, minBytes: SHARED_COPY_MIN_BYTES },
+      sharedBlobs: this.#sharedBlobs,
       renewClaimEveryMs: (this.blobClaims.ttlSeconds * 1000) / 3,
       warn: (message, fields) => logger.warn(message, fields),
     };

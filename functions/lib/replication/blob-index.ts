@@ -26,10 +26,12 @@ export interface BlobClaims {
   /** Gives the claim up, if `holder` still holds it. */
   release(registry: string, digest: string, holder: string): Promise<void>;
   /**
-   * Settles when the blob's claim is next given up — claims kept in this process can say so at
-   * once, so a waiter need not poll (the table's cannot: there the waiter polls).
+   * Settles when the blob's claim is next given up by a holder in this process, so a waiter
+   * need not poll for it: the CLI's claims, and the table's when the holder's task runs in the
+   * same process (the local runtime). A holder elsewhere (another Lambda) cannot say so: the
+   * waiter's poll is what finds that. `signal` ends the wait (the waiter stops listening).
    */
-  released?(registry: string, digest: string): Promise<void>;
+  released?(registry: string, digest: string, signal: AbortSignal): Promise<void>;
 }
 
 /** What the copy steps need to share blobs: where they are, and who copies a missing one. */

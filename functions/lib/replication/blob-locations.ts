@@ -1,4 +1,5 @@
 import type { BlobClaims, BlobIndex } from './blob-index.ts';
+import { ReleaseWaiters } from './release-waiters.ts';
 
 /** Repositories remembered per blob: enough for a fallback when the newest was deleted. */
 export const MAX_HOLDERS_PER_BLOB = 3;
@@ -68,7 +69,7 @@ export class BlobLocations implements BlobIndex {
  */
 export class LocalBlobClaims implements BlobClaims {
   readonly #holders = new Map<string, string>();
-  readonly #waiters = new Map<string, (() => void)[]>();
+  readonly #waiters = new ReleaseWaiters();
 
   async claim(registry: string, digest: string, holder: string): Promise<boolean> {
     const key = `${registry} ${digest}`;
@@ -82,16 +83,12 @@ export class LocalBlobClaims implements BlobClaims {
     const key = `${registry} ${digest}`;
     if (this.#holders.get(key) !== holder) return;
     this.#holders.delete(key);
-    const waiters = this.#waiters.get(key) ?? [];
-    this.#waiters.delete(key);
-    for (const wake of waiters) wake();
+    this.#waiters.wake(key);
   }
 
-  released(registry: string, digest: string): Promise<void> {
+  released(registry: string, digest: string, signal: AbortSignal): Promise<void> {
     const key = `${registry} ${digest}`;
     if (!this.#holders.has(key)) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#waiters.set(key, [...(this.#waiters.get(key) ?? []), resolve]);
-    });
+    return this.#waiters.wait(key, signal);
   }
 }

@@ -107,9 +107,12 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
       const woken = new AbortController();
       const pause = sleep(wait, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
       pause.catch(() => undefined);
-      await Promise.race([shared.claims.released(registry, blob.digest), pause]);
+      try {
+        await Promise.race([shared.claims.released(registry, blob.digest, woken.signal), pause]);
+      } finally {
+        woken.abort(); // neither the pause's timer nor the release's waiter outlives the wait
+      }
       signal?.throwIfAborted();
-      woken.abort(); // the pause's timer must not outlive the wait
     } else await sleep(wait, signal);
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LocalBlobClaims } from '#replication/blob-locations.ts';
+import { ReleaseWaiters } from '#replication/release-waiters.ts';
 
 describe('LocalBlobClaims (the one-shot CLI’s claims, in this process)', () => {
   it('gives a blob’s claim to one holder at a time, and to the next once it is released', async () => {
@@ -18,7 +19,7 @@ describe('LocalBlobClaims (the one-shot CLI’s claims, in this process)', () =>
     const claims = new LocalBlobClaims();
     await claims.claim('reg', 'sha256:b', 'tag-1');
     let woken = false;
-    const waiting = claims.released('reg', 'sha256:b').then(() => {
+    const waiting = claims.released('reg', 'sha256:b', new AbortController().signal).then(() => {
       woken = true;
     });
 
@@ -28,6 +29,22 @@ describe('LocalBlobClaims (the one-shot CLI’s claims, in this process)', () =>
     await waiting;
 
     expect(woken).toBe(true);
-    await expect(claims.released('reg', 'sha256:unclaimed')).resolves.toBeUndefined();
+    await expect(
+      claims.released('reg', 'sha256:unclaimed', new AbortController().signal),
+    ).resolves.toBeUndefined();
+  });
+});
+
+describe('ReleaseWaiters', () => {
+  it('takes off a waiter whose signal aborts, so waits no release ends leave nothing behind', async () => {
+    const waiters = new ReleaseWaiters();
+    const stops = Array.from({ length: 3 }, () => new AbortController());
+    const waits = stops.map((stop) => waiters.wait('reg sha256:c', stop.signal));
+    expect(waiters.size).toBe(1);
+
+    for (const stop of stops) stop.abort();
+    await Promise.all(waits);
+
+    expect(waiters.size).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { linkLocalReason } from '#net/link-local.ts';
 import { Authenticator, type Credentials, type Scope } from './auth.ts';
 import {
@@ -16,6 +16,7 @@ import {
   RequestAbortedError,
 } from './errors.ts';
 import { guardedLookup, LINK_LOCAL_REFUSED } from './guarded-lookup.ts';
+import { Agent } from './http-agent.ts';
 import { RegistryPause, type RequestBudget, RequestRateLimiter } from './rate-limiter.ts';
 import {
   backoffDelay,

@@ -4,6 +4,7 @@ import {
   type CrossdockProcess,
   crossdockPort,
   describeJobs,
+  type JobView,
   startCrossdock,
   waitForJobs,
 } from '../support/crossdock-process.ts';
@@ -14,6 +15,7 @@ import { startRegistry, type TestRegistry } from '../support/registry-process.ts
 import { manifestDigest, tagImage } from '../support/registry-reader.ts';
 import { hookSecret, webhookOf } from '../support/serve-config.ts';
 import { deliverNotification, pushNotification } from '../support/webhook-payloads.ts';
+import { type CpuUse, describeCpu, startCpuMeter } from './cpu.ts';
 import {
   countUploads,
   type Measure,
@@ -273,6 +275,9 @@ export interface BurstVersusSync {
   /** Deliveries answered other than 2xx and sent again. */
   retried: number;
   skopeo: Measure;
+  /** The machine's CPU while serve worked (serve singled out), and while skopeo did. */
+  cpu: CpuUse;
+  skopeoCpu: CpuUse;
   skopeoBlobBytes: number;
   skopeoUploadedBytes: number | undefined;
 }
@@ -300,6 +305,7 @@ export async function burstVersusSync(
     crossdock = await startCrossdock({ config: mirrorConfig(source.url, toOurs.url, { project }) });
     const port = crossdock.port;
     const posted = Date.now();
+    const meter = startCpuMeter();
     const retries = await Promise.all(
       images.map(({ repository, tag, image }) =>
         deliver(port, pushNotification(source, repository, tag, image), `${repository}:${tag}`),
@@ -308,7 +314,9 @@ export async function burstVersusSync(
     const jobs = await waitForJobs(crossdock, (all) => all.length >= images.length && allEnded(all), {
       timeoutMs: options.timeoutMs ?? 600_000,
     });
+    const cpu = meter.stop(crossdock.pid());
     const peakRssBytes = peakRssOf(crossdock.pid());
+    if (process.env.BENCH_TIMELINE) printTimeline(jobs);
     const failed = jobs.filter((job) => job.status !== 'SUCCEEDED');
     if (failed.length > 0)
       throw new Error(`${failed.length} of ${jobs.length} jobs did not succeed:\n${describeJobs(failed)}`);
@@ -316,10 +324,12 @@ export async function burstVersusSync(
     const first = Math.min(...jobs.map((job) => at(job.createdAt)));
     const last = Math.max(...jobs.map((job) => at(job.finishedAt)));
     const repositories = [...new Set(images.map((i) => i.repository))];
+    const skopeoMeter = startCpuMeter();
     const skopeo = await skopeoSync(
       skopeoSyncFile(options.scratch, options.name, source.host, repositories),
       toTheirs.host,
     );
+    const skopeoCpu = skopeoMeter.stop();
     await checkArrived(theirs, images, 'skopeo sync', skopeoSyncedName);
     await checkArrived(theirs, images, 'skopeo sync', skopeoSyncedName);
     return {
@@ -332,6 +342,8 @@ export async function burstVersusSync(
       succeeded: jobs.length - failed.length,
       retried: retries.reduce((sum, n) => sum + n, 0),
       skopeo,
+      cpu,
+      skopeoCpu,
       skopeoBlobBytes: toTheirs.blobBytes(),
       skopeoUploadedBytes: toTheirs.uploadedBytes(),
     };
@@ -339,6 +351,19 @@ export async function burstVersusSync(
     await crossdock?.stop();
     await Promise.all([toOurs.stop(), toTheirs.stop()]);
     await Promise.all([ours.stop(), theirs.stop()]);
+  }
+}
+
+/**
+ * BENCH_TIMELINE=1: each job's substates, in milliseconds from the first job recorded, on
+ * stderr — where a burst's time goes.
+ */
+function printTimeline(jobs: JobView[]): void {
+  const first = Math.min(...jobs.map((job) => at(job.createdAt)));
+  const byStart = [...jobs].sort((x, y) => at(x.startedAt) - at(y.startedAt));
+  for (const job of byStart) {
+    const steps = job.history.map((entry) => `${entry.substate ?? entry.status}@${at(entry.at) - first}`);
+    process.stderr.write(`${job.sourceRepository}:${job.tag} ${steps.join(' ')}\n`);
   }
 }
 
@@ -353,5 +378,6 @@ export async function sharedBaseBurst(
   const uploaded = run.blobBytes;
   return [
     `| ${repositories} repos sharing one ${baseMiB} MiB base, burst of notifications to serve | ${run.seconds.toFixed(2)} s first job → last job ended; ${(uploaded / 1024 / 1024).toFixed(1)} MiB of blobs uploaded (the base ${(uploaded / base.size).toFixed(2)} × its size); ${run.succeeded}/${run.jobs} SUCCEEDED | ${run.skopeo.seconds.toFixed(2)} s (sync) | ${(run.seconds / run.skopeo.seconds).toFixed(2)} × (target ≤ 0.7; base once) |`,
+    `|   machine CPU | serve: ${describeCpu(run.cpu, 'serve')} | ${describeCpu(run.skopeoCpu, 'skopeo')} | |`,
   ];
 }

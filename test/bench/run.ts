@@ -14,7 +14,8 @@
  * Environment: BENCH_IMAGES (default 40), BENCH_REPEAT (default 3), BENCH_BIG_MIB (default 300),
  * BENCH_BURST (default 200), BENCH_ONLY (comma-separated: sync, copy, latency, faults, burst, enable,
  * shared, w1, w2, w3, w4, w5), the workloads' sizes (workloads.ts), BENCH_COMMAND_TIMEOUT_S (one
- * measured command, default 900), BENCH_W_TIMEOUT_S (one workload, default 3600).
+ * measured command, default 900), BENCH_W_TIMEOUT_S (one workload, default 3600), BENCH_TIMELINE=1
+ * (each burst job's substates and their times, on stderr).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

@@ -1,5 +1,6 @@
 import { type Blob, type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { describeCpu } from './cpu.ts';
 import {
   countUploads,
   crossdockCopy,
@@ -376,6 +377,8 @@ async function burstRow(
       'crossdock: first job recorded → last job ended; skopeo: the whole `skopeo sync`',
       `first notification posted → last job ended: ${runs.map((r) => r.postedToEndSeconds.toFixed(2)).join(', ')} s`,
       `deliveries sent again (429): ${runs.map((r) => r.retried).join(', ')}`,
+      `machine CPU while serve worked: ${runs.map((r) => describeCpu(r.cpu, 'serve')).join('; ')}`,
+      `while skopeo did: ${runs.map((r) => describeCpu(r.skopeoCpu, 'skopeo')).join('; ')}`,
     ],
   };
 }

@@ -109,8 +109,13 @@ export async function listIndex(
         TableName: query.tableName,
         IndexName: index,
         KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': `${index}pk` },
+        ExpressionAttributeNames: {
+          '#pk': `${index}pk`,
+          ...Object.fromEntries(names.map((name, i) => [`#k${i}`, name])),
+        },
         ExpressionAttributeValues: { ':pk': partition },
+        // The entries only say where to look (the items are read below): their keys are all we take.
+        ProjectionExpression: names.map((_, i) => `#k${i}`).join(', '),
         ScanIndexForward: false,
         Limit: limit - items.length,
         ExclusiveStartKey: startKey,

@@ -1,12 +1,11 @@
 import { DEFAULT_LIMITS } from '../../functions/lib/config/defaults.ts';
 import {
-  allEnded,
   type CrossdockProcess,
   crossdockPort,
   describeJobs,
   type JobView,
   startCrossdock,
-  waitForJobs,
+  waitForAllEnded,
 } from '../support/crossdock-process.ts';
 import { startFailingProxy } from '../support/fault-proxy.ts';
 import { type Blob, type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
@@ -99,9 +98,7 @@ export async function underFaults(images: number, failureRate: number): Promise<
     for (let i = 0; i < images; i++) {
       pushed.push(await pushImage(`${a.host}/bench/faults${i}:v1`, { layerCount: 3, layerSize: 256 * 1024 }));
     }
-    const jobs = await waitForJobs(crossdock, (all) => all.length >= images && allEnded(all), {
-      timeoutMs: 300_000,
-    });
+    const jobs = await waitForAllEnded(crossdock, images, { timeoutMs: 300_000 });
     let arrived = 0;
     for (let i = 0; i < images; i++) {
       if ((await manifestDigest({ url: b.url }, `bench/faults${i}`, 'v1')) === pushed[i]?.digest) arrived++;
@@ -160,7 +157,7 @@ export async function burstToServe(notifications: number): Promise<string[]> {
       tags.map((tag) => deliver(port, pushNotification(a, 'bench/burst', tag, image), tag)),
     );
     const retried = retries.reduce((sum, n) => sum + n, 0);
-    const jobs = await waitForJobs(crossdock, (all) => all.length >= notifications && allEnded(all), {
+    const jobs = await waitForAllEnded(crossdock, notifications, {
       timeoutMs: 600_000,
     });
     // One destination: its limit, not the overall one, bounds the jobs running (config/defaults.ts).
@@ -192,20 +189,26 @@ export async function enableBackfill(repositories: number, tags: number, scratch
   });
   try {
     const enabled = Date.now();
+    const meter = startCpuMeter();
     const answer = await crossdock.api('POST', '/api/policies/a-to-b/enable');
     if (answer.status >= 300)
       throw new Error(`enable answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-    const jobs = await waitForJobs(crossdock, (all) => all.length >= repositories * tags && allEnded(all), {
+    const jobs = await waitForAllEnded(crossdock, repositories * tags, {
       timeoutMs: 600_000,
     });
+    const cpu = meter.stop(crossdock.pid());
+    if (process.env.BENCH_TIMELINE) printTimeline(jobs);
     const done = Math.max(...jobs.map((job) => at(job.finishedAt)));
     const first = Math.min(...jobs.map((job) => at(job.createdAt)));
     const ourSeconds = (done - enabled) / 1000;
+    const skopeoMeter = startCpuMeter();
     const theirSeconds = (await skopeoSync(skopeoSyncFile(scratch, 'backfill', a.host, names), theirs.host))
       .seconds;
+    const skopeoCpu = skopeoMeter.stop();
     const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
     return [
       `| enable a policy over ${repositories} repos × ${tags} tags (serve) | ${ourSeconds.toFixed(2)} s enable → last job ended (first job → last ${((done - first) / 1000).toFixed(2)} s); ${succeeded}/${jobs.length} SUCCEEDED | ${theirSeconds.toFixed(2)} s (sync) | ${(ourSeconds / theirSeconds).toFixed(2)} × (target ≤ 1) |`,
+      `|   machine CPU | serve: ${describeCpu(cpu, 'serve')} | ${describeCpu(skopeoCpu, 'skopeo')} | |`,
     ];
   } finally {
     await crossdock.stop();
@@ -311,7 +314,7 @@ export async function burstVersusSync(
         deliver(port, pushNotification(source, repository, tag, image), `${repository}:${tag}`),
       ),
     );
-    const jobs = await waitForJobs(crossdock, (all) => all.length >= images.length && allEnded(all), {
+    const jobs = await waitForAllEnded(crossdock, images.length, {
       timeoutMs: options.timeoutMs ?? 600_000,
     });
     const cpu = meter.stop(crossdock.pid());

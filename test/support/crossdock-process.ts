@@ -230,4 +230,32 @@ export async function waitForJobs(
   );
 }
 
+/**
+ * Waits until at least `count` jobs exist and all have ended, and answers them. While any job is
+ * QUEUED or RUNNING it asks only for one of each (two small pages every 200 ms), so that a
+ * measurement's observer does not itself load `serve`: listing every job with its history five
+ * times a second was most of the records' traffic under the bench's bursts.
+ */
+export async function waitForAllEnded(
+  crossdock: CrossdockProcess,
+  count: number,
+  options: { timeoutMs?: number } = {},
+): Promise<JobView[]> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let jobs: JobView[] = [];
+  while (Date.now() < deadline) {
+    const unfinished = await Promise.all(
+      ['QUEUED', 'RUNNING'].map((status) =>
+        crossdock.api<{ jobs: JobView[] }>('GET', `/api/jobs?status=${status}&limit=1`),
+      ),
+    );
+    if (unfinished.every((page) => page.status === 200 && page.body.jobs.length === 0)) {
+      jobs = await allJobs(crossdock);
+      if (jobs.length >= count && allEnded(jobs)) return jobs;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`jobs did not all end in time:\n${describeJobs(jobs)}`);
+}
+
 export const allEnded = (jobs: JobView[]) => jobs.length > 0 && jobs.every((job) => TERMINAL.has(job.status));

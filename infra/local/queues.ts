@@ -52,7 +52,7 @@ export interface LocalQueues {
 interface FauxqsInternals {
   PersistenceManager: new (
     dataDir: string,
-  ) => { loadSqsAndSns(sqs: unknown, sns: unknown): void; close(): void };
+  ) => { db: { exec(sql: string): void }; loadSqsAndSns(sqs: unknown, sns: unknown): void; close(): void };
   SqsStore: new () => { persistence?: unknown; allQueues(): Iterable<{ persistence?: unknown }> };
   SnsStore: new () => { persistence?: unknown };
   S3Store: new () => unknown;
@@ -81,7 +81,7 @@ async function loadInternals(): Promise<FauxqsInternals> {
 
 export async function startLocalQueues(options: LocalQueuesOptions): Promise<LocalQueues> {
   if (!(options.visibilityTimeoutSeconds >= 1)) {
-    // fauxqs with a dataDir loses a message made visible with timeout 0 (FIELD-NOTES).
+    // fauxqs with a dataDir loses a message made visible with timeout 0 (docs/architecture.md, "Local runtime").
     throw new Error('visibilityTimeoutSeconds must be at least 1');
   }
   const region = options.region ?? 'us-east-1';
@@ -89,6 +89,8 @@ export async function startLocalQueues(options: LocalQueuesOptions): Promise<Loc
 
   // As startFauxqs: load the stored state first, then attach persistence (write-through).
   const persistence = new PersistenceManager(options.dataDir);
+  // Kill-safe without a disk sync per message operation (docs/architecture.md, "Local runtime").
+  persistence.db.exec('PRAGMA synchronous = NORMAL');
   const sqsStore = new SqsStore();
   const snsStore = new SnsStore();
   persistence.loadSqsAndSns(sqsStore, snsStore);

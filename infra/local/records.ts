@@ -12,7 +12,7 @@ import { type IndexRepair, repairIndexes } from './index-repair.ts';
 /**
  * The records (DynamoDB) on this machine: dynalite on disk (LevelDB in `dir`), with the stores'
  * one table. Table state changes are instant: a kill during dynalite's CREATING window would
- * leave the table stuck for good (FIELD-NOTES). A LOCK file left by a killed process is
+ * leave the table stuck for good (docs/architecture.md, "Local runtime"). A LOCK file left by a killed process is
  * harmless; a folder a live process holds is refused before dynalite opens it, because dynalite
  * itself would crash this process with an uncaught iterator error.
  *

@@ -5,7 +5,7 @@ import { createDocumentClient, ensureTable } from '../../../functions/lib/stores
 
 /**
  * A real dynalite in this process (in memory, on a free 127.0.0.1 port) with the stores' table:
- * one per test file. Table states are instant (FIELD-NOTES: a kill in CREATING leaves it stuck).
+ * one per test file. Table states are instant (docs/architecture.md, "Local runtime": a kill in CREATING leaves it stuck).
  */
 export interface LocalTable {
   client: DynamoDBDocumentClient;

@@ -100,6 +100,7 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
                 override: job.policy.override,
                 dryRun: options.dryRun === true,
                 referrers: options.referrers !== false,
+                sourceTags: job.repositoryTags,
                 blobsPerImage: config.limits.blobsPerJob,
                 sharedBlobs: blobs.shared,
                 signal,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
 import { type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
-import { listTags, manifestDigest } from '../support/registry-reader.ts';
+import { listTags, manifestDigest, pushReferrer } from '../support/registry-reader.ts';
 import { scratchDir } from '../support/tools.ts';
 
 function writeConfig(text: string): string {
@@ -116,6 +116,50 @@ policies:
 
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/FAILED team-a: listing src: registry src refused user "src"/);
+  });
+});
+
+describe('crossdock sync of images with and without referrers', () => {
+  let source: TestRegistry;
+  let destination: TestRegistry;
+
+  beforeAll(async () => {
+    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([source, destination].map((r) => r?.stop()));
+  });
+
+  it('copies a referrer its source tag list shows, and asks nothing about referrers the list shows absent', async () => {
+    const signed = await pushImage(`${source.host}/refs/signed:v1`);
+    const plain = await pushImage(`${source.host}/refs/plain:v1`);
+    const sbom = await pushReferrer(source, 'refs/signed', {
+      digest: signed.digest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: signed.size,
+    });
+    const config = writeConfig(`
+registries:
+  - name: src
+    url: ${source.url}
+  - name: dst
+    url: ${destination.url}
+policies:
+  - name: refs
+    source: { registry: src, project: refs }
+    destination: { registry: dst }
+`);
+    const mark = source.mark();
+
+    const result = await runCli(['sync', '--config', config]);
+
+    expect(result.code).toBe(0);
+    expect(await manifestDigest(destination, 'refs/signed', sbom)).toBe(sbom);
+    expect(await manifestDigest(destination, 'refs/plain', 'v1')).toBe(plain.digest);
+    const fallbackOf = (digest: string) => `/manifests/${digest.replace(':', '-')}`;
+    expect(source.requests(mark).filter((r) => r.path.endsWith(fallbackOf(plain.digest)))).toEqual([]);
+    expect(source.requests(mark).some((r) => r.path.endsWith(fallbackOf(signed.digest)))).toBe(true);
   });
 });
 

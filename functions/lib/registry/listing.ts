@@ -74,12 +74,24 @@ export class ListingOperations {
    * Referrers of a manifest: the OCI referrers API when the registry has it, else the
    * `sha256-<hex>` tag fallback of OCI 1.1. No referrers → an empty list.
    */
-  async referrers(repository: string, digest: string, signal?: AbortSignal): Promise<Referrers> {
+  async referrers(
+    repository: string,
+    digest: string,
+    signal?: AbortSignal,
+    options: {
+      /**
+       * The repository's tags, as the caller listed them a moment ago: a fallback tag not among
+       * them is taken as absent without asking (a `sync` lists every repository's tags anyway).
+       */
+      tags?: ReadonlySet<string> | undefined;
+    } = {},
+  ): Promise<Referrers> {
     if (this.#referrersApi !== false) {
       const fromApi = await this.#referrersFromApi(repository, digest, signal);
       if (fromApi) return fromApi;
     }
     const tag = referrersTag(digest);
+    if (options.tags && !options.tags.has(tag)) return { descriptors: [], via: 'tag' };
     const head = await this.#manifests.head(repository, tag, signal);
     if (!head) return { descriptors: [], via: 'tag' };
     const index = await this.#manifests.get(repository, tag, signal);

@@ -21,7 +21,9 @@ export async function replicateReferrers(
   replicate: (referrer: ReplicateInput) => Promise<ReplicateResult>,
 ): Promise<ReferrersResult> {
   const { source, destination } = input;
-  const found = await source.client.listing.referrers(source.repository, subject, options.signal);
+  const found = await source.client.listing.referrers(source.repository, subject, options.signal, {
+    tags: options.sourceTags,
+  });
   if (found.descriptors.length === 0) return { copied: 0, results: [] };
 
   const results: ReplicateResult[] = [];

@@ -47,6 +47,12 @@ export interface ReplicationOptions {
   blobsPerImage?: number;
   /** Copy the OCI referrers (signatures, SBOMs) of what is copied. Default true. */
   referrers?: boolean;
+  /**
+   * The source repository's tags as the caller listed them (a `sync`): where the source has no
+   * referrers API, a referrers fallback tag not among them is known absent — one request less
+   * per tag. A referrer tagged after the listing waits for the next run, as a new tag would.
+   */
+  sourceTags?: ReadonlySet<string>;
   /** Replace a destination tag that points at another digest. Default true. */
   override?: boolean;
   /** Resolve and compare only: nothing is written to the destination. */

@@ -4,7 +4,7 @@ import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
 import { PolicyStoppedError } from '../drift/errors.ts';
 import { type PolicyStop, policyStop, type SyncPorts } from '../drift/policy-sync.ts';
 import type { JobTarget } from '../jobs/job.ts';
-import type { JobMessage } from '../jobs/message.ts';
+import { JobBatches } from '../jobs/job-batches.ts';
 import type { ScanRequest } from './ports.ts';
 
 /**
@@ -104,14 +104,10 @@ export async function scanPolicyJobs(
     }
   };
 
-  let pending: JobMessage[] = [];
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
+  const batches = new JobBatches(async (batch) => {
     await ports.enqueue(batch);
     result.enqueued += batch.length;
-  };
+  }, batchSize);
 
   const submit = async (scanned: ScannedTag): Promise<void> => {
     result.tags++;
@@ -142,13 +138,7 @@ export async function scanPolicyJobs(
     };
     const submitted = await ports.submitJob(job);
     result.jobs++;
-    if (submitted.enqueue) pending.push({ jobId: submitted.jobId, attempt: submitted.attempt });
-    if (pending.length >= batchSize) {
-      await flush();
-      await checkPolicy();
-    } else if (now() - lastCheck >= recheckMs) {
-      await checkPolicy();
-    }
+    if ((await batches.add(submitted)) || now() - lastCheck >= recheckMs) await checkPolicy();
   };
 
   // The first error of a task or of the listing; a stop for the policy is not one.
@@ -179,9 +169,9 @@ export async function scanPolicyJobs(
   }
   if (failure !== undefined) {
     // What was submitted is recorded: send it anyway, then report the first error.
-    await flush().catch(() => undefined);
+    await batches.flush().catch(() => undefined);
     throw failure.error;
   }
-  await flush();
+  await batches.flush();
   return result;
 }

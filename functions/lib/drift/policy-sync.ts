@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PolicyConfig } from '#config/schema.ts';
 import type { RegistryClient } from '#registry/client.ts';
 import type { JobTarget, SubmittedJob } from '../jobs/job.ts';
+import { JobBatches } from '../jobs/job-batches.ts';
 import type { JobMessage } from '../jobs/message.ts';
 import { PolicyStoppedError } from './errors.ts';
 import { comparePolicy, type DriftCounts, type DriftEntry, emptyCounts } from './policy-drift.ts';
@@ -95,11 +96,7 @@ export async function syncPolicy(
   outer?.addEventListener('abort', onAbort, { once: true });
 
   const batchSize = options.batchSize ?? 10;
-  let pending: JobMessage[] = [];
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
+  const batches = new JobBatches(async (batch) => {
     await ports.enqueue(batch);
     result.enqueued += batch.length;
     const stopped = policyStop(await ports.policy(request.policy));
@@ -107,7 +104,7 @@ export async function syncPolicy(
       result.stopped = stopped;
       controller.abort(new PolicyStoppedError(stopped));
     }
-  };
+  }, batchSize);
 
   const submit = async (entry: DriftEntry) => {
     const action = entry.kind === 'extra' ? 'delete' : 'push';
@@ -134,8 +131,7 @@ export async function syncPolicy(
       override: policy.override,
     });
     result.jobs[action]++;
-    if (submitted.enqueue) pending.push({ jobId: submitted.jobId, attempt: submitted.attempt });
-    if (pending.length >= batchSize) await flush();
+    await batches.add(submitted);
   };
 
   try {
@@ -148,12 +144,12 @@ export async function syncPolicy(
     });
   } catch (error) {
     // What was submitted is recorded: send it anyway.
-    await flush().catch(() => undefined);
+    await batches.flush().catch(() => undefined);
     if (controller.signal.reason instanceof PolicyStoppedError) return result;
     throw error;
   } finally {
     outer?.removeEventListener('abort', onAbort);
   }
-  await flush();
+  await batches.flush();
   return result;
 }

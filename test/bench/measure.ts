@@ -30,6 +30,28 @@ export function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
+/**
+ * crossdock ÷ skopeo taken run by run — each round times both, one after the other — and the
+ * median of those ratios, with their range. This machine's speed drifts by tens of percent
+ * within minutes (the same `skopeo copy` took 3.3–5.3 s in one bench), so the ratio of two
+ * medians from different minutes can say more about the drift than about the tools; a pair
+ * shares its minute.
+ */
+export function pairedRatio(
+  crossdock: number[],
+  skopeo: number[],
+): { median: number; min: number; max: number } {
+  const ratios = crossdock.slice(0, skopeo.length).map((seconds, i) => seconds / (skopeo[i] as number));
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+/** `0.93 × paired (0.80–1.23 over 3 runs; 1.13 × of the medians)`. */
+export function describeRatio(crossdock: number[], skopeo: number[]): string {
+  const paired = pairedRatio(crossdock, skopeo);
+  const ofMedians = median(crossdock) / median(skopeo);
+  return `${paired.median.toFixed(2)} × paired (${paired.min.toFixed(2)}–${paired.max.toFixed(2)} over ${Math.min(crossdock.length, skopeo.length)} runs; ${ofMedians.toFixed(2)} × of the medians)`;
+}
+
 /** Process groups of the commands being measured: killed if the bench exits under them. */
 const measuring = new Set<number>();
 process.on('exit', () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { median } from './measure.ts';
+import { median, pairedRatio } from './measure.ts';
 
 /**
  * The workloads' results as one markdown table, a JSON file and an SVG chart. Whether a target
@@ -18,7 +18,7 @@ export interface Side {
 }
 
 export interface Target {
-  /** crossdock's median time ÷ skopeo's at most this. */
+  /** crossdock ÷ skopeo at most this: the median of the runs' paired ratios. */
   maxRatio?: number;
   /** crossdock's peak RSS under this many MB (10⁶ bytes) in every run. */
   maxRssMB?: number;
@@ -59,7 +59,12 @@ export interface Summary {
   row: Row;
   crossdockSeconds: number | undefined;
   skopeoSeconds: number | undefined;
+  /** crossdock ÷ skopeo: the median of the runs' paired ratios (measure.ts, pairedRatio). */
   ratio: number | undefined;
+  /** The paired ratios' lowest and highest. */
+  ratioRange: [number, number] | undefined;
+  /** The medians' ratio, for comparison with runs before the pairing. */
+  ratioOfMedians: number | undefined;
   ceilingSeconds: number | undefined;
   crossdockBytes: number | undefined;
   skopeoBytes: number | undefined;
@@ -92,7 +97,13 @@ const mib = (bytes: number) => (bytes === 0 ? '0 bytes' : `${(bytes / MiB).toFix
 export function summarize(row: Row): Summary {
   const crossdockSeconds = medianOf(row.crossdock.seconds);
   const skopeoSeconds = medianOf(row.skopeo?.seconds);
-  const ratio =
+  // Paired run by run (measure.ts, pairedRatio); the ratio of the medians is shown beside it.
+  const paired =
+    crossdockSeconds !== undefined && skopeoSeconds !== undefined
+      ? pairedRatio(defined(row.crossdock.seconds), defined(row.skopeo?.seconds))
+      : undefined;
+  const ratio = paired?.median;
+  const ratioOfMedians =
     crossdockSeconds !== undefined && skopeoSeconds !== undefined
       ? crossdockSeconds / skopeoSeconds
       : undefined;
@@ -137,6 +148,8 @@ export function summarize(row: Row): Summary {
     crossdockSeconds,
     skopeoSeconds,
     ratio,
+    ratioRange: paired && [paired.min, paired.max],
+    ratioOfMedians,
     ceilingSeconds: medianOf(row.ceiling),
     crossdockBytes,
     skopeoBytes: medianOf(row.skopeo?.bytes),
@@ -195,7 +208,9 @@ function cells(s: Summary): string[] {
     `${row.id} ${row.title}`,
     crossdock,
     skopeo,
-    s.ceilingSeconds !== undefined || s.ratio === undefined ? '—' : `${s.ratio.toFixed(2)} ×`,
+    s.ceilingSeconds !== undefined || s.ratio === undefined
+      ? '—'
+      : `${s.ratio.toFixed(2)} ×${s.ratioRange && s.ratioOfMedians !== undefined ? ` (${s.ratioRange[0].toFixed(2)}–${s.ratioRange[1].toFixed(2)}; of the medians ${s.ratioOfMedians.toFixed(2)} ×)` : ''}`,
     bytes,
     rss,
     targetText(row.target),

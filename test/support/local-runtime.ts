@@ -22,7 +22,10 @@ export interface LocalMirror {
   webhookUrl: string;
   /** The policy's jobs, oldest first. */
   jobs(policy?: string): Promise<Job[]>;
-  /** Waits until `count` jobs exist and all ended; fails with their states after `timeoutMs`. */
+  /**
+   * The policy a-to-b's jobs once at least `count` exist and no job of the runtime is QUEUED or
+   * RUNNING; fails with their states after `timeoutMs`.
+   */
   settled(count: number, timeoutMs: number): Promise<Job[]>;
   stop(): Promise<void>;
 }
@@ -64,11 +67,24 @@ export async function startLocalMirror(
     async settled(count, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       let seen: Job[] = [];
+      // While any job of the runtime is QUEUED or RUNNING, one of each is all it reads: listing
+      // every job with its history five times a second loaded the runtime it watches.
+      const unfinished = async () =>
+        (
+          await Promise.all(
+            (['QUEUED', 'RUNNING'] as const).map((status) =>
+              runtime.app.jobs.listByStatus(status, { limit: 1 }),
+            ),
+          )
+        ).some((page) => page.jobs.length > 0);
       while (Date.now() < deadline) {
-        seen = await jobs();
-        if (seen.length >= count && seen.every((job) => isTerminal(job.status))) return seen;
+        if (!(await unfinished())) {
+          seen = await jobs();
+          if (seen.length >= count && seen.every((job) => isTerminal(job.status))) return seen;
+        }
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
+      seen = await jobs();
       const states = seen.map(
         (job) => `${job.tag} ${job.status} ${job.substate ?? ''} ${job.error?.message ?? ''}`,
       );

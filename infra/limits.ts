@@ -55,7 +55,7 @@ export const STATE_TIMEOUT_MARGIN_SECONDS = 30;
 export interface LimitOverrides {
   /** Reserved concurrency of the blob-copying function (the IO pool); default runningJobs × blobsPerJob. */
   transferConcurrency?: number | undefined;
-  /** Reserved concurrency of the dispatcher and its event source's maxConcurrency. */
+  /** The jobs queue's share of the dispatcher's reserved concurrency, and its event source's maxConcurrency. */
   dispatcherConcurrency?: number | undefined;
   executionTimeoutSeconds?: number | undefined;
   /** Seconds, by function. */
@@ -85,7 +85,16 @@ export interface PipelineLimits {
     deadLetterVisibilityTimeoutSeconds: number;
   };
   dispatcherSource: { batchSize: number; maxConcurrency: number };
+  /**
+   * The dispatcher's second event source, the queue of jobs admitted to a freed slot: its own
+   * share of the dispatcher's reserved concurrency, so a hand-off is dispatched while the jobs
+   * queue holds a backlog (docs/architecture.md, "Admission").
+   */
+  admittedSource: { batchSize: number; maxConcurrency: number };
 }
+
+/** Dispatcher invocations kept for the admitted jobs' queue (SQS event sources take at least 2). */
+export const ADMITTED_SOURCE_CONCURRENCY = 2;
 
 export function pipelineLimits(limits: Limits, overrides: LimitOverrides = {}): PipelineLimits {
   const executionTimeoutSeconds = overrides.executionTimeoutSeconds ?? DEFAULT_EXECUTION_TIMEOUT_SECONDS;
@@ -95,7 +104,9 @@ export function pipelineLimits(limits: Limits, overrides: LimitOverrides = {}): 
   const functions = {} as Record<PipelineFunction, FunctionLimits>;
   for (const name of SERVICE_FUNCTIONS)
     functions[name] = { timeoutSeconds: timeout(name, SERVICE_TIMEOUTS[name]) };
-  functions.dispatcher.reservedConcurrency = dispatcherConcurrency;
+  // Each event source gets its own share: the jobs queue's backlog can never take the slots a
+  // hand-off needs.
+  functions.dispatcher.reservedConcurrency = dispatcherConcurrency + ADMITTED_SOURCE_CONCURRENCY;
   const stateTimeoutSeconds = {} as Record<WorkflowFunction, number>;
   for (const name of WORKFLOW_FUNCTION_NAMES) {
     const spec = WORKFLOW_FUNCTIONS[name];
@@ -123,6 +134,7 @@ export function pipelineLimits(limits: Limits, overrides: LimitOverrides = {}): 
       batchSize: overrides.dispatchBatchSize ?? 10,
       maxConcurrency: overrides.dispatcherMaxConcurrency ?? dispatcherConcurrency,
     },
+    admittedSource: { batchSize: 10, maxConcurrency: ADMITTED_SOURCE_CONCURRENCY },
   };
 }
 

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -9,6 +10,11 @@ import { Construct } from 'constructs';
  */
 export class JobQueue extends Construct {
   readonly queue: Queue;
+  /**
+   * Jobs admitted to a freed slot (a slot taken for them): the dispatcher reads it as a second
+   * event source, so a hand-off never waits behind the jobs queue's backlog. Same DLQ.
+   */
+  readonly admitted: Queue;
   readonly deadLetterQueue: Queue;
 
   constructor(
@@ -35,5 +41,17 @@ export class JobQueue extends Construct {
       visibilityTimeout: Duration.seconds(props.visibilityTimeoutSeconds),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
+    this.admitted = new Queue(this, 'Admitted', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(props.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+  }
+
+  /** Lets `grantee` send to both queues (whoever submits a job may also hand a slot on). */
+  grantSend(grantee: IGrantable): void {
+    this.queue.grantSendMessages(grantee);
+    this.admitted.grantSendMessages(grantee);
   }
 }

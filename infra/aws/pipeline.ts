@@ -11,6 +11,8 @@ import { CrossdockFunction } from './function.ts';
 export interface DispatcherProps {
   environment: Record<string, string>;
   queue: Queue;
+  /** Jobs admitted to a freed slot: the dispatcher's second event source. */
+  admittedQueue: Queue;
   deadLetterQueue: Queue;
   stateMachine: StateMachine;
   /** The dispatcher's reserved concurrency and event source, the functions' timeouts (infra/limits.ts). */
@@ -45,6 +47,15 @@ export class Dispatch extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+    // Its own event source and share of the reserved concurrency (infra/limits.ts): a hand-off is
+    // dispatched while the jobs queue holds a backlog.
+    this.dispatchFunction.addEventSource(
+      new SqsEventSource(props.admittedQueue, {
+        batchSize: props.pipeline.admittedSource.batchSize,
+        maxConcurrency: props.pipeline.admittedSource.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
     props.stateMachine.grantStartExecution(this.dispatchFunction);
     this.eventDeadLetters = new Queue(this, 'EventDeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -52,6 +63,7 @@ export class Dispatch extends Construct {
       retentionPeriod: Duration.days(14),
     });
     props.queue.grantSendMessages(this.dispatchFunction);
+    props.admittedQueue.grantSendMessages(this.dispatchFunction);
 
     this.finalizerFunction = new CrossdockFunction(this, 'Finalizer', {
       entry: 'functions/finalizer/handler',

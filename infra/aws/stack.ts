@@ -80,6 +80,7 @@ export class CrossdockStack extends Stack {
     const environment = {
       TABLE_NAME: this.store.table.tableName,
       JOB_QUEUE_URL: this.jobQueue.queue.queueUrl,
+      ADMITTED_QUEUE_URL: this.jobQueue.admitted.queueUrl,
       RUNNING_JOBS: String(limits.runningJobs),
       PER_DESTINATION: String(limits.perDestination),
       BLOBS_PER_JOB: String(limits.blobsPerJob),
@@ -105,6 +106,7 @@ export class CrossdockStack extends Stack {
     this.dispatch = new Dispatch(this, 'Dispatch', {
       environment: workEnvironment,
       queue: this.jobQueue.queue,
+      admittedQueue: this.jobQueue.admitted,
       deadLetterQueue: this.jobQueue.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
       pipeline,
@@ -138,7 +140,7 @@ export class CrossdockStack extends Stack {
     table.grantReadWriteData(this.policySchedule.function);
     table.grantReadWriteData(this.webhooks.webhookFunction);
     table.grantReadData(this.webhooks.healthFunction);
-    this.jobQueue.queue.grantSendMessages(this.webhooks.webhookFunction);
+    this.jobQueue.grantSend(this.webhooks.webhookFunction);
     for (const fn of [
       this.dispatch.dispatchFunction,
       this.dispatch.finalizerFunction,
@@ -153,11 +155,11 @@ export class CrossdockStack extends Stack {
       this.dispatch.deadLetterFunction,
       this.reconciler.function,
     ]) {
-      this.jobQueue.queue.grantSendMessages(fn);
+      this.jobQueue.grantSend(fn);
     }
     for (const fn of [this.management.apiFunction, this.management.scanFunction]) {
       table.grantReadWriteData(fn);
-      this.jobQueue.queue.grantSendMessages(fn);
+      this.jobQueue.grantSend(fn);
     }
     const registryCredentials = new PolicyStatement({
       actions: ['secretsmanager:GetSecretValue'],
@@ -199,8 +201,10 @@ export class CrossdockStack extends Stack {
     this.webhooks.webhookFunction.addToRolePolicy(
       new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [keptSecrets('source')] }),
     );
-    // A job's end may hand its tag to a newer digest that arrived meanwhile: a new job to enqueue.
-    this.jobQueue.queue.grantSendMessages(this.workflow.recordStateFunction);
+    // The tasks that end a job (FetchManifest and CheckTag SKIPPED, PushManifest and
+    // DeleteManifest SUCCEEDED, RecordState FAILED/CANCELLED) hand its tag to a newer digest that
+    // arrived meanwhile (a job message) and its slot to the next job in line (an admitted one).
+    for (const fn of this.workflow.jobEndingFunctions) this.jobQueue.grantSend(fn);
 
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       eventDeadLetters: this.dispatch.eventDeadLetters,

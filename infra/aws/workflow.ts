@@ -26,6 +26,8 @@ export class ReplicationWorkflow extends Construct {
   readonly functions: CrossdockFunction[];
   readonly transferFunction: IFunction;
   readonly recordStateFunction: IFunction;
+  /** Every function but the transfer one: each may end a job (and so send its hand-offs). */
+  readonly jobEndingFunctions: IFunction[];
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
@@ -50,6 +52,7 @@ export class ReplicationWorkflow extends Construct {
     this.functions = Object.values(byName);
     this.transferFunction = byName.MountOrCopyBlobs;
     this.recordStateFunction = byName.RecordState;
+    this.jobEndingFunctions = this.functions.filter((fn) => fn !== byName.MountOrCopyBlobs);
     const functionArns = Object.fromEntries(
       WORKFLOW_FUNCTION_NAMES.map((name) => [name, byName[name].functionArn]),
     ) as Record<WorkflowFunction, string>;

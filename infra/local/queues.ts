@@ -26,6 +26,8 @@ import { inMemoryHandler } from './in-memory-handler.ts';
  */
 
 export const JOBS_QUEUE = 'crossdock-jobs';
+/** Jobs admitted to a freed slot: the dispatcher's second source (docs/architecture.md, "Admission"). */
+export const ADMITTED_QUEUE = 'crossdock-admitted';
 export const DEAD_LETTER_QUEUE = 'crossdock-jobs-dlq';
 const PROBE_QUEUE = 'crossdock-selftest';
 const DB_FILE = 'fauxqs.db';
@@ -43,6 +45,8 @@ export interface LocalQueues {
   client: SQSClient;
   queueUrl: string;
   queueArn: string;
+  admittedQueueUrl: string;
+  admittedQueueArn: string;
   deadLetterQueueUrl: string;
   deadLetterQueueArn: string;
   close(): Promise<void>;
@@ -123,18 +127,22 @@ export async function startLocalQueues(options: LocalQueuesOptions): Promise<Loc
     const deadLetter = await ensureQueue(client, DEAD_LETTER_QUEUE, {
       MessageRetentionPeriod: String(14 * 24 * 3600),
     });
-    const jobs = await ensureQueue(client, JOBS_QUEUE, {
+    const redriven = {
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
       RedrivePolicy: JSON.stringify({
         deadLetterTargetArn: deadLetter.arn,
         maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
       }),
-    });
+    };
+    const jobs = await ensureQueue(client, JOBS_QUEUE, redriven);
+    const admitted = await ensureQueue(client, ADMITTED_QUEUE, redriven);
     await selfTest(client, join(options.dataDir, DB_FILE));
     return {
       client,
       queueUrl: jobs.url,
       queueArn: jobs.arn,
+      admittedQueueUrl: admitted.url,
+      admittedQueueArn: admitted.arn,
       deadLetterQueueUrl: deadLetter.url,
       deadLetterQueueArn: deadLetter.arn,
       close,

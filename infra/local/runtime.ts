@@ -211,6 +211,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         apiToken: apiToken.token,
         tableName: records.tableName,
         jobQueueUrl: queues.queueUrl,
+        admittedQueueUrl: queues.admittedQueueUrl,
         stateMachineArn: STATE_MACHINE_ARN,
         limits: config.limits,
         copyByteBudget: options.copyByteBudget ?? DEFAULT_COPY_BYTE_BUDGET,
@@ -269,6 +270,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       waitTimeSeconds: 1,
     });
     stopping.push(() => dispatchPoller.stop());
+    // The same dispatcher on the admitted jobs' queue, with its own share of its concurrency.
+    const admittedPoller = startPoller({
+      client: queues.client,
+      queueUrl: queues.admittedQueueUrl,
+      queueArn: queues.admittedQueueArn,
+      handler: (event) => dispatcher.invoke(event),
+      concurrency: pipeline.admittedSource.maxConcurrency,
+      batchSize: pipeline.admittedSource.batchSize,
+      waitTimeSeconds: 1,
+    });
+    stopping.push(() => admittedPoller.stop());
     const deadLetterPoller = startPoller({
       client: queues.client,
       queueUrl: queues.deadLetterQueueUrl,

@@ -94,6 +94,8 @@ export class Crossdock {
   /** The copy steps' blob index and claims; one per process, so a release here wakes a waiter here. */
   readonly #sharedBlobs: SharedBlobs;
   readonly queue: JobQueue;
+  /** Where a job admitted to a freed slot is sent (AppSettings.admittedQueueUrl). */
+  readonly admittedQueue: JobQueue;
   readonly lifecycle: JobLifecycle;
   readonly registries: RegistryClientCache;
   readonly dynamo: DynamoDBDocumentClient;
@@ -131,6 +133,7 @@ export class Crossdock {
       minBytes: SHARED_COPY_MIN_BYTES,
     };
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
+    this.admittedQueue = new JobQueue(services.sqs, settings.admittedQueueUrl ?? settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
       records: this.jobs,
       locks: this.locks,
@@ -350,7 +353,7 @@ export class Crossdock {
     unpark: (parked) => this.parking.remove(parked),
     repark: (parked) => this.parking.restore(parked),
     reserve: (parked) => this.#takeSlots(parked.jobId, parked.destination, { renew: false }),
-    send: (messages) => this.queue.send(messages),
+    send: (messages) => this.admittedQueue.send(messages),
   };
 
   /** The job records as the workflow tasks see them: a final status ends the job (slot, tag lock). */

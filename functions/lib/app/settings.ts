@@ -16,6 +16,12 @@ import {
 export interface AppSettings {
   tableName: string;
   jobQueueUrl: string;
+  /**
+   * The queue of jobs admitted to a freed slot (docs/architecture.md, "Admission"): the
+   * dispatcher reads it beside the jobs queue, so a hand-off never waits behind a backlog of new
+   * jobs. Unset (a function that admits nothing, an older environment): the jobs queue.
+   */
+  admittedQueueUrl?: string | undefined;
   /** Absent in functions that start no execution. */
   stateMachineArn?: string | undefined;
   limits: { runningJobs: number; perDestination: number; blobsPerJob: number };
@@ -51,6 +57,7 @@ const count = z.coerce.number().int().positive();
 const environmentSchema = z.object({
   TABLE_NAME: z.string().min(1),
   JOB_QUEUE_URL: z.string().min(1),
+  ADMITTED_QUEUE_URL: z.string().min(1).optional(),
   STATE_MACHINE_ARN: z.string().min(1).optional(),
   RUNNING_JOBS: count.default(DEFAULT_LIMITS.runningJobs),
   PER_DESTINATION: count.default(DEFAULT_LIMITS.perDestination),
@@ -79,6 +86,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
   return {
     tableName: e.TABLE_NAME,
     jobQueueUrl: e.JOB_QUEUE_URL,
+    admittedQueueUrl: e.ADMITTED_QUEUE_URL,
     stateMachineArn: e.STATE_MACHINE_ARN,
     limits: { runningJobs: e.RUNNING_JOBS, perDestination: e.PER_DESTINATION, blobsPerJob: e.BLOBS_PER_JOB },
     copyByteBudget: e.COPY_BYTE_BUDGET,

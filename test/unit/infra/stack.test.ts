@@ -67,7 +67,8 @@ describe('the CDK stack', () => {
   it('throttles the dispatcher by reserved concurrency and event-source maxConcurrency, with partial batch failures', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
-      ReservedConcurrentExecutions: 3,
+      // 3 for the jobs queue, 2 kept for the admitted jobs' queue.
+      ReservedConcurrentExecutions: 5,
       Environment: {
         Variables: Match.objectLike({
           RUNNING_JOBS: '12',
@@ -83,6 +84,26 @@ describe('the CDK stack', () => {
       BatchSize: 7,
       ScalingConfig: { MaximumConcurrency: 3 },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('dispatches jobs admitted to a freed slot from a queue of their own, beside the jobs queue’s backlog', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(stack.dispatch.dispatchFunction) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.jobQueue.admitted), 'Arn'] },
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.jobQueue.deadLetterQueue), 'Arn'] },
+        maxReceiveCount: 5,
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ ADMITTED_QUEUE_URL: { Ref: logicalId(stack.jobQueue.admitted) } }),
+      },
     });
   });
 
@@ -393,6 +414,17 @@ describe('the CDK stack', () => {
     const authorizer = statementsOf(stack.management.authorizerFunction);
     expect(authorizer).toContain('secretsmanager:GetSecretValue');
     expect(authorizer).not.toContain('dynamodb');
+
+    // Every task that ends a job hands its tag and its slot on: both queues, or the end fails deployed.
+    const admittedQueue = logicalId(stack.jobQueue.admitted);
+    const jobsQueue = logicalId(stack.jobQueue.queue);
+    expect(stack.workflow.jobEndingFunctions).toHaveLength(stack.workflow.functions.length - 1);
+    for (const ending of [...stack.workflow.jobEndingFunctions, stack.dispatch.finalizerFunction]) {
+      const statements = statementsOf(ending);
+      expect(statements).toContain('sqs:SendMessage');
+      expect(statements).toContain(admittedQueue);
+      expect(statements).toContain(jobsQueue);
+    }
 
     const copy = statementsOf(stack.workflow.transferFunction);
     expect(copy).toContain('secretsmanager:GetSecretValue');

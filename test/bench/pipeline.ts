@@ -167,7 +167,8 @@ export async function burstToServe(notifications: number): Promise<string[]> {
     const idle = idleSlots(jobs, slots);
     const succeeded = jobs.filter((job) => job.status === 'SUCCEEDED').length;
     const others = jobs.filter((job) => job.status !== 'SUCCEEDED');
-    if (others.length > 0) process.stderr.write(`burst: jobs that did not succeed:\n${describeJobs(others)}\n`);
+    if (others.length > 0)
+      process.stderr.write(`burst: jobs that did not succeed:\n${describeJobs(others)}\n`);
     return [
       `| burst of ${notifications} notifications to serve (default limits: ${slots} running at once) | ${((last - posted) / 1000).toFixed(1)} s to the last job's end (ideal ${(busy / slots / 1000).toFixed(1)} s); a freed slot idled p50 ${percentile(idle, 0.5)} ms, p95 ${percentile(idle, 0.95)} ms; ${succeeded}/${jobs.length} SUCCEEDED; ${retried} deliveries answered 429 and retried | — | target: idle p95 < 200 ms |`,
     ];

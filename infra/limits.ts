@@ -140,14 +140,24 @@ export function pipelineLimits(limits: Limits, overrides: LimitOverrides = {}): 
 
 /**
  * What `cdk synth` refuses: a blob-copy pool smaller than what admission lets run at once
- * (runningJobs jobs × blobsPerJob blobs) throttles copies that admission already promised.
+ * (runningJobs jobs × blobsPerJob blobs) throttles copies that admission already promised; a
+ * dispatcher whose event sources may together run more invocations than it has reserved throttles
+ * the hand-offs of freed slots.
  */
 export function poolProblems(pipeline: PipelineLimits): string[] {
+  const problems: string[] = [];
   const pool = pipeline.functions.MountOrCopyBlobs.reservedConcurrency ?? Number.POSITIVE_INFINITY;
   const demand = pipeline.limits.runningJobs * pipeline.limits.blobsPerJob;
-  return pool < demand
-    ? [
-        `transferConcurrency ${pool} is smaller than runningJobs × blobsPerJob = ${pipeline.limits.runningJobs} × ${pipeline.limits.blobsPerJob} = ${demand}: raise transferConcurrency (or leave it unset to derive it) or lower runningJobs or blobsPerJob`,
-      ]
-    : [];
+  if (pool < demand)
+    problems.push(
+      `transferConcurrency ${pool} is smaller than runningJobs × blobsPerJob = ${pipeline.limits.runningJobs} × ${pipeline.limits.blobsPerJob} = ${demand}: raise transferConcurrency (or leave it unset to derive it) or lower runningJobs or blobsPerJob`,
+    );
+  // The jobs queue's source may not take the invocations kept for the admitted queue's.
+  const dispatcher = pipeline.functions.dispatcher.reservedConcurrency ?? Number.POSITIVE_INFINITY;
+  const sources = pipeline.dispatcherSource.maxConcurrency + pipeline.admittedSource.maxConcurrency;
+  if (sources > dispatcher)
+    problems.push(
+      `dispatcherMaxConcurrency ${pipeline.dispatcherSource.maxConcurrency} is more than dispatcherConcurrency ${dispatcher - pipeline.admittedSource.maxConcurrency}: the jobs queue would take the dispatcher invocations kept for jobs handed a freed slot; leave it unset or raise dispatcherConcurrency`,
+    );
+  return problems;
 }

@@ -154,6 +154,12 @@ describe('the CDK stack', () => {
     );
   });
 
+  it('refuses a dispatcher event source that could take the invocations kept for the admitted queue', () => {
+    expect(() => synthesize({ ...PROPS, dispatcherConcurrency: 2, dispatcherMaxConcurrency: 3 })).toThrow(
+      /dispatcherMaxConcurrency 3 is more than dispatcherConcurrency 2/,
+    );
+  });
+
   it('gives every state longer than its function may run, and retries throttles for minutes and timeouts', () => {
     const asl = definition();
     const deployedTimeout = new Map(

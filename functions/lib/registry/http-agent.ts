@@ -10,6 +10,8 @@ import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
  * dispatcher and its request API alone (docs/performance.md, "Start-up"). undici's own index
  * does exactly this: it assigns the API to the Dispatcher prototype. Static imports, so that a
  * Lambda's bundle carries these modules; the types are the public entry's (undici-internals.d.ts).
+ * These paths are undici's internals, not its API: package.json pins undici's exact version, and
+ * test/unit/infra/lambda-bundle.test.ts and every registry test load them.
  */
 Object.assign(Dispatcher.prototype, api);
 

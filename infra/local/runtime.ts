@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import {
   DEFAULT_COPY_BYTE_BUDGET,
@@ -256,7 +257,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       logger.warn('the last stop was not clean: the records were checked', { ...records.repair });
     }
     // Executions died with the last process: no slot is in use until jobs are admitted again.
+    // The wake-ups still queued name slots that are gone with them; every unfinished job is
+    // re-driven below, once (docs/architecture.md, "Admission").
     await app.leases.clearAll();
+    await queues.client.send(new PurgeQueueCommand({ QueueUrl: queues.admittedQueueUrl }));
     const redriven = await redriveUnfinished(app);
     await restartScans(app);
 

@@ -52,7 +52,7 @@ export type DispatchOutcome = 'started' | 'cancelled' | 'parked' | 'dropped';
 export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Promise<DispatchOutcome> {
   // A woken job's slots were taken for it (admission.ts): it only looks that they still are.
   // Its policy too, when the message names it: the hand-off then costs one round trip here.
-  const [job, held, policyEnabled] = await Promise.all([
+  const [job, heldForWoken, policyEnabled] = await Promise.all([
     ports.job(message.jobId),
     message.woken ? ports.holdsLease(message.jobId) : false,
     message.policy === undefined ? undefined : ports.policyEnabled(message.policy),
@@ -72,6 +72,12 @@ export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Pro
     await ports.cancel(job.id, 'cancelled before it started'); // its end frees any slot taken for it
     return 'cancelled';
   }
+  // A job that waited in line may hold slots admission took for it though this message is not
+  // its woken one (the reconciler's re-send of a lost wake-up): it starts in them rather than
+  // queue up again while its woken message starts it (docs/architecture.md, "Admission").
+  const held =
+    heldForWoken ||
+    (!message.woken && queued && job.wait?.reason === 'slot' && (await ports.holdsLease(job.id)));
   const [enabled, behind] = await Promise.all([
     !queued
       ? true
@@ -109,7 +115,7 @@ export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Pro
   const [after] = await Promise.all([
     ports.job(job.id),
     // It may wait in line still (parked, then sent otherwise: a restart, the reconciler).
-    !message.woken && (job.wait?.reason === 'slot' || job.status === 'RUNNING')
+    !heldForWoken && (job.wait?.reason === 'slot' || job.status === 'RUNNING')
       ? ports.unpark(job)
       : undefined,
   ]);

@@ -101,7 +101,18 @@ describe('dispatchJob', () => {
   });
 
   it('takes a parked job whose message came otherwise (a restart, the reconciler) out of its line as it starts', async () => {
-    const { p, calls } = ports({ ...queued, wait: { reason: 'slot', since: queued.createdAt } });
+    const { p, calls } = ports(
+      { ...queued, wait: { reason: 'slot', since: queued.createdAt } },
+      { held: false },
+    );
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('started');
+    expect(calls).toEqual(['start j1-2', 'unpark j1']);
+  });
+
+  it('starts a parked job in the slots admission took for it when its wake-up came as a plain message (the reconciler’s re-send)', async () => {
+    // Another job is in line before it and no slot is free: only the slots held for it let it start.
+    const parked = { ...queued, wait: { reason: 'slot' as const, since: queued.createdAt } };
+    const { p, calls } = ports(parked, { held: true, behind: true, lease: false });
     expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('started');
     expect(calls).toEqual(['start j1-2', 'unpark j1']);
   });

@@ -122,8 +122,19 @@ describe('crossdock serve: deletes', () => {
     const others = ['t2', 't3', 't4', 't5', 't6'];
     const image = await pushImage(`${a.host}/team/six:t1`);
     await tagImage({ url: a.url }, 'team/six', 't1', others);
-    await waitForJobs(crossdock, (all) => all.length === 6 && allEnded(all), { query: query('team/six') });
-    expect((await listTags({ url: b.url }, 'team/six')).sort()).toEqual(['t1', ...others]);
+    const pushed = await waitForJobs(crossdock, (all) => all.length === 6 && allEnded(all), {
+      query: query('team/six'),
+    });
+    // Failed once in ~20 runs on 2026-11-30 (B lacked t1 with six jobs ended): the jobs' states
+    // go with the failure, to find the race.
+    const history = pushed.map(
+      (job) =>
+        `${job.tag} ${job.status} ${job.digest ?? ''} ${job.error?.message ?? ''}: ${job.history.map((e) => `${e.status}/${e.substate ?? ''}${e.note ? ` (${e.note})` : ''}@${e.at}`).join(' ')}`,
+    );
+    expect((await listTags({ url: b.url }, 'team/six')).sort(), history.join('\n')).toEqual([
+      't1',
+      ...others,
+    ]);
 
     removeTag(a, 'team/six', 't1');
     await tagDeletedAtA('team/six', 't1');

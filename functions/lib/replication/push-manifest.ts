@@ -1,4 +1,6 @@
+import { RegistryError } from '#registry/errors.ts';
 import type { Manifest } from '#registry/manifests.ts';
+import { sleep } from '#registry/retry.ts';
 import { manifestsInPushOrder } from './fetch-manifest.ts';
 import type { ManifestCache, ManifestPlan, RepositoryRef } from './types.ts';
 
@@ -29,14 +31,36 @@ export async function pushManifest(
       (await source.client.manifests.get(source.repository, node.digest, options.signal));
     const isRoot = node.digest === plan.root.digest;
     const reference = isRoot && options.tag !== undefined ? options.tag : node.digest;
-    const result = await destination.client.manifests.put(
-      destination.repository,
-      reference,
-      manifest,
+    const result = await putNamingKnownBlobs(
+      () => destination.client.manifests.put(destination.repository, reference, manifest, options.signal),
       options.signal,
     );
     subjectIndexed ||= result.subjectIndexed;
     pushed.push(node.digest);
   }
   return { pushed, subjectIndexed };
+}
+
+/**
+ * Waits before each try again: about 1.5 s in all. distribution can answer MANIFEST_BLOB_UNKNOWN
+ * for a blob it holds while another upload of that same blob into the repository commits (it
+ * moves the new data over the old): in the pipeline, jobs of tags sharing small blobs copy them
+ * side by side without a claim (replication/shared-blob.ts, SHARED_COPY_MIN_BYTES), and one job's
+ * manifest push failed so, once in ~20 runs of six tags of one image (a burst of 200 tags: 2 jobs).
+ */
+const BLOB_UNKNOWN_RETRIES_MS = [100, 200, 400, 800];
+
+/** The manifest PUT, tried again while the registry says a blob it names is unknown; a blob still unknown after that fails it. */
+async function putNamingKnownBlobs<T>(put: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await put();
+    } catch (error) {
+      const unknownBlob =
+        error instanceof RegistryError && error.details.some((d) => d.code === 'MANIFEST_BLOB_UNKNOWN');
+      const wait = BLOB_UNKNOWN_RETRIES_MS[attempt];
+      if (!unknownBlob || wait === undefined) throw error;
+      await sleep(wait, signal);
+    }
+  }
 }

@@ -40,30 +40,27 @@ export class Dispatch extends Construct {
       timeout: Duration.seconds(functions.dispatcher.timeoutSeconds),
       reservedConcurrentExecutions: functions.dispatcher.reservedConcurrency,
     });
-    this.dispatchFunction.addEventSource(
-      new SqsEventSource(props.queue, {
-        batchSize: dispatcherSource.batchSize,
-        maxConcurrency: dispatcherSource.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
-    // Its own event source and share of the reserved concurrency (infra/limits.ts): a hand-off is
-    // dispatched while the jobs queue holds a backlog.
-    this.dispatchFunction.addEventSource(
-      new SqsEventSource(props.admittedQueue, {
-        batchSize: props.pipeline.admittedSource.batchSize,
-        maxConcurrency: props.pipeline.admittedSource.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    // The jobs queue and the admitted jobs' queue, each its own share of the reserved concurrency
+    // (infra/limits.ts): a hand-off is dispatched while the jobs queue holds a backlog.
+    for (const [queue, source] of [
+      [props.queue, dispatcherSource],
+      [props.admittedQueue, props.pipeline.admittedSource],
+    ] as const) {
+      this.dispatchFunction.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: source.batchSize,
+          maxConcurrency: source.maxConcurrency,
+          reportBatchItemFailures: true,
+        }),
+      );
+      queue.grantSendMessages(this.dispatchFunction);
+    }
     props.stateMachine.grantStartExecution(this.dispatchFunction);
     this.eventDeadLetters = new Queue(this, 'EventDeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    props.queue.grantSendMessages(this.dispatchFunction);
-    props.admittedQueue.grantSendMessages(this.dispatchFunction);
 
     this.finalizerFunction = new CrossdockFunction(this, 'Finalizer', {
       entry: 'functions/finalizer/handler',

@@ -264,27 +264,23 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const redriven = await redriveUnfinished(app);
     await restartScans(app);
 
-    const dispatchPoller = startPoller({
-      client: queues.client,
-      queueUrl: queues.queueUrl,
-      queueArn: queues.queueArn,
-      handler: (event) => dispatcher.invoke(event),
-      concurrency: pipeline.dispatcherSource.maxConcurrency,
-      batchSize: pipeline.dispatcherSource.batchSize,
-      waitTimeSeconds: 1,
-    });
-    stopping.push(() => dispatchPoller.stop());
-    // The same dispatcher on the admitted jobs' queue, with its own share of its concurrency.
-    const admittedPoller = startPoller({
-      client: queues.client,
-      queueUrl: queues.admittedQueueUrl,
-      queueArn: queues.admittedQueueArn,
-      handler: (event) => dispatcher.invoke(event),
-      concurrency: pipeline.admittedSource.maxConcurrency,
-      batchSize: pipeline.admittedSource.batchSize,
-      waitTimeSeconds: 1,
-    });
-    stopping.push(() => admittedPoller.stop());
+    // The dispatcher reads the jobs queue and the admitted jobs' queue, each with its own share
+    // of its concurrency (infra/limits.ts).
+    for (const [queueUrl, queueArn, source] of [
+      [queues.queueUrl, queues.queueArn, pipeline.dispatcherSource],
+      [queues.admittedQueueUrl, queues.admittedQueueArn, pipeline.admittedSource],
+    ] as const) {
+      const poller = startPoller({
+        client: queues.client,
+        queueUrl,
+        queueArn,
+        handler: (event) => dispatcher.invoke(event),
+        concurrency: source.maxConcurrency,
+        batchSize: source.batchSize,
+        waitTimeSeconds: 1,
+      });
+      stopping.push(() => poller.stop());
+    }
     const deadLetterPoller = startPoller({
       client: queues.client,
       queueUrl: queues.deadLetterQueueUrl,

@@ -212,7 +212,7 @@ try {
     await workload('W4', 'shared base, burst to serve', async () => [
       await sharedBaseWorkload(source, scratch),
     ]);
-  if (wanted('w5')) await workload('W5', 'W1 burst to serve', async () => [await w1Burst(source, scratch)]);
+  if (wanted('w5')) await workload('W5', 'W1 burst to serve', () => w1Burst(source, scratch));
   report();
 } finally {
   await source.stop();

@@ -227,3 +227,33 @@ export async function tagImage(
     if (put.statusCode !== 201) throw new Error(`PUT manifest ${repository}:${tag}: ${put.statusCode}`);
   }
 }
+
+/**
+ * Puts `from:tag` under `to:tag` in the same registry without moving bytes: each blob is
+ * mounted (an index's children are not: single-platform images only), then the manifest put.
+ */
+export async function mountImage(
+  access: RegistryAccess,
+  from: string,
+  to: string,
+  tag: string,
+  blobs: string[],
+): Promise<void> {
+  for (const digest of blobs) {
+    const mount = await call(access, to, 'POST', `/v2/${to}/blobs/uploads/?mount=${digest}&from=${from}`);
+    await mount.body.dump();
+    if (mount.statusCode !== 201)
+      throw new Error(`mount ${digest} from ${from} to ${to}: ${mount.statusCode}`);
+  }
+  const response = await call(access, from, 'GET', `/v2/${from}/manifests/${tag}`, {
+    headers: { accept: ACCEPT },
+  });
+  const bytes = Buffer.from(await response.body.arrayBuffer());
+  if (response.statusCode !== 200) throw new Error(`GET manifest ${from}:${tag}: ${response.statusCode}`);
+  const put = await call(access, to, 'PUT', `/v2/${to}/manifests/${tag}`, {
+    headers: { 'content-type': response.headers['content-type'] as string },
+    body: bytes,
+  });
+  await put.body.dump();
+  if (put.statusCode !== 201) throw new Error(`PUT manifest ${to}:${tag}: ${put.statusCode}`);
+}

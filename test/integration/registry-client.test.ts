@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
 import { deleteTag } from '#replication/delete-tag.ts';
@@ -113,6 +114,37 @@ describe('registry client and steps against a real registry', () => {
     } finally {
       await viaProxy.close();
       await proxy.stop();
+    }
+  });
+
+  it('keeps its connection open after HEAD requests: checks and reads go over one', async () => {
+    // A relay of bytes that counts the TCP connections made to the registry through it.
+    let connections = 0;
+    const relay = createServer((socket) => {
+      connections++;
+      const upstream = connect(Number(new URL(registry.url).port), '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const viaRelay = new RegistryClient({
+      url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+      credentials: { username: 'u', password: 'p' },
+    });
+    try {
+      for (let round = 0; round < 3; round++) {
+        for (const blob of v1.blobs)
+          expect(await viaRelay.blobs.head('team-a/app', blob.digest)).toBe(blob.size);
+        expect((await viaRelay.manifests.head('team-a/app', 'v1'))?.digest).toBe(v1.digest);
+      }
+      expect((await viaRelay.manifests.get('team-a/app', 'v1')).digest).toBe(v1.digest);
+
+      // undici's pool may open a second while the first is being handed back; not one per HEAD.
+      expect(connections).toBeLessThanOrEqual(2);
+    } finally {
+      await viaRelay.close();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
     }
   });
 });

@@ -288,6 +288,10 @@ export class RegistryTransport {
         method: request.method,
         headers,
         body: request.body ?? null,
+        // undici closes a connection after a HEAD unless told not to (for servers that answer
+        // one with a body, nodejs/undici#258); registries do not, and a connection per HEAD
+        // cost a TCP connect at both ends (a quarter of a burst's requests opened one).
+        ...(request.method === 'HEAD' ? { reset: false } : {}),
       };
       if (request.signal) dispatchOptions.signal = request.signal;
       const response = await this.#agent.request(dispatchOptions);

@@ -177,6 +177,12 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     expect(await manifestDigest(destination, 'mirror/team-a/app', 'v1')).toBe(image.digest);
     // A small image's blobs are copied by FetchManifest itself: four state transitions in all.
     expect(states).toEqual(['ChooseAction', 'FetchManifest', 'Route', 'PushManifest']);
+    // The index and its two children are read to plan (FetchManifest), and by digest once more
+    // to push those same bytes (PushManifest): twice each, not three times.
+    const manifestReads = source
+      .requests()
+      .filter((r) => r.method === 'GET' && r.path.startsWith('/v2/team-a/app/manifests/'));
+    expect(manifestReads).toHaveLength(2 * 3);
   });
 
   it('deals the blobs of a big image into blobsPerJob lanes: one state per lane, whatever the layer count', async () => {

@@ -5,7 +5,7 @@ import { fetchManifest } from '#replication/fetch-manifest.ts';
 import { mapLimit } from '#replication/limit.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
 import { holdsBlob } from '#replication/shared-blob.ts';
-import type { RepositoryRef } from '#replication/types.ts';
+import type { ManifestCache, RepositoryRef } from '#replication/types.ts';
 import { JobNotFoundError, JobTransitionError } from '../jobs/errors.ts';
 import { isTerminal, type Job, type JobError, type Progress, type TerminalStatus } from '../jobs/job.ts';
 import { copyLane, type Sides } from './copy-lane.ts';
@@ -237,8 +237,10 @@ export async function pushManifestTask(
   }
   const { source, destination } = await sides(deps, job);
   // By digest: what was checked and copied is what gets pushed, even if the tag moved since.
-  const plan = await fetchManifest(source.client, source.repository, input.digest);
-  const { pushed } = await pushManifest(source, destination, plan, { tag: job.tag });
+  // The bytes read for the plan are the ones pushed: one GET per manifest, not two.
+  const cache: ManifestCache = new Map();
+  const plan = await fetchManifest(source.client, source.repository, input.digest, { cache });
+  const { pushed } = await pushManifest(source, destination, plan, { tag: job.tag, cache });
   await deps.jobs.end(job.id, 'SUCCEEDED', undefined, job.attempt);
   return { pushed };
 }

@@ -7,7 +7,8 @@ import { DigestMismatchError } from '#registry/errors.ts';
 import { copyBlob } from '#replication/copy-blob.ts';
 import { startCuttingProxy } from '../support/fault-proxy.ts';
 import { type Blob, pushImage, randomLayer } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type RegistryPair, startRegistryPair } from '../support/registry-pair.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { blobExists } from '../support/registry-reader.ts';
 
 const MiB = 1024 * 1024;
@@ -19,19 +20,16 @@ describe('copyBlob', () => {
   let sourceClient: RegistryClient;
   let destinationClient: RegistryClient;
 
+  let pair: RegistryPair | undefined;
+
   beforeAll(async () => {
-    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    pair = await startRegistryPair();
+    ({ source, destination, sourceClient, destinationClient } = pair);
     layer = await randomLayer(40 * MiB);
     await pushImage(`${source.host}/team-a/big:v1`, { layers: [layer] });
-    sourceClient = new RegistryClient({ url: source.url });
-    destinationClient = new RegistryClient({ url: destination.url });
   });
 
-  afterAll(async () => {
-    await sourceClient?.close();
-    await destinationClient?.close();
-    await Promise.all([source, destination].map((r) => r?.stop()));
-  });
+  afterAll(() => pair?.stop());
 
   const from = () => ({ client: sourceClient, repository: 'team-a/big' });
 

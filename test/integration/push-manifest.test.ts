@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient } from '#registry/client.ts';
+import type { RegistryClient } from '#registry/client.ts';
 import { copyBlob } from '#replication/copy-blob.ts';
 import { fetchManifest } from '#replication/fetch-manifest.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
 import { type PushedImage, pushImage } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type RegistryPair, startRegistryPair } from '../support/registry-pair.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 
 describe('pushManifest', () => {
@@ -14,18 +15,15 @@ describe('pushManifest', () => {
   let sourceClient: RegistryClient;
   let destinationClient: RegistryClient;
 
+  let pair: RegistryPair | undefined;
+
   beforeAll(async () => {
-    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    pair = await startRegistryPair();
+    ({ source, destination, sourceClient, destinationClient } = pair);
     image = await pushImage(`${source.host}/late/app:v1`);
-    sourceClient = new RegistryClient({ url: source.url });
-    destinationClient = new RegistryClient({ url: destination.url });
   });
 
-  afterAll(async () => {
-    await sourceClient?.close();
-    await destinationClient?.close();
-    await Promise.all([source, destination].map((r) => r?.stop()));
-  });
+  afterAll(() => pair?.stop());
 
   const from = () => ({ client: sourceClient, repository: 'late/app' });
 

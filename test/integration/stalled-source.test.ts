@@ -4,7 +4,8 @@ import { copyBlob, type SourceStall } from '#replication/copy-blob.ts';
 import { SourceStalledError } from '#replication/errors.ts';
 import { type FaultProxy, startStallingProxy, startTricklingProxy } from '../support/fault-proxy.ts';
 import { type Blob, pushImage, randomLayer } from '../support/image-builder.ts';
-import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { type RegistryPair, startRegistryPair } from '../support/registry-pair.ts';
+import type { TestRegistry } from '../support/registry-process.ts';
 import { blobExists } from '../support/registry-reader.ts';
 
 const KiB = 1024;
@@ -15,25 +16,25 @@ const KiB = 1024;
  * second here (30 s by default).
  */
 describe('a source that goes silent in the middle of a blob', () => {
+  let pair: RegistryPair | undefined;
   let source: TestRegistry;
   let destination: TestRegistry;
-  let layer: Blob;
   let destinationClient: RegistryClient;
+  let layer: Blob;
   const proxies: FaultProxy[] = [];
   const clients: RegistryClient[] = [];
 
   beforeAll(async () => {
-    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    pair = await startRegistryPair();
+    ({ source, destination, destinationClient } = pair);
     layer = await randomLayer(1024 * KiB);
     await pushImage(`${source.host}/team-a/app:v1`, { layers: [layer] });
-    destinationClient = new RegistryClient({ url: destination.url });
-    clients.push(destinationClient);
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
     await Promise.all(proxies.map((proxy) => proxy.stop()));
-    await Promise.all([source, destination].map((registry) => registry?.stop()));
+    await pair?.stop();
   });
 
   const sourceVia = (proxy: FaultProxy) => {

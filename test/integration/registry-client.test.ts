@@ -147,4 +147,43 @@ describe('registry client and steps against a real registry', () => {
       await new Promise<void>((resolve) => relay.close(() => resolve()));
     }
   });
+
+  it('tries a read again on a new connection when a kept connection carries bytes it did not ask for', async () => {
+    // A slow server (or proxy) that sends a body after a HEAD's headers: 20 ms after each HEAD's
+    // answer the relay writes stray bytes, and it forwards the next request 40 ms late, so they
+    // arrive as the start of that request's answer on the kept connection.
+    const relay = createServer((socket) => {
+      const upstream = connect(Number(new URL(registry.url).port), '127.0.0.1');
+      let lastWasHead = false;
+      socket.on('data', (chunk: Buffer) => {
+        const delay = lastWasHead ? 40 : 0;
+        lastWasHead = chunk.toString('latin1').startsWith('HEAD ');
+        setTimeout(() => upstream.write(chunk), delay);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        socket.write(chunk);
+        if (lastWasHead) setTimeout(() => socket.writable && socket.write('stray'), 20);
+      });
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const viaRelay = new RegistryClient(
+      {
+        url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+        credentials: { username: 'u', password: 'p' },
+      },
+      { retry: { baseDelayMs: 10 } },
+    );
+    try {
+      const blob = v1.blobs[0] as (typeof v1.blobs)[number];
+      expect(await viaRelay.blobs.head('team-a/app', blob.digest)).toBe(blob.size);
+
+      expect((await viaRelay.manifests.get('team-a/app', 'v1')).digest).toBe(v1.digest);
+    } finally {
+      await viaRelay.close();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
+  });
 });

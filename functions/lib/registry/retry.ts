@@ -45,9 +45,23 @@ export function networkErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * undici could not parse an answer: bytes it did not ask for on a kept connection (a server or
+ * proxy that sends a body after a HEAD's headers, which the transport keeps connections open
+ * across). undici closes that connection; a new one may well answer.
+ */
+function isParserError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (current.name === 'HTTPParserError') return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 export function isRetryableNetworkError(error: unknown): boolean {
   const code = networkErrorCode(error);
-  return code !== undefined && RETRYABLE_NETWORK_CODES.has(code);
+  return (code !== undefined && RETRYABLE_NETWORK_CODES.has(code)) || isParserError(error);
 }
 
 /**

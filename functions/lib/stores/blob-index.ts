@@ -22,9 +22,19 @@ interface HoldersItem {
 /** Lost races for one item are tried again this often, then the hint is left as it is. */
 const WRITE_ATTEMPTS = 3;
 
+/**
+ * How long an item read by `holders` stands in for the read `remember` and `forget` start with:
+ * a copy reads the holders, copies the blob, then remembers it — one GetItem per copied blob
+ * spared. A stale stand-in costs its write's condition (the version read) and one fresh read.
+ */
+const RECENT_READ_MS = 5_000;
+const RECENT_READS_KEPT = 256;
+
 export class BlobIndexStore extends TableStore {
   readonly #maxPerBlob: number;
   readonly #ttlSeconds: number;
+  /** Items `holders` read lately (undefined: there was none), by key: see RECENT_READ_MS. */
+  readonly #recent = new Map<string, { item: HoldersItem | undefined; at: number }>();
 
   constructor(
     client: DynamoDBDocumentClient,
@@ -53,8 +63,22 @@ export class BlobIndexStore extends TableStore {
 
   async holders(registry: string, digest: string): Promise<string[]> {
     const item = await this.#read(registry, digest);
+    const key = `${registry} ${digest}`;
+    this.#recent.delete(key); // re-inserted last: the oldest entries go first
+    this.#recent.set(key, { item, at: this.now() });
+    if (this.#recent.size > RECENT_READS_KEPT)
+      this.#recent.delete(this.#recent.keys().next().value as string);
     if (!item || item.expiresAt < this.#seconds()) return [];
     return item.repositories;
+  }
+
+  /** The item `holders` read for this blob within RECENT_READ_MS, taken (used once); else a fresh read. */
+  async #readForChange(registry: string, digest: string): Promise<HoldersItem | undefined> {
+    const key = `${registry} ${digest}`;
+    const recent = this.#recent.get(key);
+    this.#recent.delete(key);
+    if (recent && this.now() - recent.at <= RECENT_READ_MS) return recent.item;
+    return this.#read(registry, digest);
   }
 
   async remember(registry: string, digest: string, repository: string): Promise<void> {
@@ -80,7 +104,8 @@ export class BlobIndexStore extends TableStore {
   ): Promise<void> {
     const key = blobKey(registry, digest, 'holders');
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const item = await this.#read(registry, digest);
+      const item =
+        attempt === 0 ? await this.#readForChange(registry, digest) : await this.#read(registry, digest);
       const live = item && item.expiresAt >= this.#seconds() ? item.repositories : [];
       const next = change(live, item);
       if (next === undefined) return;

@@ -49,6 +49,39 @@ describe('BlobIndexStore', () => {
     expect((await index.holders('dc-b:5000', blob)).sort()).toEqual(['team/a', 'team/b', 'team/c']);
   });
 
+  it('remembers a blob whose holders it has just read without reading them again', async () => {
+    const blob = digest();
+    await index.remember('dc-b:5000', blob, 'team/a');
+    let reads = 0;
+    const counted = new Proxy(local.client, {
+      get: (target, property) =>
+        property === 'send'
+          ? (command: { constructor: { name: string } }) => {
+              if (command.constructor.name === 'GetCommand') reads++;
+              return target.send(command as never);
+            }
+          : Reflect.get(target, property),
+    });
+    const store = new BlobIndexStore(counted, local.tableName, { now: () => now, ttlDays: 30 });
+
+    expect(await store.holders('dc-b:5000', blob)).toEqual(['team/a']); // a copy looks before it copies
+    await store.remember('dc-b:5000', blob, 'team/b'); // and remembers where it copied to
+
+    expect(reads).toBe(1);
+    expect(await index.holders('dc-b:5000', blob)).toEqual(['team/b', 'team/a']);
+  });
+
+  it('writes the entry right when what it read was changed meanwhile (the write’s condition fails, it reads again)', async () => {
+    const blob = digest();
+    const other = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+    expect(await index.holders('dc-b:5000', blob)).toEqual([]);
+
+    await other.remember('dc-b:5000', blob, 'team/x'); // another job, after our read
+    await index.remember('dc-b:5000', blob, 'team/y');
+
+    expect(await index.holders('dc-b:5000', blob)).toEqual(['team/y', 'team/x']);
+  });
+
   it('lets an entry nobody confirmed for its time to live expire (DynamoDB TTL on expiresAt)', async () => {
     const blob = digest();
     await index.remember('dc-b:5000', blob, 'team/a');

@@ -1,40 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
 import { DigestMismatchError } from '#registry/errors.ts';
 import { copyBlob } from '#replication/copy-blob.ts';
 import { startCuttingProxy } from '../support/fault-proxy.ts';
 import { type Blob, pushImage, randomLayer } from '../support/image-builder.ts';
-import { type RegistryPair, startRegistryPair } from '../support/registry-pair.ts';
-import type { TestRegistry } from '../support/registry-process.ts';
+import { registryPairForSuite } from '../support/registry-pair.ts';
 import { blobExists } from '../support/registry-reader.ts';
 
 const MiB = 1024 * 1024;
 
 describe('copyBlob', () => {
-  let source: TestRegistry;
-  let destination: TestRegistry;
+  const registries = registryPairForSuite();
   let layer: Blob;
-  let sourceClient: RegistryClient;
-  let destinationClient: RegistryClient;
-
-  let pair: RegistryPair | undefined;
 
   beforeAll(async () => {
-    pair = await startRegistryPair();
-    ({ source, destination, sourceClient, destinationClient } = pair);
     layer = await randomLayer(40 * MiB);
-    await pushImage(`${source.host}/team-a/big:v1`, { layers: [layer] });
+    await pushImage(`${registries.source.host}/team-a/big:v1`, { layers: [layer] });
   });
 
-  afterAll(() => pair?.stop());
-
-  const from = () => ({ client: sourceClient, repository: 'team-a/big' });
+  const from = () => ({ client: registries.sourceClient, repository: 'team-a/big' });
 
   it('stops after its byte budget and a later call resumes from the destination offset', async () => {
-    const to = { client: destinationClient, repository: 'resumed/big' };
+    const to = { client: registries.destinationClient, repository: 'resumed/big' };
 
     const first = await copyBlob({
       source: from(),
@@ -44,7 +34,7 @@ describe('copyBlob', () => {
       byteBudget: 16 * MiB,
     });
     expect(first).toMatchObject({ outcome: 'partial', bytesSent: 16 * MiB, upload: { offset: 16 * MiB } });
-    expect(await blobExists(destination, 'resumed/big', layer.digest)).toBe(false);
+    expect(await blobExists(registries.destination, 'resumed/big', layer.digest)).toBe(false);
     if (first.outcome !== 'partial') throw new Error('expected a partial copy');
 
     const second = await copyBlob({
@@ -56,7 +46,7 @@ describe('copyBlob', () => {
     });
 
     expect(second).toEqual({ outcome: 'copied', bytesSent: layer.size - 16 * MiB });
-    expect(await blobExists(destination, 'resumed/big', layer.digest)).toBe(true);
+    expect(await blobExists(registries.destination, 'resumed/big', layer.digest)).toBe(true);
 
     // A retried invocation hands the same, now completed, session again: the blob is there.
     const retried = await copyBlob({ source: from(), destination: to, blob: layer, resume: first.upload });
@@ -64,9 +54,9 @@ describe('copyBlob', () => {
   });
 
   it('starts over when the session it was to resume is gone and the blob is not there', async () => {
-    const to = { client: destinationClient, repository: 'restarted/big' };
+    const to = { client: registries.destinationClient, repository: 'restarted/big' };
     const gone = {
-      location: `${destination.url}/v2/restarted/big/blobs/uploads/${'0'.repeat(8)}-0000-0000-0000-000000000000`,
+      location: `${registries.destination.url}/v2/restarted/big/blobs/uploads/${'0'.repeat(8)}-0000-0000-0000-000000000000`,
       offset: 8 * MiB,
     };
 
@@ -79,11 +69,11 @@ describe('copyBlob', () => {
     });
 
     expect(copied).toEqual({ outcome: 'copied', bytesSent: layer.size });
-    expect(await blobExists(destination, 'restarted/big', layer.digest)).toBe(true);
+    expect(await blobExists(registries.destination, 'restarted/big', layer.digest)).toBe(true);
   });
 
   it('lands a blob whose chunk upload was cut mid-body, verified by digest', async () => {
-    const proxy = await startCuttingProxy(destination, { cutAfterBytes: 20 * MiB, times: 1 });
+    const proxy = await startCuttingProxy(registries.destination, { cutAfterBytes: 20 * MiB, times: 1 });
     const viaProxy = new RegistryClient({ url: proxy.url });
     try {
       const result = await copyBlob({
@@ -96,7 +86,7 @@ describe('copyBlob', () => {
       expect(proxy.cuts()).toBe(1);
       expect(result.outcome).toBe('copied');
       expect(result.bytesSent).toBeGreaterThanOrEqual(layer.size);
-      expect(await blobExists(destination, 'cut/big', layer.digest)).toBe(true);
+      expect(await blobExists(registries.destination, 'cut/big', layer.digest)).toBe(true);
     } finally {
       await viaProxy.close();
       await proxy.stop();
@@ -106,39 +96,41 @@ describe('copyBlob', () => {
   it('mounts a blob from another repository of the destination registry instead of copying it', async () => {
     await copyBlob({
       source: from(),
-      destination: { client: destinationClient, repository: 'mount/a' },
+      destination: { client: registries.destinationClient, repository: 'mount/a' },
       blob: layer,
     });
-    const mark = destination.mark();
+    const mark = registries.destination.mark();
 
     const result = await copyBlob({
       source: from(),
-      destination: { client: destinationClient, repository: 'mount/b' },
+      destination: { client: registries.destinationClient, repository: 'mount/b' },
       blob: layer,
       mountFrom: ['mount/a'],
     });
 
     expect(result).toEqual({ outcome: 'mounted', bytesSent: 0 });
-    expect(destination.requests(mark).filter((r) => r.method === 'PATCH' || r.method === 'PUT')).toEqual([]);
-    expect(await blobExists(destination, 'mount/b', layer.digest)).toBe(true);
+    expect(
+      registries.destination.requests(mark).filter((r) => r.method === 'PATCH' || r.method === 'PUT'),
+    ).toEqual([]);
+    expect(await blobExists(registries.destination, 'mount/b', layer.digest)).toBe(true);
   });
 
   it('refuses a source blob whose bytes do not match its digest, and leaves nothing at the destination', async () => {
     const small = await randomLayer(64 * 1024);
-    await pushImage(`${source.host}/team-a/corrupt:v1`, { layers: [small] });
+    await pushImage(`${registries.source.host}/team-a/corrupt:v1`, { layers: [small] });
     const hex = small.digest.slice('sha256:'.length);
     writeFileSync(
-      join(source.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'),
+      join(registries.source.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data'),
       randomBytes(small.size),
     );
 
     const copy = copyBlob({
-      source: { client: sourceClient, repository: 'team-a/corrupt' },
-      destination: { client: destinationClient, repository: 'corrupt/x' },
+      source: { client: registries.sourceClient, repository: 'team-a/corrupt' },
+      destination: { client: registries.destinationClient, repository: 'corrupt/x' },
       blob: small,
     });
 
     await expect(copy).rejects.toThrow(DigestMismatchError);
-    expect(await blobExists(destination, 'corrupt/x', small.digest)).toBe(false);
+    expect(await blobExists(registries.destination, 'corrupt/x', small.digest)).toBe(false);
   });
 });

@@ -4,8 +4,7 @@ import { copyBlob, type SourceStall } from '#replication/copy-blob.ts';
 import { SourceStalledError } from '#replication/errors.ts';
 import { type FaultProxy, startStallingProxy, startTricklingProxy } from '../support/fault-proxy.ts';
 import { type Blob, pushImage, randomLayer } from '../support/image-builder.ts';
-import { type RegistryPair, startRegistryPair } from '../support/registry-pair.ts';
-import type { TestRegistry } from '../support/registry-process.ts';
+import { registryPairForSuite } from '../support/registry-pair.ts';
 import { blobExists } from '../support/registry-reader.ts';
 
 const KiB = 1024;
@@ -16,25 +15,19 @@ const KiB = 1024;
  * second here (30 s by default).
  */
 describe('a source that goes silent in the middle of a blob', () => {
-  let pair: RegistryPair | undefined;
-  let source: TestRegistry;
-  let destination: TestRegistry;
-  let destinationClient: RegistryClient;
+  const registries = registryPairForSuite();
   let layer: Blob;
   const proxies: FaultProxy[] = [];
   const clients: RegistryClient[] = [];
 
   beforeAll(async () => {
-    pair = await startRegistryPair();
-    ({ source, destination, destinationClient } = pair);
     layer = await randomLayer(1024 * KiB);
-    await pushImage(`${source.host}/team-a/app:v1`, { layers: [layer] });
+    await pushImage(`${registries.source.host}/team-a/app:v1`, { layers: [layer] });
   });
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
     await Promise.all(proxies.map((proxy) => proxy.stop()));
-    await pair?.stop();
   });
 
   const sourceVia = (proxy: FaultProxy) => {
@@ -45,12 +38,12 @@ describe('a source that goes silent in the middle of a blob', () => {
   };
 
   it('ends the copy with a stall error naming the blob and the source, and reports each stall', async () => {
-    const from = sourceVia(await startStallingProxy(source, { stallAfterBytes: 256 * KiB }));
+    const from = sourceVia(await startStallingProxy(registries.source, { stallAfterBytes: 256 * KiB }));
     const stalls: SourceStall[] = [];
 
     const failure = await copyBlob({
       source: from,
-      destination: { client: destinationClient, repository: 'stalled/app' },
+      destination: { client: registries.destinationClient, repository: 'stalled/app' },
       blob: layer,
       onStall: (stall) => stalls.push(stall),
     }).then(
@@ -63,38 +56,42 @@ describe('a source that goes silent in the middle of a blob', () => {
       `source stalled: no bytes for 0.5 s reading ${layer.digest} from hub-a/team-a/app`,
     );
     expect(stalls.map((stall) => stall.givingUp)).toEqual([false, true]);
-    expect(await blobExists(destination, 'stalled/app', layer.digest)).toBe(false);
+    expect(await blobExists(registries.destination, 'stalled/app', layer.digest)).toBe(false);
   }, 30_000);
 
   it('resumes a source that stalled once and then sends the rest', async () => {
-    const from = sourceVia(await startStallingProxy(source, { stallAfterBytes: 256 * KiB, times: 1 }));
+    const from = sourceVia(
+      await startStallingProxy(registries.source, { stallAfterBytes: 256 * KiB, times: 1 }),
+    );
     const stalls: SourceStall[] = [];
 
     const result = await copyBlob({
       source: from,
-      destination: { client: destinationClient, repository: 'resumed/app' },
+      destination: { client: registries.destinationClient, repository: 'resumed/app' },
       blob: layer,
       onStall: (stall) => stalls.push(stall),
     });
 
     expect(result.outcome).toBe('copied');
     expect(stalls).toHaveLength(1);
-    expect(await blobExists(destination, 'resumed/app', layer.digest)).toBe(true);
+    expect(await blobExists(registries.destination, 'resumed/app', layer.digest)).toBe(true);
   }, 30_000);
 
   it('copies from a source that is slow but never silent for as long as the read-idle time', async () => {
-    const from = sourceVia(await startTricklingProxy(source, { bytesPerTick: 128 * KiB, tickMs: 150 }));
+    const from = sourceVia(
+      await startTricklingProxy(registries.source, { bytesPerTick: 128 * KiB, tickMs: 150 }),
+    );
     const stalls: SourceStall[] = [];
 
     const result = await copyBlob({
       source: from,
-      destination: { client: destinationClient, repository: 'slow/app' },
+      destination: { client: registries.destinationClient, repository: 'slow/app' },
       blob: layer,
       onStall: (stall) => stalls.push(stall),
     });
 
     expect(result.outcome).toBe('copied');
     expect(stalls).toEqual([]);
-    expect(await blobExists(destination, 'slow/app', layer.digest)).toBe(true);
+    expect(await blobExists(registries.destination, 'slow/app', layer.digest)).toBe(true);
   }, 30_000);
 });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
 import { startRegistry, type TestRegistry } from './registry-process.ts';
 
@@ -28,4 +29,18 @@ export async function startRegistryPair(): Promise<RegistryPair> {
       await Promise.all([source.stop(), destination.stop()]);
     },
   };
+}
+
+/**
+ * The pair for the enclosing `describe`: started before its tests (before the suite's own
+ * `beforeAll`, which may push images to it), stopped after them. Its fields are set once that
+ * `beforeAll` has run.
+ */
+export function registryPairForSuite(): RegistryPair {
+  const pair = {} as RegistryPair;
+  beforeAll(async () => {
+    Object.assign(pair, await startRegistryPair());
+  });
+  afterAll(() => pair.stop?.());
+  return pair;
 }

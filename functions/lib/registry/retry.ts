@@ -35,12 +35,19 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-export function networkErrorCode(error: unknown): string | undefined {
+/** The error and its causes, four deep at most. */
+function* causeChain(error: unknown): Generator<Error> {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+    yield current;
     current = current.cause;
+  }
+}
+
+export function networkErrorCode(error: unknown): string | undefined {
+  for (const cause of causeChain(error)) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
   }
   return undefined;
 }
@@ -48,14 +55,11 @@ export function networkErrorCode(error: unknown): string | undefined {
 /**
  * undici could not parse an answer: bytes it did not ask for on a kept connection (a server or
  * proxy that sends a body after a HEAD's headers, which the transport keeps connections open
- * across). undici closes that connection; a new one may well answer.
+ * across). undici closes that connection; a new one may well answer. Its HTTPParserError often
+ * carries no code, so it is known by name.
  */
 function isParserError(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    if (current.name === 'HTTPParserError') return true;
-    current = current.cause;
-  }
+  for (const cause of causeChain(error)) if (cause.name === 'HTTPParserError') return true;
   return false;
 }
 

@@ -63,7 +63,7 @@ export class BlobIndexStore extends TableStore {
 
   async holders(registry: string, digest: string): Promise<string[]> {
     const item = await this.#read(registry, digest);
-    const key = `${registry} ${digest}`;
+    const { pk: key } = blobKey(registry, digest, 'holders');
     this.#recent.delete(key); // re-inserted last: the oldest entries go first
     this.#recent.set(key, { item, at: this.now() });
     if (this.#recent.size > RECENT_READS_KEPT)
@@ -74,7 +74,7 @@ export class BlobIndexStore extends TableStore {
 
   /** The item `holders` read for this blob within RECENT_READ_MS, taken (used once); else a fresh read. */
   async #readForChange(registry: string, digest: string): Promise<HoldersItem | undefined> {
-    const key = `${registry} ${digest}`;
+    const { pk: key } = blobKey(registry, digest, 'holders');
     const recent = this.#recent.get(key);
     this.#recent.delete(key);
     if (recent && this.now() - recent.at <= RECENT_READ_MS) return recent.item;

@@ -201,31 +201,42 @@ export async function deleteManifest(
     throw new Error(`DELETE ${repository}@${digest}: ${response.statusCode} ${text}`);
 }
 
+/** Puts the manifest `reference` resolves to in `from` under each of `tags` in `to` (the same bytes). */
+async function putManifestAs(
+  access: RegistryAccess,
+  from: string,
+  reference: string,
+  to: string,
+  tags: string[],
+): Promise<void> {
+  const response = await call(access, from, 'GET', `/v2/${from}/manifests/${reference}`, {
+    headers: { accept: ACCEPT },
+  });
+  const bytes = Buffer.from(await response.body.arrayBuffer());
+  if (response.statusCode !== 200)
+    throw new Error(`GET manifest ${from}:${reference}: ${response.statusCode}`);
+  const mediaType = response.headers['content-type'] as string;
+  for (const tag of tags) {
+    const put = await call(access, to, 'PUT', `/v2/${to}/manifests/${tag}`, {
+      headers: { 'content-type': mediaType },
+      body: bytes,
+    });
+    await put.body.dump();
+    if (put.statusCode !== 201) throw new Error(`PUT manifest ${to}:${tag}: ${put.statusCode}`);
+  }
+}
+
 /**
  * Tags what `reference` resolves to in `repository` again under each of `tags` (manifest PUTs,
  * the same bytes): many tags of one image in seconds, all sharing its blobs.
  */
-export async function tagImage(
+export function tagImage(
   access: RegistryAccess,
   repository: string,
   reference: string,
   tags: string[],
 ): Promise<void> {
-  const response = await call(access, repository, 'GET', `/v2/${repository}/manifests/${reference}`, {
-    headers: { accept: ACCEPT },
-  });
-  const bytes = Buffer.from(await response.body.arrayBuffer());
-  if (response.statusCode !== 200)
-    throw new Error(`GET manifest ${repository}:${reference}: ${response.statusCode}`);
-  const mediaType = response.headers['content-type'] as string;
-  for (const tag of tags) {
-    const put = await call(access, repository, 'PUT', `/v2/${repository}/manifests/${tag}`, {
-      headers: { 'content-type': mediaType },
-      body: bytes,
-    });
-    await put.body.dump();
-    if (put.statusCode !== 201) throw new Error(`PUT manifest ${repository}:${tag}: ${put.statusCode}`);
-  }
+  return putManifestAs(access, repository, reference, repository, tags);
 }
 
 /**
@@ -245,15 +256,5 @@ export async function mountImage(
     if (mount.statusCode !== 201)
       throw new Error(`mount ${digest} from ${from} to ${to}: ${mount.statusCode}`);
   }
-  const response = await call(access, from, 'GET', `/v2/${from}/manifests/${tag}`, {
-    headers: { accept: ACCEPT },
-  });
-  const bytes = Buffer.from(await response.body.arrayBuffer());
-  if (response.statusCode !== 200) throw new Error(`GET manifest ${from}:${tag}: ${response.statusCode}`);
-  const put = await call(access, to, 'PUT', `/v2/${to}/manifests/${tag}`, {
-    headers: { 'content-type': response.headers['content-type'] as string },
-    body: bytes,
-  });
-  await put.body.dump();
-  if (put.statusCode !== 201) throw new Error(`PUT manifest ${to}:${tag}: ${put.statusCode}`);
+  await putManifestAs(access, from, tag, to, [tag]);
 }

@@ -1,4 +1,4 @@
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
 import { deleteTag } from '#replication/delete-tag.ts';
@@ -117,34 +117,57 @@ describe('registry client and steps against a real registry', () => {
     }
   });
 
+  /**
+   * A TCP relay to the registry, reached by a client with the registry's credentials: `wire`
+   * joins each connection to its own upstream one (both are torn down together).
+   */
+  async function viaRelay(
+    wire: (client: Socket, upstream: Socket) => void,
+    options: ConstructorParameters<typeof RegistryClient>[1] = {},
+  ): Promise<{ client: RegistryClient; close(): Promise<void> }> {
+    const relay = createServer((socket) => {
+      const upstream = connect(Number(new URL(registry.url).port), '127.0.0.1');
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+      wire(socket, upstream);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const client = new RegistryClient(
+      {
+        url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+        credentials: { username: 'u', password: 'p' },
+      },
+      options,
+    );
+    return {
+      client,
+      close: async () => {
+        await client.close();
+        await new Promise<void>((resolve) => relay.close(() => resolve()));
+      },
+    };
+  }
+
   it('keeps its connection open after HEAD requests: checks and reads go over one', async () => {
     // A relay of bytes that counts the TCP connections made to the registry through it.
     let connections = 0;
-    const relay = createServer((socket) => {
+    const relay = await viaRelay((socket, upstream) => {
       connections++;
-      const upstream = connect(Number(new URL(registry.url).port), '127.0.0.1');
       socket.pipe(upstream).pipe(socket);
-      socket.on('error', () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const viaRelay = new RegistryClient({
-      url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
-      credentials: { username: 'u', password: 'p' },
     });
     try {
       for (let round = 0; round < 3; round++) {
         for (const blob of v1.blobs)
-          expect(await viaRelay.blobs.head('team-a/app', blob.digest)).toBe(blob.size);
-        expect((await viaRelay.manifests.head('team-a/app', 'v1'))?.digest).toBe(v1.digest);
+          expect(await relay.client.blobs.head('team-a/app', blob.digest)).toBe(blob.size);
+        expect((await relay.client.manifests.head('team-a/app', 'v1'))?.digest).toBe(v1.digest);
       }
-      expect((await viaRelay.manifests.get('team-a/app', 'v1')).digest).toBe(v1.digest);
+      expect((await relay.client.manifests.get('team-a/app', 'v1')).digest).toBe(v1.digest);
 
       // undici's pool may open a second while the first is being handed back; not one per HEAD.
       expect(connections).toBeLessThanOrEqual(2);
     } finally {
-      await viaRelay.close();
-      await new Promise<void>((resolve) => relay.close(() => resolve()));
+      await relay.close();
     }
   });
 
@@ -152,38 +175,28 @@ describe('registry client and steps against a real registry', () => {
     // A slow server (or proxy) that sends a body after a HEAD's headers: 20 ms after each HEAD's
     // answer the relay writes stray bytes, and it forwards the next request 40 ms late, so they
     // arrive as the start of that request's answer on the kept connection.
-    const relay = createServer((socket) => {
-      const upstream = connect(Number(new URL(registry.url).port), '127.0.0.1');
-      let lastWasHead = false;
-      socket.on('data', (chunk: Buffer) => {
-        const delay = lastWasHead ? 40 : 0;
-        lastWasHead = chunk.toString('latin1').startsWith('HEAD ');
-        setTimeout(() => upstream.write(chunk), delay);
-      });
-      upstream.on('data', (chunk: Buffer) => {
-        socket.write(chunk);
-        if (lastWasHead) setTimeout(() => socket.writable && socket.write('stray'), 20);
-      });
-      socket.on('error', () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-      socket.on('close', () => upstream.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const viaRelay = new RegistryClient(
-      {
-        url: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
-        credentials: { username: 'u', password: 'p' },
+    const relay = await viaRelay(
+      (socket, upstream) => {
+        let lastWasHead = false;
+        socket.on('data', (chunk: Buffer) => {
+          const delay = lastWasHead ? 40 : 0;
+          lastWasHead = chunk.toString('latin1').startsWith('HEAD ');
+          setTimeout(() => upstream.write(chunk), delay);
+        });
+        upstream.on('data', (chunk: Buffer) => {
+          socket.write(chunk);
+          if (lastWasHead) setTimeout(() => socket.writable && socket.write('stray'), 20);
+        });
       },
       { retry: { baseDelayMs: 10 } },
     );
     try {
       const blob = v1.blobs[0] as (typeof v1.blobs)[number];
-      expect(await viaRelay.blobs.head('team-a/app', blob.digest)).toBe(blob.size);
+      expect(await relay.client.blobs.head('team-a/app', blob.digest)).toBe(blob.size);
 
-      expect((await viaRelay.manifests.get('team-a/app', 'v1')).digest).toBe(v1.digest);
+      expect((await relay.client.manifests.get('team-a/app', 'v1')).digest).toBe(v1.digest);
     } finally {
-      await viaRelay.close();
-      await new Promise<void>((resolve) => relay.close(() => resolve()));
+      await relay.close();
     }
   });
 });

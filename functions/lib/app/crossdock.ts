@@ -12,6 +12,8 @@ import type { DueRunPorts } from '../drift/due-runs.ts';
 import { type SyncResult, syncPolicy } from '../drift/policy-sync.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { ExecutionInput } from '../jobs/message.ts';
+import { ProcessSlots } from '../jobs/process-slots.ts';
+import type { RunningSlots } from '../jobs/running-slots.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
 import type { SharedBlobs } from '../replication/blob-index.ts';
 import { wakingClaims } from '../replication/release-waiters.ts';
@@ -70,6 +72,12 @@ export interface AppServices {
    * otherwise each is kept in this process, which is the whole of the local runtime.
    */
   sharedRequestBudgets?: boolean | undefined;
+  /**
+   * Running slots kept in the records, shared by every dispatcher and workflow invocation
+   * (deployed); otherwise in this process, which runs every job of the local runtime
+   * (functions/lib/jobs/running-slots.ts).
+   */
+  sharedRunningSlots?: boolean | undefined;
   now?: () => number;
 }
 
@@ -80,7 +88,7 @@ export class Crossdock {
   readonly settings: AppSettings;
   readonly jobs: JobStore;
   readonly locks: TagLockStore;
-  readonly leases: LeaseStore;
+  readonly leases: RunningSlots;
   /** Registries, sources and policies; with a vault, their secrets are kept in it. */
   readonly config: ApiConfigStore;
   readonly scans: ScanStore;
@@ -113,7 +121,9 @@ export class Crossdock {
     this.#now = services.now ?? Date.now;
     this.jobs = new JobStore(dynamo, settings.tableName, { ...options, keepDays: settings.recordsKeepDays });
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
-    this.leases = new LeaseStore(dynamo, settings.tableName, options);
+    this.leases = services.sharedRunningSlots
+      ? new LeaseStore(dynamo, settings.tableName, options)
+      : new ProcessSlots(options);
     const records = new ConfigStore(dynamo, settings.tableName, options);
     this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);

@@ -69,5 +69,6 @@ export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossd
     executions,
     secret: (name) => vault.read(name),
     sharedRequestBudgets: true,
+    sharedRunningSlots: true,
   });
 }

@@ -6,12 +6,20 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  destinationScope,
+  GLOBAL_SCOPE,
+  type LeaseRequest,
+  type RunningSlots,
+  type Slot,
+} from '../jobs/running-slots.ts';
 import { isConditionFailed } from './errors.ts';
 import { TableStore } from './table-store.ts';
 
 /**
- * Running slots for admission (limits.runningJobs overall, limits.perDestination per
- * destination registry), without transactions or counters: slot items.
+ * Running slots for admission in the table, where many dispatchers and workflow invocations
+ * race (the RunningSlots of functions/lib/jobs/running-slots.ts; the local runtime keeps
+ * them in its memory: process-slots.ts), without transactions or counters: slot items.
  *
  * A scope has N slot items, `pk = lease#global` (or `lease#dest#<registry>`), `sk = slot#<k>`
  * for k in 0..N-1. A job takes a slot with a conditional put that wins only when the slot is
@@ -27,31 +35,15 @@ import { TableStore } from './table-store.ts';
  * Lowering a limit leaves slots at k ≥ the new limit held until their jobs release them.
  */
 
-export interface LeaseRequest {
-  jobId: string;
-  /** The destination registry's name. */
-  destination: string;
-  globalLimit: number;
-  perDestinationLimit: number;
-  ttlSeconds: number;
-}
-
-interface Slot {
-  pk: string;
-  sk: string;
-}
-
 interface LeaseRecord {
   slots: Slot[];
   ttlSeconds: number;
   expiresAt: number;
 }
 
-const GLOBAL = 'lease#global';
-const destinationScope = (destination: string) => `lease#dest#${destination}`;
 const leaseKey = (jobId: string) => ({ pk: `job#${jobId}`, sk: 'lease' });
 
-export class LeaseStore extends TableStore {
+export class LeaseStore extends TableStore implements RunningSlots {
   #seconds(): number {
     return Math.floor(this.now() / 1000);
   }
@@ -105,7 +97,7 @@ export class LeaseStore extends TableStore {
    */
   async slots(destinations: readonly string[]): Promise<(Slot & { jobId: string })[]> {
     const held: (Slot & { jobId: string })[] = [];
-    for (const scope of [GLOBAL, ...destinations.map(destinationScope)]) {
+    for (const scope of [GLOBAL_SCOPE, ...destinations.map(destinationScope)]) {
       const result = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -132,7 +124,8 @@ export class LeaseStore extends TableStore {
       await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: slot,
+          // The key only: a slot as `slots` lists it carries its holder too, which a key may not.
+          Key: { pk: slot.pk, sk: slot.sk },
           ConditionExpression: 'jobId = :job',
           ExpressionAttributeValues: { ':job': jobId },
         }),
@@ -156,7 +149,7 @@ export class LeaseStore extends TableStore {
     const now = this.#seconds();
     const expiresAt = now + ttlSeconds;
     const [freeGlobal, freeForDestination] = await Promise.all([
-      this.#freeSlots(GLOBAL, request.globalLimit, jobId, now),
+      this.#freeSlots(GLOBAL_SCOPE, request.globalLimit, jobId, now),
       this.#freeSlots(destinationScope(request.destination), request.perDestinationLimit, jobId, now),
     ]);
     if (freeGlobal.length === 0 || freeForDestination.length === 0) return false;
@@ -291,7 +284,7 @@ export class LeaseStore extends TableStore {
         KeyConditionExpression: 'pk = :scope',
         FilterExpression: 'expiresAt >= :now',
         ExpressionAttributeValues: {
-          ':scope': destination === undefined ? GLOBAL : destinationScope(destination),
+          ':scope': destination === undefined ? GLOBAL_SCOPE : destinationScope(destination),
           ':now': this.#seconds(),
         },
         Select: 'COUNT',

@@ -1,15 +1,20 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ProcessSlots } from '../../../functions/lib/jobs/process-slots.ts';
+import type { RunningSlots } from '../../../functions/lib/jobs/running-slots.ts';
 import { LeaseStore } from '../../../functions/lib/stores/leases.ts';
 import { type LocalTable, startLocalTable } from './local-table.ts';
 
+/**
+ * The running slots' rules (functions/lib/jobs/running-slots.ts), the same for both keepers:
+ * the table's slot items (deployed) and one process's memory (the local runtime).
+ */
+
 let local: LocalTable;
 let now = Date.parse('2025-01-01T00:00:00Z');
-let leases: LeaseStore;
 let run = 0;
 
 beforeAll(async () => {
   local = await startLocalTable();
-  leases = new LeaseStore(local.client, local.tableName, { now: () => now });
 });
 afterAll(() => local.close());
 // Earlier tests' leases expire: each test starts with every slot free.
@@ -26,7 +31,17 @@ const request = (jobId: string, destination = 'dc-b') => ({
   ttlSeconds: 600,
 });
 
-describe('LeaseStore', () => {
+const keepers: [string, () => RunningSlots][] = [
+  ['LeaseStore (the table)', () => new LeaseStore(local.client, local.tableName, { now: () => now })],
+  ['ProcessSlots (this process)', () => new ProcessSlots({ now: () => now })],
+];
+
+describe.each(keepers)('%s', (_, keeper) => {
+  let leases: RunningSlots;
+  beforeAll(() => {
+    leases = keeper();
+  });
+
   it('never more than 2 leases with a limit of 2, even under 20 concurrent acquires', async () => {
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -81,6 +96,29 @@ describe('LeaseStore', () => {
     expect(await leases.countActive()).toBe(0);
     expect(await leases.acquire(request('c'))).toBe(true);
     expect(await leases.acquire(request('d'))).toBe(true);
+  });
+
+  it('shows the reconciler who holds each slot, and frees a slot only for its holder', async () => {
+    expect(await leases.acquire(request('a'))).toBe(true);
+    expect(await leases.acquire(request('b', 'dc-c'))).toBe(true);
+
+    // Earlier tests' expired slots are listed too, until taken again: this test's jobs only.
+    const held = (await leases.slots(['dc-b', 'dc-c'])).filter((slot) => slot.jobId.startsWith(`${run}-`));
+
+    expect(held.map((slot) => `${slot.pk} ${slot.jobId}`).sort()).toEqual(
+      [
+        `lease#dest#dc-b ${request('a').jobId}`,
+        `lease#dest#dc-c ${request('b').jobId}`,
+        `lease#global ${request('a').jobId}`,
+        `lease#global ${request('b').jobId}`,
+      ].sort(),
+    );
+    const ofA = held.filter((slot) => slot.jobId === request('a').jobId);
+    for (const slot of ofA) await leases.freeSlot(slot, request('b').jobId); // not b's: stays
+    expect(await leases.countActive('dc-b')).toBe(1);
+    for (const slot of ofA) await leases.freeSlot(slot, request('a').jobId);
+    expect(await leases.countActive('dc-b')).toBe(0);
+    expect(await leases.countActive()).toBe(1);
   });
 
   it('lets expired leases free themselves, and renewing keeps a lease alive', async () => {

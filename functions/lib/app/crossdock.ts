@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { cancelPolicyJobs, type PolicyCancellation } from '../api/policy-jobs.ts';
 import { type ScanOptions, type ScanPorts, type ScanResult, scanPolicyJobs } from '../api/policy-scan.ts';
 import type { ApiConfigStore, ApiPorts, ScanRequest } from '../api/ports.ts';
+import { DEFAULT_BLOB_CLAIM_TTL_SECONDS } from '../config/defaults.ts';
 import { type AdmissionPorts, admitParked } from '../dispatch/admission.ts';
 import type { DeadLetterPorts } from '../dispatch/dead-letter.ts';
 import type { DispatchPorts } from '../dispatch/dispatch-job.ts';
@@ -15,8 +16,8 @@ import type { ExecutionInput } from '../jobs/message.ts';
 import { ProcessSlots } from '../jobs/process-slots.ts';
 import type { RunningSlots } from '../jobs/running-slots.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
-import type { SharedBlobs } from '../replication/blob-index.ts';
-import { wakingClaims } from '../replication/release-waiters.ts';
+import type { BlobClaims, SharedBlobs } from '../replication/blob-index.ts';
+import { LocalBlobClaims } from '../replication/blob-locations.ts';
 import { SHARED_COPY_MIN_BYTES } from '../replication/shared-blob.ts';
 import { logger, metrics } from '../runtime/observability.ts';
 import { RegistryClientCache } from '../runtime/registry-clients.ts';
@@ -68,16 +69,12 @@ export interface AppServices {
   /** Reads a secret by name (Secrets Manager when deployed, env or a file locally). */
   secret?: ((name: string) => Promise<string | undefined>) | undefined;
   /**
-   * Registries' request budgets kept in the records, shared by every invocation (deployed);
-   * otherwise each is kept in this process, which is the whole of the local runtime.
+   * What invocations coordinate through — registries' request budgets, running slots
+   * (functions/lib/jobs/running-slots.ts), blob claims — kept in the records, shared by every
+   * invocation (deployed); otherwise in this process, which runs every job of the local runtime
+   * and starts with none of them after a restart (docs/architecture.md, "Local runtime").
    */
-  sharedRequestBudgets?: boolean | undefined;
-  /**
-   * Running slots kept in the records, shared by every dispatcher and workflow invocation
-   * (deployed); otherwise in this process, which runs every job of the local runtime
-   * (functions/lib/jobs/running-slots.ts).
-   */
-  sharedRunningSlots?: boolean | undefined;
+  sharedCoordination?: boolean | undefined;
   now?: () => number;
 }
 
@@ -98,7 +95,9 @@ export class Crossdock {
   readonly parking: ParkingStore;
   /** Where blobs are in the destination registries, and the claims to copy one (shared blobs). */
   readonly blobIndex: BlobIndexStore;
-  readonly blobClaims: BlobClaimStore;
+  /** Claims to copy a blob (the table's deployed, this process's locally: `sharedCoordination`). */
+  readonly blobClaims: BlobClaims;
+  readonly blobClaimTtlSeconds: number;
   /** The copy steps' blob index and claims; one per process, so a release here wakes a waiter here. */
   readonly #sharedBlobs: SharedBlobs;
   readonly queue: JobQueue;
@@ -121,7 +120,7 @@ export class Crossdock {
     this.#now = services.now ?? Date.now;
     this.jobs = new JobStore(dynamo, settings.tableName, { ...options, keepDays: settings.recordsKeepDays });
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
-    this.leases = services.sharedRunningSlots
+    this.leases = services.sharedCoordination
       ? new LeaseStore(dynamo, settings.tableName, options)
       : new ProcessSlots(options);
     const records = new ConfigStore(dynamo, settings.tableName, options);
@@ -133,15 +132,11 @@ export class Crossdock {
     });
     this.parking = new ParkingStore(dynamo, settings.tableName, options);
     this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, options);
-    this.blobClaims = new BlobClaimStore(dynamo, settings.tableName, {
-      ...options,
-      ...(settings.blobClaimTtlSeconds ? { ttlSeconds: settings.blobClaimTtlSeconds } : {}),
-    });
-    this.#sharedBlobs = {
-      index: this.blobIndex,
-      claims: wakingClaims(this.blobClaims),
-      minBytes: SHARED_COPY_MIN_BYTES,
-    };
+    this.blobClaimTtlSeconds = settings.blobClaimTtlSeconds || DEFAULT_BLOB_CLAIM_TTL_SECONDS;
+    this.blobClaims = services.sharedCoordination
+      ? new BlobClaimStore(dynamo, settings.tableName, { ...options, ttlSeconds: this.blobClaimTtlSeconds })
+      : new LocalBlobClaims({ ...options, ttlSeconds: this.blobClaimTtlSeconds });
+    this.#sharedBlobs = { index: this.blobIndex, claims: this.blobClaims, minBytes: SHARED_COPY_MIN_BYTES };
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.admittedQueue = new JobQueue(services.sqs, settings.admittedQueueUrl ?? settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
@@ -166,7 +161,7 @@ export class Crossdock {
       registry: (name) => this.config.getRegistry(name),
       ...(services.secret ? { secret: services.secret } : {}),
       // Deployed, many invocations call a registry at once: its budget is kept in the records.
-      ...(services.sharedRequestBudgets
+      ...(services.sharedCoordination
         ? {
             budget: (registry: string, requestsPerSecond: number) =>
               new SharedRequestBudget(
@@ -486,7 +481,7 @@ export class Crossdock {
       clients: this.registries,
       byteBudget: this.settings.copyByteBudget,
       sharedBlobs: this.#sharedBlobs,
-      renewClaimEveryMs: (this.blobClaims.ttlSeconds * 1000) / 3,
+      renewClaimEveryMs: (this.blobClaimTtlSeconds * 1000) / 3,
       warn: (message, fields) => logger.warn(message, fields),
     };
   }

@@ -68,7 +68,6 @@ export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossd
     sqs: new SQSClient({}),
     executions,
     secret: (name) => vault.read(name),
-    sharedRequestBudgets: true,
-    sharedRunningSlots: true,
+    sharedCoordination: true,
   });
 }

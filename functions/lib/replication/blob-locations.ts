@@ -64,31 +64,48 @@ export class BlobLocations implements BlobIndex {
 }
 
 /**
- * Claims inside one process (the CLI's `sync` runs several tags at once): a holder keeps its
- * claim until it releases it, which the copy does whatever happens (in a `finally`).
+ * Claims inside one process: the CLI's `sync` (several tags at once) and the local runtime's
+ * `serve`, whose every job runs in the process (a restart starts with no claim, as its copies
+ * died with it). With `ttlSeconds` a claim lasts that long unless its holder claims it again,
+ * as the table's claims do (functions/lib/stores/blob-claims.ts): a task that died or was given
+ * up holding one delays the others at most that long. Without, a holder keeps its claim until
+ * it releases it, which the CLI's copy does whatever happens (in a `finally`).
  */
 export class LocalBlobClaims implements BlobClaims {
-  readonly #holders = new Map<string, string>();
+  readonly #holders = new Map<string, { holder: string; expiresAt: number }>();
   readonly #waiters = new ReleaseWaiters();
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(options: { ttlSeconds?: number | undefined; now?: (() => number) | undefined } = {}) {
+    this.#ttlMs = options.ttlSeconds === undefined ? Number.POSITIVE_INFINITY : options.ttlSeconds * 1000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Who holds the claim now: nobody once it expired. */
+  #holder(key: string): string | undefined {
+    const current = this.#holders.get(key);
+    return current && current.expiresAt >= this.#now() ? current.holder : undefined;
+  }
 
   async claim(registry: string, digest: string, holder: string): Promise<boolean> {
     const key = `${registry} ${digest}`;
-    const current = this.#holders.get(key);
+    const current = this.#holder(key);
     if (current !== undefined && current !== holder) return false;
-    this.#holders.set(key, holder);
+    this.#holders.set(key, { holder, expiresAt: this.#now() + this.#ttlMs });
     return true;
   }
 
   async release(registry: string, digest: string, holder: string): Promise<void> {
     const key = `${registry} ${digest}`;
-    if (this.#holders.get(key) !== holder) return;
+    if (this.#holder(key) !== holder) return;
     this.#holders.delete(key);
     this.#waiters.wake(key);
   }
 
   released(registry: string, digest: string, signal: AbortSignal): Promise<void> {
     const key = `${registry} ${digest}`;
-    if (!this.#holders.has(key)) return Promise.resolve();
+    if (this.#holder(key) === undefined) return Promise.resolve();
     return this.#waiters.wait(key, signal);
   }
 }

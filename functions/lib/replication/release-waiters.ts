@@ -1,5 +1,3 @@
-import type { BlobClaims } from './blob-index.ts';
-
 /**
  * Who waits, in this process, for a blob's claim to be given up (BlobClaims.released): a
  * release wakes them all at once. A waiter that stops listening (its signal aborts, the poll
@@ -32,24 +30,4 @@ export class ReleaseWaiters {
   get size(): number {
     return this.#waiting.size;
   }
-}
-
-/**
- * `claims` that also wake this process's waiters when a holder here gives a claim up. The
- * table's claims cannot tell a waiter in another process (a Lambda's) that a copy landed — it
- * polls — but in the local runtime every job's tasks share one process, so a waiting job mounts
- * the blob the moment the copy lands instead of at its next poll (docs/architecture.md, "Mounts").
- */
-export function wakingClaims(claims: BlobClaims): BlobClaims {
-  const waiters = new ReleaseWaiters();
-  const key = (registry: string, digest: string) => `${registry} ${digest}`;
-  return {
-    claim: (registry, digest, holder) => claims.claim(registry, digest, holder),
-    async release(registry, digest, holder) {
-      await claims.release(registry, digest, holder);
-      // Woken by a release that was not the holder's, a waiter only looks once more.
-      waiters.wake(key(registry, digest));
-    },
-    released: (registry, digest, signal) => waiters.wait(key(registry, digest), signal),
-  };
 }

@@ -84,8 +84,8 @@ export async function startPipeline(
     },
     dynamo: table.client,
     sqs,
-    // The handlers as deployed: their running slots in the table, which many invocations share.
-    sharedRunningSlots: true,
+    // The handlers as deployed: budgets, slots and claims in the table, which invocations share.
+    sharedCoordination: true,
     scans: {
       async start(request) {
         pipeline.scans.push(request);

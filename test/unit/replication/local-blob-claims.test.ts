@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalBlobClaims } from '#replication/blob-locations.ts';
 import { ReleaseWaiters } from '#replication/release-waiters.ts';
 
-describe('LocalBlobClaims (the one-shot CLI’s claims, in this process)', () => {
+describe('LocalBlobClaims (the claims of the CLI and of serve, in this process)', () => {
   it('gives a blob’s claim to one holder at a time, and to the next once it is released', async () => {
     const claims = new LocalBlobClaims();
 
@@ -32,6 +32,23 @@ describe('LocalBlobClaims (the one-shot CLI’s claims, in this process)', () =>
     await expect(
       claims.released('reg', 'sha256:unclaimed', new AbortController().signal),
     ).resolves.toBeUndefined();
+  });
+
+  it('with a time to live, lets another take a claim its holder neither released nor renewed', async () => {
+    let now = 0;
+    const claims = new LocalBlobClaims({ ttlSeconds: 60, now: () => now });
+    await claims.claim('reg', 'sha256:c', 'dead-job#1');
+    await claims.claim('reg', 'sha256:d', 'live-job#1');
+    await claims.claim('reg', 'sha256:e', 'dead-job#1');
+
+    now = 50_000;
+    expect(await claims.claim('reg', 'sha256:d', 'live-job#1')).toBe(true); // renewed
+    now = 61_000;
+
+    expect(await claims.claim('reg', 'sha256:c', 'job-2#1')).toBe(true);
+    expect(await claims.claim('reg', 'sha256:d', 'job-2#1')).toBe(false);
+    // Nobody holds an expired claim: a waiter does not wait for it.
+    await expect(claims.released('reg', 'sha256:e', new AbortController().signal)).resolves.toBeUndefined();
   });
 });
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wakingClaims } from '../../../functions/lib/replication/release-waiters.ts';
 import { BlobClaimStore } from '../../../functions/lib/stores/blob-claims.ts';
 import { BlobIndexStore } from '../../../functions/lib/stores/blob-index.ts';
 import { sweepExpired } from '../../../functions/lib/stores/sweeper.ts';
@@ -112,24 +111,6 @@ describe('BlobClaimStore', () => {
     expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(false);
     await claims.release('dc-b:5000', blob, 'job-1#1');
     expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(true);
-  });
-
-  it('wakes a waiter of this process when the holder releases, through wakingClaims, and only then', async () => {
-    const shared = wakingClaims(claims);
-    const blob = digest();
-    await shared.claim('dc-b:5000', blob, 'job-1#1');
-    let woken = false;
-    const waiting = shared.released?.('dc-b:5000', blob, new AbortController().signal).then(() => {
-      woken = true;
-    });
-
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(woken).toBe(false);
-    await shared.release('dc-b:5000', blob, 'job-1#1');
-    await waiting;
-
-    expect(woken).toBe(true);
-    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(true); // given up in the table too
   });
 
   it('lets another holder take a claim its holder never released once it expired', async () => {

@@ -225,7 +225,7 @@ export class LeaseStore extends TableStore implements RunningSlots {
         this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: slot,
+            Key: { pk: slot.pk, sk: slot.sk },
             UpdateExpression: 'SET expiresAt = :expiresAt',
             ConditionExpression:
               slot.sk === 'lease' ? 'attribute_exists(pk)' : 'jobId = :job AND expiresAt >= :now',

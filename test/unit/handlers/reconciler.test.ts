@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { reconcile } from '../../../functions/lib/reconcile/reconcile.ts';
@@ -159,10 +160,19 @@ describe('the reconciler', () => {
     await pipeline.app.jobs.recordEnd(ended.id, 'SUCCEEDED'); // its end never freed the slots
     const live = await submit();
     await holdSlots(live);
+    // A slot taken by a job that died before it recorded its lease: no lease record lists it.
+    const orphan = await submit();
+    await pipeline.app.dynamo.send(
+      new PutCommand({
+        TableName: pipeline.app.settings.tableName,
+        Item: { pk: 'lease#global', sk: 'slot#9', jobId: orphan.id, expiresAt: Date.now() / 1000 + 3600 },
+      }),
+    );
+    await pipeline.app.jobs.recordEnd(orphan.id, 'FAILED');
 
     const result = await now();
 
-    expect(result.slotsFreed).toBe(1);
+    expect(result.slotsFreed).toBe(2);
     expect(await pipeline.app.leases.countActive()).toBe(1);
     expect(await pipeline.app.leases.countActive('dc-b')).toBe(1);
   });

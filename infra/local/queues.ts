@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { MAX_RECEIVE_COUNT } from '../../functions/lib/config/defaults.ts';
+import { type QueueActions, sendDirectly } from './direct-queues.ts';
 import { inMemoryHandler } from './in-memory-handler.ts';
 
 /**
@@ -53,34 +54,55 @@ export interface LocalQueues {
 }
 
 /** The parts of fauxqs's unexported modules used here (fauxqs 2.4). */
-interface FauxqsInternals {
+export interface FauxqsInternals {
   PersistenceManager: new (
     dataDir: string,
   ) => { db: { exec(sql: string): void }; loadSqsAndSns(sqs: unknown, sns: unknown): void; close(): void };
   SqsStore: new () => { persistence?: unknown; allQueues(): Iterable<{ persistence?: unknown }> };
   SnsStore: new () => { persistence?: unknown };
   S3Store: new () => unknown;
+  /** What fauxqs's actions throw for a request they refuse (before changing anything). */
+  SqsError: new (
+    ...args: never[]
+  ) => Error;
+  /** The actions its router calls for a job's path (direct-queues.ts). */
+  actions: QueueActions;
 }
 
-async function loadInternals(): Promise<FauxqsInternals> {
+export async function loadFauxqsInternals(): Promise<FauxqsInternals> {
   const dist = new URL('.', import.meta.resolve('fauxqs'));
   const load = (file: string) => import(new URL(file, dist).href);
-  const [persistence, sqs, sns, s3] = await Promise.all([
-    load('persistence.js'),
-    load('sqs/sqsStore.js'),
-    load('sns/snsStore.js'),
-    load('s3/s3Store.js'),
-  ]);
+  const [persistence, sqs, sns, s3, errors, send, sendBatch, receive, remove, removeBatch] =
+    await Promise.all([
+      load('persistence.js'),
+      load('sqs/sqsStore.js'),
+      load('sns/snsStore.js'),
+      load('s3/s3Store.js'),
+      load('common/errors.js'),
+      load('sqs/actions/sendMessage.js'),
+      load('sqs/actions/sendMessageBatch.js'),
+      load('sqs/actions/receiveMessage.js'),
+      load('sqs/actions/deleteMessage.js'),
+      load('sqs/actions/deleteMessageBatch.js'),
+    ]);
+  const actions: QueueActions = {
+    SendMessage: send.sendMessage,
+    SendMessageBatch: sendBatch.sendMessageBatch,
+    ReceiveMessage: receive.receiveMessage,
+    DeleteMessage: remove.deleteMessage,
+    DeleteMessageBatch: removeBatch.deleteMessageBatch,
+  };
   const internals = {
     PersistenceManager: persistence.PersistenceManager,
     SqsStore: sqs.SqsStore,
     SnsStore: sns.SnsStore,
     S3Store: s3.S3Store,
+    SqsError: errors.SqsError,
   };
-  for (const [name, value] of Object.entries(internals)) {
+  for (const [name, value] of Object.entries({ ...internals, ...actions })) {
     if (typeof value !== 'function') throw new Error(`fauxqs no longer has ${name} where crossdock loads it`);
   }
-  return internals;
+  return { ...internals, actions };
 }
 
 export async function startLocalQueues(options: LocalQueuesOptions): Promise<LocalQueues> {
@@ -89,7 +111,7 @@ export async function startLocalQueues(options: LocalQueuesOptions): Promise<Loc
     throw new Error('visibilityTimeoutSeconds must be at least 1');
   }
   const region = options.region ?? 'us-east-1';
-  const { PersistenceManager, SqsStore, SnsStore, S3Store } = await loadInternals();
+  const { PersistenceManager, SqsStore, SnsStore, S3Store, SqsError, actions } = await loadFauxqsInternals();
 
   // As startFauxqs: load the stored state first, then attach persistence (write-through).
   const persistence = new PersistenceManager(options.dataDir);
@@ -109,14 +131,21 @@ export async function startLocalQueues(options: LocalQueuesOptions): Promise<Loc
     stores: { sqsStore, snsStore, s3Store: new S3Store() } as never,
   });
   await app.ready();
-  const client = new SQSClient({
-    region,
-    // Never resolved or connected: the request handler answers in memory.
-    endpoint: `http://sqs.${region}.localhost`,
-    useQueueUrlAsEndpoint: false,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    requestHandler: inMemoryHandler(app),
-  });
+  // The commands of a job's path call fauxqs's actions directly (direct-queues.ts); the rest,
+  // and a refusal's exception, go through the SDK to the app in memory.
+  const client = sendDirectly(
+    new SQSClient({
+      region,
+      // Never resolved or connected: the request handler answers in memory.
+      endpoint: `http://sqs.${region}.localhost`,
+      useQueueUrlAsEndpoint: false,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      requestHandler: inMemoryHandler(app),
+    }),
+    sqsStore,
+    actions,
+    (error) => error instanceof SqsError,
+  );
   const close = async () => {
     client.destroy();
     await app.close(); // ends pending long polls

@@ -97,7 +97,8 @@ export class Crossdock {
   readonly blobIndex: BlobIndexStore;
   /** Claims to copy a blob (the table's deployed, this process's locally: `sharedCoordination`). */
   readonly blobClaims: BlobClaims;
-  readonly blobClaimTtlSeconds: number;
+  /** How long a claim lasts unless its holder renews it (the copy renews every third of it). */
+  readonly #blobClaimTtlSeconds: number;
   /** The copy steps' blob index and claims; one per process, so a release here wakes a waiter here. */
   readonly #sharedBlobs: SharedBlobs;
   readonly queue: JobQueue;
@@ -132,10 +133,10 @@ export class Crossdock {
     });
     this.parking = new ParkingStore(dynamo, settings.tableName, options);
     this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, options);
-    this.blobClaimTtlSeconds = settings.blobClaimTtlSeconds || DEFAULT_BLOB_CLAIM_TTL_SECONDS;
+    this.#blobClaimTtlSeconds = settings.blobClaimTtlSeconds || DEFAULT_BLOB_CLAIM_TTL_SECONDS;
     this.blobClaims = services.sharedCoordination
-      ? new BlobClaimStore(dynamo, settings.tableName, { ...options, ttlSeconds: this.blobClaimTtlSeconds })
-      : new LocalBlobClaims({ ...options, ttlSeconds: this.blobClaimTtlSeconds });
+      ? new BlobClaimStore(dynamo, settings.tableName, { ...options, ttlSeconds: this.#blobClaimTtlSeconds })
+      : new LocalBlobClaims({ ...options, ttlSeconds: this.#blobClaimTtlSeconds });
     this.#sharedBlobs = { index: this.blobIndex, claims: this.blobClaims, minBytes: SHARED_COPY_MIN_BYTES };
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.admittedQueue = new JobQueue(services.sqs, settings.admittedQueueUrl ?? settings.jobQueueUrl);
@@ -481,7 +482,7 @@ export class Crossdock {
       clients: this.registries,
       byteBudget: this.settings.copyByteBudget,
       sharedBlobs: this.#sharedBlobs,
-      renewClaimEveryMs: (this.blobClaimTtlSeconds * 1000) / 3,
+      renewClaimEveryMs: (this.#blobClaimTtlSeconds * 1000) / 3,
       warn: (message, fields) => logger.warn(message, fields),
     };
   }

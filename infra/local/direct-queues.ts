@@ -1,4 +1,5 @@
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+import { abortable } from './in-memory-handler.ts';
 
 /**
  * The local runtime's queue client without the SDK's request pipeline, as direct-records.ts
@@ -98,35 +99,6 @@ function outputOf(name: keyof QueueActions, answer: unknown): Record<string, unk
   }
   for (const key of Object.keys(output)) if (output[key] === undefined) delete output[key];
   return { ...output, $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 } };
-}
-
-function abortError(): Error {
-  const error = new Error('Request aborted');
-  error.name = 'AbortError';
-  return error;
-}
-
-/**
- * Answers as soon as the signal aborts; the action itself runs on (a long poll abandoned so may
- * still take a message, which comes back after the visibility timeout — as through the SDK).
- */
-function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(abortError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** `client`, whose `send` calls fauxqs's actions on `store` for the commands of a job's path. */

@@ -53,7 +53,8 @@ function abortError(): Error {
   return error;
 }
 
-function abortable<T>(work: PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
+/** Rejects with an AbortError as soon as the signal aborts; `work` itself runs on. */
+export function abortable<T>(work: PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return Promise.resolve(work);
   if (signal.aborted) return Promise.reject(abortError());
   return new Promise<T>((resolve, reject) => {

@@ -115,6 +115,8 @@ export function sendDirectly(
     if (!action) return viaSdk(command, options);
     const body = bodyOf(name, command.input);
     try {
+      // An aborted long poll answers at once and its action runs on, as through the SDK: a
+      // message it takes then comes back after the visibility timeout.
       const answer = await abortable(
         Promise.resolve().then(() => action(body, store)),
         options?.abortSignal,

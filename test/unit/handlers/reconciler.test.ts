@@ -161,11 +161,14 @@ describe('the reconciler', () => {
     const live = await submit();
     await holdSlots(live);
     // A slot taken by a job that died before it recorded its lease: no lease record lists it.
+    // (A free one: the others' slots were picked at random.)
     const orphan = await submit();
+    const taken = new Set((await pipeline.app.leases.slots([])).map((slot) => slot.sk));
+    const free = Array.from({ length: 10 }, (_, k) => `slot#${k}`).find((sk) => !taken.has(sk));
     await pipeline.app.dynamo.send(
       new PutCommand({
         TableName: pipeline.app.settings.tableName,
-        Item: { pk: 'lease#global', sk: 'slot#9', jobId: orphan.id, expiresAt: Date.now() / 1000 + 3600 },
+        Item: { pk: 'lease#global', sk: free, jobId: orphan.id, expiresAt: Date.now() / 1000 + 3600 },
       }),
     );
     await pipeline.app.jobs.recordEnd(orphan.id, 'FAILED');

@@ -1,4 +1,4 @@
-import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { abortable } from './in-memory-handler.ts';
 
 /**
@@ -29,45 +29,37 @@ interface Command {
   input: Record<string, unknown>;
 }
 
-type WireAttribute = Omit<MessageAttributeValue, 'BinaryValue' | 'BinaryListValues'> & {
-  BinaryValue?: string;
-  BinaryListValues?: string[];
-};
-
 const base64 = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
 
-/** Message attributes as the SDK's JSON serialiser sends them: binary values in base64. */
-function toWire(attributes: unknown): Record<string, WireAttribute> | undefined {
+/**
+ * A copy of message attributes with their binary values converted (`binary`): the string
+ * lists copied too, so neither side keeps the other's arrays.
+ */
+function convertAttributes<From, To>(
+  attributes: unknown,
+  binary: (value: From) => To,
+): Record<string, unknown> | undefined {
   if (attributes === undefined) return undefined;
-  const wire: Record<string, WireAttribute> = {};
-  for (const [name, value] of Object.entries(attributes as Record<string, MessageAttributeValue>)) {
-    const { BinaryValue, BinaryListValues, ...rest } = value;
-    wire[name] = {
-      ...rest,
-      ...(BinaryValue !== undefined ? { BinaryValue: base64(BinaryValue) } : {}),
-      ...(BinaryListValues !== undefined ? { BinaryListValues: BinaryListValues.map(base64) } : {}),
-    };
-  }
-  return wire;
-}
-
-/** Message attributes as the SDK parses them: binary values as bytes (and a copy, not fauxqs's own). */
-function fromWire(attributes: unknown): Record<string, MessageAttributeValue> | undefined {
-  if (attributes === undefined) return undefined;
-  const parsed: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(attributes as Record<string, WireAttribute>)) {
+  type Attribute = { BinaryValue?: From; BinaryListValues?: From[]; StringListValues?: string[] };
+  const converted: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(attributes as Record<string, Attribute>)) {
     const { BinaryValue, BinaryListValues, StringListValues, ...rest } = value;
-    parsed[name] = {
+    converted[name] = {
       ...rest,
       ...(StringListValues !== undefined ? { StringListValues: [...StringListValues] } : {}),
-      ...(BinaryValue !== undefined ? { BinaryValue: bytes(BinaryValue) } : {}),
-      ...(BinaryListValues !== undefined ? { BinaryListValues: BinaryListValues.map(bytes) } : {}),
+      ...(BinaryValue !== undefined ? { BinaryValue: binary(BinaryValue) } : {}),
+      ...(BinaryListValues !== undefined ? { BinaryListValues: BinaryListValues.map(binary) } : {}),
     };
   }
-  return parsed;
+  return converted;
 }
+
+/** Message attributes as the SDK's JSON serialiser sends them: binary values in base64. */
+const toWire = (attributes: unknown) => convertAttributes(attributes, base64);
+/** Message attributes as the SDK parses them: binary values as bytes (a copy, not fauxqs's own). */
+const fromWire = (attributes: unknown) => convertAttributes(attributes, bytes);
 
 function withAttributes<T extends Record<string, unknown>>(
   item: T,

@@ -2,6 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { parser } from '@aws-lambda-powertools/batch/parser';
 import type { ParsedRecord } from '@aws-lambda-powertools/batch/types';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
+import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { app } from '../lib/app/current.ts';
 import { dispatchJob } from '../lib/dispatch/dispatch-job.ts';
@@ -20,10 +22,14 @@ import { submitJobs } from '../lib/webhook/submit-jobs.ts';
 
 type QueueRecord = ParsedRecord<SQSRecord, QueueMessage>;
 
+/**
+ * The record schema is built once here, not per record: given `innerSchema`, the Batch parser
+ * extends the SQS record schema again for every record and loads its helpers on the first one,
+ * in the middle of the first burst (docs/performance.md, "Local runtime cost").
+ */
 const processor = new BatchProcessor(EventType.SQS, {
   parser,
-  innerSchema: queueMessageSchema,
-  transformer: 'json',
+  schema: SqsRecordSchema.extend({ body: JSONStringified(queueMessageSchema) }),
   logger,
 });
 

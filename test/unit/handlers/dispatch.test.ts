@@ -48,6 +48,20 @@ describe('the dispatch function', () => {
     expect(await pipeline.app.leases.countActive('dc-b')).toBe(1);
   });
 
+  it('reports a message it cannot read as failed (it goes on to the dead-letter queue) and dispatches the others', async () => {
+    const job = await queuedJob();
+    const event = sqsEvent(['garbage', { jobId: 7 }, { jobId: job.id, attempt: 1 }]);
+
+    const response = await dispatch(event, lambdaContext('dispatch'));
+
+    const [garbage, wrongShape] = event.Records;
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: garbage?.messageId },
+      { itemIdentifier: wrongShape?.messageId },
+    ]);
+    expect(pipeline.started.map((s) => s.input.jobId)).toEqual([job.id]);
+  });
+
   it('parks a job over the running limit in its destination’s line, still QUEUED, and sends nothing', async () => {
     const jobs = [await queuedJob(), await queuedJob(), await queuedJob()];
     pipeline.sent.length = 0;

@@ -87,6 +87,18 @@ const DYNALITE_THREAD = `
   const { parentPort, workerData } = await import('node:worker_threads');
   const { createRequire } = await import('node:module');
   const require = createRequire(workerData.dynaliteUrl);
+  // LevelDB answers a read from memory or the OS's cache in microseconds; classic-level's
+  // async get hands each one to libuv's pool and back, which cost this thread ~0.13 ms a read
+  // on a busy machine (docs/performance.md, "The local runtime's own cost"). This thread only
+  // serves records, so it reads synchronously.
+  const { ClassicLevel } = createRequire(require.resolve('level'))('classic-level');
+  ClassicLevel.prototype._get = function (key, options) {
+    try {
+      return Promise.resolve(this._getSync(key, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   const { default: dynalite } = await import(workerData.dynaliteUrl);
   const server = dynalite({ path: workerData.dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   server.on('error', (error) => parentPort.postMessage({ error: String(error && error.message) }));

@@ -115,6 +115,32 @@ describe('copyBlob', () => {
     expect(await blobExists(registries.destination, 'mount/b', layer.digest)).toBe(true);
   });
 
+  describe('with a time limit (a Lambda’s remaining time)', () => {
+    const patchesInto = async (repository: string, timeLeftMs: number) => {
+      const mark = registries.destination.mark();
+      const result = await copyBlob({
+        source: from(),
+        destination: { client: registries.destinationClient, repository },
+        blob: layer,
+        timeLeft: () => timeLeftMs,
+      });
+      expect(result).toEqual({ outcome: 'copied', bytesSent: layer.size });
+      expect(await blobExists(registries.destination, repository, layer.digest)).toBe(true);
+      return registries.destination.requests(mark).filter((r) => r.method === 'PATCH').length;
+    };
+
+    it('sends a blob the time left covers at the assumed rate in one chunk, without probing the link', async () => {
+      // 40 MiB: over the one-PUT limit; at the assumed 5 MB/s, 8.4 s of the 10 minutes left.
+      expect(await patchesInto('timed/roomy', 600_000)).toBe(1);
+    });
+
+    it('probes the link with a first small chunk when the time left would not cover the blob at the assumed rate', async () => {
+      // 4 s usable of 5: the 40 MiB would take 8.4 s at 5 MB/s, so a 4 MiB probe measures the
+      // link (fast here) and the rest goes in a second chunk sized from that rate.
+      expect(await patchesInto('timed/tight', 5_000)).toBe(2);
+    });
+  });
+
   it('refuses a source blob whose bytes do not match its digest, and leaves nothing at the destination', async () => {
     const small = await randomLayer(64 * 1024);
     await pushImage(`${registries.source.host}/team-a/corrupt:v1`, { layers: [small] });

@@ -25,9 +25,12 @@ const MAX_RESUMES = 5;
  */
 const MAX_STALLS_WITHOUT_PROGRESS = 2;
 /**
- * With a time limit (`timeLeft`): the first chunk of a call measures the link, and each next
- * chunk is sized to end well before the time runs out. A chunk is never cut by the deadline,
- * because distribution cancels an upload whose PATCH was cut mid-body (docs/architecture.md).
+ * With a time limit (`timeLeft`): each chunk is sized from the rate the chunks before it
+ * measured, to end well before the time runs out. A chunk is never cut by the deadline, because
+ * distribution cancels an upload whose PATCH was cut mid-body (docs/architecture.md). Before
+ * anything is measured, a rest that fits the time left at ASSUMED_BYTES_PER_MS (the rate the
+ * one-PUT choice assumes) goes as it is; a longer one starts with a probe chunk that measures the
+ * link — a separate GET and PATCH, which an ordinary blob in a Lambda's minutes does not need.
  */
 const PROBE_CHUNK = 4 * 1024 * 1024;
 const MIN_CHUNK = 1024 * 1024;
@@ -260,7 +263,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       const offset = upload.offset;
       let length = Math.min(chunkSize, blob.size - offset);
       if (clock) {
-        const fits = clock.fits();
+        const fits = clock.fits(blob.size - offset);
         if (fits === 0) return { outcome: 'partial', bytesSent, upload };
         length = Math.min(length, fits);
       }
@@ -333,10 +336,10 @@ function timeBudget(timeLeft: () => number) {
       ms += took;
     },
     /** Bytes the next chunk may carry (0: stop now), from the rate measured so far. */
-    fits(): number {
+    fits(remaining: number): number {
       const left = timeLeft() - reserve;
       if (left <= 0) return 0;
-      if (ms === 0) return PROBE_CHUNK;
+      if (ms === 0) return remaining / ASSUMED_BYTES_PER_MS < left ? remaining : PROBE_CHUNK;
       const fit = Math.floor((bytes / ms) * left * 0.8);
       return fit < MIN_CHUNK ? 0 : fit;
     },

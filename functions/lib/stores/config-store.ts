@@ -1,4 +1,11 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import {
   type PolicyConfig,
@@ -20,12 +27,50 @@ import { TableStore } from './table-store.ts';
  * Credentials (registry passwords, webhook secrets) are stored as given: the local runtime
  * keeps its records on this machine. The deployed stack stores Secrets Manager references in
  * their place, so that secrets never sit in the table.
+ *
+ * A store that is its records' only writer (`soleWriter`: the local runtime, whose process owns
+ * its state folder and takes every change through its API) keeps a copy of each kind once read
+ * and changes it with each write it makes: a job's policy and source lookups then cost no
+ * record operation (docs/performance.md, "The local runtime's own cost"). Deployed, the API and
+ * the pipeline's functions are separate writers and readers, so every read goes to the table.
  */
 
 const KINDS = { registry: registrySchema, source: sourceSchema, policy: policySchema } as const;
 type Kind = keyof typeof KINDS;
 
 export class ConfigStore extends TableStore {
+  /** With `soleWriter`: each kind's items by name, as read once and changed by this store since. */
+  readonly #copies: Map<Kind, Promise<Map<string, unknown>>> | undefined;
+
+  constructor(
+    client: DynamoDBDocumentClient,
+    tableName: string,
+    options: { now?: () => number; soleWriter?: boolean } = {},
+  ) {
+    super(client, tableName, options);
+    this.#copies = options.soleWriter ? new Map() : undefined;
+  }
+
+  /** The kept copy of a kind, read from the table on first use (again after a failed read). */
+  #copy(kind: Kind): Promise<Map<string, unknown>> | undefined {
+    const copies = this.#copies;
+    if (!copies) return undefined;
+    let copy = copies.get(kind);
+    if (!copy) {
+      copy = this.#query(kind).then((values) => new Map(values.map((value) => [value.name, value])));
+      copies.set(kind, copy);
+      copy.catch(() => copies.delete(kind));
+    }
+    return copy;
+  }
+
+  /** Changes the kept copy of a kind, if there is one, after a write to the table succeeded. */
+  async #changeCopy(kind: Kind, name: string, value: unknown | undefined): Promise<void> {
+    const copy = await this.#copies?.get(kind)?.catch(() => undefined);
+    if (value === undefined) copy?.delete(name);
+    else copy?.set(name, structuredClone(value));
+  }
+
   async #put<K extends Kind>(kind: K, input: unknown): Promise<z.output<(typeof KINDS)[K]>> {
     const value = KINDS[kind].parse(input) as z.output<(typeof KINDS)[K]>;
     await this.client.send(
@@ -34,10 +79,13 @@ export class ConfigStore extends TableStore {
         Item: { pk: `config#${kind}`, sk: value.name, value, updatedAt: this.iso() },
       }),
     );
+    await this.#changeCopy(kind, value.name, value);
     return value;
   }
 
   async #get<T>(kind: Kind, name: string): Promise<T | undefined> {
+    const copy = this.#copy(kind);
+    if (copy) return structuredClone((await copy).get(name)) as T | undefined;
     const result = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
@@ -50,7 +98,14 @@ export class ConfigStore extends TableStore {
 
   /** All items of a kind, by name. */
   async #list<T>(kind: Kind): Promise<T[]> {
-    const values: T[] = [];
+    const copy = this.#copy(kind);
+    if (!copy) return this.#query(kind) as Promise<T[]>;
+    const values = [...(await copy).values()] as { name: string }[];
+    return structuredClone(values.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) as T[];
+  }
+
+  async #query(kind: Kind): Promise<{ name: string }[]> {
+    const values: { name: string }[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
@@ -62,7 +117,7 @@ export class ConfigStore extends TableStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) values.push(item.value as T);
+      for (const item of page.Items ?? []) values.push(item.value as { name: string });
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
     return values;
@@ -77,6 +132,7 @@ export class ConfigStore extends TableStore {
         ReturnValues: 'ALL_OLD',
       }),
     );
+    await this.#changeCopy(kind, name, undefined);
     return result.Attributes !== undefined;
   }
 
@@ -133,7 +189,9 @@ export class ConfigStore extends TableStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return result.Attributes?.value as PolicyConfig;
+      const policy = result.Attributes?.value as PolicyConfig;
+      await this.#changeCopy('policy', name, policy);
+      return policy;
     } catch (error) {
       if (isConditionFailed(error))
         throw new RecordNotFoundError(`no policy named "${name}"`, { cause: error });

@@ -7,13 +7,18 @@ import { type LocalTable, startLocalTable } from './local-table.ts';
 let local: LocalTable;
 let config: ConfigStore;
 
-beforeAll(async () => {
-  local = await startLocalTable();
-  config = new ConfigStore(local.client, local.tableName);
-});
-afterAll(() => local.close());
+// The same rules whether every read goes to the table (deployed) or to the copy a sole writer
+// keeps (the local runtime).
+describe.each([
+  { mode: 'reading the table', soleWriter: false },
+  { mode: 'as the sole writer, reading its copy', soleWriter: true },
+])('ConfigStore, $mode', ({ soleWriter }) => {
+  beforeAll(async () => {
+    local = await startLocalTable();
+    config = new ConfigStore(local.client, local.tableName, { soleWriter });
+  });
+  afterAll(() => local.close());
 
-describe('ConfigStore', () => {
   it('keeps registries as the schema reads them, and lists them by name', async () => {
     const stored = await config.putRegistry({ name: 'hub-a', url: 'http://127.0.0.1:5001/' });
     expect(stored).toMatchObject({ name: 'hub-a', url: 'http://127.0.0.1:5001', kind: 'distribution' });
@@ -62,5 +67,37 @@ describe('ConfigStore', () => {
     await expect(config.setPolicyEnabled('missing', true)).rejects.toBeInstanceOf(RecordNotFoundError);
     expect(await config.deletePolicy('team-a-to-dc-b')).toBe(true);
     expect(await config.deleteSource('hub-a')).toBe(true);
+  });
+});
+
+describe('ConfigStore as the sole writer', () => {
+  beforeAll(async () => {
+    local = await startLocalTable();
+    config = new ConfigStore(local.client, local.tableName, { soleWriter: true });
+  });
+  afterAll(() => local.close());
+
+  it('answers from the copy it read once: a change written behind its back is not seen', async () => {
+    await config.putRegistry({ name: 'hub-a', url: 'http://127.0.0.1:5001' });
+    expect((await config.listRegistries()).map((r) => r.name)).toEqual(['hub-a']);
+
+    const other = new ConfigStore(local.client, local.tableName);
+    await other.putRegistry({ name: 'behind', url: 'http://127.0.0.1:5002' });
+
+    expect(await config.getRegistry('behind')).toBeUndefined();
+    expect(await other.getRegistry('behind')).toMatchObject({ name: 'behind' });
+  });
+
+  it('sees its own writes, in name order, and keeps its copy from what callers do to the answers', async () => {
+    await config.putRegistry({ name: 'zz-last', url: 'http://127.0.0.1:5003' });
+    await config.putRegistry({ name: 'aa-first', url: 'http://127.0.0.1:5004' });
+    expect((await config.listRegistries()).map((r) => r.name)).toEqual(['aa-first', 'hub-a', 'zz-last']);
+
+    const answer = await config.getRegistry('aa-first');
+    if (answer) answer.url = 'http://elsewhere';
+    expect((await config.getRegistry('aa-first'))?.url).toBe('http://127.0.0.1:5004');
+
+    await config.deleteRegistry('zz-last');
+    expect(await config.getRegistry('zz-last')).toBeUndefined();
   });
 });

@@ -124,7 +124,11 @@ export class Crossdock {
     this.leases = services.sharedCoordination
       ? new LeaseStore(dynamo, settings.tableName, options)
       : new ProcessSlots(options);
-    const records = new ConfigStore(dynamo, settings.tableName, options);
+    // Alone with its records (the local runtime), the process keeps a copy of the config.
+    const records = new ConfigStore(dynamo, settings.tableName, {
+      ...options,
+      soleWriter: !services.sharedCoordination,
+    });
     this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);
     this.policyRuns = new PolicyRunStore(dynamo, settings.tableName, {
@@ -132,7 +136,10 @@ export class Crossdock {
       keepDays: settings.recordsKeepDays,
     });
     this.parking = new ParkingStore(dynamo, settings.tableName, options);
-    this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, options);
+    this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, {
+      ...options,
+      soleWriter: !services.sharedCoordination,
+    });
     this.#blobClaimTtlSeconds = settings.blobClaimTtlSeconds || DEFAULT_BLOB_CLAIM_TTL_SECONDS;
     this.blobClaims = services.sharedCoordination
       ? new BlobClaimStore(dynamo, settings.tableName, { ...options, ttlSeconds: this.#blobClaimTtlSeconds })

@@ -11,6 +11,11 @@ import { TableStore } from './table-store.ts';
  * present; read before every upload. Entries expire (`expiresAt`, DynamoDB's TTL) unless
  * confirmed again, and a refused mount forgets its repository: it is a hint, and a wrong one
  * costs one failed mount (docs/architecture.md, "Mounts").
+ *
+ * A store that is its records' only writer (`soleWriter`: the local runtime, whose process
+ * runs every job) keeps the items it read or wrote last and answers from them: it wrote every
+ * change since. What changes behind its back anyway (the sweeper deleting an expired item)
+ * fails its next write's condition, which drops the kept item and reads the table again.
  */
 
 interface HoldersItem {
@@ -29,21 +34,35 @@ const WRITE_ATTEMPTS = 3;
  */
 const RECENT_READ_MS = 5_000;
 const RECENT_READS_KEPT = 256;
+/** Items a sole writer keeps (a few hundred bytes each); the least recently used go first. */
+const KNOWN_ITEMS_KEPT = 10_000;
 
 export class BlobIndexStore extends TableStore {
   readonly #maxPerBlob: number;
   readonly #ttlSeconds: number;
   /** Items `holders` read lately (undefined: there was none), by key: see RECENT_READ_MS. */
   readonly #recent = new Map<string, { item: HoldersItem | undefined; at: number }>();
+  /** With `soleWriter`: each item as this store last read or wrote it (undefined: none), by key. */
+  readonly #known: Map<string, HoldersItem | undefined> | undefined;
 
   constructor(
     client: DynamoDBDocumentClient,
     tableName: string,
-    options: { now?: () => number; maxPerBlob?: number; ttlDays?: number } = {},
+    options: { now?: () => number; maxPerBlob?: number; ttlDays?: number; soleWriter?: boolean } = {},
   ) {
     super(client, tableName, options);
     this.#maxPerBlob = options.maxPerBlob ?? 3;
     this.#ttlSeconds = (options.ttlDays ?? BLOB_INDEX_TTL_DAYS) * 86_400;
+    this.#known = options.soleWriter ? new Map() : undefined;
+  }
+
+  /** Keeps an item as last read or written, as the most recently used. */
+  #know(key: string, item: HoldersItem | undefined): void {
+    const known = this.#known;
+    if (!known) return;
+    known.delete(key);
+    known.set(key, item);
+    if (known.size > KNOWN_ITEMS_KEPT) known.delete(known.keys().next().value as string);
   }
 
   #seconds(): number {
@@ -51,29 +70,36 @@ export class BlobIndexStore extends TableStore {
   }
 
   async #read(registry: string, digest: string): Promise<HoldersItem | undefined> {
+    const key = blobKey(registry, digest, 'holders');
+    if (this.#known?.has(key.pk)) {
+      const item = this.#known.get(key.pk);
+      this.#know(key.pk, item);
+      return item;
+    }
     const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: blobKey(registry, digest, 'holders'),
-        ConsistentRead: true,
-      }),
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
+    // A write of this store that landed while the read was under way knows better.
+    if (!this.#known?.has(key.pk)) this.#know(key.pk, Item as HoldersItem | undefined);
     return Item as HoldersItem | undefined;
   }
 
   async holders(registry: string, digest: string): Promise<string[]> {
     const item = await this.#read(registry, digest);
-    const { pk: key } = blobKey(registry, digest, 'holders');
-    this.#recent.delete(key); // re-inserted last: the oldest entries go first
-    this.#recent.set(key, { item, at: this.now() });
-    if (this.#recent.size > RECENT_READS_KEPT)
-      this.#recent.delete(this.#recent.keys().next().value as string);
+    if (!this.#known) {
+      const { pk: key } = blobKey(registry, digest, 'holders');
+      this.#recent.delete(key); // re-inserted last: the oldest entries go first
+      this.#recent.set(key, { item, at: this.now() });
+      if (this.#recent.size > RECENT_READS_KEPT)
+        this.#recent.delete(this.#recent.keys().next().value as string);
+    }
     if (!item || item.expiresAt < this.#seconds()) return [];
-    return item.repositories;
+    return [...item.repositories];
   }
 
   /** The item `holders` read for this blob within RECENT_READ_MS, taken (used once); else a fresh read. */
   async #readForChange(registry: string, digest: string): Promise<HoldersItem | undefined> {
+    if (this.#known) return this.#read(registry, digest);
     const { pk: key } = blobKey(registry, digest, 'holders');
     const recent = this.#recent.get(key);
     this.#recent.delete(key);
@@ -118,6 +144,7 @@ export class BlobIndexStore extends TableStore {
       try {
         if (next.length === 0) {
           await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: key, ...condition }));
+          this.#know(key.pk, undefined);
         } else {
           const written: HoldersItem = {
             repositories: next,
@@ -127,10 +154,12 @@ export class BlobIndexStore extends TableStore {
           await this.client.send(
             new PutCommand({ TableName: this.tableName, Item: { ...key, ...written }, ...condition }),
           );
+          this.#know(key.pk, written);
         }
         return;
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
+        this.#known?.delete(key.pk); // changed behind this store's back: read the table again
       }
     }
   }

@@ -19,7 +19,16 @@ beforeAll(async () => {
 });
 afterAll(() => local.close());
 
-describe('BlobIndexStore', () => {
+// The same rules whether every read goes to the table (deployed) or a sole writer answers from
+// the items it read or wrote (the local runtime).
+describe.each([
+  { mode: 'reading the table', soleWriter: false },
+  { mode: 'as the sole writer', soleWriter: true },
+])('BlobIndexStore, $mode', ({ soleWriter }) => {
+  beforeAll(() => {
+    index = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30, soleWriter });
+  });
+
   it('answers the repositories holding a blob, newest first, at most three, per registry', async () => {
     const blob = digest();
     for (const repository of ['team/a', 'team/b', 'team/c', 'team/d'])
@@ -61,13 +70,14 @@ describe('BlobIndexStore', () => {
             }
           : Reflect.get(target, property),
     });
-    const store = new BlobIndexStore(counted, local.tableName, { now: () => now, ttlDays: 30 });
+    const store = new BlobIndexStore(counted, local.tableName, { now: () => now, ttlDays: 30, soleWriter });
 
     expect(await store.holders('dc-b:5000', blob)).toEqual(['team/a']); // a copy looks before it copies
     await store.remember('dc-b:5000', blob, 'team/b'); // and remembers where it copied to
 
     expect(reads).toBe(1);
-    expect(await index.holders('dc-b:5000', blob)).toEqual(['team/b', 'team/a']);
+    const table = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+    expect(await table.holders('dc-b:5000', blob)).toEqual(['team/b', 'team/a']);
   });
 
   it('writes the entry right when what it read was changed meanwhile (the write’s condition fails, it reads again)', async () => {
@@ -88,6 +98,54 @@ describe('BlobIndexStore', () => {
     now += 31 * 86_400_000;
     expect(await index.holders('dc-b:5000', blob)).toEqual([]);
     expect(await sweepExpired(local.client, local.tableName, new Date(now))).toBeGreaterThan(0);
+  });
+});
+
+describe('BlobIndexStore as the sole writer', () => {
+  const countingGets = () => {
+    const counter = { reads: 0 };
+    const client = new Proxy(local.client, {
+      get: (target, property) =>
+        property === 'send'
+          ? (command: { constructor: { name: string } }) => {
+              if (command.constructor.name === 'GetCommand') counter.reads++;
+              return target.send(command as never);
+            }
+          : Reflect.get(target, property),
+    });
+    return {
+      counter,
+      store: new BlobIndexStore(client, local.tableName, { now: () => now, ttlDays: 30, soleWriter: true }),
+    };
+  };
+
+  it('reads a blob’s entry from the table once, then answers from what it read and wrote', async () => {
+    const blob = digest();
+    const { counter, store } = countingGets();
+
+    expect(await store.holders('dc-b:5000', blob)).toEqual([]);
+    await store.remember('dc-b:5000', blob, 'team/a');
+    await store.remember('dc-b:5000', blob, 'team/b');
+    await store.forget('dc-b:5000', blob, 'team/a');
+    expect(await store.holders('dc-b:5000', blob)).toEqual(['team/b']);
+
+    expect(counter.reads).toBe(1);
+    expect(await index.holders('dc-b:5000', blob)).toEqual(['team/b']); // the table has it all
+  });
+
+  it('writes again when the sweeper deleted an expired entry it still kept', async () => {
+    const blob = digest();
+    const { store } = countingGets();
+    await store.remember('dc-b:5000', blob, 'team/a');
+    now += 31 * 86_400_000;
+    await sweepExpired(local.client, local.tableName, new Date(now));
+
+    await store.remember('dc-b:5000', blob, 'team/b');
+
+    expect(await store.holders('dc-b:5000', blob)).toEqual(['team/b']);
+    expect(
+      await new BlobIndexStore(local.client, local.tableName, { now: () => now }).holders('dc-b:5000', blob),
+    ).toEqual(['team/b']);
   });
 });
 

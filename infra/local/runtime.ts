@@ -229,7 +229,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       sqs,
       executions: {
         async start(name, input) {
-          await executions.start(name, input);
+          const { alreadyRunning } = await executions.start(name, input);
+          return alreadyRunning ? 'existed' : 'started';
         },
         describe: async (executionArn) => executions.describe(executionArn),
       },

@@ -48,10 +48,16 @@ import { type SecretVault, VaultedConfigStore } from './vaulted-config.ts';
 
 /** Step Functions as the pipeline uses it: start a job's execution, ask how one stands. */
 export interface Executions {
-  /** Starts the execution; one of that name already running or finished counts as started. */
-  start(name: string, input: ExecutionInput): Promise<void>;
+  /**
+   * Starts the execution: 'started', or 'existed' when one of that name was there already
+   * (finished, or running where the answer says so: AWS answers a running one with the same
+   * input as a start), which the caller may not assume still runs.
+   */
+  start(name: string, input: ExecutionInput): Promise<ExecutionStart>;
   describe(executionArn: string): Promise<ExecutionState>;
 }
+
+export type ExecutionStart = 'started' | 'existed';
 
 export interface ScanStarter {
   /** Runs `scanPolicyJobs` for the request in the background (an async invocation on AWS). */
@@ -72,7 +78,9 @@ export interface AppServices {
    * What invocations coordinate through — registries' request budgets, running slots
    * (functions/lib/jobs/running-slots.ts), blob claims — kept in the records, shared by every
    * invocation (deployed); otherwise in this process, which runs every job of the local runtime
-   * and starts with none of them after a restart (docs/architecture.md, "Local runtime").
+   * and starts with none of them after a restart (docs/architecture.md, "Local runtime"). Unset,
+   * the process is also its records' only writer: the config, blob index and parking stores keep
+   * what they read and wrote (`soleWriter`).
    */
   sharedCoordination?: boolean | undefined;
   now?: () => number;
@@ -124,22 +132,18 @@ export class Crossdock {
     this.leases = services.sharedCoordination
       ? new LeaseStore(dynamo, settings.tableName, options)
       : new ProcessSlots(options);
-    // Alone with its records (the local runtime), the process keeps a copy of the config.
-    const records = new ConfigStore(dynamo, settings.tableName, {
-      ...options,
-      soleWriter: !services.sharedCoordination,
-    });
+    // Alone with its records (the local runtime), the process keeps what it reads of the config,
+    // the blob index and the parking lines, and changes it with its own writes.
+    const kept = { ...options, soleWriter: !services.sharedCoordination };
+    const records = new ConfigStore(dynamo, settings.tableName, kept);
     this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);
     this.policyRuns = new PolicyRunStore(dynamo, settings.tableName, {
       ...options,
       keepDays: settings.recordsKeepDays,
     });
-    this.parking = new ParkingStore(dynamo, settings.tableName, options);
-    this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, {
-      ...options,
-      soleWriter: !services.sharedCoordination,
-    });
+    this.parking = new ParkingStore(dynamo, settings.tableName, kept);
+    this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, kept);
     this.#blobClaimTtlSeconds = settings.blobClaimTtlSeconds || DEFAULT_BLOB_CLAIM_TTL_SECONDS;
     this.blobClaims = services.sharedCoordination
       ? new BlobClaimStore(dynamo, settings.tableName, { ...options, ttlSeconds: this.#blobClaimTtlSeconds })

@@ -28,9 +28,11 @@ export function appFromEnvironment(env: NodeJS.ProcessEnv = process.env): Crossd
             input: JSON.stringify(input),
           }),
         );
+        return 'started';
       } catch (error) {
         // The same name with the same input is idempotent on AWS; a finished one answers this.
         if (!(error instanceof ExecutionAlreadyExists)) throw error;
+        return 'existed';
       }
     },
     async describe(executionArn) {

@@ -35,8 +35,8 @@ export interface DispatchPorts {
   holdsLease(jobId: string): Promise<boolean>;
   /** Frees the job's running slots; false when it held none. */
   releaseLease(jobId: string): Promise<boolean>;
-  /** Starts the execution `<job>-<attempt>`; an execution of that name already running counts as started. */
-  startExecution(name: string, input: ExecutionInput): Promise<void>;
+  /** Starts the execution `<job>-<attempt>`: 'existed' when one of that name was there already. */
+  startExecution(name: string, input: ExecutionInput): Promise<'started' | 'existed'>;
   /** Parks the job in its destination's line and records that it waits for a slot. */
   park(job: DispatchableJob): Promise<void>;
   /** True when jobs parked in the job's destination's line come before it. */
@@ -102,8 +102,9 @@ export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Pro
     await ports.admitParked();
     return 'parked';
   }
+  let start: 'started' | 'existed';
   try {
-    await ports.startExecution(`${job.id}-${job.attempt}`, {
+    start = await ports.startExecution(`${job.id}-${job.attempt}`, {
       jobId: job.id,
       attempt: job.attempt,
       action: job.action,
@@ -112,8 +113,10 @@ export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Pro
     if (await ports.releaseLease(job.id)) await ports.admitParked();
     throw error;
   }
+  // An execution this call started ends through the finalizer, which frees the slot: only one
+  // that was there already may have ended meanwhile, so only then is the job read again.
   const [after] = await Promise.all([
-    ports.job(job.id),
+    start === 'existed' ? ports.job(job.id) : job,
     // It may wait in line still (parked, then sent otherwise: a restart, the reconciler).
     !heldForWoken && (job.wait?.reason === 'slot' || job.status === 'RUNNING')
       ? ports.unpark(job)

@@ -1,4 +1,10 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Job } from '../jobs/job.ts';
 import { isConditionFailed } from './errors.ts';
 import { TableStore } from './table-store.ts';
@@ -9,6 +15,12 @@ import { TableStore } from './table-store.ts';
  * push is not held back by a policy's backfill), then by when the job was made. One item per
  * parked job: `pk = park#<destination>`, `sk = <priority>#<createdAt>#<id>`, so the oldest is
  * one query away and parking, waking and unparking are single writes.
+ *
+ * A store that is its records' only writer (`soleWriter`: the local runtime, whose process
+ * runs every dispatch and admission) keeps each destination's line as it read it once and as
+ * its own writes changed it since, and answers `oldest` and `has` from it: admission looks at
+ * the lines each time a slot may have freed, a query each otherwise (docs/performance.md,
+ * "The local runtime's own cost"). Every change is still written to the table first.
  */
 
 export interface ParkedJob {
@@ -29,23 +41,53 @@ export function parkingOrder(job: Pick<Job, 'id' | 'createdAt' | 'origin'>): str
 }
 
 export class ParkingStore extends TableStore {
+  /** With `soleWriter`: each destination's line, in order, as read once and changed since. */
+  readonly #lines: Map<string, Promise<ParkedJob[]>> | undefined;
+
+  constructor(
+    client: DynamoDBDocumentClient,
+    tableName: string,
+    options: { now?: () => number; soleWriter?: boolean } = {},
+  ) {
+    super(client, tableName, options);
+    this.#lines = options.soleWriter ? new Map() : undefined;
+  }
+
+  /** The kept line of a destination, read whole from the table on first use (again after a failed read). */
+  #line(destination: string): Promise<ParkedJob[]> | undefined {
+    const lines = this.#lines;
+    if (!lines) return undefined;
+    let line = lines.get(destination);
+    if (!line) {
+      line = this.#query(destination, undefined);
+      lines.set(destination, line);
+      line.catch(() => lines.delete(destination));
+    }
+    return line;
+  }
+
+  /** Changes the kept line, if there is one, after a write to the table succeeded. */
+  async #changeLine(destination: string, order: string, parked: ParkedJob | undefined): Promise<void> {
+    const line = await this.#lines?.get(destination)?.catch(() => undefined);
+    if (!line) return;
+    const at = line.findIndex((entry) => entry.order >= order);
+    const place = at === -1 ? line.length : at;
+    const replaces = line[place]?.order === order ? 1 : 0;
+    if (parked) line.splice(place, replaces, parked);
+    else line.splice(place, replaces);
+  }
+
   /** Parks the job (again: the same place in line). */
   async park(
     job: Pick<Job, 'id' | 'attempt' | 'createdAt' | 'origin' | 'destinationRegistry' | 'policy'>,
   ): Promise<void> {
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: partition(job.destinationRegistry),
-          sk: parkingOrder(job),
-          jobId: job.id,
-          attempt: job.attempt,
-          policy: job.policy,
-          parkedAt: this.iso(),
-        },
-      }),
-    );
+    await this.restore({
+      jobId: job.id,
+      attempt: job.attempt,
+      destination: job.destinationRegistry,
+      order: parkingOrder(job),
+      policy: job.policy,
+    });
   }
 
   /** Puts a job taken out of line back at its place. */
@@ -63,6 +105,7 @@ export class ParkingStore extends TableStore {
         },
       }),
     );
+    await this.#changeLine(parked.destination, parked.order, { ...parked });
   }
 
   /** Takes the job out of the line; true for the one caller that did (a waker that may send it). */
@@ -75,36 +118,58 @@ export class ParkingStore extends TableStore {
           ConditionExpression: 'attribute_exists(pk)',
         }),
       );
+      await this.#changeLine(parked.destination, parked.order, undefined);
       return true;
     } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
+      if (!isConditionFailed(error)) throw error;
+      await this.#changeLine(parked.destination, parked.order, undefined);
+      return false;
     }
   }
 
   /** The first `limit` jobs in the destination's line. */
   async oldest(destination: string, limit: number): Promise<ParkedJob[]> {
     if (limit < 1) return [];
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :line',
-        ExpressionAttributeValues: { ':line': partition(destination) },
-        ScanIndexForward: true,
-        Limit: limit,
-        ConsistentRead: true,
-      }),
-    );
-    return Items.map((item) => ({
-      jobId: item.jobId as string,
-      attempt: item.attempt as number,
-      destination,
-      order: item.sk as string,
-      ...(typeof item.policy === 'string' ? { policy: item.policy } : {}),
-    }));
+    const line = this.#line(destination);
+    if (line) return (await line).slice(0, limit).map((parked) => ({ ...parked }));
+    return this.#query(destination, limit);
+  }
+
+  /** The line's first `limit` jobs (all of them: undefined), page after page. */
+  async #query(destination: string, limit: number | undefined): Promise<ParkedJob[]> {
+    const parked: ParkedJob[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :line',
+          ExpressionAttributeValues: { ':line': partition(destination) },
+          ScanIndexForward: true,
+          ...(limit === undefined ? {} : { Limit: limit - parked.length }),
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? [])
+        parked.push({
+          jobId: item.jobId as string,
+          attempt: item.attempt as number,
+          destination,
+          order: item.sk as string,
+          ...(typeof item.policy === 'string' ? { policy: item.policy } : {}),
+        });
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined && (limit === undefined || parked.length < limit));
+    return parked;
   }
 
   async has(job: Pick<Job, 'id' | 'createdAt' | 'origin' | 'destinationRegistry'>): Promise<boolean> {
+    const line = this.#line(job.destinationRegistry);
+    if (line) {
+      const order = parkingOrder(job);
+      return (await line).some((parked) => parked.order === order);
+    }
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,

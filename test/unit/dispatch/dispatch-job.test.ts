@@ -13,6 +13,8 @@ function ports(
     held?: boolean;
     behind?: boolean;
     startFails?: boolean;
+    /** The execution was there already (AWS: ExecutionAlreadyExists). */
+    existed?: boolean;
   } = {},
 ) {
   const calls: string[] = [];
@@ -41,6 +43,7 @@ function ports(
     startExecution: async (name) => {
       if (options.startFails) throw new Error('throttled');
       calls.push(`start ${name}`);
+      return options.existed ? 'existed' : 'started';
     },
   };
   return { p, calls };
@@ -60,13 +63,26 @@ const queued: DispatchableJob = {
 describe('dispatchJob', () => {
   it('gives back the slot it took when the job ended while its message was handled (a duplicate)', async () => {
     const running: DispatchableJob = { ...queued, status: 'RUNNING' };
-    const { p, calls } = ports(running);
+    const { p, calls } = ports(running, { existed: true });
     let reads = 0;
     p.job = async () => (++reads === 1 ? running : { ...running, status: 'SUCCEEDED' });
 
     await dispatchJob(p, { jobId: 'j1', attempt: 2 });
 
     expect(calls).toEqual(['start j1-2', 'unpark j1', 'release j1', 'admit']);
+  });
+
+  it('reads the job once when it starts the execution itself (its end will free the slot)', async () => {
+    const { p, calls } = ports(queued);
+    let reads = 0;
+    p.job = async () => {
+      reads++;
+      return queued;
+    };
+
+    expect(await dispatchJob(p, { jobId: 'j1', attempt: 2 })).toBe('started');
+    expect(calls).toEqual(['start j1-2']);
+    expect(reads).toBe(1);
   });
 
   it('neither cancels nor ends a RUNNING job whose cancel was requested or whose policy was disabled', async () => {

@@ -95,7 +95,10 @@ export async function startPipeline(
       async start(name, input) {
         if (pipeline.failStarts)
           throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        // As AWS answers a name it had (ExecutionAlreadyExists: a finished execution).
+        if (pipeline.started.some((started) => started.name === name)) return 'existed';
         pipeline.started.push({ name, input });
+        return 'started';
       },
       describe: async (executionArn) => pipeline.executionStates.get(executionArn) ?? { status: 'UNKNOWN' },
     },

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../../functions/lib/config/defaults.ts';
 import { WORKFLOW_FUNCTION_NAMES } from '../../../functions/lib/workflow/functions.ts';
+import type { TaskDependencies } from '../../../functions/lib/workflow/tasks.ts';
+import { pipelineLimits } from '../../../infra/limits.ts';
+import { localTaskHandlers } from '../../../infra/local/workflow-binding.ts';
 import { forEachState, renderWorkflow, taskStates, WORKFLOW_FILE } from '../../../infra/workflow.ts';
 import { exampleSubstitutions } from '../../support/workflow-substitutions.ts';
 
@@ -16,6 +20,14 @@ describe('the workflow definition', () => {
     expect(isValid).toBe(true);
     expect(JSON.parse(definition).TimeoutSeconds).toBe(3600);
     expect(JSON.parse(definition).States.CopyBlobs.MaxConcurrency).toBe(4);
+  });
+
+  it('is valid ASL as the local runtime renders it (the runtime does not check it again at each start)', () => {
+    const { definition } = localTaskHandlers(pipelineLimits(DEFAULT_LIMITS), {} as TaskDependencies);
+    const { isValid, errors } = aslValidator(JSON.parse(definition), { checkArn: true, checkPaths: true });
+
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
   });
 
   it('names its states after the substates of a job', () => {

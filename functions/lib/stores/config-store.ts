@@ -16,6 +16,7 @@ import {
   sourceSchema,
 } from '#config/schema.ts';
 import { isConditionFailed, RecordNotFoundError } from './errors.ts';
+import { KeptReads } from './kept-reads.ts';
 import { TableStore } from './table-store.ts';
 
 /**
@@ -40,7 +41,7 @@ type Kind = keyof typeof KINDS;
 
 export class ConfigStore extends TableStore {
   /** With `soleWriter`: each kind's items by name, as read once and changed by this store since. */
-  readonly #copies: Map<Kind, Promise<Map<string, unknown>>> | undefined;
+  readonly #copies: KeptReads<Kind, Map<string, unknown>> | undefined;
 
   constructor(
     client: DynamoDBDocumentClient,
@@ -48,25 +49,14 @@ export class ConfigStore extends TableStore {
     options: { now?: () => number; soleWriter?: boolean } = {},
   ) {
     super(client, tableName, options);
-    this.#copies = options.soleWriter ? new Map() : undefined;
-  }
-
-  /** The kept copy of a kind, read from the table on first use (again after a failed read). */
-  #copy(kind: Kind): Promise<Map<string, unknown>> | undefined {
-    const copies = this.#copies;
-    if (!copies) return undefined;
-    let copy = copies.get(kind);
-    if (!copy) {
-      copy = this.#query(kind).then((values) => new Map(values.map((value) => [value.name, value])));
-      copies.set(kind, copy);
-      copy.catch(() => copies.delete(kind));
-    }
-    return copy;
+    this.#copies = options.soleWriter
+      ? new KeptReads(async (kind) => new Map((await this.#query(kind)).map((value) => [value.name, value])))
+      : undefined;
   }
 
   /** Changes the kept copy of a kind, if there is one, after a write to the table succeeded. */
   async #changeCopy(kind: Kind, name: string, value: unknown | undefined): Promise<void> {
-    const copy = await this.#copies?.get(kind)?.catch(() => undefined);
+    const copy = await this.#copies?.ifLoaded(kind);
     if (value === undefined) copy?.delete(name);
     else copy?.set(name, structuredClone(value));
   }
@@ -84,7 +74,7 @@ export class ConfigStore extends TableStore {
   }
 
   async #get<T>(kind: Kind, name: string): Promise<T | undefined> {
-    const copy = this.#copy(kind);
+    const copy = this.#copies?.get(kind);
     if (copy) return structuredClone((await copy).get(name)) as T | undefined;
     const result = await this.client.send(
       new GetCommand({
@@ -98,7 +88,7 @@ export class ConfigStore extends TableStore {
 
   /** All items of a kind, by name. */
   async #list<T>(kind: Kind): Promise<T[]> {
-    const copy = this.#copy(kind);
+    const copy = this.#copies?.get(kind);
     if (!copy) return this.#query(kind) as Promise<T[]>;
     const values = [...(await copy).values()] as { name: string }[];
     return structuredClone(values.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) as T[];

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Job } from '../jobs/job.ts';
 import { isConditionFailed } from './errors.ts';
+import { KeptReads } from './kept-reads.ts';
 import { TableStore } from './table-store.ts';
 
 /**
@@ -42,7 +43,7 @@ export function parkingOrder(job: Pick<Job, 'id' | 'createdAt' | 'origin'>): str
 
 export class ParkingStore extends TableStore {
   /** With `soleWriter`: each destination's line, in order, as read once and changed since. */
-  readonly #lines: Map<string, Promise<ParkedJob[]>> | undefined;
+  readonly #lines: KeptReads<string, ParkedJob[]> | undefined;
 
   constructor(
     client: DynamoDBDocumentClient,
@@ -50,25 +51,15 @@ export class ParkingStore extends TableStore {
     options: { now?: () => number; soleWriter?: boolean } = {},
   ) {
     super(client, tableName, options);
-    this.#lines = options.soleWriter ? new Map() : undefined;
-  }
-
-  /** The kept line of a destination, read whole from the table on first use (again after a failed read). */
-  #line(destination: string): Promise<ParkedJob[]> | undefined {
-    const lines = this.#lines;
-    if (!lines) return undefined;
-    let line = lines.get(destination);
-    if (!line) {
-      line = this.#query(destination, undefined);
-      lines.set(destination, line);
-      line.catch(() => lines.delete(destination));
-    }
-    return line;
+    // A line is read whole, once.
+    this.#lines = options.soleWriter
+      ? new KeptReads((destination) => this.#query(destination, undefined))
+      : undefined;
   }
 
   /** Changes the kept line, if there is one, after a write to the table succeeded. */
   async #changeLine(destination: string, order: string, parked: ParkedJob | undefined): Promise<void> {
-    const line = await this.#lines?.get(destination)?.catch(() => undefined);
+    const line = await this.#lines?.ifLoaded(destination);
     if (!line) return;
     const at = line.findIndex((entry) => entry.order >= order);
     const place = at === -1 ? line.length : at;
@@ -130,7 +121,7 @@ export class ParkingStore extends TableStore {
   /** The first `limit` jobs in the destination's line. */
   async oldest(destination: string, limit: number): Promise<ParkedJob[]> {
     if (limit < 1) return [];
-    const line = this.#line(destination);
+    const line = this.#lines?.get(destination);
     if (line) return (await line).slice(0, limit).map((parked) => ({ ...parked }));
     return this.#query(destination, limit);
   }
@@ -165,7 +156,7 @@ export class ParkingStore extends TableStore {
   }
 
   async has(job: Pick<Job, 'id' | 'createdAt' | 'origin' | 'destinationRegistry'>): Promise<boolean> {
-    const line = this.#line(job.destinationRegistry);
+    const line = this.#lines?.get(job.destinationRegistry);
     if (line) {
       const order = parkingOrder(job);
       return (await line).some((parked) => parked.order === order);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobClaimStore } from '../../../functions/lib/stores/blob-claims.ts';
 import { BlobIndexStore } from '../../../functions/lib/stores/blob-index.ts';
 import { sweepExpired } from '../../../functions/lib/stores/sweeper.ts';
-import { type LocalTable, startLocalTable } from './local-table.ts';
+import { countingClient, type LocalTable, startLocalTable } from './local-table.ts';
 
 let local: LocalTable;
 let now = Date.parse('2025-01-01T00:00:00Z');
@@ -60,22 +60,17 @@ describe.each([
   it('remembers a blob whose holders it has just read without reading them again', async () => {
     const blob = digest();
     await index.remember('dc-b:5000', blob, 'team/a');
-    let reads = 0;
-    const counted = new Proxy(local.client, {
-      get: (target, property) =>
-        property === 'send'
-          ? (command: { constructor: { name: string } }) => {
-              if (command.constructor.name === 'GetCommand') reads++;
-              return target.send(command as never);
-            }
-          : Reflect.get(target, property),
+    const counted = countingClient(local.client);
+    const store = new BlobIndexStore(counted.client, local.tableName, {
+      now: () => now,
+      ttlDays: 30,
+      soleWriter,
     });
-    const store = new BlobIndexStore(counted, local.tableName, { now: () => now, ttlDays: 30, soleWriter });
 
     expect(await store.holders('dc-b:5000', blob)).toEqual(['team/a']); // a copy looks before it copies
     await store.remember('dc-b:5000', blob, 'team/b'); // and remembers where it copied to
 
-    expect(reads).toBe(1);
+    expect(counted.sent('GetCommand')).toBe(1);
     const table = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
     expect(await table.holders('dc-b:5000', blob)).toEqual(['team/b', 'team/a']);
   });
@@ -103,25 +98,16 @@ describe.each([
 
 describe('BlobIndexStore as the sole writer', () => {
   const countingGets = () => {
-    const counter = { reads: 0 };
-    const client = new Proxy(local.client, {
-      get: (target, property) =>
-        property === 'send'
-          ? (command: { constructor: { name: string } }) => {
-              if (command.constructor.name === 'GetCommand') counter.reads++;
-              return target.send(command as never);
-            }
-          : Reflect.get(target, property),
-    });
+    const { client, sent } = countingClient(local.client);
     return {
-      counter,
+      reads: () => sent('GetCommand'),
       store: new BlobIndexStore(client, local.tableName, { now: () => now, ttlDays: 30, soleWriter: true }),
     };
   };
 
   it('reads a blob’s entry from the table once, then answers from what it read and wrote', async () => {
     const blob = digest();
-    const { counter, store } = countingGets();
+    const { reads, store } = countingGets();
 
     expect(await store.holders('dc-b:5000', blob)).toEqual([]);
     await store.remember('dc-b:5000', blob, 'team/a');
@@ -129,7 +115,7 @@ describe('BlobIndexStore as the sole writer', () => {
     await store.forget('dc-b:5000', blob, 'team/a');
     expect(await store.holders('dc-b:5000', blob)).toEqual(['team/b']);
 
-    expect(counter.reads).toBe(1);
+    expect(reads()).toBe(1);
     expect(await index.holders('dc-b:5000', blob)).toEqual(['team/b']); // the table has it all
   });
 

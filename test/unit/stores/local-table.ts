@@ -33,3 +33,22 @@ export async function startLocalTable(): Promise<LocalTable> {
     },
   };
 }
+
+/** `client`, counting the commands it sends by name (`GetCommand`, `QueryCommand`, …). */
+export function countingClient(client: DynamoDBDocumentClient): {
+  client: DynamoDBDocumentClient;
+  sent: (command: string) => number;
+} {
+  const counts = new Map<string, number>();
+  const counting = new Proxy(client, {
+    get: (target, property) =>
+      property === 'send'
+        ? (command: { constructor: { name: string } }) => {
+            const name = command.constructor.name;
+            counts.set(name, (counts.get(name) ?? 0) + 1);
+            return target.send(command as never);
+          }
+        : Reflect.get(target, property),
+  });
+  return { client: counting, sent: (command) => counts.get(command) ?? 0 };
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParkingStore, parkingOrder } from '../../../functions/lib/stores/parking.ts';
-import { type LocalTable, startLocalTable } from './local-table.ts';
+import { countingClient, type LocalTable, startLocalTable } from './local-table.ts';
 
 let local: LocalTable;
 let jobs = 0;
@@ -19,21 +19,6 @@ beforeAll(async () => {
   local = await startLocalTable();
 });
 afterAll(() => local.close());
-
-/** A client that counts the queries it sends. */
-function countingQueries() {
-  const counter = { queries: 0 };
-  const client = new Proxy(local.client, {
-    get: (target, property) =>
-      property === 'send'
-        ? (command: { constructor: { name: string } }) => {
-            if (command.constructor.name === 'QueryCommand') counter.queries++;
-            return target.send(command as never);
-          }
-        : Reflect.get(target, property),
-  });
-  return { counter, client };
-}
 
 // The same rules whether every read goes to the table (deployed) or a sole writer answers from
 // the lines it keeps (the local runtime).
@@ -111,7 +96,7 @@ describe.each([
 
 describe('ParkingStore as the sole writer', () => {
   it('reads each line from the table once, then answers from the line it keeps', async () => {
-    const { counter, client } = countingQueries();
+    const { client, sent } = countingClient(local.client);
     const parking = new ParkingStore(client, local.tableName, { soleWriter: true });
     const to = `dc-${++jobs}`;
     const parked = [job(to, 3), job(to, 1), job(to, 2)];
@@ -122,7 +107,7 @@ describe('ParkingStore as the sole writer', () => {
     const line = await parking.oldest(to, 10);
 
     expect(line.map((each) => each.jobId)).toEqual([parked[2]?.id, parked[0]?.id]);
-    expect(counter.queries).toBe(1);
+    expect(sent('QueryCommand')).toBe(1);
     expect(await new ParkingStore(local.client, local.tableName).oldest(to, 10)).toEqual(line);
   });
 

@@ -229,8 +229,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       sqs,
       executions: {
         async start(name, input) {
+          // A name that ran before in this process counts as existing, as AWS answers it
+          // (ExecutionAlreadyExists): the dispatcher then reads the job again, which may have ended.
+          const before = executions.describe(executions.executionArn(name)).status;
           const { alreadyRunning } = await executions.start(name, input);
-          return alreadyRunning ? 'existed' : 'started';
+          return alreadyRunning || before !== 'UNKNOWN' ? 'existed' : 'started';
         },
         describe: async (executionArn) => executions.describe(executionArn),
       },

@@ -1,5 +1,6 @@
 import { WORKFLOW_FUNCTION_NAMES, type WorkflowFunction } from '../../functions/lib/workflow/functions.ts';
-import { TASKS, type TaskDependencies } from '../../functions/lib/workflow/tasks.ts';
+import type { TaskDependencies } from '../../functions/lib/workflow/ports.ts';
+import { TASKS } from '../../functions/lib/workflow/tasks.ts';
 import { handlers } from '../../functions/workflow/handler.ts';
 import type { PipelineLimits } from '../limits.ts';
 import { bindTaskStates, type LocalTaskHandler, renderWorkflow } from '../workflow.ts';

@@ -10,8 +10,8 @@ import type {
   TerminalStatus,
 } from '../../functions/lib/jobs/job.ts';
 import { queuedJob } from '../../functions/lib/jobs/transitions.ts';
-import type { KnownJob, WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
-import { pushManifestTask, type TaskDependencies } from '../../functions/lib/workflow/tasks.ts';
+import type { KnownJob, TaskDependencies, WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
+import { pushManifestTask } from '../../functions/lib/workflow/tasks.ts';
 import { pipelineLimits } from '../../infra/limits.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';

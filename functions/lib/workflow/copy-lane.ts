@@ -5,7 +5,7 @@ import type { RepositoryRef } from '#replication/types.ts';
 import type { Job, OpenUpload, Progress } from '../jobs/job.ts';
 import { watchCancellation } from './cancellation.ts';
 import type { BlobRef, Lane } from './lanes.ts';
-import type { TaskDependencies } from './tasks.ts';
+import type { TaskDependencies } from './ports.ts';
 
 /** How long a copy waits for another job's copy of its blob before it hands back (the lane waits). */
 export const DEFAULT_CLAIM_WAIT_MS = 5000;

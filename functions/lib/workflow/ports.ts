@@ -1,4 +1,5 @@
 import type { RegistryClient } from '#registry/client.ts';
+import type { SharedBlobs } from '#replication/blob-index.ts';
 import type { Job, JobError, OpenUpload, Progress, TerminalStatus } from '../jobs/job.ts';
 
 /**
@@ -47,4 +48,36 @@ export interface WorkflowJobs {
 export interface RegistryClients {
   /** The client of a registry declared in the config (only those are ever contacted). */
   client(registryName: string): Promise<RegistryClient>;
+}
+
+/** What the tasks are given: the ports above and the invocation's limits. */
+export interface TaskDependencies {
+  jobs: WorkflowJobs;
+  clients: RegistryClients;
+  /** Bytes one invocation may send before handing the open upload to the next. */
+  byteBudget: number;
+  /** Missing blobs up to this many bytes in all are copied by FetchManifest itself. */
+  inlineCopyBytes?: number;
+  chunkSize?: number;
+  /** How often a long copy re-reads the cancel flag. */
+  cancelPollMs?: number;
+  /** Aborts the invocation's work (the local runtime's function timeout, or its shutdown). */
+  signal?: AbortSignal | undefined;
+  /** Milliseconds the invocation has left (Lambda's getRemainingTimeInMillis): a copy stops in time. */
+  timeLeft?: (() => number) | undefined;
+  /**
+   * Where blobs are in the destination registries, and the claims to copy one (the table's
+   * BlobIndexStore and BlobClaimStore): a blob another repository holds is mounted, and of the
+   * jobs needing the same blob at once one copies it while the others wait, then mount it.
+   */
+  sharedBlobs?: SharedBlobs;
+  /**
+   * How long an invocation waits for another job's copy of its blob before it hands the lane
+   * back `waiting` (the workflow's Wait state then frees the invocation for a while).
+   */
+  claimWaitMs?: number;
+  /** How often a copy renews its claim: a third of the claim's time to live. */
+  renewClaimEveryMs?: number;
+  /** Where a task reports what an operator should see (a stalled source): the function's log. */
+  warn?: (message: string, fields: Record<string, unknown>) => void;
 }

@@ -1,4 +1,3 @@
-import type { SharedBlobs } from '#replication/blob-index.ts';
 import { checkManifest } from '#replication/check-manifest.ts';
 import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag.ts';
 import { fetchManifest } from '#replication/fetch-manifest.ts';
@@ -12,7 +11,7 @@ import { copyLane, type Sides } from './copy-lane.ts';
 import { JobCancelledError, JobEndedError, StaleAttemptError } from './errors.ts';
 import type { WorkflowFunction } from './functions.ts';
 import { type BlobRef, dealLanes, type JobPlan, type Lane } from './lanes.ts';
-import type { RegistryClients, WorkflowJobs } from './ports.ts';
+import type { TaskDependencies } from './ports.ts';
 
 /**
  * The work of each Task state of `infra/workflow.asl.json`, as plain functions of JSON in,
@@ -22,37 +21,6 @@ import type { RegistryClients, WorkflowJobs } from './ports.ts';
  * it RUNNING and the last one its final status: few states, few invocations
  * (docs/performance.md, "State transitions").
  */
-
-export interface TaskDependencies {
-  jobs: WorkflowJobs;
-  clients: RegistryClients;
-  /** Bytes one invocation may send before handing the open upload to the next. */
-  byteBudget: number;
-  /** Missing blobs up to this many bytes in all are copied by FetchManifest itself. */
-  inlineCopyBytes?: number;
-  chunkSize?: number;
-  /** How often a long copy re-reads the cancel flag. */
-  cancelPollMs?: number;
-  /** Aborts the invocation's work (the local runtime's function timeout, or its shutdown). */
-  signal?: AbortSignal | undefined;
-  /** Milliseconds the invocation has left (Lambda's getRemainingTimeInMillis): a copy stops in time. */
-  timeLeft?: (() => number) | undefined;
-  /**
-   * Where blobs are in the destination registries, and the claims to copy one (the table's
-   * BlobIndexStore and BlobClaimStore): a blob another repository holds is mounted, and of the
-   * jobs needing the same blob at once one copies it while the others wait, then mount it.
-   */
-  sharedBlobs?: SharedBlobs;
-  /**
-   * How long an invocation waits for another job's copy of its blob before it hands the lane
-   * back `waiting` (the workflow's Wait state then frees the invocation for a while).
-   */
-  claimWaitMs?: number;
-  /** How often a copy renews its claim: a third of the claim's time to live. */
-  renewClaimEveryMs?: number;
-  /** Where a task reports what an operator should see (a stalled source): the function's log. */
-  warn?: (message: string, fields: Record<string, unknown>) => void;
-}
 
 export interface TaskInput {
   jobId: string;

@@ -3,7 +3,7 @@ import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../functions/lib/config/defaults.ts';
 import { WORKFLOW_FUNCTION_NAMES } from '../../../functions/lib/workflow/functions.ts';
-import type { TaskDependencies } from '../../../functions/lib/workflow/tasks.ts';
+import type { TaskDependencies } from '../../../functions/lib/workflow/ports.ts';
 import { pipelineLimits } from '../../../infra/limits.ts';
 import { localTaskHandlers } from '../../../infra/local/workflow-binding.ts';
 import { forEachState, renderWorkflow, taskStates, WORKFLOW_FILE } from '../../../infra/workflow.ts';

@@ -3,7 +3,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
@@ -95,22 +94,7 @@ export class ConfigStore extends TableStore {
   }
 
   async #query(kind: Kind): Promise<{ name: string }[]> {
-    const values: { name: string }[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :kind',
-          ExpressionAttributeValues: { ':kind': `config#${kind}` },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) values.push(item.value as { name: string });
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return values;
+    return (await this.queryPartition(`config#${kind}`)).map((item) => item.value as { name: string });
   }
 
   /** True when it existed. */

@@ -1,10 +1,4 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Job } from '../jobs/job.ts';
 import { isConditionFailed } from './errors.ts';
 import { KeptReads } from './kept-reads.ts';
@@ -126,33 +120,15 @@ export class ParkingStore extends TableStore {
     return this.#query(destination, limit);
   }
 
-  /** The line's first `limit` jobs (all of them: undefined), page after page. */
+  /** The line's first `limit` jobs (all of them: undefined). */
   async #query(destination: string, limit: number | undefined): Promise<ParkedJob[]> {
-    const parked: ParkedJob[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :line',
-          ExpressionAttributeValues: { ':line': partition(destination) },
-          ScanIndexForward: true,
-          ...(limit === undefined ? {} : { Limit: limit - parked.length }),
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? [])
-        parked.push({
-          jobId: item.jobId as string,
-          attempt: item.attempt as number,
-          destination,
-          order: item.sk as string,
-          ...(typeof item.policy === 'string' ? { policy: item.policy } : {}),
-        });
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined && (limit === undefined || parked.length < limit));
-    return parked;
+    return (await this.queryPartition(partition(destination), limit)).map((item) => ({
+      jobId: item.jobId as string,
+      attempt: item.attempt as number,
+      destination,
+      order: item.sk as string,
+      ...(typeof item.policy === 'string' ? { policy: item.policy } : {}),
+    }));
   }
 
   async has(job: Pick<Job, 'id' | 'createdAt' | 'origin' | 'destinationRegistry'>): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { TableStore } from './table-store.ts';
 
 /**
@@ -51,29 +51,12 @@ export class ScanStore extends TableStore {
   }
 
   async unfinished(): Promise<ScanRecord[]> {
-    const scans: ScanRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :scan',
-          ExpressionAttributeValues: { ':scan': PARTITION },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        scans.push({
-          scanId: item.scanId as string,
-          policy: item.policy as string,
-          ...(item.kind === 'cancel' || item.kind === 'sync' ? { kind: item.kind } : {}),
-          ...(item.trigger === 'schedule' || item.trigger === 'manual' ? { trigger: item.trigger } : {}),
-          startedAt: item.startedAt as string,
-        });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return scans;
+    return (await this.queryPartition(PARTITION)).map((item) => ({
+      scanId: item.scanId as string,
+      policy: item.policy as string,
+      ...(item.kind === 'cancel' || item.kind === 'sync' ? { kind: item.kind } : {}),
+      ...(item.trigger === 'schedule' || item.trigger === 'manual' ? { trigger: item.trigger } : {}),
+      startedAt: item.startedAt as string,
+    }));
   }
 }

@@ -1,4 +1,4 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * What every store of the one table holds (functions/lib/stores/client.ts): the client, the
@@ -18,5 +18,26 @@ export abstract class TableStore {
   /** The clock as ISO 8601, as records keep times. */
   protected iso(): string {
     return new Date(this.now()).toISOString();
+  }
+
+  /** The items of one partition in sort-key order, read consistently, page after page: all, or the first `limit`. */
+  protected async queryPartition(pk: string, limit?: number): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ...(limit === undefined ? {} : { Limit: limit - items.length }),
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined && (limit === undefined || items.length < limit));
+    return items;
   }
 }

@@ -12,7 +12,7 @@ import { checkDrift } from '../drift/drift-report.ts';
 import type { DueRunPorts } from '../drift/due-runs.ts';
 import { type SyncResult, syncPolicy } from '../drift/policy-sync.ts';
 import { JobLifecycle } from '../jobs/lifecycle.ts';
-import type { ExecutionInput } from '../jobs/message.ts';
+import type { ExecutionInput, ExecutionStart } from '../jobs/message.ts';
 import { ProcessSlots } from '../jobs/process-slots.ts';
 import type { RunningSlots } from '../jobs/running-slots.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
@@ -55,8 +55,6 @@ export interface Executions {
   start(name: string, input: ExecutionInput): Promise<ExecutionStart>;
   describe(executionArn: string): Promise<ExecutionState>;
 }
-
-export type ExecutionStart = 'started' | 'existed';
 
 export interface ScanStarter {
   /** Runs `scanPolicyJobs` for the request in the background (an async invocation on AWS). */

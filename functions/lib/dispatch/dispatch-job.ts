@@ -1,5 +1,5 @@
 import { isTerminal, type Job } from '../jobs/job.ts';
-import type { ExecutionInput, QueuedJob } from '../jobs/message.ts';
+import type { ExecutionInput, ExecutionStart, QueuedJob } from '../jobs/message.ts';
 
 /**
  * The dispatcher's decision for one queued job message: drop it (stale or done), cancel it
@@ -36,7 +36,7 @@ export interface DispatchPorts {
   /** Frees the job's running slots; false when it held none. */
   releaseLease(jobId: string): Promise<boolean>;
   /** Starts the execution `<job>-<attempt>`: 'existed' when one of that name was there already. */
-  startExecution(name: string, input: ExecutionInput): Promise<'started' | 'existed'>;
+  startExecution(name: string, input: ExecutionInput): Promise<ExecutionStart>;
   /** Parks the job in its destination's line and records that it waits for a slot. */
   park(job: DispatchableJob): Promise<void>;
   /** True when jobs parked in the job's destination's line come before it. */
@@ -102,7 +102,7 @@ export async function dispatchJob(ports: DispatchPorts, message: QueuedJob): Pro
     await ports.admitParked();
     return 'parked';
   }
-  let start: 'started' | 'existed';
+  let start: ExecutionStart;
   try {
     start = await ports.startExecution(`${job.id}-${job.attempt}`, {
       jobId: job.id,

@@ -12,6 +12,9 @@ export type JobMessage = z.infer<typeof jobMessageSchema>;
 /** A job attempt's execution input: its message and the action the workflow's first Choice branches on. */
 export type ExecutionInput = JobMessage & { action: 'push' | 'delete' };
 
+/** What a start of a job's execution found: it started it, or one of that name was there already. */
+export type ExecutionStart = 'started' | 'existed';
+
 export const queuedJobSchema = jobMessageSchema.extend({
   deadLetters: z.number().int().nonnegative().optional(),
   woken: z.boolean().optional(),

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { type Blob, type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { describeCpu } from './cpu.ts';
@@ -68,11 +69,17 @@ const FROM_LOG = 'blob bytes, from the completed uploads in the registry’s acc
 const THROUGH_PROXY =
   'blob bytes, the upload bodies through a counting proxy (before each tool’s destination)';
 
-/** Runs `tasks` one after the other, starting at a different one each round; answers in the tasks' order. */
+/**
+ * Runs `tasks` one after the other, starting at a different one each round; answers in the
+ * tasks' order. Before each, what the one before wrote (hundreds of MiB in W2) goes to disk
+ * (`sync`, not timed): otherwise the kernel's writeback of it runs during the next command and
+ * makes the ratio of a pair depend on who went first.
+ */
 async function inTurn<T>(round: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
   const results: T[] = new Array(tasks.length);
   for (let k = 0; k < tasks.length; k++) {
     const i = (round + k) % tasks.length;
+    execFileSync('sync');
     results[i] = await (tasks[i] as () => Promise<T>)();
   }
   return results;

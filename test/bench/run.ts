@@ -142,7 +142,7 @@ function report(): void {
   }
   if (summaries.length === 0) return;
   console.log(
-    `\nWorkloads (issue 14), crossdock vs ${skopeoVersion}, median of ${REPEAT} runs, ${started}${FULL_SIZE ? '' : ' — REDUCED SIZES, not the issue’s'}\n`,
+    `\nWorkloads (issue 14), crossdock vs ${skopeoVersion}, median of ${REPEAT} runs (W2: ${SIZES.w2.repeat}), ${started}${FULL_SIZE ? '' : ' — REDUCED SIZES, not the issue’s'}\n`,
   );
   console.log(markdownTable(summaries));
   console.log(`\n${tableNotes(summaries)}`);

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +22,9 @@ import { type IndexRepair, repairIndexes } from './index-repair.ts';
  * every origin (`Access-Control-Allow-Origin: *`): on a loopback port any local user, and any
  * web page through the browser, could Scan or write the records (docs/security.md).
  *
- * A clean close leaves a marker file in the folder; a start that finds none (the last process
- * was killed) repairs the indexes before handing out the client (index-repair.ts).
+ * A clean close leaves a marker file in the folder; a start that finds none in a folder that
+ * holds a database (the last process was killed) repairs the indexes before handing out the
+ * client (index-repair.ts).
  */
 
 /** Written by a clean close, removed at start: its absence means the last stop was a crash. */
@@ -252,12 +253,19 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
   const tableName = options.tableName ?? 'crossdock';
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   await chmod(options.dir, 0o700);
+  // A folder without a database yet (no LevelDB CURRENT file; the check below makes one): a
+  // first start, with no last stop to distrust.
+  const firstStart = await access(join(options.dir, 'CURRENT')).then(
+    () => false,
+    () => true,
+  );
   await assertFolderFree(options.dir);
   const marker = join(options.dir, CLOSED_CLEANLY);
-  const closedCleanly = await rm(marker).then(
-    () => true,
-    () => false,
-  );
+  const closedCleanly =
+    (await rm(marker).then(
+      () => true,
+      () => false,
+    )) || firstStart;
 
   const { socketPath, remove: removeSocketPlace } = await socketPlace(options.dir);
   let server = await startDynaliteThread(options.dir, socketPath);

@@ -11,8 +11,8 @@ import {
   startCommand,
   syncCommand,
 } from './commands.ts';
-import { printable } from './format.ts';
 import { type CliIo, defaultIo } from './io.ts';
+import { describeError } from './run-summary.ts';
 
 /**
  * Builds the `crossdock` command line from the definitions in commands.ts. Commands are imported
@@ -150,7 +150,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo()): Promise<n
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
-    io.stderr.write(`crossdock: ${printable(error instanceof Error ? error.message : String(error))}\n`);
+    io.stderr.write(`crossdock: ${describeError(error)}\n`);
     return 1;
   }
   return exitCode;

@@ -1,3 +1,4 @@
+import { ConfigError, describeIssue } from '#config/errors.ts';
 import type { ReplicateResult } from '#replication/types.ts';
 import { addStats, emptyStats, type ReplicationStats } from '#replication/types.ts';
 import { formatBytes, formatSeconds, printable } from './format.ts';
@@ -58,8 +59,16 @@ export class RunSummary {
   }
 }
 
-/** One line for an error: its message, with the error's name when the message alone is vague. */
-/** An error in one line to print: registries' text in it has its control characters escaped. */
+/**
+ * An error to print, in one line: registries' text in it has its control characters escaped
+ * (a line break too, so none can pass itself off as crossdock's own line). A config's problems
+ * are crossdock's own list, one per line, each line escaped the same way.
+ */
 export function describeError(error: unknown): string {
+  if (error instanceof ConfigError)
+    return [
+      'invalid config:',
+      ...error.issues.map((issue) => `  ${printable(describeIssue(issue, error.file))}`),
+    ].join('\n');
   return printable(error instanceof Error ? error.message || error.name : String(error));
 }

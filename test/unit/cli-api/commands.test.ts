@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../../cli/program.ts';
 import type { Job } from '../../../functions/lib/jobs/job.ts';
 import { newJob } from '../api/harness.ts';
@@ -106,6 +106,8 @@ policies:
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/policies\[0\]\.filters\.tagz: unknown key/);
     expect(result.stderr).toMatch(/policies\[0\]\.destination\.registry: unknown registry "nowhere"/);
+    // One problem per line, as the terminal shows it (not an escaped \x0a between them).
+    expect(result.stderr).toMatch(/invalid config:\n {2}\S[^\n]*\n {2}\S/);
     expect(api.requests.length).toBe(before);
   });
 });
@@ -220,13 +222,22 @@ describe('crossdock jobs', () => {
   it('jobs watch follows the jobs until they end, one line per change when not on a terminal', async () => {
     const running = await api.jobs.create(newJob({ policy: 'watched' }));
     await api.jobs.markRunning(running.id, 1, 'arn:exec:w');
-    const later = setTimeout(async () => {
-      await api.jobs.setSubstate(running.id, 'PushManifest', { bytes: 1024 });
-      setTimeout(() => void api.jobs.recordEnd(running.id, 'SUCCEEDED'), 150);
-    }, 150);
+    const { io, out } = capturedIo({ CROSSDOCK_API_URL: api.url });
 
-    const result = await crossdock(['jobs', 'watch', '--policy', 'watched', '--interval', '40']);
-    clearTimeout(later);
+    const watching = runCli(
+      ['node', 'crossdock', 'jobs', 'watch', '--policy', 'watched', '--interval', '40'],
+      io,
+    );
+    // Each change once the watch has shown the one before (on a busy machine its first look
+    // came after a change made on a timer, and the RUNNING line never showed).
+    await vi.waitFor(() => expect(out.stdout).toMatch(/ RUNNING\n/), { timeout: 5000, interval: 10 });
+    await api.jobs.setSubstate(running.id, 'PushManifest', { bytes: 1024 });
+    await vi.waitFor(() => expect(out.stdout).toMatch(/ PushManifest 1\.0 KiB\n/), {
+      timeout: 5000,
+      interval: 10,
+    });
+    await api.jobs.recordEnd(running.id, 'SUCCEEDED');
+    const result = { code: await watching, ...out };
 
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');

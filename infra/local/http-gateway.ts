@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context.ts';
-import { hostWithPort, isWildcard } from './listen.ts';
+import { hostWithPort, isWildcard, listenError } from './listen.ts';
 
 /**
  * API Gateway's HTTP API on one address (127.0.0.1 unless told), over HTTP or HTTPS: each
@@ -232,9 +232,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
     : createServer(listener);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (error: Error) => reject(listenError(error, host, options.port));
+    server.once('error', refused);
     server.listen(options.port, host, () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     });
   });

@@ -59,3 +59,23 @@ export function checkListenSettings(settings: {
 export function hostWithPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * Why the address could not be taken, in the words of serve's flags: the system's EADDRINUSE
+ * alone does not say that another crossdock may hold the port, nor which flag moves it.
+ */
+export function listenError(error: unknown, host: string, port: number): Error {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = hostWithPort(host, port);
+  const why =
+    code === 'EADDRINUSE'
+      ? `${where} is in use (another crossdock serve, or another program): stop it, or give another --port`
+      : code === 'EACCES'
+        ? `${where} needs privileges this user lacks (ports below 1024): give a --port of 1024 or above`
+        : code === 'EADDRNOTAVAIL'
+          ? `${host} is not an address of this machine: give --host one of its addresses (or 0.0.0.0)`
+          : undefined;
+  return why === undefined
+    ? (error as Error)
+    : new ListenSettingsError(`cannot listen: ${why}`, { cause: error });
+}

@@ -142,6 +142,21 @@ describe('the local HTTP gateway', () => {
     ]);
   });
 
+  it('refuses a port in use with the flag that moves it, not only the system error', async () => {
+    await start([]);
+    const taken = Number(new URL((gateway as Gateway).url).port);
+
+    const second = startGateway({ port: taken, maxBodyBytes: 64, routes: [] });
+
+    await expect(second).rejects.toThrow(
+      `cannot listen: 127.0.0.1:${taken} is in use (another crossdock serve, or another program): stop it, or give another --port`,
+    );
+    await expect(second).rejects.toMatchObject({
+      name: 'ListenSettingsError',
+      cause: { code: 'EADDRINUSE' },
+    });
+  });
+
   it('serves HTTPS with a certificate and key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-tls-'));
     try {

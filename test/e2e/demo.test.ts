@@ -21,14 +21,10 @@ describe('crossdock start without a config (the demo)', () => {
   it('prints the API token and one push command; running it replicates the image from demo-a to demo-b; Ctrl-C stops', async () => {
     const cwd = mkdtempSync(join(scratchDir(), 'crossdock-demo-'));
     const port = await freePort();
-    child = spawn(
-      process.execPath,
-      ['--disable-warning=ExperimentalWarning', CLI, 'start', '--port', String(port)],
-      {
-        cwd,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    child = spawn(process.execPath, [CLI, 'start', '--port', String(port)], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stdout?.resume();
     const pushCommand = await new Promise<string>((resolve, reject) => {

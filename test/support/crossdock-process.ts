@@ -76,7 +76,6 @@ export async function startCrossdock(options: {
     child = spawn(
       process.execPath,
       [
-        '--disable-warning=ExperimentalWarning',
         // e.g. `--cpu-prof --cpu-prof-dir=…` to profile serve under a test or the bench.
         ...(process.env.CROSSDOCK_SERVE_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
         CLI,

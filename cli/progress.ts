@@ -69,7 +69,8 @@ class BarReporter implements ProgressReporter {
         stream,
         clearOnComplete: true,
         hideCursor: true,
-        format: '{label} {digest} [{bar}] {percentage}% {done}/{total}',
+        // `{total}` is cli-progress's own (the raw byte count): the size goes in as `{size}`.
+        format: '{label} {digest} [{bar}] {percentage}% {done}/{size}',
         barsize: 24,
         fps: 8,
       },
@@ -84,7 +85,7 @@ class BarReporter implements ProgressReporter {
         label: printable(label),
         digest: shortDigest(event.digest),
         done: '0 B',
-        total: formatBytes(event.size),
+        size: formatBytes(event.size),
       };
       this.#active.set(key, { bar: this.#bars.create(Math.max(event.size, 1), 0, payload), done: 0 });
     } else if (event.type === 'blob-progress') {

@@ -1,4 +1,5 @@
 import { parseCredentials } from '#registry/docker-config.ts';
+import { RegistryUnauthorizedError } from '#registry/errors.ts';
 import { formatReference, type ImageReference, parseReference } from '#registry/reference.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
 import { runBlobs } from './blob-cache.ts';
@@ -73,7 +74,14 @@ export async function runCopy(src: string, dst: string, options: CopyOptions, io
           ...(options.blobs ? { blobsPerImage: options.blobs } : {}),
           onEvent: (event) => reporter.event(destination.repository, event),
         },
-      ).finally(() => blobs.save());
+      )
+        .catch((error: unknown) => {
+          throw withCredentialsHint(error, [
+            [sourceClient.host, sourceCredentials, '--src-creds'],
+            [destinationClient.host, destinationCredentials, '--dest-creds'],
+          ]);
+        })
+        .finally(() => blobs.save());
       if (destination.digest !== undefined && destination.digest !== result.digest) {
         throw new UsageError(
           `the destination names ${destination.digest} but the source is ${result.digest}`,
@@ -83,4 +91,19 @@ export async function runCopy(src: string, dst: string, options: CopyOptions, io
       reporter.line(`${verb}: ${label} (${shortDigest(result.digest)})`);
     },
   );
+}
+
+/**
+ * A registry that wants credentials none were given for: the message says which flag gives
+ * them (Docker's config.json is the other way), since "requires credentials" alone does not.
+ */
+function withCredentialsHint(error: unknown, sides: [host: string, given: unknown, flag: string][]): unknown {
+  if (!(error instanceof RegistryUnauthorizedError) || !/requires credentials/.test(error.message))
+    return error;
+  const flags = sides
+    .filter(([host, given]) => host === error.registry && given === undefined)
+    .map(([, , flag]) => flag);
+  if (flags.length > 0)
+    error.message += `: give ${flags.join(' or ')} USER:PASSWORD, or log in with docker login ${error.registry}`;
+  return error;
 }

@@ -156,6 +156,15 @@ describe('crossdock copy', () => {
     expect(tokens.issued()).toBeGreaterThan(0);
   });
 
+  it('names the flag that gives credentials when a registry wants some and none were given', async () => {
+    const result = await runCli(['copy', `${source.host}/team-a/app:v1`, `${basic.host}/team-a/nocreds:v1`]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `registry ${basic.host} requires credentials for manifest team-a/nocreds:v1: give --dest-creds USER:PASSWORD, or log in with docker login ${basic.host}`,
+    );
+  });
+
   it('fails with exit code 1 naming the user when the registry refuses the credentials', async () => {
     const basicResult = await runCli([
       'copy',

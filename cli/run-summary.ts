@@ -1,4 +1,4 @@
-import { ConfigError, describeIssue } from '#config/errors.ts';
+import { ConfigError, configErrorText } from '#config/errors.ts';
 import type { ReplicateResult } from '#replication/types.ts';
 import { addStats, emptyStats, type ReplicationStats } from '#replication/types.ts';
 import { formatBytes, formatSeconds, printable } from './format.ts';
@@ -65,10 +65,6 @@ export class RunSummary {
  * are crossdock's own list, one per line, each line escaped the same way.
  */
 export function describeError(error: unknown): string {
-  if (error instanceof ConfigError)
-    return [
-      'invalid config:',
-      ...error.issues.map((issue) => `  ${printable(describeIssue(issue, error.file))}`),
-    ].join('\n');
+  if (error instanceof ConfigError) return configErrorText(error.issues, error.file, printable);
   return printable(error instanceof Error ? error.message || error.name : String(error));
 }

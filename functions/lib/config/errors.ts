@@ -17,11 +17,19 @@ export class ConfigError extends Error {
   readonly file: string | undefined;
 
   constructor(issues: readonly ConfigIssue[], file?: string) {
-    const lines = issues.map((issue) => `  ${describeIssue(issue, file)}`);
-    super(`invalid config:\n${lines.join('\n')}`);
+    super(configErrorText(issues, file));
     this.issues = issues;
     this.file = file;
   }
+}
+
+/** A ConfigError's text: a header, then each issue on a line of its own, passed through `each` (the CLI escapes it). */
+export function configErrorText(
+  issues: readonly ConfigIssue[],
+  file: string | undefined,
+  each: (line: string) => string = (line) => line,
+): string {
+  return ['invalid config:', ...issues.map((issue) => `  ${each(describeIssue(issue, file))}`)].join('\n');
 }
 
 /** `crossdock.yaml:17:28: policies[0].destination.registry: unknown registry "dc-c"`, as editors link it. */

@@ -94,12 +94,11 @@ export async function runCopy(src: string, dst: string, options: CopyOptions, io
 }
 
 /**
- * A registry that wants credentials none were given for: the message says which flag gives
- * them (Docker's config.json is the other way), since "requires credentials" alone does not.
+ * A registry that refused a request sent without credentials (none were given for it): the
+ * message says which flag gives them (Docker's config.json is the other way).
  */
 function withCredentialsHint(error: unknown, sides: [host: string, given: unknown, flag: string][]): unknown {
-  if (!(error instanceof RegistryUnauthorizedError) || !/requires credentials/.test(error.message))
-    return error;
+  if (!(error instanceof RegistryUnauthorizedError) || !error.anonymous) return error;
   const flags = sides
     .filter(([host, given]) => host === error.registry && given === undefined)
     .map(([, , flag]) => flag);

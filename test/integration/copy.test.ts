@@ -165,6 +165,19 @@ describe('crossdock copy', () => {
     );
   });
 
+  it('names the flag that gives credentials when a token service gives anonymous access no rights', async () => {
+    const result = await runCli([
+      'copy',
+      `${tokenRegistry.host}/team-a/private:v1`,
+      `${destination.host}/from-token/private:v1`,
+    ]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `registry ${tokenRegistry.host} refused anonymous access for manifest team-a/private:v1: give --src-creds USER:PASSWORD, or log in with docker login ${tokenRegistry.host}`,
+    );
+  });
+
   it('fails with exit code 1 naming the user when the registry refuses the credentials', async () => {
     const basicResult = await runCli([
       'copy',

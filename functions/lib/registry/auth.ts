@@ -153,7 +153,7 @@ export class Authenticator {
     if (response.status === 401 || response.status === 403) {
       throw new RegistryUnauthorizedError(
         `registry ${this.#registry}: the token service refused ${this.#credentials ? `the credentials of user "${this.#credentials.username}"` : 'anonymous access'}`,
-        { registry: this.#registry, status: response.status },
+        { registry: this.#registry, status: response.status, anonymous: !this.#credentials },
       );
     }
     const body = response.json as

@@ -45,6 +45,13 @@ export class InvalidReferenceError extends RegistryError {
 /** The registry refused our credentials (or we had none and it wants some). */
 export class RegistryUnauthorizedError extends RegistryError {
   override name = 'RegistryUnauthorizedError';
+  /** No credentials were configured for the registry: giving some is the likely fix. */
+  readonly anonymous: boolean;
+
+  constructor(message: string, context: RegistryErrorContext & { anonymous?: boolean } = {}) {
+    super(message, context);
+    this.anonymous = context.anonymous ?? false;
+  }
 }
 
 /** Authenticated, but not allowed to do this. */

@@ -380,6 +380,7 @@ export class RegistryTransport {
       registry: this.name,
       status: 401,
       details,
+      anonymous: !this.endpoint.credentials,
     });
   }
 

@@ -78,7 +78,10 @@ export class ApiClient {
         bodyTimeout: TIMEOUT_MS,
       });
     } catch (error) {
-      throw new ApiClientError(`cannot reach the crossdock API at ${this.baseUrl}: ${reason(error)}`);
+      const hint = refused(error)
+        ? ': nothing listens there — start it (npm start, or crossdock serve), or give --api URL'
+        : '';
+      throw new ApiClientError(`cannot reach the crossdock API at ${this.baseUrl}: ${reason(error)}${hint}`);
     }
     const text = await response.body.text();
     let body: unknown;
@@ -127,6 +130,16 @@ function oneLine(text: string): string {
 }
 
 /** ECONNREFUSED and friends, from undici's error or its cause (an AggregateError has no message). */
+/** The connection was refused (ECONNREFUSED), here or in the error's causes. */
+function refused(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 3; depth++) {
+    if ((current as NodeJS.ErrnoException).code === 'ECONNREFUSED') return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 function reason(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;

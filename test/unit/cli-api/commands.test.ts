@@ -359,7 +359,7 @@ describe('connection and token', () => {
     expect(result.stderr.split('\n')).toHaveLength(2);
     expect(result.stderr).toMatch(
       new RegExp(
-        `^crossdock jobs: cannot reach the crossdock API at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`,
+        `^crossdock jobs: cannot reach the crossdock API at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*: nothing listens there — start it \\(npm start, or crossdock serve\\), or give --api URL\n$`,
       ),
     );
   });

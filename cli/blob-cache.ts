@@ -155,19 +155,19 @@ export class FileBlobIndex implements BlobIndex {
 }
 
 /**
- * The shared blobs of one `copy` or `sync` run: the cache file's index (none with `--no-cache`,
- * nor for a dry run, which writes nothing), claims within this process; `save` at the end.
+ * The shared blobs of one `copy` or `sync` run: the cache file's index (none with `--no-cache`;
+ * a dry run reads it to say what it would mount, and writes nothing), claims within this
+ * process; `save` at the end.
  */
 export async function runBlobs(
   env: NodeJS.ProcessEnv,
   options: { cache?: boolean | undefined; dryRun?: boolean | undefined },
 ): Promise<{ shared: SharedBlobs; save(): Promise<void> }> {
-  const file =
-    options.cache !== false && options.dryRun !== true
-      ? await FileBlobIndex.open(cacheDirectory(env))
-      : undefined;
+  const file = options.cache !== false ? await FileBlobIndex.open(cacheDirectory(env)) : undefined;
   return {
     shared: { index: file ?? new BlobLocations(), claims: new LocalBlobClaims() },
-    save: async () => file?.save(),
+    save: async () => {
+      if (options.dryRun !== true) await file?.save();
+    },
   };
 }

@@ -15,16 +15,23 @@ export class RunSummary {
   tagsSkipped = 0;
   readonly stats: ReplicationStats = emptyStats();
   readonly failures: Failure[] = [];
-  blobsMissing = 0;
-  bytesMissing = 0;
+  /**
+   * Dry runs: the blobs a real run would copy (registry and digest → size), each once however
+   * many tags need it — the first copies it, the others mount it — and the mounts.
+   */
+  readonly #blobsToCopy = new Map<string, number>();
+  blobsToMount = 0;
 
   /** Records a tag's result and says it in one word: copied, up to date, would copy. */
   record(result: ReplicateResult, dryRun = false): string {
     if (result.outcome === 'copied') this.tagsCopied++;
     else this.tagsSkipped++;
     addStats(this.stats, result.stats);
-    this.blobsMissing += result.blobsMissing.length;
-    this.bytesMissing += result.blobsMissing.reduce((sum, b) => sum + b.size, 0);
+    for (const { blob, mountable } of result.blobsMissing) {
+      const key = `${result.registry} ${blob.digest}`;
+      if (mountable || this.#blobsToCopy.has(key)) this.blobsToMount++;
+      else this.#blobsToCopy.set(key, blob.size);
+    }
     if (result.outcome === 'skipped') return 'up to date';
     return dryRun ? 'would copy' : 'copied';
   }
@@ -43,9 +50,10 @@ export class RunSummary {
     const s = this.stats;
     const lines = this.failures.map((f) => `FAILED ${f.label}: ${describeError(f.error)}`);
     if (options.dryRun) {
+      const bytes = [...this.#blobsToCopy.values()].reduce((sum, size) => sum + size, 0);
       lines.push(
         `dry run: ${this.tagsCopied} tags to copy, ${this.tagsSkipped} up to date, ${this.failures.length} failed; ` +
-          `${this.blobsMissing} blobs (${formatBytes(this.bytesMissing)}) to copy, ${s.blobsPresent} present; nothing was written`,
+          `${this.#blobsToCopy.size} blobs (${formatBytes(bytes)}) to copy, ${this.blobsToMount} to mount, ${s.blobsPresent} present; nothing was written`,
       );
       return lines;
     }

@@ -71,6 +71,23 @@ describe('crossdock copy with the blob-location cache', () => {
     expect(file.registries[proxy.host][shared.digest].repositories).toEqual(['mirror/two', 'mirror/one']);
   });
 
+  it('says in a dry run that it would mount the layer the cache knows, and writes neither the registry nor the cache', async () => {
+    const cacheFile = join(cacheHome, 'crossdock', 'blob-locations.json');
+    const before = readFileSync(cacheFile, 'utf8');
+    const logMark = destination.mark();
+
+    const dry = await copy('three', '--dry-run');
+
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(
+      /dry run: 1 tags to copy, 0 up to date, 0 failed; 2 blobs \([^)]+\) to copy, 1 to mount, 0 present; nothing was written/,
+    );
+    expect(destination.requests(logMark).filter((r) => r.method !== 'GET' && r.method !== 'HEAD')).toEqual(
+      [],
+    );
+    expect(readFileSync(cacheFile, 'utf8')).toBe(before);
+  });
+
   it('uploads the layer again with --no-cache', async () => {
     const mark = proxy.mark();
 

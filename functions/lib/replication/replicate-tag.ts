@@ -58,14 +58,15 @@ async function replicate(
     },
   );
 
-  const blobsMissing: Descriptor[] = [];
+  const blobsMissing: ReplicateResult['blobsMissing'] = [];
   if (!check.present) {
     const outcomes = await mapLimit(
       plan.blobs,
       options.blobsPerImage ?? DEFAULT_BLOBS_PER_IMAGE,
       async (blob) => {
         const outcome = await replicateBlob(input, blob, options);
-        if (outcome === 'missing') blobsMissing.push(blob);
+        if (outcome === 'copy' || outcome === 'mount')
+          blobsMissing.push({ blob, mountable: outcome === 'mount' });
         return { blob, outcome };
       },
     );
@@ -92,7 +93,10 @@ async function replicate(
       replicate(referrer, options, depth + 1),
     );
     stats.referrersCopied += referred.copied;
-    for (const result of referred.results) addStats(stats, result.stats);
+    for (const result of referred.results) {
+      addStats(stats, result.stats);
+      blobsMissing.push(...result.blobsMissing);
+    }
   }
 
   return {
@@ -101,25 +105,32 @@ async function replicate(
     mediaType: plan.root.mediaType,
     stats,
     blobsMissing,
+    registry: destination.client.host,
   };
 }
 
-/** One blob: present, mounted from a sibling repository, or streamed. Dry runs only look. */
+/**
+ * One blob: present, mounted from a sibling repository, or streamed. Dry runs only look, and
+ * answer what a real run would do with a blob the destination lacks: `mount` it (from the source
+ * repository in the same registry, or where the blob index says the registry holds it), or `copy` it.
+ */
 async function replicateBlob(
   input: ReplicateInput,
   blob: Descriptor,
   options: ReplicationOptions,
-): Promise<BlobOutcome | 'missing'> {
+): Promise<BlobOutcome | 'copy' | 'mount'> {
   const { source, destination } = input;
   const host = destination.client.host;
+  // Copying within one registry: the source repository itself is the obvious mount.
+  const sameRegistry = source.client.host === host && source.repository !== destination.repository;
   options.onEvent?.({ type: 'blob-start', digest: blob.digest, size: blob.size });
-  let outcome: BlobOutcome | 'missing';
+  let outcome: BlobOutcome | 'copy' | 'mount';
   if (options.dryRun) {
     const size = await destination.client.blobs.head(destination.repository, blob.digest, options.signal);
-    outcome = size === undefined ? 'missing' : 'present';
+    const holders = size === undefined ? await options.sharedBlobs?.index.holders(host, blob.digest) : [];
+    const known = sameRegistry || (holders ?? []).some((repository) => repository !== destination.repository);
+    outcome = size !== undefined ? 'present' : known ? 'mount' : 'copy';
   } else {
-    // Copying within one registry: the source repository itself is the obvious mount.
-    const sameRegistry = source.client.host === host && source.repository !== destination.repository;
     const copy: CopyBlobInput = {
       source,
       destination,
@@ -140,7 +151,7 @@ async function replicateBlob(
       throw new Error(`copyBlob ended ${result.outcome} without a byte budget or a wait limit`);
     outcome = result.outcome;
   }
-  if (outcome !== 'missing')
+  if (outcome !== 'copy' && outcome !== 'mount')
     options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome });
   return outcome;
 }

@@ -108,6 +108,12 @@ export interface ReplicateResult {
   digest: string;
   mediaType: string;
   stats: ReplicationStats;
-  /** Blobs that a real run would copy (dry runs count them here; nothing is written). */
-  blobsMissing: Descriptor[];
+  /**
+   * Dry runs (nothing is written): the blobs a real run would move into the destination
+   * registry `registry` — copy, or mount (`mountable`: the blob index knows another repository
+   * of that registry holding it, or the source is that registry). Empty for a real run.
+   */
+  blobsMissing: { blob: Descriptor; mountable: boolean }[];
+  /** The destination registry (host[:port]). */
+  registry: string;
 }

@@ -111,7 +111,9 @@ describe('crossdock copy', () => {
 
     expect(result.code).toBe(0);
     // The image's config and two layers, and its referrer's (a signature's) config and layer.
-    expect(result.stdout).toMatch(/dry run: 1 tags to copy.*; 5 blobs \([^)]+\) to copy, 0 to mount, 0 present/);
+    expect(result.stdout).toMatch(
+      /dry run: 1 tags to copy.*; 5 blobs \([^)]+\) to copy, 0 to mount, 0 present/,
+    );
     expect(destination.requests(mark).filter((r) => r.method !== 'GET' && r.method !== 'HEAD')).toEqual([]);
     expect(await listTags(destination, 'dry/app')).toEqual([]);
   });

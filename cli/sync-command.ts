@@ -3,6 +3,7 @@ import { ConfigError } from '#config/errors.ts';
 import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig, PolicyConfig, RegistryConfig } from '#config/schema.ts';
 import type { RegistryClient } from '#registry/client.ts';
+import { RegistryUnauthorizedError } from '#registry/errors.ts';
 import { forEachLimit, Semaphore } from '#replication/limit.ts';
 import { listPolicyTags, type ScannedTag } from '#replication/policy-tags.ts';
 import { replicateTag } from '#replication/replicate-tag.ts';
@@ -37,6 +38,16 @@ function selectPolicies(config: CrossdockConfig, names: string[] | undefined): P
   if (unknown.length > 0)
     throw new ConfigError([{ path: '--policy', message: `no policy named ${unknown.join(', ')}` }]);
   return config.policies.filter((p) => names.includes(p.name));
+}
+
+/**
+ * A registry that refused a request sent without credentials (the config gives it none): the
+ * message says where they go. Clients are named after the config's registries.
+ */
+function withCredentialsHint(error: unknown): unknown {
+  if (error instanceof RegistryUnauthorizedError && error.anonymous)
+    error.message += `: give registry ${error.registry} credentials in the config (credentials: { username, password })`;
+  return error;
 }
 
 /** `crossdock sync --config FILE`: replicate once everything the enabled policies cover. */
@@ -81,7 +92,7 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
             }
           } catch (error) {
             if (signal.aborted) throw error;
-            summary.fail(`${policy.name}: listing ${source.name}`, error);
+            summary.fail(`${policy.name}: listing ${source.name}`, withCredentialsHint(error));
           }
         }
       }
@@ -110,7 +121,7 @@ export async function runSync(options: SyncOptions, io: CliIo): Promise<number> 
           );
           reporter.line(`${summary.record(result, options.dryRun === true)}: ${label}`);
         } catch (error) {
-          summary.fail(label, error);
+          summary.fail(label, withCredentialsHint(error));
           reporter.line(`FAILED ${label}: ${describeError(error)}`);
         }
       };

@@ -120,6 +120,25 @@ policies:
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/FAILED team-a: listing src: registry src refused user "src"/);
   });
+
+  it('says where credentials go when a registry wants some and the config gives none', async () => {
+    const anonymous = writeConfig(`
+registries:
+  - { name: src, url: "${source.url}" }
+  - { name: dst, url: "${destination.url}" }
+policies:
+  - name: team-a
+    source: { registry: src, project: team-a }
+    destination: { registry: dst, namespace: mirror }
+`);
+
+    const result = await runCli(['sync', '--config', anonymous]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /FAILED team-a: listing src: registry src requires credentials for .*: give registry src credentials in the config \(credentials: \{ username, password \}\)\n/,
+    );
+  });
 });
 
 describe('crossdock sync of images with and without referrers', () => {

@@ -20,7 +20,7 @@ export class RunSummary {
    * many tags need it — the first copies it, the others mount it — and the mounts.
    */
   readonly #blobsToCopy = new Map<string, number>();
-  blobsToMount = 0;
+  #blobsToMount = 0;
 
   /** Records a tag's result and says it in one word: copied, up to date, would copy. */
   record(result: ReplicateResult, dryRun = false): string {
@@ -29,7 +29,7 @@ export class RunSummary {
     addStats(this.stats, result.stats);
     for (const { blob, mountable } of result.blobsMissing) {
       const key = `${result.registry} ${blob.digest}`;
-      if (mountable || this.#blobsToCopy.has(key)) this.blobsToMount++;
+      if (mountable || this.#blobsToCopy.has(key)) this.#blobsToMount++;
       else this.#blobsToCopy.set(key, blob.size);
     }
     if (result.outcome === 'skipped') return 'up to date';
@@ -53,7 +53,7 @@ export class RunSummary {
       const bytes = [...this.#blobsToCopy.values()].reduce((sum, size) => sum + size, 0);
       lines.push(
         `dry run: ${this.tagsCopied} tags to copy, ${this.tagsSkipped} up to date, ${this.failures.length} failed; ` +
-          `${this.#blobsToCopy.size} blobs (${formatBytes(bytes)}) to copy, ${this.blobsToMount} to mount, ${s.blobsPresent} present; nothing was written`,
+          `${this.#blobsToCopy.size} blobs (${formatBytes(bytes)}) to copy, ${this.#blobsToMount} to mount, ${s.blobsPresent} present; nothing was written`,
       );
       return lines;
     }

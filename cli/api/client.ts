@@ -129,7 +129,6 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, '; ');
 }
 
-/** ECONNREFUSED and friends, from undici's error or its cause (an AggregateError has no message). */
 /** The connection was refused (ECONNREFUSED), here or in the error's causes. */
 function refused(error: unknown): boolean {
   let current: unknown = error;
@@ -140,6 +139,7 @@ function refused(error: unknown): boolean {
   return false;
 }
 
+/** ECONNREFUSED and friends, from undici's error or its cause (an AggregateError has no message). */
 function reason(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;

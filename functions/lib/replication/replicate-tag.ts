@@ -127,9 +127,14 @@ async function replicateBlob(
   let outcome: BlobOutcome | 'copy' | 'mount';
   if (options.dryRun) {
     const size = await destination.client.blobs.head(destination.repository, blob.digest, options.signal);
-    const holders = size === undefined ? await options.sharedBlobs?.index.holders(host, blob.digest) : [];
-    const known = sameRegistry || (holders ?? []).some((repository) => repository !== destination.repository);
-    outcome = size !== undefined ? 'present' : known ? 'mount' : 'copy';
+    if (size !== undefined) outcome = 'present';
+    else {
+      const holders = (await options.sharedBlobs?.index.holders(host, blob.digest)) ?? [];
+      outcome =
+        sameRegistry || holders.some((repository) => repository !== destination.repository)
+          ? 'mount'
+          : 'copy';
+    }
   } else {
     const copy: CopyBlobInput = {
       source,

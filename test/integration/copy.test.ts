@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -157,6 +157,68 @@ describe('crossdock copy', () => {
     expect(back.code).toBe(0);
     expect(await manifestDigest(destination, 'from-token/multi', 'v1')).toBe(multi.digest);
     expect(tokens.issued()).toBeGreaterThan(0);
+  });
+
+  /**
+   * A Docker credential helper as `docker login` leaves one: `docker-credential-<name> get` reads
+   * the server address on stdin and answers `{ Username, Secret }`, or fails when it has none.
+   * Each address it is asked for is appended to `asked`.
+   */
+  function credentialHelper(name: string, server: string, username: string, secret: string) {
+    const dir = mkdtempSync(join(scratchDir(), 'crossdock-helper-'));
+    const asked = join(dir, 'asked');
+    writeFileSync(
+      join(dir, `docker-credential-${name}`),
+      [
+        '#!/bin/sh',
+        'read -r server',
+        `echo "$1 $server" >> '${asked}'`,
+        `if [ "$1" = get ] && [ "$server" = '${server}' ]; then`,
+        `  echo '{"ServerURL":"${server}","Username":"${username}","Secret":"${secret}"}'`,
+        '  exit 0',
+        'fi',
+        'echo "credentials not found in native keychain"',
+        'exit 1',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    return { path: `${dir}:${process.env.PATH}`, asked: () => readFileSync(asked, 'utf8') };
+  }
+
+  it("takes credentials from Docker's credential helper (credsStore), as docker login on a desktop leaves them", async () => {
+    const helper = credentialHelper('crossdock-test', basic.host, 'bob', 'bob-secret');
+    const dockerConfig = mkdtempSync(join(scratchDir(), 'crossdock-docker-'));
+    writeFileSync(
+      join(dockerConfig, 'config.json'),
+      JSON.stringify({ auths: { [basic.host]: {} }, credsStore: 'crossdock-test' }),
+    );
+
+    const result = await runCli(['copy', `${source.host}/team-a/app:v1`, `${basic.host}/team-a/helper:v1`], {
+      env: { DOCKER_CONFIG: dockerConfig, PATH: helper.path },
+    });
+
+    expect(result.stderr).not.toMatch(/FAILED/);
+    expect(result.code).toBe(0);
+    expect(await manifestDigest(basic, 'team-a/helper', 'v1')).toBe(single.digest);
+    expect(helper.asked()).toContain(`get ${basic.host}\n`);
+  });
+
+  it("prefers a registry's own helper (credHelpers) and copies anonymously from a registry whose helper is not installed", async () => {
+    const helper = credentialHelper('crossdock-test', basic.host, 'bob', 'bob-secret');
+    const dockerConfig = mkdtempSync(join(scratchDir(), 'crossdock-docker-'));
+    writeFileSync(
+      join(dockerConfig, 'config.json'),
+      JSON.stringify({ credsStore: 'not-installed', credHelpers: { [basic.host]: 'crossdock-test' } }),
+    );
+
+    const result = await runCli(['copy', `${source.host}/team-a/app:v1`, `${basic.host}/team-a/helper2:v1`], {
+      env: { DOCKER_CONFIG: dockerConfig, PATH: helper.path },
+    });
+
+    expect(result.stderr).not.toMatch(/FAILED/);
+    expect(result.code).toBe(0);
+    expect(await manifestDigest(basic, 'team-a/helper2', 'v1')).toBe(single.digest);
   });
 
   it('names the flag that gives credentials when a registry wants some and none were given', async () => {

@@ -14,6 +14,13 @@ const PARSERS = new Map<WebhookFormat, (payload: unknown, options: ParseOptions)
   ['harbor', parseHarborEvents],
 ]);
 
+/** The formats crossdock reads; the config also names others planned (their deliveries get 400). */
+export function isBuiltFormat(format: WebhookFormat): boolean {
+  return PARSERS.has(format);
+}
+
+export const BUILT_FORMATS: readonly WebhookFormat[] = [...PARSERS.keys()];
+
 /**
  * Turns a parsed webhook body of `format` into push and delete events of `options.registry`.
  * Irrelevant or invalid events are counted in `ignored`; a body that is not the format's shape
@@ -23,7 +30,7 @@ export function parseEvents(format: WebhookFormat, payload: unknown, options: Pa
   const parser = PARSERS.get(format);
   if (parser === undefined)
     throw new UnsupportedFormatError(
-      `webhook format "${format}" is not supported yet (supported: ${[...PARSERS.keys()].join(', ')})`,
+      `webhook format "${format}" is not supported yet (supported: ${BUILT_FORMATS.join(', ')})`,
     );
   return parser(payload, options);
 }

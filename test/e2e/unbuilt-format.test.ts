@@ -3,8 +3,8 @@ import { type CrossdockProcess, startCrossdock } from '../support/crossdock-proc
 import { distributionSource, registryList } from '../support/serve-config.ts';
 
 /**
- * The config takes the webhook formats crossdock plans (github, dockerhub, quay, zot) besides
- * the ones it reads (distribution, harbor); a delivery in a planned one is answered 400. `serve`
+ * The config takes the webhook formats crossdock plans (github, dockerhub, quay) besides
+ * the ones it reads (distribution, harbor, zot); a delivery in a planned one is answered 400. `serve`
  * says so at start, naming the source, rather than leaving it to the sender's error log.
  */
 describe('a source in a webhook format that is not built yet', () => {
@@ -13,8 +13,8 @@ describe('a source in a webhook format that is not built yet', () => {
   beforeAll(async () => {
     crossdock = await startCrossdock({
       config: {
-        registries: registryList({ a: 'http://127.0.0.1:5000', z: 'http://127.0.0.1:5001' }),
-        sources: [distributionSource('a'), { ...distributionSource('z'), format: 'zot' }],
+        registries: registryList({ a: 'http://127.0.0.1:5000', q: 'http://127.0.0.1:5001' }),
+        sources: [distributionSource('a'), { ...distributionSource('q'), format: 'quay' }],
       },
     });
   });
@@ -27,13 +27,13 @@ describe('a source in a webhook format that is not built yet', () => {
       .filter((line) => line.includes('"level":"WARN"'));
     expect(warnings.filter((line) => line.includes('not built yet'))).toHaveLength(1);
     expect(warnings.join('\n')).toContain(
-      'source z: webhook format \\"zot\\" is not built yet, so its deliveries are answered 400 (built: distribution, harbor)',
+      'source q: webhook format \\"quay\\" is not built yet, so its deliveries are answered 400 (built: distribution, harbor, zot)',
     );
 
-    const delivery = await fetch(`${crossdock.url}/webhooks/z`, {
+    const delivery = await fetch(`${crossdock.url}/webhooks/q`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer hook-z' },
-      body: JSON.stringify({ specversion: '1.0', id: '1', type: 'zotregistry.image.updated', data: {} }),
+      headers: { 'content-type': 'application/json', authorization: 'Bearer hook-q' },
+      body: JSON.stringify({ repository: 'team/app', updated_tags: ['v1'] }),
     });
     expect(delivery.status).toBe(400);
   });

@@ -3,6 +3,7 @@ import { parseDistributionEvents } from './distribution.ts';
 import { UnsupportedFormatError } from './errors.ts';
 import { parseHarborEvents } from './harbor.ts';
 import type { ParsedEvents, ParseOptions } from './registry-event.ts';
+import { parseZotEvents } from './zot.ts';
 
 export type { ParsedEvents, ParseOptions, RegistryEvent } from './registry-event.ts';
 
@@ -12,6 +13,7 @@ export type WebhookFormat = SourceConfig['format'];
 const PARSERS = new Map<WebhookFormat, (payload: unknown, options: ParseOptions) => ParsedEvents>([
   ['distribution', parseDistributionEvents],
   ['harbor', parseHarborEvents],
+  ['zot', parseZotEvents],
 ]);
 
 /** The formats crossdock reads; the config also names others planned (their deliveries get 400). */

@@ -32,6 +32,8 @@ export interface ParsedEvents {
 export interface ParseOptions {
   /** The source's `registry` from config. */
   registry: string;
+  /** The delivery's headers, lower-case names (CloudEvents' binary mode keeps the event's attributes there). */
+  headers?: Record<string, string | undefined>;
 }
 
 /**

@@ -3,8 +3,8 @@ import { type CrossdockProcess, startCrossdock } from '../support/crossdock-proc
 import { distributionSource, registryList } from '../support/serve-config.ts';
 
 /**
- * The config takes the webhook formats crossdock plans (github, dockerhub, quay) besides
- * the ones it reads (distribution, harbor, zot); a delivery in a planned one is answered 400. `serve`
+ * The config takes the webhook formats crossdock plans (github) besides the ones it
+ * reads (distribution, harbor, zot, quay, dockerhub); a delivery in a planned one is answered 400. `serve`
  * says so at start, naming the source, rather than leaving it to the sender's error log.
  */
 describe('a source in a webhook format that is not built yet', () => {
@@ -13,8 +13,8 @@ describe('a source in a webhook format that is not built yet', () => {
   beforeAll(async () => {
     crossdock = await startCrossdock({
       config: {
-        registries: registryList({ a: 'http://127.0.0.1:5000', q: 'http://127.0.0.1:5001' }),
-        sources: [distributionSource('a'), { ...distributionSource('q'), format: 'quay' }],
+        registries: registryList({ a: 'http://127.0.0.1:5000', g: 'http://127.0.0.1:5001' }),
+        sources: [distributionSource('a'), { ...distributionSource('g'), format: 'github' }],
       },
     });
   });
@@ -27,13 +27,13 @@ describe('a source in a webhook format that is not built yet', () => {
       .filter((line) => line.includes('"level":"WARN"'));
     expect(warnings.filter((line) => line.includes('not built yet'))).toHaveLength(1);
     expect(warnings.join('\n')).toContain(
-      'source q: webhook format \\"quay\\" is not built yet, so its deliveries are answered 400 (built: distribution, harbor, zot)',
+      'source g: webhook format \\"github\\" is not built yet, so its deliveries are answered 400 (built: distribution, harbor, zot, quay, dockerhub)',
     );
 
-    const delivery = await fetch(`${crossdock.url}/webhooks/q`, {
+    const delivery = await fetch(`${crossdock.url}/webhooks/g`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer hook-q' },
-      body: JSON.stringify({ repository: 'team/app', updated_tags: ['v1'] }),
+      headers: { 'content-type': 'application/json', authorization: 'Bearer hook-g' },
+      body: JSON.stringify({ action: 'published', package: { name: 'app', package_type: 'container' } }),
     });
     expect(delivery.status).toBe(400);
   });

@@ -1,7 +1,9 @@
 import type { SourceConfig } from '#config/schema.ts';
 import { parseDistributionEvents } from './distribution.ts';
+import { parseDockerHubEvents } from './dockerhub.ts';
 import { UnsupportedFormatError } from './errors.ts';
 import { parseHarborEvents } from './harbor.ts';
+import { parseQuayEvents } from './quay.ts';
 import type { ParsedEvents, ParseOptions } from './registry-event.ts';
 import { parseZotEvents } from './zot.ts';
 
@@ -14,6 +16,8 @@ const PARSERS = new Map<WebhookFormat, (payload: unknown, options: ParseOptions)
   ['distribution', parseDistributionEvents],
   ['harbor', parseHarborEvents],
   ['zot', parseZotEvents],
+  ['quay', parseQuayEvents],
+  ['dockerhub', parseDockerHubEvents],
 ]);
 
 /** The formats crossdock reads; the config also names others planned (their deliveries get 400). */

@@ -34,6 +34,8 @@ export interface ParseOptions {
   registry: string;
   /** The delivery's headers, lower-case names (CloudEvents' binary mode keeps the event's attributes there). */
   headers?: Record<string, string | undefined>;
+  /** When the delivery arrived (ISO 8601): part of the id where the sender gives neither id nor time. */
+  receivedAt?: string;
 }
 
 /**

@@ -105,7 +105,11 @@ export async function acceptDelivery(ports: WebhookPorts, request: WebhookReques
   if (!source) throw new UnknownSourceError(`no webhook source named "${request.source}"`);
   verifySender(source, request);
   const payload = checkBody(request.headers, request.rawBody);
-  const parsed = parseEvents(source.format, payload, { registry: source.registry, headers: request.headers });
+  const parsed = parseEvents(source.format, payload, {
+    registry: source.registry,
+    headers: request.headers,
+    receivedAt: new Date().toISOString(),
+  });
 
   const policies = await ports.policies();
   const byEvent = parsed.events.map((event) =>

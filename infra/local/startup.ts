@@ -1,6 +1,5 @@
 import type { CrossdockConfig } from '#config/schema.ts';
 import type { Crossdock } from '../../functions/lib/app/crossdock.ts';
-import { BUILT_FORMATS, isBuiltFormat } from '../../functions/lib/events/normalize.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';
 
 /** What `serve` does at start, before it listens: the config applied, unfinished work driven on. */
@@ -8,15 +7,7 @@ import { logger } from '../../functions/lib/runtime/observability.ts';
 /** `serve` applies the config at start: declared items are created or updated; others stay. */
 export async function applyConfig(app: Crossdock, config: CrossdockConfig): Promise<void> {
   for (const registry of config.registries) await app.config.putRegistry(registry);
-  for (const source of config.sources) {
-    await app.config.putSource(source);
-    // The config takes the formats planned too; say at start what their senders will get.
-    if (!isBuiltFormat(source.format))
-      logger.warn(
-        `source ${source.name}: webhook format "${source.format}" is not built yet, so its deliveries are answered 400 (built: ${BUILT_FORMATS.join(', ')})`,
-        { source: source.name, format: source.format },
-      );
-  }
+  for (const source of config.sources) await app.config.putSource(source);
   for (const policy of config.policies) await app.config.putPolicy(policy);
 }
 

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allEnded,
@@ -12,11 +13,11 @@ import { registryList, replicationPolicy } from '../support/serve-config.ts';
 
 /**
  * Quay's and Docker Hub's webhooks set no header of crossdock's choosing: each source proves
- * itself with a secret in the URL (`auth: { query, value }`). Their payloads name the tag but
- * no digest; the images live in a real distribution registry, the deliveries are those
- * vendors' shapes.
+ * itself with a secret in the URL (`auth: { query, value }`); GitHub signs its body
+ * (`X-Hub-Signature-256`, `auth: { hmacSecret }`). The images live in a real distribution
+ * registry; the deliveries are those vendors' shapes.
  */
-describe('crossdock serve: Quay and Docker Hub sources', () => {
+describe('crossdock serve: Quay, Docker Hub and GitHub sources', () => {
   let a: TestRegistry;
   let b: TestRegistry;
   let crossdock: CrossdockProcess;
@@ -34,6 +35,7 @@ describe('crossdock serve: Quay and Docker Hub sources', () => {
             format: 'dockerhub',
             auth: { query: 'token', value: 'hub-secret' },
           },
+          { name: 'gh-a', registry: 'a', format: 'github', auth: { hmacSecret: 'gh-secret' } },
         ],
         policies: [replicationPolicy({ name: 'a-to-b', from: 'a', to: 'b' })],
       },
@@ -75,6 +77,45 @@ describe('crossdock serve: Quay and Docker Hub sources', () => {
     expect(jobs.map((job) => job.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     expect(await manifestDigest({ url: b.url }, 'team/quay-app', 'v1')).toBe(quayImage.digest);
     expect(await manifestDigest({ url: b.url }, 'team/hub-app', 'v2')).toBe(hubImage.digest);
+  });
+
+  it('replicates the tagged container version a signed GitHub registry_package event names', async () => {
+    const image = await pushImage(`${a.host}/team/gh-app:v3`);
+    const body = JSON.stringify({
+      action: 'published',
+      registry_package: {
+        name: 'GH-App',
+        namespace: 'Team',
+        package_type: 'CONTAINER',
+        package_version: {
+          version: image.digest,
+          container_metadata: { tag: { name: 'v3', digest: image.digest } },
+        },
+      },
+    });
+    const sign = (secret: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    const deliver = (signature: string) =>
+      fetch(`${crossdock.url}/webhooks/gh-a`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'registry_package',
+          'x-github-delivery': 'd1',
+          'x-hub-signature-256': signature,
+        },
+        body,
+      });
+
+    const forged = await deliver(sign('not-the-secret'));
+    const signed = await deliver(sign('gh-secret'));
+
+    expect([forged.status, signed.status]).toEqual([401, 202]);
+    const jobs = await waitForJobs(crossdock, (all) => all.some((job) => job.tag === 'v3') && allEnded(all));
+    expect(jobs.find((job) => job.tag === 'v3')).toMatchObject({
+      status: 'SUCCEEDED',
+      sourceRepository: 'team/gh-app',
+    });
+    expect(await manifestDigest({ url: b.url }, 'team/gh-app', 'v3')).toBe(image.digest);
   });
 
   it('refuses a delivery whose URL lacks the secret (401)', async () => {

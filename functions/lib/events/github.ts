@@ -11,8 +11,9 @@ import { parseShape } from './shape.ts';
  * `<namespace>/<name>` in lower case, as ghcr.io names it. Versions of other package types,
  * versions without a tag (a platform image of a multi-arch push) and other actions are counted
  * as ignored. The id is GitHub's delivery id (`X-GitHub-Delivery`, kept when a delivery is sent
- * again), else a hash of (repository, tag, digest). Written from GitHub's documented payload;
- * not tried against GitHub.
+ * again), else a hash of (repository, tag, digest, arrival time): without the time, a tag moved
+ * back to an earlier digest would be taken for that earlier push. Written from GitHub's
+ * documented payload; not tried against GitHub.
  */
 
 const ACTIONS = new Set(['published', 'updated']);
@@ -54,7 +55,7 @@ export function parseGitHubEvents(payload: unknown, options: ParseOptions): Pars
     id:
       options.headers?.['x-github-delivery'] ||
       createHash('sha256')
-        .update(JSON.stringify(['github', repository, tag, digest ?? '']))
+        .update(JSON.stringify(['github', repository, tag, digest ?? '', options.receivedAt ?? '']))
         .digest('hex'),
     registry: options.registry,
     repository,

@@ -62,6 +62,14 @@ describe('GitHub Packages webhooks (ghcr.io)', () => {
     });
   });
 
+  it('without a delivery id, tells a tag moved back to an earlier digest from that earlier push', () => {
+    const at = (receivedAt: string) =>
+      parseEvents('github', registryPackage(), { registry: 'ghcr', receivedAt }).events[0]?.id;
+
+    expect(at('2026-12-01T10:00:00.000Z')).toMatch(/^[a-f0-9]{64}$/);
+    expect(at('2026-12-01T10:00:00.000Z')).not.toBe(at('2026-12-01T11:00:00.000Z'));
+  });
+
   it('reads the updated action and the newer package event the same way', () => {
     expect(parse(registryPackage({ action: 'updated' })).events).toHaveLength(1);
     expect(parse(registryPackage({ key: 'package' })).events).toEqual([

@@ -37,5 +37,9 @@ describe('a 300 MiB layer', () => {
     expect(result.peakRss).toBeGreaterThan(0);
     expect(result.peakRss).toBeLessThan(200 * MiB);
     expect(result.stderr).toMatch(/blob \w{12} 90% of 300\.\d MiB/);
+    // No deadline: the layer goes in one PATCH from one GET, not in 64 MiB chunks, each a GET and a PATCH.
+    const layer = image.blobs.find((blob) => blob.size > 32 * MiB)?.digest as string;
+    expect(destination.requests().filter((r) => r.method === 'PATCH')).toHaveLength(1);
+    expect(source.requests().filter((r) => r.method === 'GET' && r.path.endsWith(layer))).toHaveLength(1);
   });
 });

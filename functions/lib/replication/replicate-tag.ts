@@ -20,6 +20,16 @@ import {
 export const DEFAULT_BLOBS_PER_IMAGE = 4;
 
 /**
+ * A one-shot copy has no deadline, so a big blob goes in PATCHes of up to 1 GiB rather than the
+ * workflow's 64 MiB: each chunk costs a ranged GET at the source and a PATCH round trip, with the
+ * stream stopped in between. A 300 MiB layer (`npm run bench`, alternated in one spell) took
+ * 0.79–0.93 × `skopeo copy`'s time in one PATCH against 0.99–1.04 × in five. Resuming is no
+ * worse: distribution drops an upload whose PATCH was cut mid-body whatever its size
+ * (docs/architecture.md, "How a blob is copied"); a registry that keeps it resumes at its offset.
+ */
+export const ONE_SHOT_CHUNK_SIZE = 1024 * 1024 * 1024;
+
+/**
  * replicateTag: the steps of one job composed for one-shot use — FetchManifest,
  * CheckManifest (present → skipped), CheckBlob/CopyBlob for every blob (several at once),
  * PushManifest, then the referrers (signatures, SBOMs) of what was copied.
@@ -142,7 +152,7 @@ async function replicateBlob(
       blob,
       mountFrom: sameRegistry ? [source.repository] : [],
       signal: options.signal,
-      ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
+      chunkSize: options.chunkSize ?? ONE_SHOT_CHUNK_SIZE,
       ...(options.monolithicLimit ? { monolithicLimit: options.monolithicLimit } : {}),
       onProgress: (bytes) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, bytes }),
       onStall: ({ message, givingUp }) =>

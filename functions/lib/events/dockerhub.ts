@@ -1,6 +1,11 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { type ParsedEvents, type ParseOptions, validEvent } from './registry-event.ts';
+import {
+  hashedEventId,
+  oneEvent,
+  type ParsedEvents,
+  type ParseOptions,
+  validEvent,
+} from './registry-event.ts';
 import { parseShape } from './shape.ts';
 
 /**
@@ -22,14 +27,12 @@ export function parseDockerHubEvents(payload: unknown, options: ParseOptions): P
   const { tag, pushed_at: pushedAt } = push.push_data;
   const occurredAt = pushedAt === undefined ? undefined : new Date(pushedAt * 1000);
   const event = validEvent({
-    id: createHash('sha256')
-      .update(JSON.stringify(['dockerhub', repository, tag, pushedAt ?? options.receivedAt ?? '']))
-      .digest('hex'),
+    id: hashedEventId(['dockerhub', repository, tag, pushedAt ?? options.receivedAt ?? '']),
     registry: options.registry,
     repository,
     action: 'push',
     tag,
     ...(occurredAt && !Number.isNaN(occurredAt.getTime()) ? { occurredAt: occurredAt.toISOString() } : {}),
   });
-  return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
+  return oneEvent(event);
 }

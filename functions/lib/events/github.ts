@@ -1,6 +1,11 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { type ParsedEvents, type ParseOptions, validEvent } from './registry-event.ts';
+import {
+  hashedEventId,
+  oneEvent,
+  type ParsedEvents,
+  type ParseOptions,
+  validEvent,
+} from './registry-event.ts';
 import { parseShape } from './shape.ts';
 
 /**
@@ -54,14 +59,12 @@ export function parseGitHubEvents(payload: unknown, options: ParseOptions): Pars
   const event = validEvent({
     id:
       options.headers?.['x-github-delivery'] ||
-      createHash('sha256')
-        .update(JSON.stringify(['github', repository, tag, digest ?? '', options.receivedAt ?? '']))
-        .digest('hex'),
+      hashedEventId(['github', repository, tag, digest ?? '', options.receivedAt ?? '']),
     registry: options.registry,
     repository,
     action: 'push',
     tag,
     ...(digest ? { digest } : {}),
   });
-  return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
+  return oneEvent(event);
 }

@@ -1,6 +1,11 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { type ParsedEvents, type ParseOptions, type RegistryEvent, validEvent } from './registry-event.ts';
+import {
+  hashedEventId,
+  type ParsedEvents,
+  type ParseOptions,
+  type RegistryEvent,
+  validEvent,
+} from './registry-event.ts';
 import { parseShape } from './shape.ts';
 
 /**
@@ -80,12 +85,6 @@ function readEnvelope(payload: unknown): HarborEnvelope {
   };
 }
 
-function resourceId(type: string, repository: string, digest: string, tag: string, mark: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([type, repository, digest, tag, mark]))
-    .digest('hex');
-}
-
 export function parseHarborEvents(payload: unknown, options: ParseOptions): ParsedEvents {
   // Event types crossdock does not act on may carry other event_data shapes: check only `type`.
   const { type } = parseShape(
@@ -103,7 +102,7 @@ export function parseHarborEvents(payload: unknown, options: ParseOptions): Pars
     if (!resource.tag) continue;
     const digest = resource.digest ?? '';
     const event = validEvent({
-      id: resourceId(type, repository, digest, resource.tag, envelope.deliveryMark),
+      id: hashedEventId([type, repository, digest, resource.tag, envelope.deliveryMark]),
       registry: options.registry,
       repository,
       action,

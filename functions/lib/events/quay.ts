@@ -1,6 +1,11 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { type ParsedEvents, type ParseOptions, type RegistryEvent, validEvent } from './registry-event.ts';
+import {
+  hashedEventId,
+  type ParsedEvents,
+  type ParseOptions,
+  type RegistryEvent,
+  validEvent,
+} from './registry-event.ts';
 import { parseShape } from './shape.ts';
 
 /**
@@ -33,9 +38,7 @@ export function parseQuayEvents(payload: unknown, options: ParseOptions): Parsed
   const events: RegistryEvent[] = [];
   for (const [tag, image] of tags) {
     const event = validEvent({
-      id: createHash('sha256')
-        .update(JSON.stringify(['quay', push.repository, tag, image, options.receivedAt ?? '']))
-        .digest('hex'),
+      id: hashedEventId(['quay', push.repository, tag, image, options.receivedAt ?? '']),
       registry: options.registry,
       repository: push.repository,
       action: 'push',

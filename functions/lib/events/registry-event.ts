@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { validateDigest, validateRepository, validateTag } from '#registry/reference.ts';
 
 /**
@@ -62,4 +63,17 @@ export function validEvent(event: RegistryEvent): RegistryEvent | undefined {
     return undefined;
   }
   return result;
+}
+
+/**
+ * An event id for senders that give none: a hash of what identifies the event (in a fixed
+ * order), so that the same delivery sent again gets the same id.
+ */
+export function hashedEventId(parts: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+/** A payload that carries one event: it, or one ignored when it was not valid. */
+export function oneEvent(event: RegistryEvent | undefined): ParsedEvents {
+  return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
 }

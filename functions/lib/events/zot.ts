@@ -1,7 +1,13 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MalformedPayloadError } from './errors.ts';
-import { type ParsedEvents, type ParseOptions, type RegistryEvent, validEvent } from './registry-event.ts';
+import {
+  hashedEventId,
+  oneEvent,
+  type ParsedEvents,
+  type ParseOptions,
+  type RegistryEvent,
+  validEvent,
+} from './registry-event.ts';
 import { parseShape } from './shape.ts';
 
 /**
@@ -77,11 +83,7 @@ export function parseZotEvents(payload: unknown, options: ParseOptions): ParsedE
 
   const id =
     envelope.id ||
-    createHash('sha256')
-      .update(
-        JSON.stringify([envelope.type, data.name, data.reference, data.digest ?? '', envelope.time ?? '']),
-      )
-      .digest('hex');
+    hashedEventId([envelope.type, data.name, data.reference, data.digest ?? '', envelope.time ?? '']);
   const event = validEvent({
     id,
     registry: options.registry,
@@ -92,5 +94,5 @@ export function parseZotEvents(payload: unknown, options: ParseOptions): ParsedE
     ...(data.mediaType ? { mediaType: data.mediaType } : {}),
     ...(envelope.time ? { occurredAt: envelope.time } : {}),
   });
-  return event ? { events: [event], ignored: 0 } : { events: [], ignored: 1 };
+  return oneEvent(event);
 }

@@ -124,14 +124,15 @@ export class Crossdock {
     this.settings = settings;
     this.dynamo = dynamo;
     this.#now = services.now ?? Date.now;
-    this.jobs = new JobStore(dynamo, settings.tableName, { ...options, keepDays: settings.recordsKeepDays });
+    // Alone with its records (the local runtime), the process keeps what it reads of the
+    // unfinished jobs, the config, the blob index and the parking lines, and changes it with its
+    // own writes.
+    const kept = { ...options, soleWriter: !services.sharedCoordination };
+    this.jobs = new JobStore(dynamo, settings.tableName, { ...kept, keepDays: settings.recordsKeepDays });
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
     this.leases = services.sharedCoordination
       ? new LeaseStore(dynamo, settings.tableName, options)
       : new ProcessSlots(options);
-    // Alone with its records (the local runtime), the process keeps what it reads of the config,
-    // the blob index and the parking lines, and changes it with its own writes.
-    const kept = { ...options, soleWriter: !services.sharedCoordination };
     const records = new ConfigStore(dynamo, settings.tableName, kept);
     this.config = services.vault ? new VaultedConfigStore(records, services.vault) : records;
     this.scans = new ScanStore(dynamo, settings.tableName, options);

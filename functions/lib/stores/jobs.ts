@@ -58,23 +58,52 @@ export interface JobStoreOptions {
   now?: () => number;
   /** Days a final job's record is kept after it finished; without it, records never expire. */
   keepDays?: number | undefined;
+  /**
+   * The store is its records' only writer (the local runtime): unfinished jobs are kept as this
+   * store last read or wrote them, and read from memory (docs/architecture.md, "Records").
+   */
+  soleWriter?: boolean | undefined;
 }
+
+/** Unfinished jobs a sole writer keeps (a few KB each); the least recently used go first. */
+const KEPT_JOBS = 10_000;
 
 export class JobStore extends TableStore implements JobRecords {
   readonly #keepSeconds: number | undefined;
+  /**
+   * With `soleWriter`: each unfinished job's item as last read or written, by id. A final job is
+   * dropped (the sweeper deletes final jobs behind the store's back); an item answered after a
+   * newer one of the same job (two writes at once) does not replace it.
+   */
+  readonly #kept: Map<string, JobItem> | undefined;
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: JobStoreOptions = {}) {
     super(client, tableName, options.now ? { now: options.now } : {});
     this.#keepSeconds = options.keepDays === undefined ? undefined : options.keepDays * 86_400;
+    this.#kept = options.soleWriter ? new Map() : undefined;
+  }
+
+  /** Keeps the item as the job's latest, while it is unfinished (the most recently used). */
+  #keep(item: JobItem): void {
+    const kept = this.#kept;
+    if (!kept) return;
+    const id = item.id;
+    const known = kept.get(id);
+    if (known && known.version > item.version) return;
+    kept.delete(id);
+    if (isTerminal(item.status)) return;
+    kept.set(id, item);
+    if (kept.size > KEPT_JOBS) kept.delete(kept.keys().next().value as string);
   }
 
   async create(input: NewJob): Promise<Job> {
     const job = queuedJob({ ...input, id: input.id ?? newJobId(this.now()) }, this.iso());
+    const item = toItem(job, 1, this.#keepSeconds);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: toItem(job, 1, this.#keepSeconds),
+          Item: item,
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -83,14 +112,20 @@ export class JobStore extends TableStore implements JobRecords {
         throw new JobExistsError(`job ${job.id} exists already`, { cause: error });
       throw error;
     }
+    this.#keep(structuredClone(item));
     return job;
   }
 
   async #read(id: string): Promise<JobItem | undefined> {
+    const known = this.#kept?.get(id);
+    // A copy: callers change the job they get (tasks keep their substate in step).
+    if (known) return structuredClone(known);
     const result = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: jobKey(id), ConsistentRead: true }),
     );
-    return result.Item as JobItem | undefined;
+    const item = result.Item as JobItem | undefined;
+    if (item) this.#keep(structuredClone(item));
+    return item;
   }
 
   async get(id: string): Promise<Job | undefined> {
@@ -125,18 +160,22 @@ export class JobStore extends TableStore implements JobRecords {
         updatedAt: at,
         history: withHistory(current.history, { ...entry, ...(note ? { note } : {}) }),
       };
+      const written = toItem(job, item.version + 1, this.#keepSeconds);
       try {
         await this.client.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: toItem(job, item.version + 1, this.#keepSeconds),
+            Item: written,
             ConditionExpression: 'version = :version',
             ExpressionAttributeValues: { ':version': item.version },
           }),
         );
+        this.#keep(structuredClone(written));
         return { job, changed: true };
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
+        // What this store kept is not the job as it is: read it again.
+        this.#kept?.delete(id);
         // Progress written meanwhile (or another status change): decide again on the new state.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * (race + 1)));
       }
@@ -256,10 +295,12 @@ export class JobStore extends TableStore implements JobRecords {
             TableName: this.tableName,
             Key: jobKey(id),
             ExpressionAttributeNames: { '#status': 'status' },
-            ...(options.answer ? { ReturnValues: 'ALL_NEW' as const } : {}),
+            // A sole writer keeps the job as written.
+            ...(options.answer || this.#kept ? { ReturnValues: 'ALL_NEW' as const } : {}),
             ...update,
           }),
         );
+        if (Attributes) this.#keep(structuredClone(Attributes as JobItem));
         return Attributes ? { item: Attributes as JobItem } : {};
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
@@ -272,15 +313,17 @@ export class JobStore extends TableStore implements JobRecords {
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
   async setUpload(id: string, upload: OpenUpload | undefined): Promise<void> {
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: jobKey(id),
           UpdateExpression: `${upload ? 'SET upload = :upload ' : 'REMOVE upload '}ADD version :one`,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: upload ? { ':upload': upload, ':one': 1 } : { ':one': 1 },
+          ...(this.#kept ? { ReturnValues: 'ALL_NEW' as const } : {}),
         }),
       );
+      if (Attributes) this.#keep(Attributes as JobItem);
     } catch (error) {
       if (isConditionFailed(error))
         throw new JobNotFoundError(`job ${id} is not in the records`, { cause: error });

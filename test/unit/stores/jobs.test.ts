@@ -7,7 +7,7 @@ import { newJobId } from '../../../functions/lib/stores/job-ids.ts';
 import { toItem } from '../../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { newJob } from '../../support/jobs.ts';
-import { type LocalTable, startLocalTable } from './local-table.ts';
+import { countingClient, type LocalTable, startLocalTable } from './local-table.ts';
 
 let local: LocalTable;
 let now = Date.parse('2025-01-01T00:00:00Z');
@@ -29,12 +29,21 @@ describe('job ids', () => {
   });
 });
 
-describe('JobStore', () => {
+describe.each([
+  { mode: 'reading the table', soleWriter: false },
+  { mode: 'as the sole writer', soleWriter: true },
+])('JobStore, $mode', ({ soleWriter }) => {
+  let jobs: JobStore;
+  beforeAll(() => {
+    jobs = new JobStore(local.client, local.tableName, { now: () => now++, soleWriter });
+  });
+
   it('records a new job as QUEUED at attempt 1, once', async () => {
-    const created = await jobs.create(newJob({ id: 'job-once' }));
-    expect(created).toMatchObject({ id: 'job-once', status: 'QUEUED', attempt: 1, cancelRequested: false });
-    expect(await jobs.get('job-once')).toEqual(created);
-    await expect(jobs.create(newJob({ id: 'job-once' }))).rejects.toBeInstanceOf(JobExistsError);
+    const id = `job-once-${soleWriter}`;
+    const created = await jobs.create(newJob({ id }));
+    expect(created).toMatchObject({ id, status: 'QUEUED', attempt: 1, cancelRequested: false });
+    expect(await jobs.get(id)).toEqual(created);
+    await expect(jobs.create(newJob({ id }))).rejects.toBeInstanceOf(JobExistsError);
     expect(await jobs.get('missing')).toBeUndefined();
   });
 
@@ -204,6 +213,50 @@ describe('JobStore', () => {
     const { history = [] } = (await jobs.get(id)) ?? {};
     expect(history).toHaveLength(HISTORY_LIMIT);
     expect(history.at(-1)?.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('JobStore as the sole writer', () => {
+  const soleWriter = (client = local.client) =>
+    new JobStore(client, local.tableName, { now: () => now++, soleWriter: true });
+
+  it('reads an unfinished job from what it wrote: a job driven to its end costs one read, after it ended', async () => {
+    const { client, sent } = countingClient(local.client);
+    const store = soleWriter(client);
+    const { id } = await store.create(newJob());
+    await store.markRunning(id, 1, 'arn:exec');
+    await store.enterSubstate(id, 1, 'FetchManifest');
+    await store.setSubstate(id, 'CheckBlobs', { present: 2 });
+    await store.setUpload(id, { digest: 'sha256:a', location: '/v2/upload/1', offset: 5 });
+    const running = await store.get(id);
+    expect(sent('GetCommand')).toBe(0);
+    expect(running).toEqual(await new JobStore(local.client, local.tableName).get(id));
+
+    await store.recordEnd(id, 'SUCCEEDED');
+    expect(await store.get(id)).toMatchObject({ status: 'SUCCEEDED' });
+    // A final job is not kept: the sweeper deletes it behind the store's back.
+    expect(sent('GetCommand')).toBe(1);
+  });
+
+  it('hands out copies: a caller that changes its job changes nothing kept', async () => {
+    const store = soleWriter();
+    const { id } = await store.create(newJob());
+    const job = (await store.get(id)) as NonNullable<Awaited<ReturnType<JobStore['get']>>>;
+    job.status = 'FAILED';
+    job.history.push({ at: 'then', status: 'FAILED', attempt: 1 });
+    expect(await store.get(id)).toMatchObject({ status: 'QUEUED', history: [{ status: 'QUEUED' }] });
+  });
+
+  it('decides a status change on the table’s job when another writer changed it behind its back', async () => {
+    const store = soleWriter();
+    const { id } = await store.create(newJob());
+    await store.markRunning(id, 1, 'arn:exec');
+    // Not what the local runtime does (it is the only writer), but what the kept job must survive.
+    await new JobStore(local.client, local.tableName).requestCancel(id);
+
+    expect(await store.recordEnd(id, 'CANCELLED')).toBe(true);
+    const ended = await new JobStore(local.client, local.tableName).get(id);
+    expect(ended).toMatchObject({ status: 'CANCELLED', cancelRequested: true });
   });
 });
 

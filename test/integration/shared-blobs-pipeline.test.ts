@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CountingProxy, startCountingProxy } from '../support/fault-proxy.ts';
+import {
+  type CountingProxy,
+  type FaultProxy,
+  startCountingProxy,
+  startThrottlingProxy,
+} from '../support/fault-proxy.ts';
 import { type Blob, type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { type LocalMirror, startLocalMirror } from '../support/local-runtime.ts';
 import type { TestRegistry } from '../support/registry-process.ts';
@@ -18,7 +23,7 @@ import { postNotification, pushNotification } from '../support/webhook-payloads.
 const MiB = 1024 * 1024;
 
 let mirror: LocalMirror | undefined;
-let proxy: CountingProxy | undefined;
+let proxy: CountingProxy | FaultProxy | undefined;
 afterEach(async () => {
   await mirror?.stop();
   await proxy?.stop();
@@ -93,6 +98,38 @@ describe('shared blobs in the pipeline', () => {
     for (const head of heads) perBlob.set(head.path, (perBlob.get(head.path) ?? 0) + 1);
     expect([...perBlob.values()].every((count) => count === 1)).toBe(true);
     expect(perBlob.size).toBe(6 * 3); // config, own layer, base
+  }, 180_000);
+
+  it('a job waiting for another job’s copy lends its running slot: a third job runs meanwhile, within perDestination 2', async () => {
+    mirror = await startLocalMirror({
+      notifications: false,
+      limits: { runningJobs: 8, perDestination: 2, blobsPerJob: 4 },
+      // The base takes about a second to upload: long enough to see who runs meanwhile.
+      destination: async (b) => {
+        proxy = await startThrottlingProxy(b, 8 * MiB);
+        return proxy.url;
+      },
+    });
+    const base = await randomLayer(8 * MiB);
+    const repositories = ['team/lend0', 'team/lend1', 'team/lend2'];
+
+    await burst(mirror, base, repositories);
+    const jobs = await mirror.settled(3, 120_000);
+
+    expect(jobs.map((job) => job.status)).toEqual(repositories.map(() => 'SUCCEEDED'));
+    expect(uploadsOf(mirror.b, base.digest)).toHaveLength(1);
+    // Two jobs start; one copies the base, the other waits for it and lends its slot, so the
+    // third starts while the base is still uploading: all three ran at once. Without the
+    // lending the third starts only when one of the first two has ended.
+    const runs = jobs.map((job) => ({
+      from: Date.parse(job.startedAt ?? ''),
+      to: Date.parse(job.finishedAt ?? ''),
+    }));
+    const atOnce = Math.max(
+      ...runs.map((run) => runs.filter((o) => o.from <= run.from && run.from < o.to).length),
+    );
+    console.log(`3 jobs sharing a base, perDestination 2: ${atOnce} ran at once; ${JSON.stringify(runs)}`);
+    expect(atOnce).toBe(3);
   }, 180_000);
 
   it('a claim whose holder died delays the job needing the blob until it expires, then that job copies it', async () => {

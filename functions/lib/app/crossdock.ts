@@ -15,6 +15,7 @@ import { JobLifecycle } from '../jobs/lifecycle.ts';
 import type { ExecutionInput, ExecutionStart } from '../jobs/message.ts';
 import { ProcessSlots } from '../jobs/process-slots.ts';
 import type { RunningSlots } from '../jobs/running-slots.ts';
+import { SlotLending } from '../jobs/slot-lending.ts';
 import type { ExecutionState, ReconcilePorts } from '../reconcile/reconcile.ts';
 import type { BlobClaims, SharedBlobs } from '../replication/blob-index.ts';
 import { LocalBlobClaims } from '../replication/blob-locations.ts';
@@ -106,6 +107,8 @@ export class Crossdock {
   readonly #blobClaimTtlSeconds: number;
   /** The copy steps' blob index and claims; one per process, so a release here wakes a waiter here. */
   readonly #sharedBlobs: SharedBlobs;
+  /** The local runtime's: waiting jobs lend their slots (jobs/slot-lending.ts). */
+  readonly #slotLending: SlotLending | undefined;
   readonly queue: JobQueue;
   /** Where a job admitted to a freed slot is sent (AppSettings.admittedQueueUrl). */
   readonly admittedQueue: JobQueue;
@@ -147,6 +150,18 @@ export class Crossdock {
       ? new BlobClaimStore(dynamo, settings.tableName, { ...options, ttlSeconds: this.#blobClaimTtlSeconds })
       : new LocalBlobClaims({ ...options, ttlSeconds: this.#blobClaimTtlSeconds });
     this.#sharedBlobs = { index: this.blobIndex, claims: this.blobClaims, minBytes: SHARED_COPY_MIN_BYTES };
+    // Every task of every job runs in this process (the local runtime): a job's blobs in flight
+    // are all counted here, so one that only waits for another job's copy can lend its slot.
+    this.#slotLending = services.sharedCoordination
+      ? undefined
+      : new SlotLending({
+          release: (jobId) => this.leases.release(jobId),
+          take: (job) => this.#takeSlots(job.id, job.destinationRegistry),
+          admitParked: async () => {
+            await this.admitParked();
+          },
+          warn: (message, fields) => logger.warn(message, fields),
+        });
     this.queue = new JobQueue(services.sqs, settings.jobQueueUrl);
     this.admittedQueue = new JobQueue(services.sqs, settings.admittedQueueUrl ?? settings.jobQueueUrl);
     this.lifecycle = new JobLifecycle({
@@ -154,6 +169,7 @@ export class Crossdock {
       locks: this.locks,
       releaseLease: (jobId) => this.leases.release(jobId),
       afterEnd: async (job, freedSlot) => {
+        this.#slotLending?.forget(job.id);
         await Promise.all([
           // Only a job that never started can still wait in line (one that started left it).
           job.startedAt === undefined
@@ -492,6 +508,7 @@ export class Crossdock {
       byteBudget: this.settings.copyByteBudget,
       sharedBlobs: this.#sharedBlobs,
       renewClaimEveryMs: (this.#blobClaimTtlSeconds * 1000) / 3,
+      ...(this.#slotLending ? { slotLending: this.#slotLending } : {}),
       warn: (message, fields) => logger.warn(message, fields),
     };
   }

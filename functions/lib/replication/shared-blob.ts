@@ -22,6 +22,11 @@ export interface SharedCopyInput extends CopyBlobInput {
   waitMs?: number;
   /** Renew the claim this often while copying (its time to live / 3); unset: claims do not expire. */
   renewClaimEveryMs?: number;
+  /**
+   * The copy starts waiting for another holder's copy; answers what to call when that wait ends
+   * (the local runtime lends the job's running slot meanwhile: jobs/slot-lending.ts).
+   */
+  onWait?: () => () => void;
 }
 
 export type SharedCopyResult = CopyBlobResult | { outcome: 'waiting'; bytesSent: 0 };
@@ -78,42 +83,52 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
   const landedHere = async (holders: string[]) =>
     holders.includes(destination.repository) &&
     (await destination.client.blobs.head(destination.repository, blob.digest, signal)) !== undefined;
-  for (
-    let poll = FIRST_POLL_MS;
-    !claimed && !input.mountFrom?.length;
-    poll = Math.min(poll * 2, MAX_POLL_MS)
-  ) {
-    const holders = await shared.index.holders(registry, blob.digest);
-    if (await landedHere(holders)) return { outcome: 'present', bytesSent: 0 };
-    from = others(holders);
-    if (from.length > 0) break;
-    if (await shared.claims.claim(registry, blob.digest, holder)) {
-      // The holder before us may have finished between our read and our claim: look once more.
-      const after = await shared.index.holders(registry, blob.digest);
-      if (await landedHere(after)) {
-        await shared.claims.release(registry, blob.digest, holder);
-        return { outcome: 'present', bytesSent: 0 };
+  let waitEnds: (() => void) | undefined;
+  let handedBack = false;
+  try {
+    for (
+      let poll = FIRST_POLL_MS;
+      !claimed && !input.mountFrom?.length;
+      poll = Math.min(poll * 2, MAX_POLL_MS)
+    ) {
+      const holders = await shared.index.holders(registry, blob.digest);
+      if (await landedHere(holders)) return { outcome: 'present', bytesSent: 0 };
+      from = others(holders);
+      if (from.length > 0) break;
+      if (await shared.claims.claim(registry, blob.digest, holder)) {
+        // The holder before us may have finished between our read and our claim: look once more.
+        const after = await shared.index.holders(registry, blob.digest);
+        if (await landedHere(after)) {
+          await shared.claims.release(registry, blob.digest, holder);
+          return { outcome: 'present', bytesSent: 0 };
+        }
+        from = others(after);
+        if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
+        else claimed = true;
+        break;
       }
-      from = others(after);
-      if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
-      else claimed = true;
-      break;
+      if (Date.now() >= deadline) {
+        handedBack = true; // still waiting, in the workflow's Wait state now
+        return { outcome: 'waiting', bytesSent: 0 };
+      }
+      // Claims that can say when they are given up wake the waiter at once; the poll stays the
+      // safety net (and the only way for the table's claims).
+      const wait = Math.min(poll, Math.max(0, deadline - Date.now()));
+      waitEnds ??= input.onWait?.();
+      if (shared.claims.released) {
+        const woken = new AbortController();
+        const pause = sleep(wait, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
+        pause.catch(() => undefined);
+        try {
+          await Promise.race([shared.claims.released(registry, blob.digest, woken.signal), pause]);
+        } finally {
+          woken.abort(); // neither the pause's timer nor the release's waiter outlives the wait
+        }
+        signal?.throwIfAborted();
+      } else await sleep(wait, signal);
     }
-    if (Date.now() >= deadline) return { outcome: 'waiting', bytesSent: 0 };
-    // Claims that can say when they are given up wake the waiter at once; the poll stays the
-    // safety net (and the only way for the table's claims).
-    const wait = Math.min(poll, Math.max(0, deadline - Date.now()));
-    if (shared.claims.released) {
-      const woken = new AbortController();
-      const pause = sleep(wait, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
-      pause.catch(() => undefined);
-      try {
-        await Promise.race([shared.claims.released(registry, blob.digest, woken.signal), pause]);
-      } finally {
-        woken.abort(); // neither the pause's timer nor the release's waiter outlives the wait
-      }
-      signal?.throwIfAborted();
-    } else await sleep(wait, signal);
+  } finally {
+    if (!handedBack) waitEnds?.();
   }
 
   const renewal =

@@ -102,14 +102,20 @@ async function mountOrCopy(
     ...(upload ? { resume: { location: upload.location, offset: upload.offset } } : {}),
     ...(deps.chunkSize ? { chunkSize: deps.chunkSize } : {}),
   };
-  return deps.sharedBlobs
-    ? copySharedBlob({
-        ...copy,
-        shared: deps.sharedBlobs,
-        // The job's attempt: its next invocations (a big blob's chunks) keep the claim.
-        holder: `${job.id}#${job.attempt}`,
-        waitMs: deps.claimWaitMs ?? DEFAULT_CLAIM_WAIT_MS,
-        ...(deps.renewClaimEveryMs ? { renewClaimEveryMs: deps.renewClaimEveryMs } : {}),
-      })
-    : copyBlob(copy);
+  if (!deps.sharedBlobs) return copyBlob(copy);
+  // While every blob of the job in flight waits for another job's copy, its slot is lent.
+  const lent = deps.slotLending?.blob(job);
+  try {
+    return await copySharedBlob({
+      ...copy,
+      shared: deps.sharedBlobs,
+      // The job's attempt: its next invocations (a big blob's chunks) keep the claim.
+      holder: `${job.id}#${job.attempt}`,
+      waitMs: deps.claimWaitMs ?? DEFAULT_CLAIM_WAIT_MS,
+      ...(deps.renewClaimEveryMs ? { renewClaimEveryMs: deps.renewClaimEveryMs } : {}),
+      ...(lent ? { onWait: () => lent.waits() } : {}),
+    });
+  } finally {
+    lent?.ends();
+  }
 }

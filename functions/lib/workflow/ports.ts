@@ -1,6 +1,7 @@
 import type { RegistryClient } from '#registry/client.ts';
 import type { SharedBlobs } from '#replication/blob-index.ts';
 import type { Job, JobError, OpenUpload, Progress, TerminalStatus } from '../jobs/job.ts';
+import type { SlotLending } from '../jobs/slot-lending.ts';
 
 /**
  * What the workflow tasks need from the outside, as interfaces: the job records and the job
@@ -78,6 +79,12 @@ export interface TaskDependencies {
   claimWaitMs?: number;
   /** How often a copy renews its claim: a third of the claim's time to live. */
   renewClaimEveryMs?: number;
+  /**
+   * The local runtime's: a job whose every blob in flight waits for another job's copy lends
+   * its running slot meanwhile (jobs/slot-lending.ts). Deployed, none: a waiting lane hands
+   * its invocation back instead.
+   */
+  slotLending?: SlotLending;
   /** Where a task reports what an operator should see (a stalled source): the function's log. */
   warn?: (message: string, fields: Record<string, unknown>) => void;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -115,9 +116,43 @@ describe('copyBlob', () => {
     expect(await blobExists(registries.destination, 'mount/b', layer.digest)).toBe(true);
   });
 
+  it('asks the source for the first chunk while the upload session opens, and reads each chunk once', async () => {
+    // undici's own diagnostics: when the source GET was sent, when the destination's POST was answered.
+    const seen: string[] = [];
+    const created = ({ request }: { request: { method: string; path: string } }) => {
+      if (request.method === 'GET' && request.path.includes(layer.digest)) seen.push('GET sent');
+    };
+    const answered = ({ request }: { request: { method: string; path: string } }) => {
+      if (request.method === 'POST' && request.path.includes('/blobs/uploads/')) seen.push('POST answered');
+    };
+    subscribe('undici:request:create', created as (message: unknown) => void);
+    subscribe('undici:request:headers', answered as (message: unknown) => void);
+    const mark = registries.source.mark();
+    try {
+      const result = await copyBlob({
+        source: from(),
+        destination: { client: registries.destinationClient, repository: 'first-chunk/big' },
+        blob: layer,
+        chunkSize: 16 * MiB,
+      });
+      expect(result).toEqual({ outcome: 'copied', bytesSent: layer.size });
+    } finally {
+      unsubscribe('undici:request:create', created as (message: unknown) => void);
+      unsubscribe('undici:request:headers', answered as (message: unknown) => void);
+    }
+
+    expect(seen.slice(0, 2)).toEqual(['GET sent', 'POST answered']);
+    // 40 MiB in chunks of 16: three GETs, none sent for nothing.
+    const reads = registries.source
+      .requests(mark)
+      .filter((r) => r.method === 'GET' && r.path.includes(layer.digest));
+    expect(reads).toHaveLength(3);
+  });
+
   describe('with a time limit (a Lambda’s remaining time)', () => {
     const patchesInto = async (repository: string, timeLeftMs: number) => {
       const mark = registries.destination.mark();
+      const reads = registries.source.mark();
       const result = await copyBlob({
         source: from(),
         destination: { client: registries.destinationClient, repository },
@@ -126,7 +161,11 @@ describe('copyBlob', () => {
       });
       expect(result).toEqual({ outcome: 'copied', bytesSent: layer.size });
       expect(await blobExists(registries.destination, repository, layer.digest)).toBe(true);
-      return registries.destination.requests(mark).filter((r) => r.method === 'PATCH').length;
+      const patches = registries.destination.requests(mark).filter((r) => r.method === 'PATCH').length;
+      // Each chunk read once: the first one, asked for early, was the length the copy sent.
+      const gets = registries.source.requests(reads).filter((r) => r.method === 'GET').length;
+      expect(gets).toBe(patches);
+      return patches;
     };
 
     it('sends a blob the time left covers at the assumed rate in one chunk, without probing the link', async () => {

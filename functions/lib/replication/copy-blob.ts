@@ -112,12 +112,21 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     blob.size <= (input.monolithicLimit ?? DEFAULT_MONOLITHIC_LIMIT) &&
     offset === 0 &&
     (clock === undefined || blob.size <= PROBE_CHUNK || blob.size / ASSUMED_BYTES_PER_MS < clock.left());
-  // A blob that goes in one PUT and has no mount to try: its GET at the source starts while the
-  // upload session is opened at the destination — one round trip less per blob. Left unused
-  // (the session came back mounted, or failed), its body is dropped.
+  const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  // A blob with no mount to try: its first GET at the source — the whole blob for one PUT, else
+  // its first chunk — starts while the upload session is opened at the destination, one round
+  // trip less per blob. Left unused (the session came back mounted or resumed elsewhere, the
+  // first chunk came out another length, the copy failed), its body is dropped.
+  const onePut = fitsOnePut(0);
+  const firstRead = onePut
+    ? blob.size
+    : Math.min(chunkSize, blob.size, clock ? clock.fits(blob.size) : blob.size);
   let prefetched: Promise<BlobStream> | undefined =
-    !input.resume && !input.mountFrom?.length && fitsOnePut(0)
-      ? source.client.blobs.get(source.repository, blob.digest, { start: 0, signal })
+    !input.resume && !input.mountFrom?.length && (onePut || firstRead > 0)
+      ? source.client.blobs.get(source.repository, blob.digest, {
+          ...(firstRead < blob.size ? { start: 0, length: firstRead } : { start: 0 }),
+          signal,
+        })
       : undefined;
   prefetched?.catch(() => undefined);
   const takePrefetched = () => {
@@ -176,9 +185,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
   // digest check at completion is the verification. Otherwise we hash every byte ourselves.
   let checkpoint: HashCheckpoint | undefined =
     input.resume === undefined || upload.offset === 0 ? { hash: createHash(algorithm), at: 0 } : undefined;
-  const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const monolithic = fitsOnePut(upload.offset);
-  if (!monolithic) dropPrefetched();
   let bytesSent = 0;
   let resumes = 0;
   // How far into the blob the source has delivered bytes, and how often it stalled since it last
@@ -219,105 +226,121 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     return body;
   };
 
-  for (;;) {
-    sourceBody?.destroy();
-    if (cancelled()) dropPrefetched();
-    throwIfCancelled();
-    // The destination holds less than our hash state covers (it lost bytes): rehash from 0.
-    if (checkpoint && checkpoint.at > upload.offset) checkpoint = { hash: createHash(algorithm), at: 0 };
-    try {
-      if (monolithic && upload.offset === 0 && resumes === 0) {
-        const hash = (checkpoint as HashCheckpoint).hash.copy();
-        const body = await readSource(0, blob.size, { hash, expectDigest: blob.digest }, takePrefetched());
-        const whole = { stream: body, length: blob.size };
-        await destination.client.blobs.completeUpload(
-          destination.repository,
-          upload.location,
-          blob.digest,
-          whole,
-          signal,
-        );
-        return { outcome: 'copied', bytesSent: blob.size };
-      }
-
-      if (upload.offset >= blob.size) {
-        if (checkpoint && checkpoint.at === blob.size) {
-          const actual = `${algorithm}:${checkpoint.hash.copy().digest('hex')}`;
-          if (actual !== blob.digest)
-            throw new DigestMismatchError(`blob hashes to ${actual}, expected ${blob.digest}`);
-        }
-        await destination.client.blobs.completeUpload(
-          destination.repository,
-          upload.location,
-          blob.digest,
-          undefined,
-          signal,
-        );
-        return { outcome: 'copied', bytesSent };
-      }
-
-      if (input.byteBudget !== undefined && bytesSent >= input.byteBudget) {
-        return { outcome: 'partial', bytesSent, upload };
-      }
-
-      const offset = upload.offset;
-      let length = Math.min(chunkSize, blob.size - offset);
-      if (clock) {
-        const fits = clock.fits(blob.size - offset);
-        if (fits === 0) return { outcome: 'partial', bytesSent, upload };
-        length = Math.min(length, fits);
-      }
-      // Read from the last confirmed hash state: bytes the destination has are hashed, not sent.
-      const readFrom = checkpoint ? checkpoint.at : offset;
-      const hash = checkpoint ? checkpoint.hash.copy() : createHash(algorithm);
-      const body = await readSource(readFrom, offset + length - readFrom, { hash, skip: offset - readFrom });
-      const began = Date.now();
-      upload = await destination.client.blobs.uploadChunk(
-        destination.repository,
-        upload.location,
-        body,
-        { offset, length },
-        signal,
-      );
-      clock?.sent(length, Date.now() - began);
-      bytesSent += length;
-      if (checkpoint && upload.offset === offset + length) checkpoint = { hash, at: upload.offset };
-    } catch (error) {
+  // Whatever way the copy ends, a first read it did not use is dropped.
+  try {
+    for (;;) {
       sourceBody?.destroy();
-      dropPrefetched();
-      if (cancelled()) throw cancellation(signal, error);
-      const { stall } = attempt;
-      attempt.stall = undefined;
-      if (stall) {
-        stallsWithoutProgress = furthestRead > furthestAtLastStall ? 1 : stallsWithoutProgress + 1;
-        furthestAtLastStall = furthestRead;
-        const givingUp = stallsWithoutProgress >= MAX_STALLS_WITHOUT_PROGRESS || resumes >= MAX_RESUMES;
-        input.onStall?.({ digest: blob.digest, message: stall.message, stallsWithoutProgress, givingUp });
-        if (givingUp) {
-          throw new SourceStalledError(
-            `source stalled: no bytes for ${stall.idleMs / 1000} s reading ${blob.digest} from ` +
-              `${source.client.name}/${source.repository} (${stallsWithoutProgress} stalls without progress` +
-              `, ${furthestRead} of ${blob.size} bytes read)`,
-            { cause: stall },
-          );
-        }
-      }
-      // A stall is resumed whatever the upload it starved failed with.
-      if (!stall && (!isResumable(error) || resumes >= MAX_RESUMES)) throw error;
-      await sleep(backoffDelay(resumes++, DEFAULT_RETRY_POLICY), signal);
+      if (cancelled()) dropPrefetched();
+      throwIfCancelled();
+      // The destination holds less than our hash state covers (it lost bytes): rehash from 0.
+      if (checkpoint && checkpoint.at > upload.offset) checkpoint = { hash: createHash(algorithm), at: 0 };
       try {
-        upload = await destination.client.blobs.uploadStatus(destination.repository, upload.location, signal);
-      } catch (statusError) {
-        if (!isLostSession(statusError)) throw statusError;
-        // The session is gone. Distribution cancels a session whose PATCH was cut mid-body (its
-        // state token no longer matches the bytes it wrote), so there a cut chunk restarts the
-        // blob; a cut between chunks, or a registry that keeps the session, resumes.
-        const started = await destination.client.blobs.startUpload(destination.repository, { signal });
-        if (started.mounted) return { outcome: 'mounted', bytesSent };
-        upload = { location: started.location, offset: started.offset };
-        checkpoint = { hash: createHash(algorithm), at: 0 };
+        if (monolithic && upload.offset === 0 && resumes === 0) {
+          const hash = (checkpoint as HashCheckpoint).hash.copy();
+          const body = await readSource(0, blob.size, { hash, expectDigest: blob.digest }, takePrefetched());
+          const whole = { stream: body, length: blob.size };
+          await destination.client.blobs.completeUpload(
+            destination.repository,
+            upload.location,
+            blob.digest,
+            whole,
+            signal,
+          );
+          return { outcome: 'copied', bytesSent: blob.size };
+        }
+
+        if (upload.offset >= blob.size) {
+          if (checkpoint && checkpoint.at === blob.size) {
+            const actual = `${algorithm}:${checkpoint.hash.copy().digest('hex')}`;
+            if (actual !== blob.digest)
+              throw new DigestMismatchError(`blob hashes to ${actual}, expected ${blob.digest}`);
+          }
+          await destination.client.blobs.completeUpload(
+            destination.repository,
+            upload.location,
+            blob.digest,
+            undefined,
+            signal,
+          );
+          return { outcome: 'copied', bytesSent };
+        }
+
+        if (input.byteBudget !== undefined && bytesSent >= input.byteBudget) {
+          return { outcome: 'partial', bytesSent, upload };
+        }
+
+        const offset = upload.offset;
+        let length = Math.min(chunkSize, blob.size - offset);
+        if (clock) {
+          const fits = clock.fits(blob.size - offset);
+          if (fits === 0) return { outcome: 'partial', bytesSent, upload };
+          length = Math.min(length, fits);
+        }
+        // Read from the last confirmed hash state: bytes the destination has are hashed, not sent.
+        const readFrom = checkpoint ? checkpoint.at : offset;
+        const hash = checkpoint ? checkpoint.hash.copy() : createHash(algorithm);
+        const started = readFrom === 0 && offset === 0 && length === firstRead ? takePrefetched() : undefined;
+        dropPrefetched();
+        const body = await readSource(
+          readFrom,
+          offset + length - readFrom,
+          { hash, skip: offset - readFrom },
+          started,
+        );
+        const began = Date.now();
+        upload = await destination.client.blobs.uploadChunk(
+          destination.repository,
+          upload.location,
+          body,
+          { offset, length },
+          signal,
+        );
+        clock?.sent(length, Date.now() - began);
+        bytesSent += length;
+        if (checkpoint && upload.offset === offset + length) checkpoint = { hash, at: upload.offset };
+      } catch (error) {
+        sourceBody?.destroy();
+        dropPrefetched();
+        if (cancelled()) throw cancellation(signal, error);
+        const { stall } = attempt;
+        attempt.stall = undefined;
+        if (stall) {
+          stallsWithoutProgress = furthestRead > furthestAtLastStall ? 1 : stallsWithoutProgress + 1;
+          furthestAtLastStall = furthestRead;
+          const givingUp = stallsWithoutProgress >= MAX_STALLS_WITHOUT_PROGRESS || resumes >= MAX_RESUMES;
+          input.onStall?.({ digest: blob.digest, message: stall.message, stallsWithoutProgress, givingUp });
+          if (givingUp) {
+            throw new SourceStalledError(
+              `source stalled: no bytes for ${stall.idleMs / 1000} s reading ${blob.digest} from ` +
+                `${source.client.name}/${source.repository} (${stallsWithoutProgress} stalls without progress` +
+                `, ${furthestRead} of ${blob.size} bytes read)`,
+              { cause: stall },
+            );
+          }
+        }
+        // A stall is resumed whatever the upload it starved failed with.
+        if (!stall && (!isResumable(error) || resumes >= MAX_RESUMES)) throw error;
+        await sleep(backoffDelay(resumes++, DEFAULT_RETRY_POLICY), signal);
+        try {
+          upload = await destination.client.blobs.uploadStatus(
+            destination.repository,
+            upload.location,
+            signal,
+          );
+        } catch (statusError) {
+          if (!isLostSession(statusError)) throw statusError;
+          // The session is gone. Distribution cancels a session whose PATCH was cut mid-body (its
+          // state token no longer matches the bytes it wrote), so there a cut chunk restarts the
+          // blob; a cut between chunks, or a registry that keeps the session, resumes.
+          const started = await destination.client.blobs.startUpload(destination.repository, { signal });
+          if (started.mounted) return { outcome: 'mounted', bytesSent };
+          upload = { location: started.location, offset: started.offset };
+          checkpoint = { hash: createHash(algorithm), at: 0 };
+        }
       }
     }
+  } finally {
+    dropPrefetched();
   }
 }
 

@@ -65,11 +65,12 @@ class RecordedJobs implements WorkflowJobs {
     });
     return true;
   }
-  async setSubstate(known: KnownJob, substate: string, progress?: Progress) {
+  async setSubstate(known: KnownJob, substate: string, progress?: Progress, passing?: string) {
     const job = this.jobs.get(known.id);
     if (!job) return;
     job.substate = substate;
-    if (!job.substates.includes(substate)) job.substates.push(substate);
+    for (const entered of [passing, substate])
+      if (entered !== undefined && !job.substates.includes(entered)) job.substates.push(entered);
     for (const key of Object.keys(progress ?? {}) as (keyof Progress)[])
       job.progress[key] += progress?.[key] ?? 0;
   }

@@ -393,12 +393,13 @@ export class Crossdock {
     markRunning: (id, attempt, executionArn, substate) =>
       this.jobs.markRunning(id, attempt, executionArn, substate),
     end: (id, status, error, attempt, note) => this.lifecycle.end(id, status, { error, attempt, note }),
-    setSubstate: async (job, substate, progress) => {
-      await this.jobs.setSubstate(job.id, substate, progress, job);
+    setSubstate: async (job, substate, progress, passing) => {
+      await this.jobs.setSubstate(job.id, substate, progress, job, { passing });
     },
     setUpload: (id, upload) => this.jobs.setUpload(id, upload),
     isCancelRequested: (id) => this.jobs.isCancelRequested(id),
-    enterSubstate: (id, attempt, substate) => this.jobs.enterSubstate(id, attempt, substate),
+    enterSubstate: (id, attempt, substate, options) =>
+      this.jobs.enterSubstate(id, attempt, substate, options),
   };
 
   /** What a policy's background scan needs: it submits jobs as the webhook does. */

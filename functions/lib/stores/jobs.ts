@@ -205,6 +205,7 @@ export class JobStore extends TableStore implements JobRecords {
     substate: string,
     progress: Progress = {},
     known?: { attempt: number; substate?: string | undefined },
+    options: { passing?: string | undefined } = {},
   ): Promise<boolean> {
     const job = known ?? (await this.get(id));
     if (!job) throw new JobNotFoundError(`job ${id} is not in the records`);
@@ -214,6 +215,7 @@ export class JobStore extends TableStore implements JobRecords {
       attempt: job.attempt,
       progress,
       entry: known?.substate !== substate,
+      passing: options.passing,
     });
     return written !== undefined;
   }
@@ -226,16 +228,28 @@ export class JobStore extends TableStore implements JobRecords {
    * the job does not run this attempt or was cancelled: the caller then reads it to learn which
    * (tasks.ts `load`).
    */
-  async enterSubstate(id: string, attempt: number, substate: string): Promise<Job | undefined> {
-    const written = await this.#writeSubstate(id, substate, { attempt, thisAttempt: true, answer: true });
+  async enterSubstate(
+    id: string,
+    attempt: number,
+    substate: string,
+    options: { entry?: boolean } = {},
+  ): Promise<Job | undefined> {
+    const written = await this.#writeSubstate(id, substate, {
+      attempt,
+      thisAttempt: true,
+      answer: true,
+      ...(options.entry === false ? { entry: false } : {}),
+    });
     return written?.item && fromItem(written.item);
   }
 
   /**
    * One substate write, conditional on the job running (and, with `thisAttempt`, on it running
    * that attempt uncancelled): with its history entry while the substate changes and the history
-   * has room, else — or when `entry` is false — without. Undefined when the job does not run;
-   * `item` is the job as written when `answer` asks for it.
+   * has room, else — or when `entry` is false — without. `passing`: a substate entered and left
+   * on the way, whose entry goes in first, at the same time (CheckBlobs, when the copies start
+   * right after it). Undefined when the job does not run; `item` is the job as written when
+   * `answer` asks for it.
    */
   async #writeSubstate(
     id: string,
@@ -244,6 +258,7 @@ export class JobStore extends TableStore implements JobRecords {
       attempt: number;
       progress?: Progress;
       entry?: boolean;
+      passing?: string | undefined;
       thisAttempt?: boolean;
       answer?: boolean;
     },
@@ -274,13 +289,19 @@ export class JobStore extends TableStore implements JobRecords {
       values[':attempt'] = options.attempt;
       values[':false'] = false;
     }
+    const entries = [...(options.passing ? [options.passing] : []), substate].map((name) => ({
+      at,
+      status: 'RUNNING',
+      substate: name,
+      attempt: options.attempt,
+    }));
     const entry = {
       UpdateExpression: `SET substate = :substate, updatedAt = :at, history = list_append(history, :entry) ADD ${adds.join(', ')}`,
       ConditionExpression: `${runs} AND (attribute_not_exists(substate) OR substate <> :substate) AND size(history) < :cap`,
       ExpressionAttributeValues: {
         ...values,
-        ':cap': HISTORY_LIMIT,
-        ':entry': [{ at, status: 'RUNNING', substate, attempt: options.attempt }],
+        ':cap': HISTORY_LIMIT - entries.length + 1,
+        ':entry': entries,
       },
     };
     const noEntry = {

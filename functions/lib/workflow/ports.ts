@@ -34,13 +34,20 @@ export interface WorkflowJobs {
   /**
    * Records the substate being entered (and progress made), so the console and `jobs show`
    * follow it. `job` is the job as the task read it: its attempt and substate spare a read.
+   * `passing`: a substate entered and left on the way, recorded first in the same write.
    */
-  setSubstate(job: KnownJob, substate: string, progress?: Progress): Promise<void>;
+  setSubstate(job: KnownJob, substate: string, progress?: Progress, passing?: string): Promise<void>;
   /**
    * Enters a substate in one write while the job runs this attempt and is not cancelled (two
-   * when it is the current one already); undefined when that does not hold: read it then.
+   * when it is the current one already, unless `entry` is false: then no history entry is
+   * tried); undefined when that does not hold: read it then.
    */
-  enterSubstate?(id: string, attempt: number, substate: string): Promise<Job | undefined>;
+  enterSubstate?(
+    id: string,
+    attempt: number,
+    substate: string,
+    options?: { entry?: boolean },
+  ): Promise<Job | undefined>;
   /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
   setUpload(id: string, upload: OpenUpload | undefined): Promise<void>;
   isCancelRequested(id: string): Promise<boolean>;

@@ -27,10 +27,19 @@ export interface TaskInput {
   attempt: number;
 }
 
-/** Reads the task's job (checks its attempt, cancel flag and status) and records the substate entered. */
-async function load(deps: TaskDependencies, input: TaskInput, substate: string): Promise<Job> {
+/**
+ * Reads the task's job (checks its attempt, cancel flag and status) and records the substate
+ * entered; `entry: false` when the task knows it is the current substate already (no history
+ * entry is tried).
+ */
+async function load(
+  deps: TaskDependencies,
+  input: TaskInput,
+  substate: string,
+  options: { entry?: boolean } = {},
+): Promise<Job> {
   // The common case in one round trip; a refusal is read below to say why.
-  const entered = await deps.jobs.enterSubstate?.(input.jobId, input.attempt, substate);
+  const entered = await deps.jobs.enterSubstate?.(input.jobId, input.attempt, substate, options);
   if (entered) return entered;
   const job = await deps.jobs.get(input.jobId);
   if (!job) throw new JobNotFoundError(`job ${input.jobId} is not in the records`);
@@ -73,9 +82,18 @@ async function start(
   return job;
 }
 
-/** Records the next substate of the task's job (one write) and keeps the task's copy in step. */
-async function enter(deps: TaskDependencies, job: Job, substate: string, progress?: Progress): Promise<void> {
-  await deps.jobs.setSubstate(job, substate, progress);
+/**
+ * Records the next substate of the task's job (one write) and keeps the task's copy in step;
+ * `passing`, a substate entered and left on the way, goes into the same write.
+ */
+async function enter(
+  deps: TaskDependencies,
+  job: Job,
+  substate: string,
+  progress?: Progress,
+  passing?: string,
+): Promise<void> {
+  await deps.jobs.setSubstate(job, substate, progress, passing);
   job.substate = substate;
 }
 
@@ -145,17 +163,21 @@ export async function fetchManifestTask(
     return { next: 'skip', digest, lanes: [] };
   }
 
-  // The HEADs are done: the substate is entered with what they found, in one write.
+  // The HEADs are done: the substate is entered with what they found, in one write — with
+  // MountOrCopyBlobs after it when blobs must move (its lanes, or the copies here, follow at once).
   const missing = checkedBlobs.status === 'fulfilled' ? checkedBlobs.value : undefined;
-  await enter(deps, job, 'CheckBlobs', missing && { present: fetched.blobs.length - missing.length });
-  if (checkedBlobs.status === 'rejected') throw checkedBlobs.reason;
-  if (!missing?.length) return { next: 'push', digest, lanes: [] };
+  const present = missing && { present: fetched.blobs.length - missing.length };
+  if (!missing?.length) {
+    await enter(deps, job, 'CheckBlobs', present);
+    if (checkedBlobs.status === 'rejected') throw checkedBlobs.reason;
+    return { next: 'push', digest, lanes: [] };
+  }
+  await enter(deps, job, 'MountOrCopyBlobs', present, 'CheckBlobs');
   const upload = missing.some((blob) => blob.digest === job.upload?.digest) ? (job.upload ?? null) : null;
   const bytes = missing.reduce((sum, blob) => sum + blob.size, 0);
   const { blobsPerJob } = input;
   if (upload || bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget))
     return { next: 'copy', digest, lanes: dealLanes(digest, missing, blobsPerJob, upload) };
-  await enter(deps, job, 'MountOrCopyBlobs');
   const lane = { digest, blobs: missing, upload: null, done: false, waiting: false };
   const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
   await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', copied.progress);
@@ -183,7 +205,8 @@ export async function mountOrCopyBlobsTask(
   input: TaskInput & { lane: Lane },
 ): Promise<Lane> {
   if (input.lane.done) return input.lane;
-  const job = await load(deps, input, 'MountOrCopyBlobs');
+  // FetchManifest entered MountOrCopyBlobs before dealing the lanes: no entry to try.
+  const job = await load(deps, input, 'MountOrCopyBlobs', { entry: false });
   const { lane, progress } = await copyLane(deps, job, await sides(deps, job), input.lane, 1);
   await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', progress);
   return lane;

@@ -109,6 +109,46 @@ describe.each([
     expect((await jobs.get(id))?.substate).toBe('FetchManifest');
   });
 
+  it('enters a substate passing another on the way in one write: both in the history, in order, at one time', async () => {
+    const { id } = await jobs.create(newJob());
+    await jobs.markRunning(id, 1, 'arn:exec', 'CheckManifest');
+    const { client, sent } = countingClient(local.client);
+    const counted = new JobStore(client, local.tableName, { now: () => now++ });
+
+    await counted.setSubstate(
+      id,
+      'MountOrCopyBlobs',
+      { present: 2 },
+      { attempt: 1, substate: 'CheckManifest' },
+      { passing: 'CheckBlobs' },
+    );
+
+    expect(sent('UpdateCommand')).toBe(1);
+    // Read from the table: the counted store wrote behind the back of a sole writer's copy.
+    const job = await new JobStore(local.client, local.tableName).get(id);
+    expect(job).toMatchObject({ substate: 'MountOrCopyBlobs', blobs: { present: 2 } });
+    const [checked, copying] = job?.history.slice(-2) ?? [];
+    expect(checked).toMatchObject({ status: 'RUNNING', substate: 'CheckBlobs', attempt: 1 });
+    expect(copying).toMatchObject({ status: 'RUNNING', substate: 'MountOrCopyBlobs', attempt: 1 });
+    expect(checked?.at).toBe(copying?.at);
+  });
+
+  it('takes the current substate again in one write when told there is no entry to add', async () => {
+    const { id } = await jobs.create(newJob());
+    await jobs.markRunning(id, 1, 'arn:exec', 'MountOrCopyBlobs');
+    const before = (await jobs.get(id))?.history.length;
+    const { client, sent } = countingClient(local.client);
+    const counted = new JobStore(client, local.tableName, { now: () => now++ });
+
+    const entered = await counted.enterSubstate(id, 1, 'MountOrCopyBlobs', { entry: false });
+
+    expect(entered).toMatchObject({ substate: 'MountOrCopyBlobs' });
+    expect(entered?.history).toHaveLength(before ?? -1);
+    expect(sent('UpdateCommand')).toBe(1);
+    await counted.requestCancel(id);
+    expect(await counted.enterSubstate(id, 1, 'MountOrCopyBlobs', { entry: false })).toBeUndefined();
+  });
+
   it('keeps an open upload across invocations and clears it', async () => {
     const { id } = await jobs.create(newJob());
     const upload = { digest: 'sha256:abc', location: '/v2/x/blobs/uploads/1', offset: 64 };

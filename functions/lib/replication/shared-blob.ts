@@ -68,7 +68,6 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
   const { shared, holder, destination, blob, signal } = input;
   if (!sharesBlob(shared, blob)) return copyBlob(input);
   const registry = destination.client.host;
-  const others = (repositories: string[]) => repositories.filter((r) => r !== destination.repository);
 
   if (!input.skipCheck && !input.resume && (await holdsBlob(destination, blob, shared, signal)))
     return { outcome: 'present', bytesSent: 0 };
@@ -77,58 +76,10 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
   let claimed = input.resume !== undefined;
   let from: string[] = [];
   if (claimed) await shared.claims.claim(registry, blob.digest, holder);
-  const deadline = Date.now() + (input.waitMs ?? Number.POSITIVE_INFINITY);
-  // Another tag of this same repository copied it meanwhile (the index names us): it is here
-  // now, if the registry agrees — an entry can be stale, and it was missing when we started.
-  const landedHere = async (holders: string[]) =>
-    holders.includes(destination.repository) &&
-    (await destination.client.blobs.head(destination.repository, blob.digest, signal)) !== undefined;
-  let waitEnds: (() => void) | undefined;
-  let handedBack = false;
-  try {
-    for (
-      let poll = FIRST_POLL_MS;
-      !claimed && !input.mountFrom?.length;
-      poll = Math.min(poll * 2, MAX_POLL_MS)
-    ) {
-      const holders = await shared.index.holders(registry, blob.digest);
-      if (await landedHere(holders)) return { outcome: 'present', bytesSent: 0 };
-      from = others(holders);
-      if (from.length > 0) break;
-      if (await shared.claims.claim(registry, blob.digest, holder)) {
-        // The holder before us may have finished between our read and our claim: look once more.
-        const after = await shared.index.holders(registry, blob.digest);
-        if (await landedHere(after)) {
-          await shared.claims.release(registry, blob.digest, holder);
-          return { outcome: 'present', bytesSent: 0 };
-        }
-        from = others(after);
-        if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
-        else claimed = true;
-        break;
-      }
-      if (Date.now() >= deadline) {
-        handedBack = true; // still waiting, in the workflow's Wait state now
-        return { outcome: 'waiting', bytesSent: 0 };
-      }
-      // Claims that can say when they are given up wake the waiter at once; the poll stays the
-      // safety net (and the only way for the table's claims).
-      const wait = Math.min(poll, Math.max(0, deadline - Date.now()));
-      waitEnds ??= input.onWait?.();
-      if (shared.claims.released) {
-        const woken = new AbortController();
-        const pause = sleep(wait, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
-        pause.catch(() => undefined);
-        try {
-          await Promise.race([shared.claims.released(registry, blob.digest, woken.signal), pause]);
-        } finally {
-          woken.abort(); // neither the pause's timer nor the release's waiter outlives the wait
-        }
-        signal?.throwIfAborted();
-      } else await sleep(wait, signal);
-    }
-  } finally {
-    if (!handedBack) waitEnds?.();
+  else if (!input.mountFrom?.length) {
+    const turn = await takeTurn(input, registry);
+    if ('outcome' in turn) return { outcome: turn.outcome, bytesSent: 0 };
+    ({ claimed, from } = turn);
   }
 
   const renewal =
@@ -158,4 +109,75 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
     if (claimed && result?.outcome !== 'partial')
       await shared.claims.release(registry, blob.digest, holder).catch(() => undefined);
   }
+}
+
+/**
+ * Whose copy this blob comes from: a repository of the destination registry that holds it now
+ * (`from`: mount it), else this holder's (it took the blob's claim), else — another holder
+ * copies it — wait for that copy, polling the index and the claim, until `waitMs` ends
+ * (`waiting`). Present: another tag of this same repository copied it meanwhile.
+ */
+async function takeTurn(
+  input: SharedCopyInput,
+  registry: string,
+): Promise<{ outcome: 'present' | 'waiting' } | { claimed: boolean; from: string[] }> {
+  const { shared, holder, destination, blob, signal } = input;
+  const others = (repositories: string[]) => repositories.filter((r) => r !== destination.repository);
+  // The index names us: it is here now, if the registry agrees — an entry can be stale, and it
+  // was missing when we started.
+  const landedHere = async (holders: string[]) =>
+    holders.includes(destination.repository) &&
+    (await destination.client.blobs.head(destination.repository, blob.digest, signal)) !== undefined;
+  const deadline = Date.now() + (input.waitMs ?? Number.POSITIVE_INFINITY);
+  let waitEnds: (() => void) | undefined;
+  let handedBack = false;
+  try {
+    for (let poll = FIRST_POLL_MS; ; poll = Math.min(poll * 2, MAX_POLL_MS)) {
+      const holders = await shared.index.holders(registry, blob.digest);
+      if (await landedHere(holders)) return { outcome: 'present' };
+      if (others(holders).length > 0) return { claimed: false, from: others(holders) };
+      if (await shared.claims.claim(registry, blob.digest, holder)) {
+        // The holder before us may have finished between our read and our claim: look once more.
+        const after = await shared.index.holders(registry, blob.digest);
+        if (await landedHere(after)) {
+          await shared.claims.release(registry, blob.digest, holder);
+          return { outcome: 'present' };
+        }
+        const from = others(after);
+        if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
+        return { claimed: from.length === 0, from };
+      }
+      if (Date.now() >= deadline) {
+        handedBack = true; // still waiting, in the workflow's Wait state now
+        return { outcome: 'waiting' };
+      }
+      waitEnds ??= input.onWait?.();
+      await pause(shared, registry, blob.digest, Math.min(poll, Math.max(0, deadline - Date.now())), signal);
+    }
+  } finally {
+    if (!handedBack) waitEnds?.();
+  }
+}
+
+/**
+ * Waits `ms`, or less: claims that can say when they are given up wake the waiter at once; the
+ * poll stays the safety net (and the only way for the table's claims).
+ */
+async function pause(
+  shared: SharedBlobs,
+  registry: string,
+  digest: string,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (!shared.claims.released) return sleep(ms, signal);
+  const woken = new AbortController();
+  const timer = sleep(ms, signal ? AbortSignal.any([signal, woken.signal]) : woken.signal);
+  timer.catch(() => undefined);
+  try {
+    await Promise.race([shared.claims.released(registry, digest, woken.signal), timer]);
+  } finally {
+    woken.abort(); // neither the pause's timer nor the release's waiter outlives the wait
+  }
+  signal?.throwIfAborted();
 }

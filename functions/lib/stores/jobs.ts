@@ -76,24 +76,28 @@ export class JobStore extends TableStore implements JobRecords {
    * newer one of the same job (two writes at once) does not replace it.
    */
   readonly #kept: Map<string, JobItem> | undefined;
+  /** With `soleWriter`: the version each dropped final job ended at, so a read answered late cannot bring it back. */
+  readonly #ended: Map<string, number> | undefined;
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: JobStoreOptions = {}) {
     super(client, tableName, options.now ? { now: options.now } : {});
     this.#keepSeconds = options.keepDays === undefined ? undefined : options.keepDays * 86_400;
     this.#kept = options.soleWriter ? new Map() : undefined;
+    this.#ended = options.soleWriter ? new Map() : undefined;
   }
 
   /** Keeps the item as the job's latest, while it is unfinished (the most recently used). */
   #keep(item: JobItem): void {
     const kept = this.#kept;
-    if (!kept) return;
+    const ended = this.#ended;
+    if (!kept || !ended) return;
     const id = item.id;
-    const known = kept.get(id);
-    if (known && known.version > item.version) return;
+    if ((kept.get(id)?.version ?? ended.get(id) ?? 0) > item.version) return;
     kept.delete(id);
-    if (isTerminal(item.status)) return;
-    kept.set(id, item);
-    if (kept.size > KEPT_JOBS) kept.delete(kept.keys().next().value as string);
+    ended.delete(id);
+    if (isTerminal(item.status)) ended.set(id, item.version);
+    else kept.set(id, item);
+    for (const map of [kept, ended]) if (map.size > KEPT_JOBS) map.delete(map.keys().next().value as string);
   }
 
   async create(input: NewJob): Promise<Job> {

@@ -287,6 +287,36 @@ describe('JobStore as the sole writer', () => {
     expect(await store.get(id)).toMatchObject({ status: 'QUEUED', history: [{ status: 'QUEUED' }] });
   });
 
+  it('does not bring an ended job back from a read answered after its end', async () => {
+    const { id } = await new JobStore(local.client, local.tableName).create(newJob());
+    await new JobStore(local.client, local.tableName).markRunning(id, 1, 'arn:exec');
+    // The first read of the job is held until the job has ended (the records answer in any order).
+    let letRead: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      letRead = resolve;
+    });
+    let reads = 0;
+    const client = new Proxy(local.client, {
+      get: (target, property) =>
+        property === 'send'
+          ? async (command: { constructor: { name: string } }) => {
+              const answer = target.send(command as never);
+              if (command.constructor.name === 'GetCommand' && ++reads === 1) await held;
+              return answer;
+            }
+          : Reflect.get(target, property),
+    });
+    const store = soleWriter(client);
+
+    const early = store.get(id);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the read is answered by now, and held
+    expect(await store.recordEnd(id, 'SUCCEEDED')).toBe(true);
+    letRead();
+
+    expect(await early).toMatchObject({ status: 'RUNNING' });
+    expect(await store.get(id)).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
   it('decides a status change on the table’s job when another writer changed it behind its back', async () => {
     const store = soleWriter();
     const { id } = await store.create(newJob());

@@ -149,14 +149,21 @@ export async function fetchManifestTask(
   const fetched = fetching[0].value;
   const digest = fetched.root.digest;
 
-  await enter(deps, job, 'CheckManifest');
-  const [checked, checkedBlobs] = await Promise.allSettled([
-    checkManifest(destination.client, destination.repository, job.tag, digest, {
-      found,
-      ...(job.override === undefined ? {} : { override: job.override }),
-    }),
-    missingBlobs(deps, destination, fetched.blobs),
+  // The checks only read: they go out while CheckManifest is recorded, and nothing is decided
+  // or reported before that write is done, so a failure still names the substate it failed in.
+  const [entered, checks] = await Promise.allSettled([
+    enter(deps, job, 'CheckManifest'),
+    Promise.allSettled([
+      checkManifest(destination.client, destination.repository, job.tag, digest, {
+        found,
+        ...(job.override === undefined ? {} : { override: job.override }),
+      }),
+      missingBlobs(deps, destination, fetched.blobs),
+    ]),
   ]);
+  if (entered.status === 'rejected') throw entered.reason;
+  if (checks.status === 'rejected') throw checks.reason; // allSettled does not reject
+  const [checked, checkedBlobs] = checks.value;
   if (checked.status === 'rejected') throw checked.reason;
   if (checked.value.present) {
     await deps.jobs.end(job.id, 'SKIPPED', undefined, job.attempt, `the destination holds ${digest} already`);

@@ -40,8 +40,17 @@ class RecordedJobs implements WorkflowJobs {
       progress: { copied: 0, mounted: 0, present: 0, bytes: 0 },
     });
   }
+  /** Each task's first write of its substate, and whether it tried a history entry. */
+  readonly entered: { id: string; substate: string; entry: boolean }[] = [];
   async get(id: string) {
     return this.jobs.get(id);
+  }
+  async enterSubstate(id: string, attempt: number, substate: string, options: { entry?: boolean } = {}) {
+    const job = this.jobs.get(id);
+    if (job?.status !== 'RUNNING' || job.attempt !== attempt || job.cancelRequested) return undefined;
+    this.entered.push({ id, substate, entry: options.entry !== false });
+    await this.setSubstate(job, substate);
+    return job;
   }
   async markRunning(id: string, _attempt: number, _executionArn: string, substate?: string) {
     const job = this.jobs.get(id) as Job & { substates: string[] };
@@ -205,6 +214,16 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
       'MountOrCopyBlobs',
       'Route',
       'PushManifest',
+    ]);
+    // FetchManifest entered MountOrCopyBlobs before dealing the lanes: the lanes try no history
+    // entry (each had been refused but the first's); PushManifest adds its own.
+    const entered = jobs.entered
+      .filter((e) => e.id === 'push-6')
+      .map(({ substate, entry }) => [substate, entry]);
+    expect(entered).toEqual([
+      ['MountOrCopyBlobs', false],
+      ['MountOrCopyBlobs', false],
+      ['PushManifest', true],
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStructuredCloudEvent, structuredCloudEvent } from './cloud-event.ts';
 import {
   hashedEventId,
   type ParsedEvents,
@@ -50,13 +51,7 @@ const defaultSchema = z.looseObject({
   event_data: eventDataSchema,
 });
 
-const cloudEventSchema = z.looseObject({
-  specversion: z.string(),
-  id: z.string(),
-  type: z.string(),
-  time: z.string().optional(),
-  data: eventDataSchema,
-});
+const cloudEventSchema = structuredCloudEvent(eventDataSchema);
 
 interface HarborEnvelope {
   type: string;
@@ -66,12 +61,8 @@ interface HarborEnvelope {
   data: z.infer<typeof eventDataSchema>;
 }
 
-function isCloudEvent(payload: unknown): boolean {
-  return typeof payload === 'object' && payload !== null && 'specversion' in payload;
-}
-
 function readEnvelope(payload: unknown): HarborEnvelope {
-  if (isCloudEvent(payload)) {
+  if (isStructuredCloudEvent(payload)) {
     const ce = parseShape(cloudEventSchema, payload, 'Harbor CloudEvent');
     return { type: ce.type, deliveryMark: ce.id, data: ce.data, ...(ce.time ? { occurredAt: ce.time } : {}) };
   }
@@ -90,7 +81,7 @@ export function parseHarborEvents(payload: unknown, options: ParseOptions): Pars
   const { type } = parseShape(
     typeOnlySchema,
     payload,
-    isCloudEvent(payload) ? 'Harbor CloudEvent' : 'Harbor webhook payload',
+    isStructuredCloudEvent(payload) ? 'Harbor CloudEvent' : 'Harbor webhook payload',
   );
   const action = ACTIONS.get(type);
   if (action === undefined) return { events: [], ignored: 1 };

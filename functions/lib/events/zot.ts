@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStructuredCloudEvent, structuredCloudEvent } from './cloud-event.ts';
 import { MalformedPayloadError } from './errors.ts';
 import {
   hashedEventId,
@@ -37,13 +38,7 @@ const dataSchema = z.looseObject({
   mediaType: z.string().optional(),
 });
 
-const structuredSchema = z.looseObject({
-  specversion: z.string(),
-  id: z.string(),
-  type: z.string(),
-  time: z.string().optional(),
-  data: z.unknown(),
-});
+const structuredSchema = structuredCloudEvent(z.unknown());
 
 interface ZotEnvelope {
   type: string;
@@ -53,7 +48,7 @@ interface ZotEnvelope {
 }
 
 function readEnvelope(payload: unknown, headers: ParseOptions['headers']): ZotEnvelope {
-  if (typeof payload === 'object' && payload !== null && 'specversion' in payload) {
+  if (isStructuredCloudEvent(payload)) {
     const ce = parseShape(structuredSchema, payload, 'zot CloudEvent');
     return { type: ce.type, id: ce.id, time: ce.time, data: ce.data };
   }

@@ -129,27 +129,28 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, '; ');
 }
 
-/** The connection was refused (ECONNREFUSED), here or in the error's causes. */
-function refused(error: unknown): boolean {
+/** The error and its causes, three deep at most (undici's error, its cause, the socket's). */
+function* causes(error: unknown): Generator<Error & { code?: string }> {
   let current: unknown = error;
   for (let depth = 0; current instanceof Error && depth < 3; depth++) {
-    if ((current as NodeJS.ErrnoException).code === 'ECONNREFUSED') return true;
+    yield current;
     current = current.cause;
   }
+}
+
+/** The connection was refused (ECONNREFUSED), here or in the error's causes. */
+function refused(error: unknown): boolean {
+  for (const cause of causes(error)) if (cause.code === 'ECONNREFUSED') return true;
   return false;
 }
 
 /** ECONNREFUSED and friends, from undici's error or its cause (an AggregateError has no message). */
 function reason(error: unknown): string {
   const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current instanceof Error && depth < 3; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    const message =
-      current.message || (current instanceof AggregateError ? String(current.errors[0] ?? '') : '');
-    const text = message || code || current.name;
+  for (const cause of causes(error)) {
+    const message = cause.message || (cause instanceof AggregateError ? String(cause.errors[0] ?? '') : '');
+    const text = message || cause.code || cause.name;
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
-    current = current.cause;
   }
   return oneLine(parts.join(': ') || String(error));
 }

@@ -1,5 +1,6 @@
 import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { INDEX_MIGRATION_STEPS, type IndexMigrationStep } from './job-store.ts';
 import { acknowledgeNagFindings } from './nag.ts';
 import { CrossdockStack } from './stack.ts';
 
@@ -25,6 +26,19 @@ const defined = <T extends object>(value: T) =>
     [K in keyof T]?: Exclude<T[K], undefined>;
   };
 
+function migrationStep(): IndexMigrationStep | undefined {
+  const value = app.node.tryGetContext('indexMigrationStep');
+  if (value === undefined) return undefined;
+  const step = INDEX_MIGRATION_STEPS.find((candidate) => String(candidate) === String(value));
+  if (step === undefined) {
+    throw new Error(
+      `context indexMigrationStep=${String(value)}: must be ${INDEX_MIGRATION_STEPS.join(', ')} ` +
+        '(docs/deploy.md, "Upgrading a deployed stack"), or left out',
+    );
+  }
+  return step;
+}
+
 const executionMinutes = number('executionTimeoutMinutes');
 const webhookRate = number('webhookRate');
 const webhookBurst = number('webhookBurst');
@@ -41,6 +55,7 @@ const stack = new CrossdockStack(app, app.node.tryGetContext('stackName') ?? 'Cr
     dispatchBatchSize: number('dispatchBatchSize'),
     copyByteBudgetMiB: number('copyByteBudgetMiB'),
     recordsKeepDays: number('recordsKeepDays'),
+    indexMigrationStep: migrationStep(),
   }),
   reconcile: defined({
     everyMinutes: number('reconcileEveryMinutes'),

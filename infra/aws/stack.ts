@@ -12,7 +12,7 @@ import { type Limits, type ReconcileSettings, reconcileSchema } from '../../func
 import { type PipelineLimits, pipelineLimits, poolProblems } from '../limits.ts';
 import { PipelineAlarms } from './alarms.ts';
 import { JobQueue } from './job-queue.ts';
-import { JobStore } from './job-store.ts';
+import { type IndexMigrationStep, JobStore } from './job-store.ts';
 import { ManagementApi } from './management-api.ts';
 import { Dispatch } from './pipeline.ts';
 import { PolicySchedule } from './policy-schedule.ts';
@@ -46,6 +46,11 @@ export interface CrossdockStackProps extends StackProps {
   recordsKeepDays?: number;
   /** Run the functions that reach registries in this VPC (private registries). */
   vpc?: IVpc;
+  /**
+   * A step of a deployed table's move to keys-only indexes (context `indexMigrationStep`, 1–3,
+   * one deploy each; docs/deploy.md). Unset: the keys-only indexes alone (a new stack, or the last step).
+   */
+  indexMigrationStep?: IndexMigrationStep | undefined;
 }
 
 /** crossdock on AWS: webhook API → jobs queue → dispatcher → Step Functions → DynamoDB records. */
@@ -75,10 +80,11 @@ export class CrossdockStack extends Stack {
     const problems = poolProblems(pipeline);
     if (problems.length > 0) throw new Error(`crossdock cannot be deployed so: ${problems.join('; ')}`);
     this.pipeline = pipeline;
-    this.store = new JobStore(this, 'Records');
+    this.store = new JobStore(this, 'Records', { indexMigrationStep: props.indexMigrationStep });
     this.jobQueue = new JobQueue(this, 'Queue', pipeline.jobQueue);
     const environment = {
       TABLE_NAME: this.store.table.tableName,
+      JOB_INDEXES: `${this.store.queriedIndexes.byPolicy},${this.store.queriedIndexes.byStatus}`,
       JOB_QUEUE_URL: this.jobQueue.queue.queueUrl,
       ADMITTED_QUEUE_URL: this.jobQueue.admitted.queueUrl,
       RUNNING_JOBS: String(limits.runningJobs),

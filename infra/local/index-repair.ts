@@ -1,5 +1,5 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { tableDefinition } from '../../functions/lib/stores/client.ts';
 
 /**
  * dynalite writes an item's index entries first and the item last, as separate LevelDB writes.
@@ -34,7 +34,9 @@ async function* scan(client: DynamoDBDocumentClient, input: ConstructorParameter
 }
 
 export async function repairIndexes(client: DynamoDBDocumentClient, tableName: string): Promise<IndexRepair> {
-  const indexes = (tableDefinition(tableName).GlobalSecondaryIndexes ?? []).map((index) => {
+  // The table's own indexes: one made by an older release keeps the older ones.
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const indexes = (Table?.GlobalSecondaryIndexes ?? []).map((index) => {
     const [hash, range] = (index.KeySchema ?? []).map((key) => key.AttributeName as string);
     return { name: index.IndexName as string, hash: hash as string, range: range as string };
   });

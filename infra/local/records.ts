@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, ensureTable } from '../../functions/lib/stores/client.ts';
+import { createDocumentClient, ensureTable, jobIndexesOf } from '../../functions/lib/stores/client.ts';
+import type { JobIndexNames } from '../../functions/lib/stores/job-indexes.ts';
 import { sendDirectly } from './direct-records.ts';
 import { type IndexRepair, repairIndexes } from './index-repair.ts';
 
@@ -47,6 +48,8 @@ export interface LocalRecords {
   socketPath: string;
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** The names of the table's job indexes: a table made by an older release keeps its own. */
+  jobIndexes: JobIndexNames;
   /** Present when the last stop was not clean: what the index repair found. */
   repair?: IndexRepair;
   /**
@@ -292,9 +295,10 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
 
   try {
     await ensureTable(client, tableName); // creates it when missing, and waits for ACTIVE
-    if (closedCleanly) return { socketPath, client, tableName, compact, close };
+    const jobIndexes = await jobIndexesOf(client, tableName);
+    if (closedCleanly) return { socketPath, client, tableName, jobIndexes, compact, close };
     const repair = await repairIndexes(client, tableName);
-    return { socketPath, client, tableName, repair, compact, close };
+    return { socketPath, client, tableName, jobIndexes, repair, compact, close };
   } catch (error) {
     // Not closed cleanly either: the marker stays absent, so the next start repairs again.
     client.destroy();

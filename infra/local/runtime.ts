@@ -211,6 +211,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       settings: {
         apiToken: apiToken.token,
         tableName: records.tableName,
+        jobIndexes: records.jobIndexes,
         jobQueueUrl: queues.queueUrl,
         admittedQueueUrl: queues.admittedQueueUrl,
         stateMachineArn: STATE_MACHINE_ARN,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../functions/lib/jobs/job.ts';
+import { JOB_INDEXES } from '../../functions/lib/stores/job-indexes.ts';
 import { toItem } from '../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../functions/lib/stores/jobs.ts';
 import { startLocalRecords } from '../../infra/local/records.ts';
@@ -63,10 +64,15 @@ describe('crossdock serve: starting on what kills left behind', () => {
     await records.close();
     // job-one: created again after a kill, so the index also files it under an older createdAt.
     const stale = toItem({ ...one, createdAt: '2020-01-01T00:00:00.000Z' }, 1);
-    await plantIndexEntry(dir, records.tableName, 'gsi2', stale);
+    await plantIndexEntry(dir, records.tableName, JOB_INDEXES.byStatus, stale);
     // job-two: killed while QUEUED → RUNNING was written: its QUEUED entry is gone.
-    await removeIndexEntry(dir, records.tableName, 'gsi2', toItem(two, 1));
-    await plantIndexEntry(dir, records.tableName, 'gsi2', toItem({ ...two, status: 'RUNNING' }, 2));
+    await removeIndexEntry(dir, records.tableName, JOB_INDEXES.byStatus, toItem(two, 1));
+    await plantIndexEntry(
+      dir,
+      records.tableName,
+      JOB_INDEXES.byStatus,
+      toItem({ ...two, status: 'RUNNING' }, 2),
+    );
 
     await crossdock.restart();
 

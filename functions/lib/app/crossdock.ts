@@ -131,7 +131,11 @@ export class Crossdock {
     // unfinished jobs, the config, the blob index and the parking lines, and changes it with its
     // own writes.
     const kept = { ...options, soleWriter: !services.sharedCoordination };
-    this.jobs = new JobStore(dynamo, settings.tableName, { ...kept, keepDays: settings.recordsKeepDays });
+    this.jobs = new JobStore(dynamo, settings.tableName, {
+      ...kept,
+      keepDays: settings.recordsKeepDays,
+      indexes: settings.jobIndexes,
+    });
     this.locks = new TagLockStore(dynamo, settings.tableName, options);
     this.leases = services.sharedCoordination
       ? new LeaseStore(dynamo, settings.tableName, options)

@@ -8,6 +8,7 @@ import {
   DEFAULT_STALE_AFTER_MINUTES,
   DEFAULT_TOO_LONG_MINUTES,
 } from '#config/defaults.ts';
+import type { JobIndexNames } from '../stores/job-indexes.ts';
 
 /**
  * What every function reads from its environment (the CDK stack sets it; the local runtime
@@ -15,6 +16,12 @@ import {
  */
 export interface AppSettings {
   tableName: string;
+  /**
+   * The names of the table's job indexes (default JOB_INDEXES). The stack sets them while a
+   * deployed table moves from the older indexes to these (docs/deploy.md); the local runtime
+   * reads them from its table.
+   */
+  jobIndexes?: JobIndexNames | undefined;
   jobQueueUrl: string;
   /**
    * The queue of jobs admitted to a freed slot (docs/architecture.md, "Admission"): the
@@ -56,6 +63,11 @@ const count = z.coerce.number().int().positive();
 
 const environmentSchema = z.object({
   TABLE_NAME: z.string().min(1),
+  // "<by policy>,<by status>"
+  JOB_INDEXES: z
+    .string()
+    .regex(/^[\w.-]{3,255},[\w.-]{3,255}$/, 'two index names, by policy and by status, separated by a comma')
+    .optional(),
   JOB_QUEUE_URL: z.string().min(1),
   ADMITTED_QUEUE_URL: z.string().min(1).optional(),
   STATE_MACHINE_ARN: z.string().min(1).optional(),
@@ -85,6 +97,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
   const e = parsed.data;
   return {
     tableName: e.TABLE_NAME,
+    jobIndexes: jobIndexNames(e.JOB_INDEXES),
     jobQueueUrl: e.JOB_QUEUE_URL,
     admittedQueueUrl: e.ADMITTED_QUEUE_URL,
     stateMachineArn: e.STATE_MACHINE_ARN,
@@ -97,4 +110,10 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
     recordsKeepDays: e.RECORDS_KEEP_DAYS,
     scanFunctionName: e.SCAN_FUNCTION_NAME,
   };
+}
+
+function jobIndexNames(text: string | undefined): JobIndexNames | undefined {
+  if (text === undefined) return undefined;
+  const [byPolicy, byStatus] = text.split(',') as [string, string];
+  return { byPolicy, byStatus };
 }

@@ -8,23 +8,28 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StoreError } from './errors.ts';
+import {
+  JOB_INDEX_KEYS,
+  JOB_INDEXES,
+  type JobIndex,
+  type JobIndexNames,
+  LEGACY_JOB_INDEXES,
+} from './job-indexes.ts';
 
 /**
- * The one table every store shares (keys `pk`/`sk`) and its two indexes of jobs:
- * `gsi1` = by policy, `gsi2` = by status, both sorted by `<createdAt>#<id>` so that a descending
- * query lists newest first. The CDK stack (`infra/aws/job-store.ts`) declares the same shape;
- * the local runtime and the tests create it from here. Items that expire carry `expiresAt`
- * (epoch seconds): DynamoDB's TTL attribute when deployed, `sweepExpired` locally.
+ * The one table every store shares (keys `pk`/`sk`) and its two indexes of jobs (JOB_INDEXES).
+ * The CDK stack (`infra/aws/job-store.ts`) declares the same shape; the local runtime and the
+ * tests create it from here. Items that expire carry `expiresAt` (epoch seconds): DynamoDB's
+ * TTL attribute when deployed, `sweepExpired` locally.
  */
 export function tableDefinition(tableName: string): CreateTableCommandInput {
-  const index = (name: string) => ({
-    IndexName: name,
+  const index = (which: JobIndex) => ({
+    IndexName: JOB_INDEXES[which],
     KeySchema: [
-      { AttributeName: `${name}pk`, KeyType: 'HASH' as const },
-      { AttributeName: `${name}sk`, KeyType: 'RANGE' as const },
+      { AttributeName: `${JOB_INDEX_KEYS[which]}pk`, KeyType: 'HASH' as const },
+      { AttributeName: `${JOB_INDEX_KEYS[which]}sk`, KeyType: 'RANGE' as const },
     ],
-    // ALL, as the CDK stack's default; listings re-read the items anyway (orphan index entries).
-    Projection: { ProjectionType: 'ALL' as const },
+    Projection: { ProjectionType: 'KEYS_ONLY' as const },
   });
   return {
     TableName: tableName,
@@ -37,7 +42,7 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ],
-    GlobalSecondaryIndexes: [index('gsi1'), index('gsi2')],
+    GlobalSecondaryIndexes: [index('byPolicy'), index('byStatus')],
   };
 }
 
@@ -95,4 +100,23 @@ export async function ensureTable(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * The names of the job indexes an existing table has: JOB_INDEXES, or LEGACY_JOB_INDEXES for a
+ * table made before them (the local runtime's state folder keeps its table across releases).
+ */
+export async function jobIndexesOf(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<JobIndexNames> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const names = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const candidate of [JOB_INDEXES, LEGACY_JOB_INDEXES]) {
+    if (names.has(candidate.byPolicy) && names.has(candidate.byStatus)) return candidate;
+  }
+  throw new StoreError(
+    `table ${tableName} has neither the job indexes ${JOB_INDEXES.byPolicy} and ${JOB_INDEXES.byStatus} ` +
+      `nor the older ${LEGACY_JOB_INDEXES.byPolicy} and ${LEGACY_JOB_INDEXES.byStatus}`,
+  );
 }

@@ -24,7 +24,10 @@ export interface Page<T> {
 
 export interface IndexQuery {
   tableName: string;
-  index: 'gsi1' | 'gsi2';
+  /** The index's name in the table. */
+  indexName: string;
+  /** Its key attributes' prefix (stores/client.ts JOB_INDEX_KEYS): `${keys}pk`, `${keys}sk`. */
+  keys: 'gsi1' | 'gsi2';
   partition: string;
   limit: number;
   cursor?: string | undefined;
@@ -96,7 +99,7 @@ export async function listIndex(
   client: DynamoDBDocumentClient,
   query: IndexQuery,
 ): Promise<Page<Record<string, unknown>>> {
-  const { index, partition, limit } = query;
+  const { keys: index, partition, limit } = query;
   if (!Number.isInteger(limit) || limit < 1)
     throw new StoreError(`limit must be a whole number ≥ 1, not ${limit}`);
   const names = ['pk', 'sk', `${index}pk`, `${index}sk`];
@@ -107,7 +110,7 @@ export async function listIndex(
     const page = await client.send(
       new QueryCommand({
         TableName: query.tableName,
-        IndexName: index,
+        IndexName: query.indexName,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: {
           '#pk': `${index}pk`,

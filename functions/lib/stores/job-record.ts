@@ -2,7 +2,7 @@ import { isTerminal, type Job } from '../jobs/job.ts';
 
 /** How a job (functions/lib/jobs/job.ts) is kept as an item of the one table: keys and index attributes. */
 
-/** Policy and creation time never change, so gsi1 never moves; gsi2 follows the status. */
+/** Policy and creation time never change, so the by-policy entry never moves; the by-status one follows the status. */
 export const jobKey = (id: string) => ({ pk: `job#${id}`, sk: 'job' });
 export const policyIndexKey = (policy: string) => `policy#${policy}`;
 export const statusIndexKey = (status: string) => `status#${status}`;

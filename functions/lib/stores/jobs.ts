@@ -28,6 +28,7 @@ import {
 import { isConditionFailed, StoreError } from './errors.ts';
 import { listIndex, type Page } from './index-listing.ts';
 import { newJobId } from './job-ids.ts';
+import { JOB_INDEX_KEYS, JOB_INDEXES, type JobIndex, type JobIndexNames } from './job-indexes.ts';
 import { fromItem, type JobItem, jobKey, policyIndexKey, statusIndexKey, toItem } from './job-record.ts';
 import { TableStore } from './table-store.ts';
 
@@ -63,6 +64,8 @@ export interface JobStoreOptions {
    * store last read or wrote them, and read from memory (docs/architecture.md, "Records").
    */
   soleWriter?: boolean | undefined;
+  /** The names of the table's job indexes (default JOB_INDEXES; a table made before them: LEGACY_JOB_INDEXES). */
+  indexes?: JobIndexNames | undefined;
 }
 
 /** Unfinished jobs a sole writer keeps (a few KB each); the least recently used go first. */
@@ -78,12 +81,14 @@ export class JobStore extends TableStore implements JobRecords {
   readonly #kept: Map<string, JobItem> | undefined;
   /** With `soleWriter`: the version each dropped final job ended at, so a read answered late cannot bring it back. */
   readonly #ended: Map<string, number> | undefined;
+  readonly #indexes: JobIndexNames;
 
   constructor(client: DynamoDBDocumentClient, tableName: string, options: JobStoreOptions = {}) {
     super(client, tableName, options.now ? { now: options.now } : {});
     this.#keepSeconds = options.keepDays === undefined ? undefined : options.keepDays * 86_400;
     this.#kept = options.soleWriter ? new Map() : undefined;
     this.#ended = options.soleWriter ? new Map() : undefined;
+    this.#indexes = options.indexes ?? JOB_INDEXES;
   }
 
   /** Keeps the item as the job's latest, while it is unfinished (the most recently used). */
@@ -411,7 +416,7 @@ export class JobStore extends TableStore implements JobRecords {
   ): Promise<JobPage> {
     const { status } = options;
     return this.#list(
-      'gsi1',
+      'byPolicy',
       policyIndexKey(policy),
       options,
       (item) => status === undefined || item.status === status,
@@ -419,7 +424,7 @@ export class JobStore extends TableStore implements JobRecords {
   }
 
   async listByStatus(status: JobStatus, options: ListOptions = {}): Promise<JobPage> {
-    return this.#list('gsi2', statusIndexKey(status), options, (item) => item.status === status);
+    return this.#list('byStatus', statusIndexKey(status), options, (item) => item.status === status);
   }
 
   /** Every QUEUED and RUNNING job, newest first: what a restart drives on. */
@@ -437,14 +442,15 @@ export class JobStore extends TableStore implements JobRecords {
   }
 
   async #list(
-    index: 'gsi1' | 'gsi2',
+    index: JobIndex,
     partition: string,
     options: ListOptions,
     matches: (item: Record<string, unknown>) => boolean,
   ): Promise<JobPage> {
     const page: Page<Record<string, unknown>> = await listIndex(this.client, {
       tableName: this.tableName,
-      index,
+      indexName: this.#indexes[index],
+      keys: JOB_INDEX_KEYS[index],
       partition,
       limit: options.limit ?? 50,
       cursor: options.cursor,

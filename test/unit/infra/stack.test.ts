@@ -4,6 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_FUNCTION_NAMES, WORKFLOW_FUNCTIONS } from '../../../functions/lib/workflow/functions.ts';
+import { INDEX_MIGRATION_STEPS } from '../../../infra/aws/job-store.ts';
 import { acknowledgeNagFindings } from '../../../infra/aws/nag.ts';
 import { CrossdockStack, type CrossdockStackProps } from '../../../infra/aws/stack.ts';
 import { forEachState, taskStates, WORKFLOW_FILE } from '../../../infra/workflow.ts';
@@ -51,6 +52,35 @@ function definition(): Record<string, any> {
     .join('');
   expect(text).toContain('Fn::GetAtt');
   return JSON.parse(joined);
+}
+
+/** The table's indexes (name → key attributes, projection) and the index names every function is told. */
+function tableIndexes(template: Template) {
+  const [table] = Object.values(template.findResources('AWS::DynamoDB::Table')) as {
+    Properties: {
+      GlobalSecondaryIndexes: {
+        IndexName: string;
+        KeySchema: { AttributeName: string }[];
+        Projection: { ProjectionType: string };
+      }[];
+    };
+  }[];
+  const indexes = Object.fromEntries(
+    (table?.Properties.GlobalSecondaryIndexes ?? []).map((index) => [
+      index.IndexName,
+      { keys: index.KeySchema.map((key) => key.AttributeName), projection: index.Projection.ProjectionType },
+    ]),
+  );
+  const variables = Object.values(template.findResources('AWS::Lambda::Function')).map(
+    (fn) =>
+      (fn as { Properties: { Environment?: { Variables?: Record<string, string> } } }).Properties.Environment
+        ?.Variables ?? {},
+  );
+  // Every function that reads the records is told which indexes to query.
+  const told = new Set(variables.filter((v) => v.TABLE_NAME !== undefined).map((v) => v.JOB_INDEXES));
+  expect(told.size, 'every function of the records is told the same index names').toBe(1);
+  const [names] = [...told];
+  return { indexes, queried: names?.split(',') ?? [] };
 }
 
 describe('the CDK stack', () => {
@@ -120,6 +150,45 @@ describe('the CDK stack', () => {
       Handler: 'index.handler',
       Environment: { Variables: Match.objectLike({ RECORDS_KEEP_DAYS: '7' }) },
     });
+  });
+
+  it('indexes jobs by policy and by status with keys only, and tells every function their names', () => {
+    const { indexes, queried } = tableIndexes(template);
+    expect(indexes).toEqual({
+      jobsByPolicy: { keys: ['gsi1pk', 'gsi1sk'], projection: 'KEYS_ONLY' },
+      jobsByStatus: { keys: ['gsi2pk', 'gsi2sk'], projection: 'KEYS_ONLY' },
+    });
+    expect(queried).toEqual(['jobsByPolicy', 'jobsByStatus']);
+  });
+
+  it('moves a table with the older ALL-projected indexes to keys-only ones one index per deploy, never querying one still being built', () => {
+    // Before the move: the stack as it was deployed until 2026-12-01.
+    let before = {
+      indexes: {
+        gsi1: { keys: ['gsi1pk', 'gsi1sk'], projection: 'ALL' },
+        gsi2: { keys: ['gsi2pk', 'gsi2sk'], projection: 'ALL' },
+      } as Record<string, { keys: string[]; projection: string }>,
+      queried: ['gsi1', 'gsi2'],
+    };
+    for (const step of [...INDEX_MIGRATION_STEPS, undefined]) {
+      const after = tableIndexes(synthesize({ ...PROPS, indexMigrationStep: step }).template);
+      const names = (layout: typeof before) => new Set(Object.keys(layout.indexes));
+      const added = [...names(after)].filter((name) => !names(before).has(name));
+      const dropped = [...names(before)].filter((name) => !names(after).has(name));
+      // CloudFormation creates or deletes one index per update; none changes in place.
+      expect(added.length + dropped.length, `step ${step}`).toBe(1);
+      for (const name of names(after)) {
+        if (names(before).has(name))
+          expect(after.indexes[name], `${name} at step ${step}`).toEqual(before.indexes[name]);
+      }
+      // The functions query only indexes the deploy before already had (and that one stays).
+      for (const name of after.queried) {
+        expect(names(before).has(name) && names(after).has(name), `${name} at step ${step}`).toBe(true);
+      }
+      expect(after.queried).toHaveLength(2);
+      before = after;
+    }
+    expect(Object.keys(before.indexes).sort()).toEqual(['jobsByPolicy', 'jobsByStatus']);
   });
 
   it('deploys one function per entry of the workflow functions’ table, each its own handler with the table’s timeout and memory', () => {

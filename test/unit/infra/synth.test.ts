@@ -40,4 +40,20 @@ describe('cdk synth', () => {
     expect(new Set(assets).size).toBe(bundles.length);
     expect(bundles).toHaveLength(11);
   }, 300_000);
+
+  it('refuses an indexMigrationStep it does not know, naming the steps and where they are explained', async () => {
+    const attempt = run(
+      join(ROOT, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '--output', join(out, 'refused'), '-c', 'indexMigrationStep=4'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', AWS_EC2_METADATA_DISABLED: 'true' },
+        timeout: 240_000,
+      },
+    );
+
+    await expect(attempt).rejects.toMatchObject({
+      stderr: expect.stringMatching(/indexMigrationStep=4: must be 1, 2, 3 \(docs\/deploy\.md/),
+    });
+  }, 300_000);
 });

@@ -17,6 +17,7 @@ import {
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient, ensureTable } from '../../../functions/lib/stores/client.ts';
+import { JOB_INDEXES } from '../../../functions/lib/stores/job-indexes.ts';
 import { sendDirectly } from '../../../infra/local/direct-records.ts';
 
 /**
@@ -106,7 +107,7 @@ describe('the direct records client', () => {
       client.send(
         new QueryCommand({
           TableName,
-          IndexName: 'gsi1',
+          IndexName: JOB_INDEXES.byPolicy,
           KeyConditionExpression: 'gsi1pk = :p',
           ExpressionAttributeValues: { ':p': 'p' },
           ScanIndexForward: false,

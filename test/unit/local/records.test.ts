@@ -1,9 +1,15 @@
 import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { ensureTable, tableDefinition } from '../../../functions/lib/stores/client.ts';
+import {
+  JOB_INDEX_KEYS,
+  JOB_INDEXES,
+  LEGACY_JOB_INDEXES,
+} from '../../../functions/lib/stores/job-indexes.ts';
 import { toItem } from '../../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { RECORDS_SOCKET, startLocalRecords } from '../../../infra/local/records.ts';
@@ -30,6 +36,17 @@ function childHolding(dir: string) {
   );
 }
 
+const newJob = (id: string, tag: string) => ({
+  id,
+  policy: 'p',
+  action: 'push' as const,
+  sourceRegistry: 'a',
+  sourceRepository: 'team/app',
+  tag,
+  destinationRegistry: 'b',
+  destinationRepository: 'team/app',
+});
+
 describe('local records (dynalite on disk)', () => {
   it('serves the stores table, ACTIVE with both job indexes, on a unix socket in its 0700 folder and no TCP port', async () => {
     const dir = await tempDir();
@@ -45,7 +62,16 @@ describe('local records (dynalite on disk)', () => {
       expect((await stat(dir)).mode & 0o777).toBe(0o700);
       expect(listeningTcpPorts(process.pid)).toEqual(portsBefore);
       expect(Table?.TableStatus).toBe('ACTIVE');
-      expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(['gsi1', 'gsi2']);
+      expect(
+        Table?.GlobalSecondaryIndexes?.map((index) => [
+          index.IndexName,
+          index.Projection?.ProjectionType,
+        ]).sort(),
+      ).toEqual([
+        [JOB_INDEXES.byPolicy, 'KEYS_ONLY'],
+        [JOB_INDEXES.byStatus, 'KEYS_ONLY'],
+      ]);
+      expect(records.jobIndexes).toEqual(JOB_INDEXES);
     } finally {
       await records.close();
     }
@@ -88,6 +114,51 @@ describe('local records (dynalite on disk)', () => {
         new GetCommand({ TableName: records.tableName, Key: { pk: 'overwritten', sk: 'x' } }),
       );
       expect(Item?.value).toBe('new-value');
+    } finally {
+      await records.close();
+    }
+  });
+
+  it('keeps the older ALL-projected job indexes of a table made before the keys-only ones, and lists through them', async () => {
+    // A state folder from a release before 2026-12-01: its table has gsi1 and gsi2.
+    const dir = await tempDir();
+    const made = await startLocalRecords({ dir });
+    await made.client.send(new DeleteTableCommand({ TableName: made.tableName }));
+    // dynalite deletes a table after its answer: wait until it is gone.
+    await expect
+      .poll(() =>
+        made.client.send(new DescribeTableCommand({ TableName: made.tableName })).then(
+          () => 'there',
+          () => 'gone',
+        ),
+      )
+      .toBe('gone');
+    const older = tableDefinition(made.tableName);
+    await made.client.send(
+      new CreateTableCommand({
+        ...older,
+        GlobalSecondaryIndexes: (['byPolicy', 'byStatus'] as const).map((which) => ({
+          IndexName: LEGACY_JOB_INDEXES[which],
+          KeySchema: [
+            { AttributeName: `${JOB_INDEX_KEYS[which]}pk`, KeyType: 'HASH' },
+            { AttributeName: `${JOB_INDEX_KEYS[which]}sk`, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      }),
+    );
+    await ensureTable(made.client, made.tableName); // waits for ACTIVE
+    const job = await new JobStore(made.client, made.tableName, { indexes: LEGACY_JOB_INDEXES }).create(
+      newJob('job-older', 'v1'),
+    );
+    await made.close();
+
+    const records = await startLocalRecords({ dir });
+    try {
+      expect(records.jobIndexes).toEqual(LEGACY_JOB_INDEXES);
+      const jobs = new JobStore(records.client, records.tableName, { indexes: records.jobIndexes });
+      expect((await jobs.listUnfinished()).map((j) => j.id)).toEqual([job.id]);
+      expect((await jobs.listByPolicy('p')).jobs.map((j) => j.id)).toEqual([job.id]);
     } finally {
       await records.close();
     }
@@ -148,17 +219,6 @@ describe('local records (dynalite on disk)', () => {
 });
 
 describe('local records after a kill between an index write and its item write', () => {
-  const newJob = (id: string, tag: string) => ({
-    id,
-    policy: 'p',
-    action: 'push' as const,
-    sourceRegistry: 'a',
-    sourceRepository: 'team/app',
-    tag,
-    destinationRegistry: 'b',
-    destinationRepository: 'team/app',
-  });
-
   it('lists a job once when the index also holds a stale entry for it (a create retried after a kill)', async () => {
     // A delivery's job was being created when the process died: its index entries were written,
     // the item was not. The registry delivered again after the restart; the same id was created
@@ -168,8 +228,8 @@ describe('local records after a kill between an index write and its item write',
     const job = await new JobStore(first.client, first.tableName).create(newJob('job-twice', 'v1'));
     await first.close();
     const stale = { ...toItem({ ...job, createdAt: '2020-01-01T00:00:00.000Z' }, 1) };
-    await plantIndexEntry(dir, 'crossdock', 'gsi2', stale);
-    await plantIndexEntry(dir, 'crossdock', 'gsi1', stale);
+    await plantIndexEntry(dir, 'crossdock', JOB_INDEXES.byStatus, stale);
+    await plantIndexEntry(dir, 'crossdock', JOB_INDEXES.byPolicy, stale);
 
     const records = await startLocalRecords({ dir });
     try {
@@ -198,8 +258,8 @@ describe('local records after a kill between an index write and its item write',
     const lost = await jobs.create(newJob('job-lost', 'v2'));
     const other = await jobs.create(newJob('job-other', 'v3'));
     await first.close();
-    await removeIndexEntry(dir, 'crossdock', 'gsi2', toItem(lost, 1));
-    await plantIndexEntry(dir, 'crossdock', 'gsi2', toItem({ ...lost, status: 'RUNNING' }, 2));
+    await removeIndexEntry(dir, 'crossdock', JOB_INDEXES.byStatus, toItem(lost, 1));
+    await plantIndexEntry(dir, 'crossdock', JOB_INDEXES.byStatus, toItem({ ...lost, status: 'RUNNING' }, 2));
 
     const records = await startLocalRecords({ dir });
     try {

@@ -1,6 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewJob } from '../../../functions/lib/jobs/job.ts';
+import { JOB_INDEX_KEYS, JOB_INDEXES, type JobIndex } from '../../../functions/lib/stores/job-indexes.ts';
 import { jobKey, toItem } from '../../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { LeaseStore } from '../../../functions/lib/stores/leases.ts';
@@ -59,13 +60,13 @@ describe('sweepExpired, on job records kept keepDays', () => {
     destinationRegistry: 'b',
     destinationRepository: 'r',
   });
-  const indexEntries = async (index: 'gsi1' | 'gsi2', partition: string) =>
+  const indexEntries = async (index: JobIndex, partition: string) =>
     (
       await local.client.send(
         new QueryCommand({
           TableName: local.tableName,
-          IndexName: index,
-          KeyConditionExpression: `${index}pk = :p`,
+          IndexName: JOB_INDEXES[index],
+          KeyConditionExpression: `${JOB_INDEX_KEYS[index]}pk = :p`,
           ExpressionAttributeValues: { ':p': partition },
         }),
       )
@@ -91,9 +92,9 @@ describe('sweepExpired, on job records kept keepDays', () => {
     await sweepExpired(local.client, local.tableName, new Date(clock));
 
     expect(await jobs.get(finished.id)).toBeUndefined();
-    const policyIndex = await indexEntries('gsi1', 'policy#kept');
+    const policyIndex = await indexEntries('byPolicy', 'policy#kept');
     expect(policyIndex.map((item) => item.id)).not.toContain(finished.id);
-    expect(await indexEntries('gsi2', 'status#SUCCEEDED')).toEqual([]);
+    expect(await indexEntries('byStatus', 'status#SUCCEEDED')).toEqual([]);
     expect((await jobs.get(queued.id))?.status).toBe('QUEUED');
     expect((await jobs.get(running.id))?.status).toBe('RUNNING');
     expect((await jobs.get(retried.id))?.status).toBe('QUEUED');

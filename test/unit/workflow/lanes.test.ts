@@ -7,9 +7,17 @@ const blob = (name: string, size: number): BlobRef => ({
   mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
 });
 
+const MiB = 1024 * 1024;
+
 describe('dealLanes', () => {
   it('deals the blobs into at most the given number of lanes of about equal bytes (90 and 90), biggest first', () => {
-    const blobs = [blob('a', 10), blob('b', 80), blob('c', 30), blob('d', 40), blob('e', 20)];
+    const blobs = [
+      blob('a', 10 * MiB),
+      blob('b', 80 * MiB),
+      blob('c', 30 * MiB),
+      blob('d', 40 * MiB),
+      blob('e', 20 * MiB),
+    ];
 
     const lanes = dealLanes('sha256:image', blobs, 2);
 
@@ -21,6 +29,39 @@ describe('dealLanes', () => {
     expect(lanes.flatMap((lane) => lane.blobs).sort((x, y) => x.digest.localeCompare(y.digest))).toEqual(
       blobs.sort((x, y) => x.digest.localeCompare(y.digest)),
     );
+  });
+
+  it('makes no lane the longest one outlasts: one 200 MiB layer and four small ones take two lanes, not four', () => {
+    const blobs = [
+      blob('big', 200 * MiB),
+      blob('a', 4 * MiB),
+      blob('b', 3 * MiB),
+      blob('c', 2 * MiB),
+      blob('d', 1 * MiB),
+    ];
+
+    const lanes = dealLanes('sha256:image', blobs, 4);
+
+    expect(lanes.map((lane) => lane.blobs.map((b) => b.digest.slice(7)))).toEqual([
+      ['big'],
+      ['a', 'b', 'c', 'd'],
+    ]);
+  });
+
+  it('keeps every lane it is given when each ends the job sooner: four layers of 100 MiB take four, five take three', () => {
+    const layers = (count: number) => Array.from({ length: count }, (_, i) => blob(`l${i}`, 100 * MiB));
+
+    expect(dealLanes('sha256:image', layers(4), 4)).toHaveLength(4);
+    // Four lanes would end no sooner than three: one of them copies two layers either way.
+    expect(dealLanes('sha256:image', layers(5), 4).map((lane) => lane.blobs.length)).toEqual([2, 2, 1]);
+  });
+
+  it('takes a lane more only while it shortens the longest: 60, 50, 40, 30 MiB take two lanes of 90 and 90', () => {
+    const blobs = [blob('a', 60 * MiB), blob('b', 50 * MiB), blob('c', 40 * MiB), blob('d', 30 * MiB)];
+
+    expect(dealLanes('sha256:image', blobs, 2)).toHaveLength(2);
+    expect(dealLanes('sha256:image', blobs, 4)).toHaveLength(4);
+    expect(dealLanes('sha256:image', [blob('a', 60 * MiB), blob('b', 1 * MiB)], 4)).toHaveLength(2);
   });
 
   it('makes no more lanes than blobs', () => {

@@ -4,6 +4,7 @@ import { loadConfig } from '#config/load.ts';
 import type { CrossdockConfig } from '#config/schema.ts';
 import type { ApiToken } from '../infra/local/api-token.ts';
 import { checkListenSettings } from '../infra/local/listen.ts';
+import type { RegistryCheck } from '../infra/local/startup.ts';
 import type { ServeOptions, StartOptions } from './commands.ts';
 import type { CliIo } from './io.ts';
 
@@ -56,6 +57,13 @@ async function serveUntilStopped(
     ...scheduleTick(process.env.CROSSDOCK_SCHEDULE_TICK_MS),
   });
   for (const line of tokenLines(runtime.apiToken, options.stateDir)) io.stderr.write(`${line}\n`);
+  // Not awaited: the lines follow when the registries answer; the runtime serves meanwhile.
+  const checked = runtime
+    .checkRegistries()
+    .then((checks) => {
+      for (const line of registryLines(checks)) io.stderr.write(`${line}\n`);
+    })
+    .catch(() => undefined);
   let cleanup: (() => Promise<void>) | undefined;
   try {
     cleanup = await started?.(runtime.url);
@@ -73,6 +81,7 @@ async function serveUntilStopped(
     process.on('SIGTERM', stop);
   });
   io.stderr.write('crossdock: stopping (running jobs continue at the next start)\n');
+  await checked;
   await cleanup?.();
   await runtime.stop();
   return 0;
@@ -85,6 +94,17 @@ function listenSettings(options: StartOptions) {
     tlsCert: options.tlsCert,
     tlsKey: options.tlsKey,
     insecureHttp: options.insecureHttp,
+  });
+}
+
+/** One line per registry: it answers (and takes its credentials), or why not. */
+function registryLines(checks: RegistryCheck[]): string[] {
+  return checks.map((check) => {
+    const which = `registry ${check.name} (${check.url})`;
+    if (check.ok) {
+      return `crossdock: ${which} answers${check.withCredentials ? ' and takes its credentials' : ' (no credentials given)'}`;
+    }
+    return `crossdock: ${which} failed its check at start: ${check.problem} — its jobs fail until this is mended (the runtime keeps serving)`;
   });
 }
 

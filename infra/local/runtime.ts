@@ -42,7 +42,13 @@ import { RequestBudgets } from './request-budgets.ts';
 import { localAccess, webhookVerifier } from './route-access.ts';
 import { checksWebhookHost, type OwnOrigin, ownOrigin } from './same-origin.ts';
 import { type LocalVault, localSecrets, localVault } from './secrets.ts';
-import { applyConfig, redriveUnfinished, restartScans } from './startup.ts';
+import {
+  applyConfig,
+  checkRegistries,
+  type RegistryCheck,
+  redriveUnfinished,
+  restartScans,
+} from './startup.ts';
 import { secureStateFolder } from './state-folder.ts';
 import { localWorkflow } from './workflow-binding.ts';
 
@@ -106,6 +112,8 @@ export interface Runtime {
   reconcile(): Promise<ReconcileResult>;
   /** Starts the runs of the policies whose schedule is due now, as the schedule's tick would. */
   startScheduledRuns(): Promise<DueRunsResult>;
+  /** Asks each configured registry for `/v2/` with its credentials (startup.ts `checkRegistries`). */
+  checkRegistries(): Promise<RegistryCheck[]>;
   stop(): Promise<void>;
 }
 
@@ -380,6 +388,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       functions: { ...workflow.functions, dispatcher, deadLetters, finalizer, reconciler, schedule },
       reconcile,
       startScheduledRuns,
+      checkRegistries: () => checkRegistries(app, config.registries),
       stop,
     };
   } catch (error) {

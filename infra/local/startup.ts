@@ -1,4 +1,4 @@
-import type { CrossdockConfig } from '#config/schema.ts';
+import type { CrossdockConfig, RegistryConfig } from '#config/schema.ts';
 import type { Crossdock } from '../../functions/lib/app/crossdock.ts';
 import { logger } from '../../functions/lib/runtime/observability.ts';
 
@@ -59,4 +59,47 @@ export async function restartScans(app: Crossdock): Promise<void> {
       logger.error('could not restart an unfinished scan at start', { ...scan, error });
     }
   }
+}
+
+export interface RegistryCheck {
+  name: string;
+  url: string;
+  /** The registry answered GET /v2/ with 200 (with its credentials, when it has some). */
+  ok: boolean;
+  /** Credentials were configured for it (else it was asked anonymously). */
+  withCredentials: boolean;
+  /** Why not, when not ok: the error's message. */
+  problem?: string;
+}
+
+/**
+ * Each configured registry's `GET /v2/` with its credentials, all at once, each within
+ * `timeoutMs`: what `serve` reports at start, so that an unreachable registry or refused
+ * credentials show before the first job fails on them. It goes through the app's own clients,
+ * so the first jobs find a connection open and the registry's auth scheme known (no 401 round
+ * trip to learn it). It never stops the start.
+ */
+export async function checkRegistries(
+  app: Crossdock,
+  registries: Pick<RegistryConfig, 'name' | 'url' | 'credentials'>[],
+  timeoutMs = 10_000,
+): Promise<RegistryCheck[]> {
+  return Promise.all(
+    registries.map(async (registry) => {
+      const check = {
+        name: registry.name,
+        url: registry.url,
+        withCredentials: registry.credentials !== undefined,
+      };
+      try {
+        const client = await app.registries.client(registry.name);
+        await client.checkAccess(AbortSignal.timeout(timeoutMs));
+        return { ...check, ok: true };
+      } catch (error) {
+        const problem = error instanceof Error ? error.message : String(error);
+        logger.warn('registry check failed at start', { registry: registry.name, error });
+        return { ...check, ok: false, problem };
+      }
+    }),
+  );
 }

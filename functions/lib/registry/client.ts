@@ -30,6 +30,23 @@ export class RegistryClient {
     return this.transport.baseUrl.host;
   }
 
+  /**
+   * GET /v2/ with the credentials: the registry answers the distribution API and takes them (a
+   * token service is asked for a token of no scope, as `docker login` checks). Throws the
+   * transport's typed errors: unavailable, unauthorized, a TLS failure.
+   */
+  async checkAccess(signal?: AbortSignal): Promise<void> {
+    const response = await this.transport.send({
+      method: 'GET',
+      path: '/v2/',
+      scopes: [],
+      expect: [200],
+      what: 'the API check (GET /v2/)',
+      signal,
+    });
+    await response.body.dump();
+  }
+
   close(): Promise<void> {
     return this.transport.close();
   }

@@ -15,9 +15,9 @@ import {
  * keys-only ones (`jobsByPolicy`, `jobsByStatus`). CloudFormation creates or deletes one index
  * per update, and an index cannot change its projection in place, so it takes four deploys:
  * each step adds or drops one index, and the functions query an index only from the deploy
- * after the one that created it — DynamoDB refuses an index change while another one is still
- * being built, so a step that succeeds finds the index before it ACTIVE (docs/deploy.md).
- * No step: a table made keys-only, or one whose move is done.
+ * after the one that created it. CloudFormation does not wait for DynamoDB to build an index,
+ * and a query to one still being built fails, so the operator waits until it is ACTIVE before
+ * the next step (docs/deploy.md). No step: a table made keys-only, or one whose move is done.
  */
 export const INDEX_MIGRATION_STEPS = [1, 2, 3] as const;
 export type IndexMigrationStep = (typeof INDEX_MIGRATION_STEPS)[number];

@@ -26,7 +26,7 @@ export interface IndexQuery {
   tableName: string;
   /** The index's name in the table. */
   indexName: string;
-  /** Its key attributes' prefix (stores/client.ts JOB_INDEX_KEYS): `${keys}pk`, `${keys}sk`. */
+  /** Its key attributes' prefix (job-indexes.ts JOB_INDEX_KEYS): `${keys}pk`, `${keys}sk`. */
   keys: 'gsi1' | 'gsi2';
   partition: string;
   limit: number;
@@ -37,20 +37,20 @@ export interface IndexQuery {
 
 const encodeCursor = (key: Key) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
-function decodeCursor(cursor: string, index: string, partition: string): Key {
+function decodeCursor(cursor: string, keys: string, partition: string): Key {
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidCursorError('the cursor is not one this listing gave');
   }
-  const names = ['pk', 'sk', `${index}pk`, `${index}sk`];
+  const names = ['pk', 'sk', `${keys}pk`, `${keys}sk`];
   const valid =
     typeof key === 'object' &&
     key !== null &&
     Object.keys(key).length === names.length &&
     names.every((name) => typeof (key as Key)[name] === 'string') &&
-    (key as Key)[`${index}pk`] === partition;
+    (key as Key)[`${keys}pk`] === partition;
   if (!valid) throw new InvalidCursorError('the cursor is not one this listing gave');
   return key as Key;
 }
@@ -61,12 +61,10 @@ const itemKey = (key: Key | Record<string, unknown>) => `${key.pk}\n${key.sk}`;
 function isCurrentEntry(
   item: Record<string, unknown> | undefined,
   entry: Key,
-  index: string,
+  keys: string,
 ): item is Record<string, unknown> {
   return (
-    item !== undefined &&
-    item[`${index}pk`] === entry[`${index}pk`] &&
-    item[`${index}sk`] === entry[`${index}sk`]
+    item !== undefined && item[`${keys}pk`] === entry[`${keys}pk`] && item[`${keys}sk`] === entry[`${keys}sk`]
   );
 }
 
@@ -99,13 +97,13 @@ export async function listIndex(
   client: DynamoDBDocumentClient,
   query: IndexQuery,
 ): Promise<Page<Record<string, unknown>>> {
-  const { keys: index, partition, limit } = query;
+  const { keys, partition, limit } = query;
   if (!Number.isInteger(limit) || limit < 1)
     throw new StoreError(`limit must be a whole number ≥ 1, not ${limit}`);
-  const names = ['pk', 'sk', `${index}pk`, `${index}sk`];
+  const names = ['pk', 'sk', `${keys}pk`, `${keys}sk`];
   const items: Record<string, unknown>[] = [];
   let startKey: Key | undefined =
-    query.cursor === undefined ? undefined : decodeCursor(query.cursor, index, partition);
+    query.cursor === undefined ? undefined : decodeCursor(query.cursor, keys, partition);
   for (;;) {
     const page = await client.send(
       new QueryCommand({
@@ -113,7 +111,7 @@ export async function listIndex(
         IndexName: query.indexName,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: {
-          '#pk': `${index}pk`,
+          '#pk': `${keys}pk`,
           ...Object.fromEntries(names.map((name, i) => [`#k${i}`, name])),
         },
         ExpressionAttributeValues: { ':pk': partition },
@@ -130,7 +128,7 @@ export async function listIndex(
     const current = await batchGet(client, query.tableName, entries);
     for (const [position, entry] of entries.entries()) {
       const item = current.get(itemKey(entry));
-      if (!isCurrentEntry(item, entry, index) || !query.matches(item)) continue;
+      if (!isCurrentEntry(item, entry, keys) || !query.matches(item)) continue;
       items.push(item);
       if (items.length === limit) {
         const more = position < entries.length - 1 || page.LastEvaluatedKey !== undefined;

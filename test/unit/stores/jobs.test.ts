@@ -1,10 +1,10 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobExistsError, JobNotFoundError, JobTransitionError } from '../../../functions/lib/jobs/errors.ts';
 import { HISTORY_LIMIT } from '../../../functions/lib/jobs/job.ts';
 import { InvalidCursorError } from '../../../functions/lib/stores/errors.ts';
 import { newJobId } from '../../../functions/lib/stores/job-ids.ts';
-import { toItem } from '../../../functions/lib/stores/job-record.ts';
+import { jobKey, toItem } from '../../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { newJob } from '../../support/jobs.ts';
 import { countingClient, type LocalTable, startLocalTable } from './local-table.ts';
@@ -396,5 +396,66 @@ describe('JobStore listings', () => {
     expect(ids).not.toContain(done.id);
     expect(unfinished.every((job) => job.status === 'QUEUED' || job.status === 'RUNNING')).toBe(true);
     expect(ids.indexOf(running.id)).toBeLessThan(ids.indexOf(queued.id));
+  });
+});
+
+describe('the index keys a job’s writes move (the cost model, docs/performance.md)', () => {
+  it('moves them when the job is created and when its status changes, never with its substates, progress or open upload', async () => {
+    // With keys-only indexes, DynamoDB writes an index only for a write that moves its keys.
+    const id = 'job-index-writes';
+    const writes: { command: string; moved: boolean }[] = [];
+    let keys: string | undefined;
+    const indexKeys = async () => {
+      const { Item } = await local.client.send(
+        new GetCommand({ TableName: local.tableName, Key: jobKey(id), ConsistentRead: true }),
+      );
+      return JSON.stringify([Item?.gsi1pk, Item?.gsi1sk, Item?.gsi2pk, Item?.gsi2sk]);
+    };
+    const watching = new Proxy(local.client, {
+      get: (target, property) =>
+        property === 'send'
+          ? async (command: { constructor: { name: string } }) => {
+              const answer = await target.send(command as never);
+              if (command.constructor.name === 'PutCommand' || command.constructor.name === 'UpdateCommand') {
+                const now = await indexKeys();
+                writes.push({ command: command.constructor.name, moved: now !== keys });
+                keys = now;
+              }
+              return answer;
+            }
+          : Reflect.get(target, property),
+    });
+    const store = new JobStore(watching, local.tableName, { now: () => now++ });
+
+    await store.create(newJob({ id }));
+    const running = await store.markRunning(id, 1, 'arn:exec:index-writes', 'FetchManifest');
+    await store.setSubstate(id, 'CheckManifest', {}, running);
+    await store.setSubstate(
+      id,
+      'MountOrCopyBlobs',
+      { present: 2 },
+      { attempt: 1, substate: 'CheckManifest' },
+      { passing: 'CheckBlobs' },
+    );
+    await store.enterSubstate(id, 1, 'MountOrCopyBlobs', { entry: false });
+    await store.setUpload(id, {
+      digest: 'sha256:big',
+      location: 'http://b/v2/x/blobs/uploads/1',
+      offset: 64,
+    });
+    await store.setSubstate(
+      id,
+      'MountOrCopyBlobs',
+      { copied: 1, bytes: 128 },
+      { attempt: 1, substate: 'MountOrCopyBlobs' },
+    );
+    await store.setUpload(id, undefined);
+    await store.setSubstate(id, 'PushManifest', {}, { attempt: 1, substate: 'MountOrCopyBlobs' });
+    await store.recordEnd(id, 'SUCCEEDED');
+
+    expect(writes.length).toBeGreaterThanOrEqual(10);
+    const moving = writes.flatMap((write, i) => (write.moved ? [i] : []));
+    // The creation (both indexes), RUNNING and SUCCEEDED (the by-status entry): nothing between.
+    expect(moving).toEqual([0, 1, writes.length - 1]);
   });
 });

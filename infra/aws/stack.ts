@@ -207,7 +207,7 @@ export class CrossdockStack extends Stack {
     this.webhooks.webhookFunction.addToRolePolicy(
       new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [keptSecrets('source')] }),
     );
-    // The tasks that end a job (FetchManifest and CheckTag SKIPPED, PushManifest and
+    // The tasks that end a job (FetchManifest SKIPPED (a push or a delete), PushManifest and
     // DeleteManifest SUCCEEDED, RecordState FAILED/CANCELLED) hand its tag to a newer digest that
     // arrived meanwhile (a job message) and its slot to the next job in line (an admitted one).
     for (const fn of this.workflow.jobEndingFunctions) this.jobQueue.grantSend(fn);

@@ -185,8 +185,8 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     ]);
     expect(record?.progress.copied).toBe(image.blobs.length);
     expect(await manifestDigest(destination, 'mirror/team-a/app', 'v1')).toBe(image.digest);
-    // A small image's blobs are copied by FetchManifest itself: four state transitions in all.
-    expect(states).toEqual(['ChooseAction', 'FetchManifest', 'Route', 'PushManifest']);
+    // A small image's blobs are copied by FetchManifest itself: three state transitions in all.
+    expect(states).toEqual(['FetchManifest', 'Route', 'PushManifest']);
     // The index and its two children are read to plan (FetchManifest), and by digest once more
     // to push those same bytes (PushManifest): twice each, not three times.
     const manifestReads = source
@@ -206,7 +206,6 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     expect(await manifestDigest(destination, 'mirror/team-a/layers', 'v1')).toBe(image.digest);
     // 5 MiB of layers is over this workflow's 4 MiB budget for FetchManifest: two lanes (blobsPerJob).
     expect(states).toEqual([
-      'ChooseAction',
       'FetchManifest',
       'Route',
       'CopyBlobs',
@@ -246,7 +245,7 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     const states = await run('push-2');
 
     expect(jobs.jobs.get('push-2')?.status).toBe('SKIPPED');
-    expect(states).toEqual(['ChooseAction', 'FetchManifest', 'Route', 'Skipped']);
+    expect(states).toEqual(['FetchManifest', 'Route', 'Skipped']);
     expect(destination.requests(mark).filter((r) => r.method === 'PUT' || r.method === 'POST')).toEqual([]);
   });
 
@@ -288,16 +287,32 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     });
   });
 
+  it('records FAILED, touching no registry, when the execution names an action it has no path for', async () => {
+    job('rename-1', 'team-a/app', 'v1', { action: 'rename' as 'push' });
+    const served = source.requests().length + destination.requests().length;
+
+    await expect(run('rename-1')).rejects.toThrow(/The job's record holds the error/);
+
+    expect(jobs.jobs.get('rename-1')).toMatchObject({
+      status: 'FAILED',
+      error: {
+        code: 'UnknownActionError',
+        message: expect.stringMatching(/neither push nor delete: "rename"/),
+      },
+    });
+    expect(source.requests().length + destination.requests().length).toBe(served);
+  });
+
   it('deletes the destination tag only while it points at the deleted digest and the source has no such tag', async () => {
     const v1 = (await manifestDigest(destination, 'mirror/team-a/app', 'v1')) as string;
     job('delete-1', 'team-a/app', 'v1', { action: 'delete', digest: `sha256:${'0'.repeat(64)}` });
     job('delete-2', 'team-a/app', 'v1', { action: 'delete', digest: v1 });
     job('delete-3', 'team-a/app', 'v1', { action: 'delete', digest: v1 });
 
-    await run('delete-1');
+    const skipped = await run('delete-1');
     await run('delete-2'); // the source still has team-a/app:v1
     removeTag(source, 'team-a/app', 'v1');
-    await run('delete-3');
+    const deleted = await run('delete-3');
 
     const ending = (id: string) => jobs.jobs.get(id)?.history.at(-1);
     expect(ending('delete-1')).toMatchObject({
@@ -310,5 +325,9 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     });
     expect(jobs.jobs.get('delete-3')?.status).toBe('SUCCEEDED');
     expect(await listTags(destination, 'mirror/team-a/app')).toEqual([]);
+    // The first state checks the delete (the record calls it CheckTag): three transitions, or two.
+    expect(deleted).toEqual(['FetchManifest', 'Route', 'DeleteManifest']);
+    expect(skipped).toEqual(['FetchManifest', 'Route', 'Skipped']);
+    expect(jobs.jobs.get('delete-3')?.substates).toEqual(['CheckTag', 'DeleteManifest']);
   });
 });

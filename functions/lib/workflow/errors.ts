@@ -25,3 +25,8 @@ export class JobEndedError extends Error {
     this.status = status;
   }
 }
+
+/** The execution's input names an action the workflow has no path for (neither push nor delete). */
+export class UnknownActionError extends Error {
+  override name = 'UnknownActionError';
+}

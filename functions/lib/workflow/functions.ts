@@ -29,7 +29,7 @@ export const WORKFLOW_FUNCTIONS = {
   },
   FetchManifest: {
     description:
-      'FetchManifest: RUNNING; resolves the tag, checks the manifest and blobs, copies a small image',
+      'FetchManifest: RUNNING; resolves the tag, checks the manifest and blobs, copies a small image (a delete: CheckTag)',
     // It copies up to inlineCopyBytes itself (tasks.ts), which a slow registry can make long.
     timeoutSeconds: 300,
     memoryMiB: 1024,
@@ -45,12 +45,6 @@ export const WORKFLOW_FUNCTIONS = {
   },
   PushManifest: {
     description: 'PushManifest: children, index, then the tag; SUCCEEDED',
-    timeoutSeconds: 120,
-    memoryMiB: 512,
-    retry: 'transient',
-  },
-  CheckTag: {
-    description: 'CheckTag: RUNNING; does the destination tag still point at the deleted digest?',
     timeoutSeconds: 120,
     memoryMiB: 512,
     retry: 'transient',

@@ -24,7 +24,8 @@ export interface Lane {
 }
 
 export interface JobPlan {
-  next: 'skip' | 'copy' | 'push';
+  /** What Route does next: end (the job ended SKIPPED), copy lanes, push, or delete (a delete's check passed). */
+  next: 'skip' | 'copy' | 'push' | 'delete';
   digest: string;
   lanes: Lane[];
 }

@@ -86,7 +86,7 @@ function tableIndexes(template: Template) {
 describe('the CDK stack', () => {
   it('runs every function on Node 22, ARM64, with tracing', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(16);
+    expect(Object.keys(functions)).toHaveLength(15);
     for (const fn of Object.values(functions) as { Properties: Record<string, unknown> }[]) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -254,7 +254,7 @@ describe('the CDK stack', () => {
       expect(timedOut?.ErrorEquals, name).toEqual(['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown']);
       checked++;
     });
-    expect(checked).toBe(7);
+    expect(checked).toBe(6);
   });
 
   it('reconciles on a schedule, with table, queue and execution reads; passes the lease TTL and its thresholds', () => {
@@ -399,13 +399,11 @@ describe('the CDK stack', () => {
     const asl = definition();
     expect(Object.keys(asl.States)).toEqual(
       expect.arrayContaining([
-        'ChooseAction',
         'FetchManifest',
         'Route',
         'CopyBlobs',
         'PushManifest',
         'Skipped',
-        'CheckTag',
         'DeleteManifest',
         'RecordFailed',
         'RecordCancelled',

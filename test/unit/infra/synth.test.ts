@@ -29,8 +29,8 @@ describe('cdk synth', () => {
     const functions = Object.values(template.Resources).filter(
       (r) => (r as { Type: string }).Type === 'AWS::Lambda::Function',
     );
-    expect(functions).toHaveLength(16);
-    // Every function's code is a bundle on disk; the workflow's eight functions share one (one module, eight handlers).
+    expect(functions).toHaveLength(15);
+    // Every function's code is a bundle on disk; the workflow's functions share one (one module, a handler each).
     const assets = functions.map((fn) => {
       const metadata = (fn as { Metadata?: Record<string, string> }).Metadata ?? {};
       return metadata['aws:asset:path'] as string;

@@ -38,7 +38,6 @@ describe('the workflow definition', () => {
         'FetchManifest',
         'MountOrCopyBlobs',
         'PushManifest',
-        'CheckTag',
         'DeleteManifest',
         'RecordCancelled',
         'RecordFailed',

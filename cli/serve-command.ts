@@ -57,11 +57,13 @@ async function serveUntilStopped(
     ...scheduleTick(process.env.CROSSDOCK_SCHEDULE_TICK_MS),
   });
   for (const line of tokenLines(runtime.apiToken, options.stateDir)) io.stderr.write(`${line}\n`);
-  // Not awaited: the lines follow when the registries answer; the runtime serves meanwhile.
+  // Not awaited: the lines follow when the registries answer; the runtime serves meanwhile. A
+  // stop abandons the checks still waiting for an answer, and says nothing of them.
+  const stopping = new AbortController();
   const checked = runtime
-    .checkRegistries()
-    .then((checks) => {
-      for (const line of registryLines(checks)) io.stderr.write(`${line}\n`);
+    .checkRegistries({
+      signal: stopping.signal,
+      onCheck: (check) => io.stderr.write(`${registryLine(check)}\n`),
     })
     .catch(() => undefined);
   let cleanup: (() => Promise<void>) | undefined;
@@ -81,6 +83,7 @@ async function serveUntilStopped(
     process.on('SIGTERM', stop);
   });
   io.stderr.write('crossdock: stopping (running jobs continue at the next start)\n');
+  stopping.abort();
   await checked;
   await cleanup?.();
   await runtime.stop();
@@ -97,15 +100,13 @@ function listenSettings(options: StartOptions) {
   });
 }
 
-/** One line per registry: it answers (and takes its credentials), or why not. */
-function registryLines(checks: RegistryCheck[]): string[] {
-  return checks.map((check) => {
-    const which = `registry ${check.name} (${check.url})`;
-    if (check.ok) {
-      return `crossdock: ${which} answers${check.withCredentials ? ' and takes its credentials' : ' (no credentials given)'}`;
-    }
-    return `crossdock: ${which} failed its check at start: ${check.problem} — its jobs fail until this is mended (the runtime keeps serving)`;
-  });
+/** A registry's line: it answers (and takes its credentials), or why not. */
+function registryLine(check: RegistryCheck): string {
+  const which = `registry ${check.name} (${check.url})`;
+  if (check.ok) {
+    return `crossdock: ${which} answers${check.withCredentials ? ' and takes its credentials' : ' (no credentials given)'}`;
+  }
+  return `crossdock: ${which} failed its check at start: ${check.problem} — its jobs fail until this is mended (the runtime keeps serving)`;
 }
 
 /**

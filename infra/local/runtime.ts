@@ -46,6 +46,7 @@ import {
   applyConfig,
   checkRegistries,
   type RegistryCheck,
+  type RegistryCheckOptions,
   redriveUnfinished,
   restartScans,
 } from './startup.ts';
@@ -113,7 +114,7 @@ export interface Runtime {
   /** Starts the runs of the policies whose schedule is due now, as the schedule's tick would. */
   startScheduledRuns(): Promise<DueRunsResult>;
   /** Asks each configured registry for `/v2/` with its credentials (startup.ts `checkRegistries`). */
-  checkRegistries(): Promise<RegistryCheck[]>;
+  checkRegistries(options?: RegistryCheckOptions): Promise<RegistryCheck[]>;
   stop(): Promise<void>;
 }
 
@@ -388,7 +389,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       functions: { ...workflow.functions, dispatcher, deadLetters, finalizer, reconciler, schedule },
       reconcile,
       startScheduledRuns,
-      checkRegistries: () => checkRegistries(app, config.registries),
+      checkRegistries: (checkOptions) => checkRegistries(app, config.registries, checkOptions),
       stop,
     };
   } catch (error) {

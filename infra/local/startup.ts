@@ -72,34 +72,50 @@ export interface RegistryCheck {
   problem?: string;
 }
 
+export interface RegistryCheckOptions {
+  /** How long the checks may take in all (default 10 s); a registry silent that long fails its check. */
+  timeoutMs?: number;
+  /** Abandons the checks still waiting (serve stopping): they are neither reported nor logged. */
+  signal?: AbortSignal | undefined;
+  /** Each registry's result as soon as it is known, so one slow registry holds back no other line. */
+  onCheck?: (check: RegistryCheck) => void;
+}
+
 /**
- * Each configured registry's `GET /v2/` with its credentials, all at once, each within
- * `timeoutMs`: what `serve` reports at start, so that an unreachable registry or refused
- * credentials show before the first job fails on them. It goes through the app's own clients,
- * so the first jobs find a connection open and the registry's auth scheme known (no 401 round
- * trip to learn it). It never stops the start.
+ * Each configured registry's `GET /v2/` with its credentials, all at once: what `serve` reports
+ * at start, so that an unreachable registry or refused credentials show before the first job
+ * fails on them. It goes through the app's own clients, so the first jobs find a connection
+ * open and the registry's auth scheme known (no 401 round trip to learn it). It never stops the
+ * start. Answers the checks that finished.
  */
 export async function checkRegistries(
   app: Crossdock,
   registries: Pick<RegistryConfig, 'name' | 'url' | 'credentials'>[],
-  timeoutMs = 10_000,
+  options: RegistryCheckOptions = {},
 ): Promise<RegistryCheck[]> {
-  return Promise.all(
-    registries.map(async (registry) => {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const checks = await Promise.all(
+    registries.map(async (registry): Promise<RegistryCheck | undefined> => {
       const check = {
         name: registry.name,
         url: registry.url,
         withCredentials: registry.credentials !== undefined,
       };
+      let result: RegistryCheck;
       try {
         const client = await app.registries.client(registry.name);
-        await client.checkAccess(AbortSignal.timeout(timeoutMs));
-        return { ...check, ok: true };
+        await client.checkAccess(signal);
+        result = { ...check, ok: true };
       } catch (error) {
+        if (options.signal?.aborted) return undefined;
         const problem = error instanceof Error ? error.message : String(error);
         logger.warn('registry check failed at start', { registry: registry.name, error });
-        return { ...check, ok: false, problem };
+        result = { ...check, ok: false, problem };
       }
+      options.onCheck?.(result);
+      return result;
     }),
   );
+  return checks.filter((check) => check !== undefined);
 }

@@ -1,3 +1,4 @@
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrossdockProcess, startCrossdock } from '../support/crossdock-process.ts';
 import { freePort } from '../support/ports.ts';
@@ -16,6 +17,11 @@ describe('the registry check serve makes at start', () => {
   let token: TestRegistry;
   let crossdock: CrossdockProcess;
   let gone: string;
+  // Takes connections and never answers: its check waits until serve gives up on it.
+  let silent: Server;
+  let silentUrl: string;
+  const silentSockets = new Set<Socket>();
+  let silentAccepted = 0;
 
   beforeAll(async () => {
     tokens = await startTokenService({ alice: 'alice-secret' });
@@ -25,6 +31,13 @@ describe('the registry check serve makes at start', () => {
       startRegistry({ auth: { kind: 'token', tokenService: tokens } }),
     ]);
     gone = `http://127.0.0.1:${await freePort()}`;
+    silent = createServer((socket) => {
+      silentAccepted++;
+      silentSockets.add(socket);
+      socket.on('close', () => silentSockets.delete(socket));
+    });
+    await new Promise<void>((listening) => silent.listen(0, '127.0.0.1', listening));
+    silentUrl = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
     crossdock = await startCrossdock({
       config: {
         registries: [
@@ -38,12 +51,15 @@ describe('the registry check serve makes at start', () => {
             credentials: { username: 'alice', password: 'not-alices-2' },
           },
           { name: 'gone', url: gone },
+          { name: 'silent', url: silentUrl },
         ],
       },
     });
   });
   afterAll(async () => {
-    await crossdock?.stop();
+    if (crossdock?.pid() !== undefined) await crossdock.stop();
+    for (const socket of silentSockets) socket.destroy();
+    await new Promise((closed) => silent?.close(closed));
     await Promise.all([open, basic, token].map((registry) => registry?.stop()));
     await tokens?.stop();
   });
@@ -59,9 +75,10 @@ describe('the registry check serve makes at start', () => {
   };
 
   it('says a registry answers, and takes its credentials when it has some (Basic, or a token service)', async () => {
-    expect(await lineOf('open')).toBe(
-      `crossdock: registry open (${open.url}) answers (no credentials given)`,
-    );
+    const openLine = await lineOf('open');
+    // Each line comes when its registry answers: the silent one holds back none of them.
+    expect(crossdock.messages()).not.toContain('registry silent (');
+    expect(openLine).toBe(`crossdock: registry open (${open.url}) answers (no credentials given)`);
     expect(await lineOf('basic-ok')).toBe(
       `crossdock: registry basic-ok (${basic.url}) answers and takes its credentials`,
     );
@@ -86,5 +103,18 @@ describe('the registry check serve makes at start', () => {
     expect(crossdock.messages() + crossdock.logs()).not.toMatch(
       /bob-secret|alice-secret|not-bobs-1|not-alices-2/,
     );
+  });
+
+  it('abandons a check still waiting when it stops, and says nothing of it', async () => {
+    const accepted = silentAccepted;
+    const alone = await startCrossdock({ config: { registries: [{ name: 'silent', url: silentUrl }] } });
+    try {
+      await expect.poll(() => silentAccepted, { timeout: 10_000 }).toBeGreaterThan(accepted); // under way
+    } finally {
+      await alone.stop();
+    }
+
+    expect(alone.messages()).toContain('crossdock: stopping');
+    expect(alone.messages()).not.toContain('registry silent (');
   });
 });

@@ -7,7 +7,7 @@ import { newJobId } from '../../../functions/lib/stores/job-ids.ts';
 import { jobKey, toItem } from '../../../functions/lib/stores/job-record.ts';
 import { JobStore } from '../../../functions/lib/stores/jobs.ts';
 import { newJob } from '../../support/jobs.ts';
-import { countingClient, type LocalTable, startLocalTable } from './local-table.ts';
+import { countingClient, type LocalTable, observedClient, startLocalTable } from './local-table.ts';
 
 let local: LocalTable;
 let now = Date.parse('2025-01-01T00:00:00Z');
@@ -411,19 +411,11 @@ describe('the index keys a job’s writes move (the cost model, docs/performance
       );
       return JSON.stringify([Item?.gsi1pk, Item?.gsi1sk, Item?.gsi2pk, Item?.gsi2sk]);
     };
-    const watching = new Proxy(local.client, {
-      get: (target, property) =>
-        property === 'send'
-          ? async (command: { constructor: { name: string } }) => {
-              const answer = await target.send(command as never);
-              if (command.constructor.name === 'PutCommand' || command.constructor.name === 'UpdateCommand') {
-                const now = await indexKeys();
-                writes.push({ command: command.constructor.name, moved: now !== keys });
-                keys = now;
-              }
-              return answer;
-            }
-          : Reflect.get(target, property),
+    const watching = observedClient(local.client, async (command) => {
+      if (command !== 'PutCommand' && command !== 'UpdateCommand') return;
+      const now = await indexKeys();
+      writes.push({ command, moved: now !== keys });
+      keys = now;
     });
     const store = new JobStore(watching, local.tableName, { now: () => now++ });
 

@@ -34,21 +34,34 @@ export async function startLocalTable(): Promise<LocalTable> {
   };
 }
 
+/**
+ * `client`, calling `afterSend` with each command's name once its answer is in (before the
+ * caller gets it).
+ */
+export function observedClient(
+  client: DynamoDBDocumentClient,
+  afterSend: (command: string) => void | Promise<void>,
+): DynamoDBDocumentClient {
+  return new Proxy(client, {
+    get: (target, property) =>
+      property === 'send'
+        ? async (command: { constructor: { name: string } }) => {
+            const answer = await target.send(command as never);
+            await afterSend(command.constructor.name);
+            return answer;
+          }
+        : Reflect.get(target, property),
+  });
+}
+
 /** `client`, counting the commands it sends by name (`GetCommand`, `QueryCommand`, …). */
 export function countingClient(client: DynamoDBDocumentClient): {
   client: DynamoDBDocumentClient;
   sent: (command: string) => number;
 } {
   const counts = new Map<string, number>();
-  const counting = new Proxy(client, {
-    get: (target, property) =>
-      property === 'send'
-        ? (command: { constructor: { name: string } }) => {
-            const name = command.constructor.name;
-            counts.set(name, (counts.get(name) ?? 0) + 1);
-            return target.send(command as never);
-          }
-        : Reflect.get(target, property),
+  const counting = observedClient(client, (name) => {
+    counts.set(name, (counts.get(name) ?? 0) + 1);
   });
   return { client: counting, sent: (command) => counts.get(command) ?? 0 };
 }

@@ -70,6 +70,7 @@ async function serveUntilStopped(
   try {
     cleanup = await started?.(runtime.url);
   } catch (error) {
+    stopping.abort();
     await runtime.stop();
     throw error;
   }

@@ -45,7 +45,6 @@ import { type LocalVault, localSecrets, localVault } from './secrets.ts';
 import {
   applyConfig,
   checkRegistries,
-  type RegistryCheck,
   type RegistryCheckOptions,
   redriveUnfinished,
   restartScans,
@@ -114,7 +113,7 @@ export interface Runtime {
   /** Starts the runs of the policies whose schedule is due now, as the schedule's tick would. */
   startScheduledRuns(): Promise<DueRunsResult>;
   /** Asks each configured registry for `/v2/` with its credentials (startup.ts `checkRegistries`). */
-  checkRegistries(options?: RegistryCheckOptions): Promise<RegistryCheck[]>;
+  checkRegistries(options: RegistryCheckOptions): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -78,7 +78,7 @@ export interface RegistryCheckOptions {
   /** Abandons the checks still waiting (serve stopping): they are neither reported nor logged. */
   signal?: AbortSignal | undefined;
   /** Each registry's result as soon as it is known, so one slow registry holds back no other line. */
-  onCheck?: (check: RegistryCheck) => void;
+  onCheck: (check: RegistryCheck) => void;
 }
 
 /**
@@ -86,36 +86,32 @@ export interface RegistryCheckOptions {
  * at start, so that an unreachable registry or refused credentials show before the first job
  * fails on them. It goes through the app's own clients, so the first jobs find a connection
  * open and the registry's auth scheme known (no 401 round trip to learn it). It never stops the
- * start. Answers the checks that finished.
+ * start.
  */
 export async function checkRegistries(
   app: Crossdock,
   registries: Pick<RegistryConfig, 'name' | 'url' | 'credentials'>[],
-  options: RegistryCheckOptions = {},
-): Promise<RegistryCheck[]> {
+  options: RegistryCheckOptions,
+): Promise<void> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const checks = await Promise.all(
-    registries.map(async (registry): Promise<RegistryCheck | undefined> => {
+  await Promise.all(
+    registries.map(async (registry) => {
       const check = {
         name: registry.name,
         url: registry.url,
         withCredentials: registry.credentials !== undefined,
       };
-      let result: RegistryCheck;
       try {
         const client = await app.registries.client(registry.name);
         await client.checkAccess(signal);
-        result = { ...check, ok: true };
+        options.onCheck({ ...check, ok: true });
       } catch (error) {
-        if (options.signal?.aborted) return undefined;
+        if (options.signal?.aborted) return;
         const problem = error instanceof Error ? error.message : String(error);
         logger.warn('registry check failed at start', { registry: registry.name, error });
-        result = { ...check, ok: false, problem };
+        options.onCheck({ ...check, ok: false, problem });
       }
-      options.onCheck?.(result);
-      return result;
     }),
   );
-  return checks.filter((check) => check !== undefined);
 }

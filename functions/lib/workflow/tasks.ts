@@ -108,6 +108,9 @@ async function sides(deps: TaskDependencies, job: Job): Promise<Sides> {
   };
 }
 
+/** The plan of a job that ended already (SKIPPED): Route ends the execution. */
+const ENDED: JobPlan = { next: 'skip', digest: '', lanes: [] };
+
 /** Missing blobs at most this many bytes in all: FetchManifest copies them itself, no Map. */
 export const DEFAULT_INLINE_COPY_BYTES = 32 * 1024 * 1024;
 
@@ -140,8 +143,7 @@ export async function fetchManifestTask(
     job = await start(deps, input, 'FetchManifest');
   } catch (error) {
     // Skipped by this execution's first try: Route ends it the same way.
-    if (error instanceof JobEndedError && error.status === 'SKIPPED')
-      return { next: 'skip', digest: '', lanes: [] };
+    if (error instanceof JobEndedError && error.status === 'SKIPPED') return ENDED;
     throw error;
   }
   const { source, destination } = await sides(deps, job);
@@ -261,22 +263,21 @@ async function checkTag(
   deps: TaskDependencies,
   input: TaskInput & { executionArn: string },
 ): Promise<JobPlan> {
-  const skip: JobPlan = { next: 'skip', digest: '', lanes: [] };
   let job: Job;
   try {
     job = await start(deps, input, 'CheckTag');
   } catch (error) {
-    if (error instanceof JobEndedError && error.status === 'SKIPPED') return skip;
+    if (error instanceof JobEndedError && error.status === 'SKIPPED') return ENDED;
     throw error;
   }
   if (job.digest === undefined) {
     await skipDelete(deps, job, NO_DIGEST);
-    return skip;
+    return ENDED;
   }
   const refusal = await checkDelete({ ...(await sides(deps, job)), tag: job.tag, deletedDigest: job.digest });
   if (refusal) {
     await skipDelete(deps, job, describeRefusal(refusal));
-    return skip;
+    return ENDED;
   }
   return { next: 'delete', digest: job.digest, lanes: [] };
 }

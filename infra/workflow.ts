@@ -15,8 +15,7 @@ import workflow from './workflow.asl.json' with { type: 'json' };
  * table (functions/lib/workflow/functions.ts): `${<name>FunctionArn}` the function's ARN (CDK
  * tokens when deployed, local names in the local runtime), `${<name>Retry}` the retriers of its
  * retry class, `${<name>StateTimeout}` the TimeoutSeconds of the states calling it;
- * `${CancelOrFail}` is the one Catch of the job's states; `${AnyLaneWaiting}` and
- * `${AnyLaneUnfinished}` are Route's tests of the lanes CopyBlobs answered.
+ * `${CancelOrFail}` is the one Catch of the job's states.
  */
 
 export const WORKFLOW_FILE = join(import.meta.dirname, 'workflow.asl.json');
@@ -41,61 +40,69 @@ export interface WorkflowSubstitutions {
  *   a copy resumes from the destination's offset;
  * - a registry's 5xx, resets and 429s, and Lambda's own hiccups, a few times.
  */
+const TRANSIENT = [
+  {
+    ErrorEquals: ['Lambda.TooManyRequestsException'],
+    IntervalSeconds: 1,
+    BackoffRate: 2,
+    MaxAttempts: 12,
+    MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
+  {
+    ErrorEquals: ['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown'],
+    IntervalSeconds: 2,
+    BackoffRate: 2,
+    MaxAttempts: 3,
+    JitterStrategy: 'FULL',
+  },
+  {
+    ErrorEquals: [
+      'RegistryUnavailableError',
+      'RateLimitedError',
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.ClientExecutionTimeoutException',
+    ],
+    IntervalSeconds: 2,
+    BackoffRate: 2,
+    MaxAttempts: 4,
+    MaxDelaySeconds: 60,
+    JitterStrategy: 'FULL',
+  },
+];
+
+/**
+ * How a lane of CopyBlobs goes on (tasks.ts `mountOrCopyBlobsTask`): an invocation that spent its
+ * byte budget, or whose blobs left are another job's to copy, keeps the rest in the job's record
+ * and fails with one of these; calling it again costs one state transition, not a Choice, a Map
+ * and every lane again. A budget of 1 GiB (the default) gives blobs of up to ~4.8 TiB; a shared
+ * blob is waited for up to ~1000 × (2 s + the invocation's own wait), about two hours, like
+ * another job's claim on it at most. The local runtime goes on without the 1 s pause
+ * (`LOCAL_RETRY_INTERVALS`).
+ */
+const LANE_GOES_ON = [
+  { ErrorEquals: ['CopyContinuesError'], IntervalSeconds: 1, BackoffRate: 1, MaxAttempts: 5000 },
+  { ErrorEquals: ['SharedBlobBusyError'], IntervalSeconds: 2, BackoffRate: 1, MaxAttempts: 1000 },
+];
+
 const RETRIERS: Record<RetryClass, unknown[]> = {
-  transient: [
-    {
-      ErrorEquals: ['Lambda.TooManyRequestsException'],
-      IntervalSeconds: 1,
-      BackoffRate: 2,
-      MaxAttempts: 12,
-      MaxDelaySeconds: 60,
-      JitterStrategy: 'FULL',
-    },
-    {
-      ErrorEquals: ['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown'],
-      IntervalSeconds: 2,
-      BackoffRate: 2,
-      MaxAttempts: 3,
-      JitterStrategy: 'FULL',
-    },
-    {
-      ErrorEquals: [
-        'RegistryUnavailableError',
-        'RateLimitedError',
-        'Lambda.ServiceException',
-        'Lambda.AWSLambdaException',
-        'Lambda.SdkClientException',
-        'Lambda.ClientExecutionTimeoutException',
-      ],
-      IntervalSeconds: 2,
-      BackoffRate: 2,
-      MaxAttempts: 4,
-      MaxDelaySeconds: 60,
-      JitterStrategy: 'FULL',
-    },
-  ],
+  transient: TRANSIENT,
+  lane: [...LANE_GOES_ON, ...TRANSIENT],
 };
+
+/**
+ * aws-local-stepfunctions' `retryIntervalOverrides` (milliseconds by retrier index) for the
+ * local runtime: a lane whose byte budget ran out goes on at once, as a Choice looping back did.
+ */
+export const LOCAL_RETRY_INTERVALS: Record<string, number[]> = { MountOrCopyBlobs: [0] };
 
 /** A cancelled job records CANCELLED; anything else that got past the retriers, FAILED. */
 const CANCEL_OR_FAIL = [
   { ErrorEquals: ['JobCancelledError'], ResultPath: '$.error', Next: 'RecordCancelled' },
   { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailed' },
 ];
-
-/**
- * The rules of the Route state that look at each lane CopyBlobs answered: `$.plan.value.lanes`
- * has at most blobsPerJob of them, and a Choice has no "any element" test (a JSONPath filter
- * answers a list on AWS but a bare value for one match in aws-local-stepfunctions), so each
- * index is spelt out, guarded by IsPresent.
- */
-function anyLane(blobsPerJob: number, field: 'waiting' | 'done', value: boolean): unknown[] {
-  return Array.from({ length: blobsPerJob }, (_, i) => ({
-    And: [
-      { Variable: `$.plan.value.lanes[${i}]`, IsPresent: true },
-      { Variable: `$.plan.value.lanes[${i}].${field}`, BooleanEquals: value },
-    ],
-  }));
-}
 
 const PLACEHOLDER = /"\$\{(\w+)\}"/g;
 
@@ -105,8 +112,6 @@ function placeholderValues(substitutions: WorkflowSubstitutions): Map<string, un
     ['BlobsPerJob', substitutions.blobsPerJob],
     ['ExecutionTimeoutSeconds', substitutions.executionTimeoutSeconds],
     ['CancelOrFail', CANCEL_OR_FAIL],
-    ['AnyLaneWaiting', anyLane(substitutions.blobsPerJob, 'waiting', true)],
-    ['AnyLaneUnfinished', anyLane(substitutions.blobsPerJob, 'done', false)],
   ]);
   for (const name of WORKFLOW_FUNCTION_NAMES) {
     values.set(`${name}FunctionArn`, substitutions.functionArns[name]);

@@ -58,6 +58,8 @@ export interface LocalExecutionsOptions {
   onEnded: (ended: ExecutionEnded) => Promise<void> | void;
   /** Default `arn:aws:states:us-east-1:000000000000:stateMachine:crossdock`. */
   stateMachineArn?: string;
+  /** Retry pauses in milliseconds by state and retrier index, instead of the definition's (aws-local-stepfunctions' `retryIntervalOverrides`). */
+  retryIntervals?: Record<string, number[]>;
   logger?: LocalLogger;
 }
 
@@ -91,6 +93,7 @@ export class LocalExecutions {
   readonly stateMachineArn: string;
   readonly #machine: StateMachine;
   readonly #handlers: Record<string, TaskHandler>;
+  readonly #retryIntervals: Record<string, number[]> | undefined;
   readonly #onEnded: LocalExecutionsOptions['onEnded'];
   readonly #logger: LocalLogger;
   readonly #running = new Map<string, Running>();
@@ -121,6 +124,7 @@ export class LocalExecutions {
       awsConfig: { region, credentials: { accessKeys: { accessKeyId: 'local', secretAccessKey: 'local' } } },
     });
     this.#handlers = options.taskHandlers;
+    this.#retryIntervals = options.retryIntervals;
     this.#onEnded = options.onEnded;
     this.#logger = options.logger ?? consoleLogger;
   }
@@ -156,7 +160,10 @@ export class LocalExecutions {
       ]),
     );
     const run = this.#machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers },
+      overrides: {
+        taskResourceLocalHandlers,
+        ...(this.#retryIntervals ? { retryIntervalOverrides: this.#retryIntervals } : {}),
+      },
       context: {
         Execution: { Id: executionArn, Name: name },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(':').pop() },

@@ -186,6 +186,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       definition: workflow.definition,
       taskHandlers: workflow.taskHandlers,
       stateMachineArn: STATE_MACHINE_ARN,
+      retryIntervals: workflow.retryIntervals,
       // The EventBridge rule of the stack: executions that did not end by themselves.
       onEnded: async (ended) => {
         if (shuttingDown || !EXECUTION_ENDED_BADLY.has(ended.status)) return;

@@ -3,7 +3,7 @@ import type { TaskDependencies } from '../../functions/lib/workflow/ports.ts';
 import { TASKS } from '../../functions/lib/workflow/tasks.ts';
 import { handlers } from '../../functions/workflow/handler.ts';
 import type { PipelineLimits } from '../limits.ts';
-import { bindTaskStates, type LocalTaskHandler, renderWorkflow } from '../workflow.ts';
+import { bindTaskStates, LOCAL_RETRY_INTERVALS, type LocalTaskHandler, renderWorkflow } from '../workflow.ts';
 import { LocalFunction } from './lambda-function.ts';
 
 /**
@@ -39,6 +39,8 @@ function renderLocal(pipeline: PipelineLimits): string {
 export interface LocalWorkflow {
   definition: string;
   taskHandlers: Record<string, LocalTaskHandler>;
+  /** Retry pauses the local runtime shortens (LOCAL_RETRY_INTERVALS). */
+  retryIntervals: Record<string, number[]>;
   /** The workflow's functions, with their invocation, throttle and timeout counts. */
   functions: Record<WorkflowFunction, LocalFunction<{ jobId?: string }, unknown>>;
 }
@@ -56,7 +58,7 @@ export function localWorkflow(pipeline: PipelineLimits): LocalWorkflow {
     if (!name) return undefined;
     return (payload, signal) => functions[name].invoke(payload as { jobId?: string }, { signal });
   });
-  return { definition, taskHandlers, functions };
+  return { definition, taskHandlers, functions, retryIntervals: LOCAL_RETRY_INTERVALS };
 }
 
 /**
@@ -66,11 +68,11 @@ export function localWorkflow(pipeline: PipelineLimits): LocalWorkflow {
 export function localTaskHandlers(
   pipeline: PipelineLimits,
   deps: TaskDependencies,
-): { definition: string; taskHandlers: Record<string, LocalTaskHandler> } {
+): Omit<LocalWorkflow, 'functions'> {
   const definition = renderLocal(pipeline);
   const taskHandlers = bindTaskStates(definition, (functionArn) => {
     const name = functionOf(functionArn);
     return name && ((payload) => TASKS[name](deps, payload));
   });
-  return { definition, taskHandlers };
+  return { definition, taskHandlers, retryIntervals: LOCAL_RETRY_INTERVALS };
 }

@@ -72,7 +72,7 @@ describe('the local runtime keeps AWS’s limits, and the pipeline survives them
     const watching = (async () => {
       while (!settled) {
         const [job] = await mirror.jobs();
-        const offset = job?.upload?.offset;
+        const offset = Object.values(job?.lanes ?? {})[0]?.upload?.offset;
         if (offset !== undefined && offsets.at(-1) !== offset) offsets.push(offset);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

@@ -1,11 +1,12 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '#registry/client.ts';
+import { BlobLocations, LocalBlobClaims } from '#replication/blob-locations.ts';
 import type {
   Job,
   JobError,
   JobTarget,
-  OpenUpload,
+  KeptLane,
   Progress,
   TerminalStatus,
 } from '../../functions/lib/jobs/job.ts';
@@ -29,7 +30,8 @@ class RecordedJobs implements WorkflowJobs {
       progress: Required<Progress>;
     }
   >();
-  uploadsKept = 0;
+  /** What unfinished lanes kept, in order. */
+  readonly lanesKept: KeptLane[] = [];
 
   add(job: JobTarget & { cancelRequested?: boolean }): void {
     const { cancelRequested, ...target } = job;
@@ -83,10 +85,10 @@ class RecordedJobs implements WorkflowJobs {
     for (const key of Object.keys(progress ?? {}) as (keyof Progress)[])
       job.progress[key] += progress?.[key] ?? 0;
   }
-  async setUpload(id: string, upload: OpenUpload | undefined) {
+  async keepLane(id: string, index: number, lane: KeptLane) {
     const job = this.jobs.get(id);
-    if (job) job.upload = upload;
-    if (upload) this.uploadsKept++;
+    if (job) job.lanes = { ...job.lanes, [index]: lane };
+    this.lanesKept.push(lane);
   }
   async isCancelRequested(id: string) {
     return this.jobs.get(id)?.cancelRequested === true;
@@ -105,33 +107,39 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     chunkSize: 2 * MiB,
     cancelPollMs: 50,
   };
-  const { definition, taskHandlers: handlers } = localTaskHandlers(
-    pipelineLimits({ runningJobs: 10, perDestination: 4, blobsPerJob: 2 }, { executionTimeoutSeconds: 300 }),
-    deps,
-  );
-  const machine = new StateMachine(JSON.parse(definition), { validationOptions: { checkArn: false } });
-  /** Runs the job's execution; answers the states it entered (what Step Functions bills: one transition each). */
-  const run = async (jobId: string): Promise<string[]> => {
-    const { result, eventLogs } = machine.run(
-      { jobId, attempt: 1, action: jobs.jobs.get(jobId)?.action ?? 'push' },
-      {
-        overrides: { taskResourceLocalHandlers: handlers },
-        context: {
-          Execution: { Id: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${jobId}-1` },
-        },
-      },
+  /** Runs a job's execution with these dependencies; answers the states it entered (what Step Functions bills: one transition each). */
+  const workflow = (with_: TaskDependencies) => {
+    const { definition, taskHandlers, retryIntervals } = localTaskHandlers(
+      pipelineLimits(
+        { runningJobs: 10, perDestination: 4, blobsPerJob: 2 },
+        { executionTimeoutSeconds: 300 },
+      ),
+      with_,
     );
-    const entered: string[] = [];
-    const log = (async () => {
-      for await (const event of eventLogs) {
-        if (event.type === 'StateEntered' || event.type === 'StateRetried') entered.push(event.state.name);
-        if (process.env.DEBUG_EVENTS) console.log(JSON.stringify(event).slice(0, 300));
-      }
-    })();
-    await result;
-    await log;
-    return entered;
+    const machine = new StateMachine(JSON.parse(definition), { validationOptions: { checkArn: false } });
+    return async (jobId: string): Promise<string[]> => {
+      const { result, eventLogs } = machine.run(
+        { jobId, attempt: 1, action: jobs.jobs.get(jobId)?.action ?? 'push' },
+        {
+          overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides: retryIntervals },
+          context: {
+            Execution: { Id: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${jobId}-1` },
+          },
+        },
+      );
+      const entered: string[] = [];
+      const log = (async () => {
+        for await (const event of eventLogs) {
+          if (event.type === 'StateEntered' || event.type === 'StateRetried') entered.push(event.state.name);
+          if (process.env.DEBUG_EVENTS) console.log(JSON.stringify(event).slice(0, 300));
+        }
+      })();
+      await result;
+      await log;
+      return entered;
+    };
   };
+  const run = workflow(deps);
   const job = (
     id: string,
     repository: string,
@@ -211,7 +219,6 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
       'CopyBlobs',
       'MountOrCopyBlobs',
       'MountOrCopyBlobs',
-      'Route',
       'PushManifest',
     ]);
     // FetchManifest entered MountOrCopyBlobs before dealing the lanes: the lanes try no history
@@ -249,15 +256,61 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     expect(destination.requests(mark).filter((r) => r.method === 'PUT' || r.method === 'POST')).toEqual([]);
   });
 
-  it('spreads a big blob over several MountOrCopyBlobs invocations, resuming the open upload', async () => {
-    const image = await pushImage(`${source.host}/team-a/big:v1`, { layers: [await randomLayer(10 * MiB)] });
+  it('spreads a big blob over several MountOrCopyBlobs invocations, resuming the open upload: one state each', async () => {
+    const layer = await randomLayer(10 * MiB);
+    const image = await pushImage(`${source.host}/team-a/big:v1`, { layers: [layer] });
     job('push-3', 'team-a/big', 'v1');
+    const kept = jobs.lanesKept.length;
 
-    await run('push-3');
+    const states = await run('push-3');
 
-    expect(jobs.jobs.get('push-3')?.status).toBe('SUCCEEDED');
-    expect(jobs.uploadsKept).toBeGreaterThanOrEqual(2);
+    const record = jobs.jobs.get('push-3');
+    expect(record?.status).toBe('SUCCEEDED');
     expect(await manifestDigest(destination, 'mirror/team-a/big', 'v1')).toBe(image.digest);
+    // 10 MiB at 4 MiB an invocation: the layer's lane is called three times, twice by its Retry
+    // (CopyContinuesError), each time from the upload the one before kept; the config has a lane of its own.
+    expect(states.filter((state) => state === 'MountOrCopyBlobs')).toHaveLength(4);
+    expect(states.filter((state) => state !== 'MountOrCopyBlobs')).toEqual([
+      'FetchManifest',
+      'Route',
+      'CopyBlobs',
+      'PushManifest',
+    ]);
+    const uploads = jobs.lanesKept.slice(kept).map((lane) => lane.upload?.offset);
+    expect(uploads).toEqual([4 * MiB, 8 * MiB]);
+    // Nothing sent twice: the layer once, and the config.
+    expect(record?.progress.bytes).toBeLessThan(layer.size + 64 * 1024);
+  });
+
+  it('hands a lane whose blob another job copies back to its Retry, and mounts the blob once that copy lands', async () => {
+    const layer = await randomLayer(5 * MiB);
+    const image = await pushImage(`${source.host}/team-a/shared:v1`, { layers: [layer] });
+    const shared = { index: new BlobLocations(), claims: new LocalBlobClaims() };
+    await shared.claims.claim(destination.host, layer.digest, 'another-job#1');
+    job('push-7', 'team-a/shared', 'v1');
+    const kept = jobs.lanesKept.length;
+
+    const running = workflow({ ...deps, sharedBlobs: shared, claimWaitMs: 100 })('push-7');
+    // The other job's copy lands once this one's lane has handed back, waiting.
+    while (jobs.lanesKept.length === kept) await new Promise((resolve) => setTimeout(resolve, 20));
+    await pushImage(`${destination.host}/mirror/team-a/other:v1`, { layers: [layer] });
+    await shared.index.remember(destination.host, layer.digest, 'mirror/team-a/other');
+    await shared.claims.release(destination.host, layer.digest, 'another-job#1');
+    const states = await running;
+
+    const record = jobs.jobs.get('push-7');
+    expect(record).toMatchObject({ status: 'SUCCEEDED', progress: { mounted: 1, copied: 1 } });
+    expect(await manifestDigest(destination, 'mirror/team-a/shared', 'v1')).toBe(image.digest);
+    expect(jobs.lanesKept.slice(kept)).toEqual([{ started: expect.any(String), blobs: [layer.digest] }]);
+    // The layer's lane twice (once by its Retry), the config's once; no state of its own for the wait.
+    expect(states.filter((state) => state === 'MountOrCopyBlobs')).toHaveLength(3);
+    expect(states.filter((state) => state !== 'MountOrCopyBlobs')).toEqual([
+      'FetchManifest',
+      'Route',
+      'CopyBlobs',
+      'PushManifest',
+    ]);
+    expect(record?.progress.bytes).toBeLessThan(layer.size);
   });
 
   it('records CANCELLED, and creates no tag, when the job was cancelled; the execution does not end green', async () => {

@@ -1,13 +1,15 @@
-import type { Job, OpenUpload } from '../jobs/job.ts';
+import type { Job, KeptLane, OpenUpload } from '../jobs/job.ts';
 
 /**
  * What the API answers for jobs: the types the CLI and users' scripts read. A job is the
- * record (functions/lib/jobs/job.ts) without its open upload's URL, which carries the
+ * record (functions/lib/jobs/job.ts) without its open uploads' URLs, which carry the
  * registry's upload state; the field names are a contract (`id`, `status`, `substate`,
  * `createdAt`, `startedAt`, `finishedAt`, …), new fields may be added.
  */
 
-export type JobView = Omit<Job, 'upload'> & { upload?: Omit<OpenUpload, 'location'> | undefined };
+type LaneView = Omit<KeptLane, 'upload'> & { upload?: Omit<OpenUpload, 'location'> | undefined };
+
+export type JobView = Omit<Job, 'lanes'> & { lanes?: Record<string, LaneView> | undefined };
 
 /** `GET /api/jobs` */
 export interface JobListReply {
@@ -22,7 +24,11 @@ export interface JobReply {
 }
 
 export function presentJob(job: Job): JobView {
-  if (!job.upload) return job;
-  const { location: _location, ...upload } = job.upload;
-  return { ...job, upload };
+  if (!job.lanes) return job;
+  const lanes = Object.entries(job.lanes).map(([index, { upload, ...lane }]) => {
+    if (!upload) return [index, lane];
+    const { location: _location, ...open } = upload;
+    return [index, { ...lane, upload: open }];
+  });
+  return { ...job, lanes: Object.fromEntries(lanes) };
 }

@@ -400,7 +400,7 @@ export class Crossdock {
     setSubstate: async (job, substate, progress, passing) => {
       await this.jobs.setSubstate(job.id, substate, progress, job, { passing });
     },
-    setUpload: (id, upload) => this.jobs.setUpload(id, upload),
+    keepLane: (id, index, lane) => this.jobs.keepLane(id, index, lane),
     isCancelRequested: (id) => this.jobs.isCancelRequested(id),
     enterSubstate: (id, attempt, substate, options) =>
       this.jobs.enterSubstate(id, attempt, substate, options),

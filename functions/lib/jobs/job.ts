@@ -81,6 +81,23 @@ export interface OpenUpload {
 }
 
 /**
+ * What one invocation left of a lane of the workflow's CopyBlobs Map, kept for the next: the
+ * state's Retry calls MountOrCopyBlobs again with the same input (docs/architecture.md,
+ * "Workflow"), which reads this instead. The job's record keeps one per lane index.
+ */
+export interface KeptLane {
+  /**
+   * The execution's start time (`$$.Execution.StartTime`): a job driven on after a restart runs
+   * an execution of the same name, which deals its lanes anew and must not take these.
+   */
+  started: string;
+  /** The digests of the lane's blobs still to move, in order. */
+  blobs: string[];
+  /** The first blob's open upload (a big blob past the invocation's byte budget). */
+  upload?: OpenUpload | undefined;
+}
+
+/**
  * Why a QUEUED job is not moving, by design: it waits for its tag (another job holds the tag
  * lock and hands it over when it ends) or for a running slot (the dispatcher admits it when
  * one frees). A QUEUED job without a wait is on its way to the dispatcher. Recovery tells a
@@ -118,7 +135,8 @@ export interface Job extends JobTarget {
   finishedAt?: string | undefined;
   /** Append-only; the oldest entries go beyond HISTORY_LIMIT. */
   history: JobHistoryEntry[];
-  upload?: OpenUpload | undefined;
+  /** What the copy's unfinished lanes left, by lane index (KeptLane). */
+  lanes?: Record<string, KeptLane> | undefined;
 }
 
 export const HISTORY_LIMIT = 100;

@@ -8,7 +8,7 @@
  *
  * The local runtime's: there every task of every job runs in one process, so this count of a
  * job's blobs in flight is whole. Deployed, a job's lanes run in separate invocations, and a
- * waiting lane hands its invocation back (the workflow's WaitForSharedBlobs state) but keeps
+ * waiting lane hands its invocation back (SharedBlobBusyError: its Retry calls again later) but keeps
  * the job's slot.
  */
 
@@ -81,7 +81,7 @@ export class SlotLending {
         if (ended) return;
         ended = true;
         lender.inFlight--;
-        // Still waiting (handed back to the Wait state): the job stays as it was, lent or not.
+        // Still waiting (handed back to the state's Retry): the job stays as it was, lent or not.
         // Done with: the others in flight may all be waiting now.
         if (waiting) lender.waiting--;
         else this.#decide(job, lender);

@@ -74,7 +74,7 @@ export function startRunning(
       `job ${job.id} is ${job.status} at attempt ${job.attempt}; execution ${executionArn} (attempt ${attempt}) cannot run it`,
     );
   }
-  const { substate: _s, upload: _u, error: _e, wait: _w, ...rest } = job;
+  const { substate: _s, lanes: _l, error: _e, wait: _w, ...rest } = job;
   return {
     job: {
       ...rest,
@@ -97,7 +97,7 @@ export function end(
   if (isTerminal(job.status)) return undefined;
   if (options.from && !options.from.includes(job.status)) return undefined;
   if (options.attempt !== undefined && job.attempt !== options.attempt) return undefined;
-  const { upload: _u, wait: _w, ...rest } = job;
+  const { lanes: _l, wait: _w, ...rest } = job;
   const { stats } = options;
   return {
     note: options.note,
@@ -134,7 +134,7 @@ export function retry(job: Job): Transition {
   }
   const {
     substate: _s,
-    upload: _u,
+    lanes: _l,
     error: _e,
     executionArn: _x,
     startedAt: _st,

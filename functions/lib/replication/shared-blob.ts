@@ -148,7 +148,7 @@ async function takeTurn(
         return { claimed: from.length === 0, from };
       }
       if (Date.now() >= deadline) {
-        handedBack = true; // still waiting, in the workflow's Wait state now
+        handedBack = true; // still waiting, until the state's Retry calls again
         return { outcome: 'waiting' };
       }
       waitEnds ??= input.onWait?.();

@@ -53,7 +53,9 @@ export function fromItem(item: object): Job {
     gsi2sk: _4,
     version: _v,
     expiresAt: _e,
+    // One open upload per job, kept before the lanes kept theirs (KeptLane): never read again.
+    upload: _u,
     ...job
-  } = item as Partial<JobItem>;
+  } = item as Partial<JobItem> & { upload?: unknown };
   return job as Job;
 }

@@ -6,8 +6,8 @@ import {
   type Job,
   type JobStatus,
   type JobWait,
+  type KeptLane,
   type NewJob,
-  type OpenUpload,
   type Progress,
   type TerminalStatus,
   UNFINISHED_STATUSES,
@@ -38,7 +38,7 @@ import { TableStore } from './table-store.ts';
  *
  * Status changes read the item, apply one of the job model's transitions
  * (functions/lib/jobs/transitions.ts) and put the result back conditional on the `version`
- * they read; a lost race re-reads and decides again. Progress writes (setSubstate, setUpload)
+ * they read; a lost race re-reads and decides again. Progress writes (setSubstate, keepLane)
  * are single UpdateItems that bump `version` too, so a status change decided on an older read
  * never overwrites them. No transactions (dynalite has none).
  */
@@ -340,25 +340,41 @@ export class JobStore extends TableStore implements JobRecords {
     return undefined;
   }
 
-  /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
-  async setUpload(id: string, upload: OpenUpload | undefined): Promise<void> {
-    try {
-      const { Attributes } = await this.client.send(
+  /**
+   * Keeps what an invocation left of a CopyBlobs lane for the next one (KeptLane), under its
+   * lane index. The lanes of one job write side by side: each sets its own entry of the
+   * `lanes` map, and the first one of a job makes the map.
+   */
+  async keepLane(id: string, index: number, lane: KeptLane): Promise<void> {
+    const update = (expression: string, condition: string, value: unknown) =>
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: jobKey(id),
-          UpdateExpression: `${upload ? 'SET upload = :upload ' : 'REMOVE upload '}ADD version :one`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: upload ? { ':upload': upload, ':one': 1 } : { ':one': 1 },
+          UpdateExpression: `${expression} ADD version :one`,
+          ConditionExpression: `attribute_exists(pk) AND ${condition}`,
+          ExpressionAttributeValues: { ':lane': value, ':one': 1 },
+          ...(expression.includes('#lane') ? { ExpressionAttributeNames: { '#lane': String(index) } } : {}),
           ...(this.#kept ? { ReturnValues: 'ALL_NEW' as const } : {}),
         }),
       );
-      if (Attributes) this.#keep(Attributes as JobItem);
-    } catch (error) {
-      if (isConditionFailed(error))
-        throw new JobNotFoundError(`job ${id} is not in the records`, { cause: error });
-      throw error;
+    // Set the entry in the map; else make the map; else another lane made it meanwhile: set the entry.
+    const attempts = [
+      () => update('SET lanes.#lane = :lane', 'attribute_exists(lanes)', lane),
+      () => update('SET lanes = :lane', 'attribute_not_exists(lanes)', { [String(index)]: lane }),
+      () => update('SET lanes.#lane = :lane', 'attribute_exists(lanes)', lane),
+    ];
+    for (const attempt of attempts) {
+      try {
+        const { Attributes } = await attempt();
+        if (Attributes) this.#keep(Attributes as JobItem);
+        return;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
     }
+    if (!(await this.get(id))) throw new JobNotFoundError(`job ${id} is not in the records`);
+    throw new Error(`job ${id}: lane ${index} could not be kept`);
   }
 
   /**

@@ -15,12 +15,21 @@ export interface Sides {
   destination: RepositoryRef;
 }
 
+/** What a copy left of its lane: nothing, or the blobs still to move. */
+export interface LaneCopied {
+  /** Undefined when every blob of the lane is at the destination now. */
+  left: Lane | undefined;
+  /** Only blobs another job copies are left (wait, then mount them); else the byte budget ran out. */
+  waiting: boolean;
+  progress: Required<Progress>;
+}
+
 /**
  * Mounts or copies the blobs of a lane, `concurrency` at once (FetchManifest copies a small
  * image's blobs side by side; a MountOrCopyBlobs invocation copies its lane's in turn), within
- * the invocation's byte budget. Answers the lane with what is left of it: a blob cut at the
- * budget leads it with its open upload, blobs another job copies follow (`waiting`); and the
- * progress to record, which the caller writes with its substate in one write.
+ * the invocation's byte budget. Answers what is left of the lane — a blob cut at the budget
+ * leads it with its open upload, blobs another job copies follow — and the progress to record,
+ * which the caller writes with its substate in one write; the caller keeps what is left.
  */
 export async function copyLane(
   deps: TaskDependencies,
@@ -28,7 +37,7 @@ export async function copyLane(
   sides: Sides,
   lane: Lane,
   concurrency: number,
-): Promise<{ lane: Lane; progress: Required<Progress> }> {
+): Promise<LaneCopied> {
   const progress = { copied: 0, mounted: 0, present: 0, bytes: 0 };
   const cancellation = watchCancellation(deps.jobs, job.id, deps.cancelPollMs ?? 2000);
   const signal = deps.signal ? AbortSignal.any([cancellation.signal, deps.signal]) : cancellation.signal;
@@ -53,21 +62,14 @@ export async function copyLane(
         if (cut) untouched.push(blob);
         else cut = { blob, upload: { digest: blob.digest, ...result.upload } };
       } else progress[result.outcome]++;
-      if (upload && result.outcome !== 'partial') await deps.jobs.setUpload(job.id, undefined);
     });
   } finally {
     cancellation.stop();
   }
-  if (cut) await deps.jobs.setUpload(job.id, cut.upload);
   const blobs = [...(cut ? [cut.blob] : []), ...untouched, ...waiting];
   return {
-    lane: {
-      digest: lane.digest,
-      blobs,
-      upload: cut?.upload ?? null,
-      done: blobs.length === 0,
-      waiting: waiting.length > 0,
-    },
+    left: blobs.length > 0 ? { digest: lane.digest, blobs, upload: cut?.upload ?? null } : undefined,
+    waiting: blobs.length > 0 && waiting.length === blobs.length,
     progress,
   };
 }

@@ -30,3 +30,21 @@ export class JobEndedError extends Error {
 export class UnknownActionError extends Error {
   override name = 'UnknownActionError';
 }
+
+/**
+ * A MountOrCopyBlobs invocation spent its byte budget (a big blob, or many): the lane goes on in
+ * the next invocation, which the state's Retry starts at once (infra/workflow.ts). Not a failure:
+ * it is how a lane loops without a state transition of its own per round.
+ */
+export class CopyContinuesError extends Error {
+  override name = 'CopyContinuesError';
+}
+
+/**
+ * What is left of a lane is blobs another job copies into the destination registry: the
+ * state's Retry calls again a little later, without holding an invocation meanwhile, and the
+ * next invocation mounts them (or copies them, if that job's claim expired).
+ */
+export class SharedBlobBusyError extends Error {
+  override name = 'SharedBlobBusyError';
+}

@@ -8,7 +8,8 @@
  */
 
 /** How a state retries what may pass: the retriers of each class are in infra/workflow.ts. */
-export type RetryClass = 'transient';
+/** `lane`: a CopyBlobs lane, which goes on through its Retry; `transient`: every other state. */
+export type RetryClass = 'transient' | 'lane';
 
 export interface WorkflowFunctionSpec {
   /** What the AWS console shows for the function. */
@@ -40,7 +41,7 @@ export const WORKFLOW_FUNCTIONS = {
     // Lambda's ceiling; the task hands a big blob to the next invocation well before it.
     timeoutSeconds: 900,
     memoryMiB: 1024,
-    retry: 'transient',
+    retry: 'lane',
     transfer: true,
   },
   PushManifest: {

@@ -1,12 +1,13 @@
 import type { Descriptor } from '#registry/manifests.ts';
-import type { OpenUpload } from '../jobs/job.ts';
+import type { KeptLane, OpenUpload } from '../jobs/job.ts';
 
 /**
  * The blobs a job must move, as the workflow carries them (docs/performance.md, "State
  * transitions"): FetchManifest copies them itself when they are few bytes; otherwise it deals
  * them into at most blobsPerJob lanes and the CopyBlobs Map runs one MountOrCopyBlobs
  * invocation per lane, which copies the lane's blobs in turn. The Map's cost is then one state
- * transition per lane, not five per blob.
+ * transition per lane, not five per blob. A lane one invocation cannot finish goes on in the
+ * next through the state's Retry, from what the job's record kept of it (KeptLane).
  */
 
 export type BlobRef = Pick<Descriptor, 'digest' | 'size' | 'mediaType'>;
@@ -18,13 +19,10 @@ export interface Lane {
   blobs: BlobRef[];
   /** The first blob's open upload (a big blob spread over invocations), else null. */
   upload: OpenUpload | null;
-  done: boolean;
-  /** Another job copies one of these blobs into the destination registry: wait, then mount. */
-  waiting: boolean;
 }
 
 export interface JobPlan {
-  /** What Route does next: end (the job ended SKIPPED), copy lanes, push, or delete (a delete's check passed). */
+  /** What Route does next: end (the job ended SKIPPED), copy lanes then push, push, or delete (a delete's check passed). */
   next: 'skip' | 'copy' | 'push' | 'delete';
   digest: string;
   lanes: Lane[];
@@ -78,7 +76,30 @@ export function dealLanes(
     digest,
     blobs: lane.blobs,
     upload: resumed && lane.blobs[0] === resumed ? upload : null,
-    done: false,
-    waiting: false,
   }));
+}
+
+/** A lane as the record keeps it. */
+export function keptLane(lane: Lane, started: string): KeptLane {
+  return {
+    started,
+    blobs: lane.blobs.map((blob) => blob.digest),
+    ...(lane.upload ? { upload: lane.upload } : {}),
+  };
+}
+
+/**
+ * The lane a MountOrCopyBlobs invocation works on: what this execution's earlier invocation of
+ * it kept, else the lane as the Map dealt it (its first invocation).
+ */
+export function laneToCopy(dealt: Lane, kept: KeptLane | undefined, started: string): Lane {
+  if (kept?.started !== started) return dealt;
+  const left = new Set(kept.blobs);
+  const blobs = dealt.blobs.filter((blob) => left.has(blob.digest));
+  const first = kept.upload && blobs.find((blob) => blob.digest === kept.upload?.digest);
+  return {
+    digest: dealt.digest,
+    blobs: first ? [first, ...blobs.filter((blob) => blob !== first)] : blobs,
+    upload: first ? (kept.upload ?? null) : null,
+  };
 }

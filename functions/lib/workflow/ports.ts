@@ -1,6 +1,6 @@
 import type { RegistryClient } from '#registry/client.ts';
 import type { SharedBlobs } from '#replication/blob-index.ts';
-import type { Job, JobError, OpenUpload, Progress, TerminalStatus } from '../jobs/job.ts';
+import type { Job, JobError, KeptLane, Progress, TerminalStatus } from '../jobs/job.ts';
 import type { SlotLending } from '../jobs/slot-lending.ts';
 
 /**
@@ -48,8 +48,8 @@ export interface WorkflowJobs {
     substate: string,
     options?: { entry?: boolean },
   ): Promise<Job | undefined>;
-  /** Keeps (or clears, with undefined) the open upload of a big blob across invocations. */
-  setUpload(id: string, upload: OpenUpload | undefined): Promise<void>;
+  /** Keeps what an invocation left of a CopyBlobs lane for the lane's next invocation. */
+  keepLane(id: string, index: number, lane: KeptLane): Promise<void>;
   isCancelRequested(id: string): Promise<boolean>;
 }
 
@@ -81,7 +81,7 @@ export interface TaskDependencies {
   sharedBlobs?: SharedBlobs;
   /**
    * How long an invocation waits for another job's copy of its blob before it hands the lane
-   * back `waiting` (the workflow's Wait state then frees the invocation for a while).
+   * back (SharedBlobBusyError: the state's Retry frees the invocation for a while).
    */
   claimWaitMs?: number;
   /** How often a copy renews its claim: a third of the claim's time to live. */

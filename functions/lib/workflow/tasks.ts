@@ -6,11 +6,25 @@ import { pushManifest } from '#replication/push-manifest.ts';
 import { holdsBlob } from '#replication/shared-blob.ts';
 import type { ManifestCache, RepositoryRef } from '#replication/types.ts';
 import { JobNotFoundError, JobTransitionError } from '../jobs/errors.ts';
-import { isTerminal, type Job, type JobError, type Progress, type TerminalStatus } from '../jobs/job.ts';
-import { copyLane, type Sides } from './copy-lane.ts';
-import { JobCancelledError, JobEndedError, StaleAttemptError, UnknownActionError } from './errors.ts';
+import {
+  isTerminal,
+  type Job,
+  type JobError,
+  type OpenUpload,
+  type Progress,
+  type TerminalStatus,
+} from '../jobs/job.ts';
+import { copyLane, type LaneCopied, type Sides } from './copy-lane.ts';
+import {
+  CopyContinuesError,
+  JobCancelledError,
+  JobEndedError,
+  SharedBlobBusyError,
+  StaleAttemptError,
+  UnknownActionError,
+} from './errors.ts';
 import type { WorkflowFunction } from './functions.ts';
-import { type BlobRef, dealLanes, type JobPlan, type Lane } from './lanes.ts';
+import { type BlobRef, dealLanes, type JobPlan, keptLane, type Lane, laneToCopy } from './lanes.ts';
 import type { TaskDependencies } from './ports.ts';
 
 /**
@@ -127,7 +141,9 @@ export async function fetchManifestTask(
   deps: TaskDependencies,
   input: TaskInput & {
     executionArn: string;
-    /** The CopyBlobs Map's concurrency, from the workflow: the most lanes its Route looks at. */
+    /** The execution's start time: what FetchManifest leaves of its copy is kept under it (KeptLane). */
+    started: string;
+    /** The CopyBlobs Map's concurrency, from the workflow: the most lanes it runs at once. */
     blobsPerJob: number;
     /** The job's action, from the execution's input (absent: a push, as older definitions sent it). */
     action?: string | undefined;
@@ -191,17 +207,24 @@ export async function fetchManifestTask(
     return { next: 'push', digest, lanes: [] };
   }
   await enter(deps, job, 'MountOrCopyBlobs', present, 'CheckBlobs');
-  const upload = missing.some((blob) => blob.digest === job.upload?.digest) ? (job.upload ?? null) : null;
+  // An execution before this one of the same attempt (the job driven on after a restart) may have left a big blob half sent.
+  const upload = openUploads(job).find((open) => missing.some((blob) => blob.digest === open.digest)) ?? null;
   const bytes = missing.reduce((sum, blob) => sum + blob.size, 0);
   const { blobsPerJob } = input;
   if (upload || bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget))
     return { next: 'copy', digest, lanes: dealLanes(digest, missing, blobsPerJob, upload) };
-  const lane = { digest, blobs: missing, upload: null, done: false, waiting: false };
+  const lane = { digest, blobs: missing, upload: null };
   const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
   await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', copied.progress);
-  return copied.lane.done
-    ? { next: 'push', digest, lanes: [] }
-    : { next: 'copy', digest, lanes: [copied.lane] };
+  if (!copied.left) return { next: 'push', digest, lanes: [] };
+  // The one lane of CopyBlobs: its first invocation takes it from here (the Map's lane 0).
+  await deps.jobs.keepLane(job.id, 0, keptLane(copied.left, input.started));
+  return { next: 'copy', digest, lanes: [copied.left] };
+}
+
+/** The open uploads the job's lanes kept. */
+function openUploads(job: Job): OpenUpload[] {
+  return Object.values(job.lanes ?? {}).flatMap((lane) => (lane.upload ? [lane.upload] : []));
 }
 
 /** The blobs the destination repository lacks, one HEAD each; those it holds go in the blob index. */
@@ -214,20 +237,49 @@ const HEADS_AT_ONCE = 8;
 
 /**
  * MountOrCopyBlobs, one lane of the CopyBlobs Map: mounts or streams the lane's blobs in turn
- * within the invocation's byte budget and answers the lane with what is left of it (copy-lane.ts);
- * Route sends an unfinished lane round again. A finished lane (another lane went round) answers
- * at once.
+ * within the invocation's byte budget (copy-lane.ts). A lane it cannot finish is kept in the
+ * job's record and the invocation fails with CopyContinuesError or SharedBlobBusyError: the
+ * state's Retry calls it again with the same input, and it goes on from what was kept. So a
+ * lane's further rounds cost one state transition each, and a job with none needs no Choice
+ * after the Map (docs/performance.md).
  */
 export async function mountOrCopyBlobsTask(
   deps: TaskDependencies,
-  input: TaskInput & { lane: Lane },
-): Promise<Lane> {
-  if (input.lane.done) return input.lane;
+  input: TaskInput & {
+    lane: Lane;
+    /** The lane's index in the Map (`$$.Map.Item.Index`): where the record keeps what it leaves. */
+    index: number;
+    /** The execution's start time (`$$.Execution.StartTime`). */
+    started: string;
+  },
+): Promise<{ done: true; waiting: false }> {
   // FetchManifest entered MountOrCopyBlobs before dealing the lanes: no entry to try.
   const job = await load(deps, input, 'MountOrCopyBlobs', { entry: false });
-  const { lane, progress } = await copyLane(deps, job, await sides(deps, job), input.lane, 1);
-  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', progress);
-  return lane;
+  const lane = laneToCopy(input.lane, job.lanes?.[input.index], input.started);
+  const copied = await copyLane(deps, job, await sides(deps, job), lane, 1);
+  await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', copied.progress);
+  if (copied.left) {
+    // An execution of the definition before the lanes' Retry has no way on (docs/deploy.md).
+    if (typeof input.started !== 'string')
+      throw new CopyContinuesError(
+        `the lane is unfinished and this execution's workflow definition is older than its Retry: retry the job`,
+      );
+    await deps.jobs.keepLane(job.id, input.index, keptLane(copied.left, input.started));
+    throw laneGoesOn(copied);
+  }
+  // What a workflow definition before the lanes' Retry read of a finished lane (its Route).
+  return { done: true, waiting: false };
+}
+
+function laneGoesOn({ left, waiting, progress }: LaneCopied): Error {
+  const count = `${left?.blobs.length} blob${left?.blobs.length === 1 ? '' : 's'}`;
+  return waiting
+    ? new SharedBlobBusyError(
+        `${count} of the lane are being copied by another job: mounting them when it lands`,
+      )
+    : new CopyContinuesError(
+        `${progress.bytes} bytes sent, the invocation's byte budget: ${count} left to the next`,
+      );
 }
 
 /** PushManifest, the last state of a push: children of an index, then the index, then the tag; SUCCEEDED. */

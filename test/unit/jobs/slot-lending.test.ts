@@ -88,7 +88,7 @@ describe('SlotLending', () => {
     await take('a');
     const first = lending.blob(job('a'));
     first.waits();
-    first.ends(); // the lane answered `waiting`: the workflow's Wait state, no invocation
+    first.ends(); // the lane handed back waiting (SharedBlobBusyError): no invocation until its Retry
     await settle();
     expect(await slots.holds('a')).toBe(false);
     expect(lending.lends('a')).toBe(true);

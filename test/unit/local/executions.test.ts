@@ -62,6 +62,41 @@ function untilAborted() {
 }
 
 describe('local executions (aws-local-stepfunctions)', () => {
+  it("retries a Task state at once where the runtime overrides its retrier's pause, and keeps the others", async () => {
+    const definition = machine(
+      {
+        Work: task(
+          { End: true },
+          {
+            Retry: [
+              { ErrorEquals: ['GoesOnError'], IntervalSeconds: 3600, MaxAttempts: 5 },
+              { ErrorEquals: ['States.ALL'], IntervalSeconds: 3600, MaxAttempts: 1 },
+            ],
+          },
+        ),
+      },
+      'Work',
+    );
+    let calls = 0;
+    const { local, ended } = executions(
+      definition,
+      {
+        Work: async () => {
+          calls++;
+          if (calls < 3) throw Object.assign(new Error('more to do'), { name: 'GoesOnError' });
+          return { Payload: calls };
+        },
+      },
+      { retryIntervals: { Work: [0] } },
+    );
+
+    await local.start('job-r-1', {});
+
+    // An hour's pause each without the override: the test's timeout would end it first.
+    await vi.waitFor(() => expect(ended).toHaveLength(1));
+    expect(ended[0]).toMatchObject({ status: 'SUCCEEDED', output: JSON.stringify({ value: 3 }) });
+  });
+
   it('runs an execution to SUCCEEDED and reports its output once, under an AWS-like ARN', async () => {
     const seen: { parameters: unknown; context: TaskContext }[] = [];
     const { local, ended } = executions(ONE_TASK, {

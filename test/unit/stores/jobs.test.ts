@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobExistsError, JobNotFoundError, JobTransitionError } from '../../../functions/lib/jobs/errors.ts';
 import { HISTORY_LIMIT } from '../../../functions/lib/jobs/job.ts';
@@ -149,14 +149,38 @@ describe.each([
     expect(await counted.enterSubstate(id, 1, 'MountOrCopyBlobs', { entry: false })).toBeUndefined();
   });
 
-  it('keeps an open upload across invocations and clears it', async () => {
+  it('keeps what each unfinished lane left, lanes writing side by side, for their next invocations', async () => {
     const { id } = await jobs.create(newJob());
     const upload = { digest: 'sha256:abc', location: '/v2/x/blobs/uploads/1', offset: 64 };
-    await jobs.setUpload(id, upload);
-    expect((await jobs.get(id))?.upload).toEqual(upload);
-    await jobs.setUpload(id, undefined);
-    expect((await jobs.get(id))?.upload).toBeUndefined();
-    await expect(jobs.setUpload('missing', upload)).rejects.toBeInstanceOf(JobNotFoundError);
+    const lane = (n: number) => ({ started: 's1', blobs: [`sha256:${n}`], upload: { ...upload, offset: n } });
+
+    // The first lanes of a job find no map to write into: one makes it, the others then set their entry.
+    await Promise.all([0, 1, 2, 3].map((index) => jobs.keepLane(id, index, lane(index))));
+    await jobs.keepLane(id, 1, { started: 's1', blobs: [] });
+
+    expect((await jobs.get(id))?.lanes).toEqual({
+      0: lane(0),
+      1: { started: 's1', blobs: [] },
+      2: lane(2),
+      3: lane(3),
+    });
+    await expect(jobs.keepLane('missing', 0, lane(0))).rejects.toBeInstanceOf(JobNotFoundError);
+  });
+
+  it('reads a record of one open upload per job, from before the lanes kept theirs, without it', async () => {
+    const { id } = await jobs.create(newJob());
+    await local.client.send(
+      new UpdateCommand({
+        TableName: local.tableName,
+        Key: jobKey(id),
+        UpdateExpression: 'SET upload = :upload',
+        ExpressionAttributeValues: {
+          ':upload': { digest: 'sha256:a', location: '/v2/x/blobs/uploads/1', offset: 1 },
+        },
+      }),
+    );
+
+    expect(await jobs.get(id)).not.toHaveProperty('upload');
   });
 
   it('a terminal job never changes state again', async () => {
@@ -267,7 +291,11 @@ describe('JobStore as the sole writer', () => {
     await store.markRunning(id, 1, 'arn:exec');
     await store.enterSubstate(id, 1, 'FetchManifest');
     await store.setSubstate(id, 'CheckBlobs', { present: 2 });
-    await store.setUpload(id, { digest: 'sha256:a', location: '/v2/upload/1', offset: 5 });
+    await store.keepLane(id, 0, {
+      started: 's1',
+      blobs: ['sha256:a'],
+      upload: { digest: 'sha256:a', location: '/v2/upload/1', offset: 5 },
+    });
     const running = await store.get(id);
     expect(sent('GetCommand')).toBe(0);
     expect(running).toEqual(await new JobStore(local.client, local.tableName).get(id));
@@ -430,10 +458,10 @@ describe('the index keys a job’s writes move (the cost model, docs/performance
       { passing: 'CheckBlobs' },
     );
     await store.enterSubstate(id, 1, 'MountOrCopyBlobs', { entry: false });
-    await store.setUpload(id, {
-      digest: 'sha256:big',
-      location: 'http://b/v2/x/blobs/uploads/1',
-      offset: 64,
+    await store.keepLane(id, 1, {
+      started: 's1',
+      blobs: ['sha256:big'],
+      upload: { digest: 'sha256:big', location: 'http://b/v2/x/blobs/uploads/1', offset: 64 },
     });
     await store.setSubstate(
       id,
@@ -441,7 +469,7 @@ describe('the index keys a job’s writes move (the cost model, docs/performance
       { copied: 1, bytes: 128 },
       { attempt: 1, substate: 'MountOrCopyBlobs' },
     );
-    await store.setUpload(id, undefined);
+    await store.keepLane(id, 1, { started: 's1', blobs: [] });
     await store.setSubstate(id, 'PushManifest', {}, { attempt: 1, substate: 'MountOrCopyBlobs' });
     await store.recordEnd(id, 'SUCCEEDED');
 

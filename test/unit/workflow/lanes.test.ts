@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BlobRef, dealLanes } from '../../../functions/lib/workflow/lanes.ts';
+import { type BlobRef, dealLanes, keptLane, laneToCopy } from '../../../functions/lib/workflow/lanes.ts';
 
 const blob = (name: string, size: number): BlobRef => ({
   digest: `sha256:${name}`,
@@ -25,7 +25,7 @@ describe('dealLanes', () => {
       ['b', 'a'],
       ['d', 'c', 'e'],
     ]);
-    expect(lanes.every((lane) => lane.digest === 'sha256:image' && !lane.done && !lane.waiting)).toBe(true);
+    expect(lanes.every((lane) => lane.digest === 'sha256:image' && lane.upload === null)).toBe(true);
     expect(lanes.flatMap((lane) => lane.blobs).sort((x, y) => x.digest.localeCompare(y.digest))).toEqual(
       blobs.sort((x, y) => x.digest.localeCompare(y.digest)),
     );
@@ -77,5 +77,34 @@ describe('dealLanes', () => {
     expect(resumed?.blobs[0]?.digest).toBe('sha256:c');
     expect(resumed?.upload).toEqual(upload);
     expect(lanes.filter((lane) => lane.upload !== null)).toHaveLength(1);
+  });
+
+  describe('the lane an invocation copies', () => {
+    const dealt = {
+      digest: 'sha256:image',
+      blobs: [blob('a', 50), blob('b', 40), blob('c', 30)],
+      upload: null,
+    };
+    const upload = { digest: 'sha256:b', location: 'http://b/v2/x/blobs/uploads/1', offset: 7 };
+
+    it('is the lane as dealt when nothing was kept of it', () => {
+      expect(laneToCopy(dealt, undefined, 's1')).toBe(dealt);
+    });
+
+    it('is what this execution kept of it: the blobs left, the open upload first', () => {
+      const kept = { started: 's1', blobs: ['sha256:b', 'sha256:c'], upload };
+
+      const lane = laneToCopy(dealt, kept, 's1');
+
+      expect(lane.blobs.map((b) => b.digest)).toEqual(['sha256:b', 'sha256:c']);
+      expect(lane.upload).toEqual(upload);
+      expect(laneToCopy(dealt, keptLane(lane, 's1'), 's1')).toEqual(lane);
+    });
+
+    it('is the lane as dealt when an earlier execution of the job kept one (a restart deals anew)', () => {
+      const kept = { started: 's0', blobs: ['sha256:c'] };
+
+      expect(laneToCopy(dealt, kept, 's1')).toBe(dealt);
+    });
   });
 });

@@ -117,8 +117,8 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
       with_,
     );
     const machine = new StateMachine(JSON.parse(definition), { validationOptions: { checkArn: false } });
-    return async (jobId: string): Promise<string[]> => {
-      const { result, eventLogs } = machine.run(
+    return async (jobId: string, started?: (abort: () => void) => void): Promise<string[]> => {
+      const { result, eventLogs, abort } = machine.run(
         { jobId, attempt: 1, action: jobs.jobs.get(jobId)?.action ?? 'push' },
         {
           overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides: retryIntervals },
@@ -127,6 +127,7 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
           },
         },
       );
+      started?.(abort);
       const entered: string[] = [];
       const log = (async () => {
         for await (const event of eventLogs) {
@@ -280,6 +281,48 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     expect(uploads).toEqual([4 * MiB, 8 * MiB]);
     // Nothing sent twice: the layer once, and the config.
     expect(record?.progress.bytes).toBeLessThan(layer.size + 64 * 1024);
+  });
+
+  it('resumes the open upload of every lane when the job is driven on after its execution died', async () => {
+    const layers = await Promise.all([randomLayer(10 * MiB), randomLayer(10 * MiB)]);
+    const image = await pushImage(`${source.host}/team-a/twobig:v1`, { layers });
+    job('push-8', 'team-a/twobig', 'v1');
+    // The first execution dies (its process killed: the run and its tasks stop) once both lanes
+    // kept their first 4 MiB.
+    const killed = new AbortController();
+    let abort = () => {};
+    let kept = 0;
+    let bothKept = () => {};
+    const barrier = new Promise<void>((resolve) => {
+      bothKept = resolve;
+    });
+    const dying: WorkflowJobs = Object.assign(Object.create(jobs), {
+      keepLane: async (id: string, index: number, lane: KeptLane) => {
+        await jobs.keepLane(id, index, lane);
+        if (++kept === 2) {
+          abort();
+          killed.abort();
+          bothKept();
+        }
+        await barrier;
+      },
+    });
+    await expect(
+      workflow({ ...deps, jobs: dying, signal: killed.signal })('push-8', (abortRun) => {
+        abort = abortRun;
+      }),
+    ).rejects.toThrow();
+    const sentBefore = jobs.jobs.get('push-8')?.progress.bytes;
+
+    const states = await run('push-8');
+
+    const record = jobs.jobs.get('push-8');
+    expect(record?.status).toBe('SUCCEEDED');
+    expect(await manifestDigest(destination, 'mirror/team-a/twobig', 'v1')).toBe(image.digest);
+    // Each layer's lane went on from its 4 MiB: 4 + 6 MiB each over both executions, none sent again from 0.
+    expect(sentBefore).toBe(2 * 4 * MiB);
+    expect(record?.progress.bytes).toBeLessThan(2 * 10 * MiB + 64 * 1024);
+    expect(states.filter((state) => state === 'MountOrCopyBlobs')).toHaveLength(4);
   });
 
   it('hands a lane whose blob another job copies back to its Retry, and mounts the blob once that copy lands', async () => {

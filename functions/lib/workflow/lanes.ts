@@ -37,12 +37,25 @@ const BLOB_OVERHEAD_BYTES = 4 * 1024 * 1024;
 interface Dealt {
   blobs: BlobRef[];
   cost: number;
+  upload: OpenUpload | null;
 }
 
-/** Deals blobs in this order into `count` lanes, each to the lane with the least cost so far. */
-function deal(ordered: BlobRef[], count: number): Dealt[] {
-  const lanes: Dealt[] = Array.from({ length: count }, () => ({ blobs: [], cost: 0 }));
-  for (const blob of ordered) {
+/**
+ * Deals blobs into `count` lanes: each resumed blob leads a lane of its own, costing what is
+ * left of it; the rest, in this order, each to the lane with the least cost so far.
+ */
+function deal(resumed: { blob: BlobRef; upload: OpenUpload }[], rest: BlobRef[], count: number): Dealt[] {
+  const lanes: Dealt[] = Array.from({ length: count }, (_, i) => {
+    const lead = resumed[i];
+    return lead
+      ? {
+          blobs: [lead.blob],
+          cost: lead.blob.size - lead.upload.offset + BLOB_OVERHEAD_BYTES,
+          upload: lead.upload,
+        }
+      : { blobs: [], cost: 0, upload: null };
+  });
+  for (const blob of rest) {
     const lightest = lanes.reduce((min, lane) => (lane.cost < min.cost ? lane : min));
     lightest.blobs.push(blob);
     lightest.cost += blob.size + BLOB_OVERHEAD_BYTES;
@@ -57,26 +70,31 @@ const longest = (lanes: Dealt[]) => Math.max(...lanes.map((lane) => lane.cost));
  * lightest lane), and into no more lanes than make the job end sooner: each lane is a state
  * transition (docs/performance.md), and a lane the longest one outlasts anyway is one paid for
  * nothing — one 200 MiB layer and four small ones take two lanes, not four. A blob with an open
- * upload leads its lane, so the lane's first invocation resumes it.
+ * upload (an execution before this one of the job left it) leads a lane of its own, so the lane's
+ * first invocation resumes it; more open uploads than lanes: the others start over.
  */
 export function dealLanes(
   digest: string,
   blobs: BlobRef[],
   count: number,
-  upload: OpenUpload | null = null,
+  uploads: OpenUpload[] = [],
 ): Lane[] {
-  const resumed = upload ? blobs.find((blob) => blob.digest === upload.digest) : undefined;
-  const rest = blobs.filter((blob) => blob !== resumed).sort((a, b) => b.size - a.size);
-  const ordered = resumed ? [resumed, ...rest] : rest;
   const most = Math.max(1, Math.min(count, blobs.length));
-  const fastest = longest(deal(ordered, most));
-  let lanes = deal(ordered, 1);
-  for (let fewer = 1; longest(lanes) > fastest; ) lanes = deal(ordered, ++fewer);
-  return lanes.map((lane) => ({
-    digest,
-    blobs: lane.blobs,
-    upload: resumed && lane.blobs[0] === resumed ? upload : null,
-  }));
+  const resumed = uploads.flatMap((upload) => {
+    const blob = blobs.find((candidate) => candidate.digest === upload.digest);
+    return blob ? [{ blob, upload }] : [];
+  });
+  const leads = resumed
+    .filter((lead, i) => resumed.findIndex((r) => r.blob === lead.blob) === i)
+    .slice(0, most);
+  const rest = blobs
+    .filter((blob) => !leads.some((lead) => lead.blob === blob))
+    .sort((a, b) => b.size - a.size);
+  const fastest = longest(deal(leads, rest, most));
+  let fewer = Math.max(1, leads.length);
+  let lanes = deal(leads, rest, fewer);
+  while (longest(lanes) > fastest) lanes = deal(leads, rest, ++fewer);
+  return lanes.map(({ blobs: dealt, upload }) => ({ digest, blobs: dealt, upload }));
 }
 
 /** A lane as the record keeps it. */

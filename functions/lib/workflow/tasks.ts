@@ -207,12 +207,15 @@ export async function fetchManifestTask(
     return { next: 'push', digest, lanes: [] };
   }
   await enter(deps, job, 'MountOrCopyBlobs', present, 'CheckBlobs');
-  // An execution before this one of the same attempt (the job driven on after a restart) may have left a big blob half sent.
-  const upload = openUploads(job).find((open) => missing.some((blob) => blob.digest === open.digest)) ?? null;
+  // An execution before this one of the same attempt (the job driven on after a restart) may have left big blobs half sent.
+  const uploads = openUploads(job).filter((open) => missing.some((blob) => blob.digest === open.digest));
   const bytes = missing.reduce((sum, blob) => sum + blob.size, 0);
   const { blobsPerJob } = input;
-  if (upload || bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget))
-    return { next: 'copy', digest, lanes: dealLanes(digest, missing, blobsPerJob, upload) };
+  if (
+    uploads.length > 0 ||
+    bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget)
+  )
+    return { next: 'copy', digest, lanes: dealLanes(digest, missing, blobsPerJob, uploads) };
   const lane = { digest, blobs: missing, upload: null };
   const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
   await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', copied.progress);

@@ -71,12 +71,40 @@ describe('dealLanes', () => {
   it('puts a blob with an open upload at the head of its lane, with the upload, so the first invocation resumes it', () => {
     const upload = { digest: 'sha256:c', location: 'http://b/v2/x/blobs/uploads/1', offset: 5 };
 
-    const lanes = dealLanes('sha256:image', [blob('a', 50), blob('b', 40), blob('c', 30)], 2, upload);
+    const lanes = dealLanes('sha256:image', [blob('a', 50), blob('b', 40), blob('c', 30)], 2, [upload]);
 
     const resumed = lanes.find((lane) => lane.upload !== null);
     expect(resumed?.blobs[0]?.digest).toBe('sha256:c');
     expect(resumed?.upload).toEqual(upload);
     expect(lanes.filter((lane) => lane.upload !== null)).toHaveLength(1);
+  });
+
+  it('gives each open upload a lane of its own, up to the lanes there are; the others start over', () => {
+    const open = (name: string, offset: number) => ({
+      digest: `sha256:${name}`,
+      location: `http://b/v2/x/blobs/uploads/${name}`,
+      offset,
+    });
+    const blobs = [blob('a', 90 * MiB), blob('b', 80 * MiB), blob('c', 70 * MiB), blob('d', 1 * MiB)];
+
+    const two = dealLanes('sha256:image', blobs, 4, [open('a', 85 * MiB), open('c', 60 * MiB)]);
+    const one = dealLanes('sha256:image', blobs, 1, [open('a', 85 * MiB), open('c', 60 * MiB)]);
+
+    expect(
+      two.filter((lane) => lane.upload).map((lane) => [lane.blobs[0]?.digest, lane.upload?.offset]),
+    ).toEqual([
+      ['sha256:a', 85 * MiB],
+      ['sha256:c', 60 * MiB],
+    ]);
+    // What is left of a and c is small: b, the biggest left to send, gets a lane to itself.
+    expect(two.map((lane) => lane.blobs.map((b) => b.digest.slice(7)))).toEqual([['a', 'd'], ['c'], ['b']]);
+    expect(one).toEqual([
+      {
+        digest: 'sha256:image',
+        blobs: [blobs[0], blobs[1], blobs[2], blobs[3]],
+        upload: open('a', 85 * MiB),
+      },
+    ]);
   });
 
   describe('the lane an invocation copies', () => {

@@ -268,14 +268,15 @@ export async function mountOrCopyBlobsTask(
         `the lane is unfinished and this execution's workflow definition is older than its Retry: retry the job`,
       );
     await deps.jobs.keepLane(job.id, input.index, keptLane(copied.left, input.started));
-    throw laneGoesOn(copied);
+    throw laneGoesOn(copied.left, copied);
   }
   // What a workflow definition before the lanes' Retry read of a finished lane (its Route).
   return { done: true, waiting: false };
 }
 
-function laneGoesOn({ left, waiting, progress }: LaneCopied): Error {
-  const count = `${left?.blobs.length} blob${left?.blobs.length === 1 ? '' : 's'}`;
+/** Why the lane's next invocation is needed, as the state's Retry matches it (infra/workflow.ts). */
+function laneGoesOn(left: Lane, { waiting, progress }: LaneCopied): Error {
+  const count = `${left.blobs.length} blob${left.blobs.length === 1 ? '' : 's'}`;
   return waiting
     ? new SharedBlobBusyError(
         `${count} of the lane are being copied by another job: mounting them when it lands`,

@@ -7,7 +7,7 @@ import type { JobMessage } from '../../../functions/lib/jobs/message.ts';
 import type { ExecutionState } from '../../../functions/lib/reconcile/reconcile.ts';
 import { lambdaContext as localLambdaContext } from '../../../infra/local/lambda-context.ts';
 import { DISTRIBUTION_EVENTS_TYPE } from '../../support/webhook-payloads.ts';
-import { type LocalTable, startLocalTable } from '../stores/local-table.ts';
+import { type LocalTable, observedClient, startLocalTable } from '../stores/local-table.ts';
 
 /**
  * The pipeline's handlers as Lambda calls them, on a real dynalite table. The SQS client and
@@ -36,6 +36,10 @@ export interface Pipeline {
 
 export async function startPipeline(
   limits = { runningJobs: 10, perDestination: 4, blobsPerJob: 2 },
+  options: {
+    /** Told the name of each command the app sends to the table (`GetCommand`, …). */
+    observe?: (command: string) => void;
+  } = {},
 ): Promise<Pipeline> {
   const table = await startLocalTable();
   const pipeline: Pipeline = {
@@ -82,7 +86,7 @@ export async function startPipeline(
       reconcile: { staleAfterMs: 10 * 60_000, tooLongMs: 60 * 60_000 },
       deadLetterDelaySeconds: 60,
     },
-    dynamo: table.client,
+    dynamo: options.observe ? observedClient(table.client, options.observe) : table.client,
     sqs,
     // The handlers as deployed: budgets, slots and claims in the table, which invocations share.
     sharedCoordination: true,

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as dispatch } from '../../functions/dispatch/handler.ts';
+import type { JobPlan } from '../../functions/lib/workflow/lanes.ts';
+import { handler as webhook } from '../../functions/webhook/handler.ts';
+import { handlers } from '../../functions/workflow/handler.ts';
+import { pushImage } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { manifestDigest } from '../support/registry-reader.ts';
+import { distributionEnvelope, distributionPush } from '../support/webhook-payloads.ts';
+import {
+  declare,
+  lambdaContext,
+  type Pipeline,
+  sqsEvent,
+  startPipeline,
+  webhookEvent,
+} from '../unit/handlers/pipeline-fixture.ts';
+
+/**
+ * What one replicated tag costs in table requests as the stack deploys the handlers (budgets,
+ * slots and claims in the table: `sharedCoordination`), counted on a real dynalite table with
+ * real registries — the DynamoDB row of docs/performance.md. The handlers share one app here,
+ * as warm invocations each keep theirs; a cold start reads the configuration again.
+ */
+
+const AUTH = { authorization: 'Bearer s3cret' };
+
+describe('the table requests of one replicated tag, as deployed', () => {
+  let source: TestRegistry;
+  let destination: TestRegistry;
+  let pipeline: Pipeline;
+  const counts = new Map<string, number>();
+
+  beforeAll(async () => {
+    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    pipeline = await startPipeline(
+      { runningJobs: 10, perDestination: 4, blobsPerJob: 4 },
+      { observe: (command) => counts.set(command, (counts.get(command) ?? 0) + 1) },
+    );
+    await declare(pipeline.app, {
+      registries: [
+        { name: 'hub-a', url: source.url },
+        { name: 'dc-b', url: destination.url },
+      ],
+      sources: [
+        {
+          name: 'hub-a',
+          registry: 'hub-a',
+          format: 'distribution',
+          auth: { header: 'Authorization', value: 'Bearer s3cret' },
+        },
+      ],
+      policies: [
+        { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await pipeline?.close();
+    await Promise.all([source, destination].map((registry) => registry?.stop()));
+  });
+
+  /** Delivers the push of `tag` and drives its job as Step Functions would; answers the requests by phase. */
+  async function replicate(tag: string, layers = { layerCount: 2, layerSize: 4096 }) {
+    const image = await pushImage(`${source.host}/team-a/app:${tag}`, layers);
+    const phases: Record<string, number> = {};
+    const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      counts.clear();
+      const answer = await work();
+      phases[name] = [...counts.values()].reduce((sum, count) => sum + count, 0);
+      return answer;
+    };
+    const sent = pipeline.sent.length;
+    await phase('webhook', () =>
+      webhook(
+        webhookEvent(
+          'hub-a',
+          distributionEnvelope(
+            distributionPush({ id: `e-${tag}`, repository: 'team-a/app', digest: image.digest, tag }),
+          ),
+          AUTH,
+        ),
+        lambdaContext('webhook'),
+      ),
+    );
+    const messages = pipeline.sent.slice(sent).map((message) => message.body);
+    await phase('dispatch', () => dispatch(sqsEvent(messages), lambdaContext('dispatch')));
+    const [started] = pipeline.started.slice(-1);
+    if (!started) throw new Error('no execution started');
+    const input = {
+      ...started.input,
+      executionArn: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${started.name}`,
+      started: new Date().toISOString(),
+      blobsPerJob: 4,
+    };
+    const plan = (await phase('FetchManifest', () =>
+      handlers.FetchManifest(input, lambdaContext('FetchManifest')),
+    )) as JobPlan;
+    if (plan.next === 'copy')
+      await phase('CopyBlobs', () =>
+        Promise.all(
+          plan.lanes.map((lane, index) =>
+            handlers.MountOrCopyBlobs(
+              { jobId: input.jobId, attempt: input.attempt, started: input.started, index, lane } as {
+                jobId: string;
+              },
+              lambdaContext('MountOrCopyBlobs'),
+            ),
+          ),
+        ),
+      );
+    await phase('PushManifest', () =>
+      handlers.PushManifest(
+        { jobId: input.jobId, attempt: input.attempt, digest: plan.digest } as { jobId: string },
+        lambdaContext('PushManifest'),
+      ),
+    );
+    expect(await pipeline.app.jobs.get(input.jobId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await manifestDigest(destination, 'team-a/app', tag)).toBe(image.digest);
+    return phases;
+  }
+
+  // Measured on 2026-12-01: webhook 5 (the source, the policies, the job, its tag lock read and
+  // taken), dispatch 9 (the job, the line, the policy, the lease and both slots), FetchManifest 5
+  // (RUNNING, its substates and progress), PushManifest 12 (its substate, SUCCEEDED, the slots and
+  // tag handed back, the line looked at): 16 reads and 15 writes.
+  it('costs a small push at most 31 requests, its functions warm', async () => {
+    await replicate('v1'); // the functions' first invocations read the configuration
+
+    const phases = await replicate('v2');
+
+    const total = Object.values(phases).reduce((sum, count) => sum + count, 0);
+    console.log(
+      `table requests of one small tag, functions warm: ${JSON.stringify(phases)}, ${total} in all`,
+    );
+    expect(total).toBeLessThanOrEqual(31);
+  });
+
+  // Measured on 2026-12-01: FetchManifest 4 (no copy of its own); each lane 7 — its substate and
+  // its progress, and for its 9 MiB blob (blobs of 1 MiB or more are shared) the blob index read,
+  // the claim taken, the index read again, the blob remembered and the claim given back: 24 reads
+  // and 34 writes in all.
+  it('costs a tag of four 9 MiB layers, in four lanes, at most 58 requests', async () => {
+    await replicate('v3');
+
+    const phases = await replicate('v4', { layerCount: 4, layerSize: 9 * 1024 * 1024 });
+
+    const total = Object.values(phases).reduce((sum, count) => sum + count, 0);
+    console.log(
+      `table requests of one tag in four lanes, functions warm: ${JSON.stringify(phases)}, ${total} in all`,
+    );
+    expect(phases.CopyBlobs).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(58);
+  });
+});

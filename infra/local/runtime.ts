@@ -389,7 +389,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       functions: { ...workflow.functions, dispatcher, deadLetters, finalizer, reconciler, schedule },
       reconcile,
       startScheduledRuns,
-      checkRegistries: (checkOptions) => checkRegistries(app, config.registries, checkOptions),
+      // The records' registries: the config file's, applied at start, and those added through the API.
+      checkRegistries: async (checkOptions) =>
+        checkRegistries(app, await app.config.listRegistries(), checkOptions),
       stop,
     };
   } catch (error) {

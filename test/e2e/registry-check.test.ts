@@ -117,4 +117,26 @@ describe('the registry check serve makes at start', () => {
     expect(alone.messages()).toContain('crossdock: stopping');
     expect(alone.messages()).not.toContain('registry silent (');
   });
+
+  it('checks at the next start a registry added through the API too, not only those of the config file', async () => {
+    const alone = await startCrossdock({ config: { registries: [{ name: 'open', url: open.url }] } });
+    try {
+      await expect.poll(() => alone.messages(), { timeout: 15_000 }).toContain('registry open (');
+      const created = await alone.api('POST', '/api/registries', {
+        name: 'added',
+        url: basic.url,
+        credentials: { username: 'bob', password: 'bob-secret' },
+      });
+      expect(created.status).toBe(201);
+
+      await alone.stop();
+      await alone.restart();
+
+      await expect
+        .poll(() => alone.messages(), { timeout: 15_000 })
+        .toContain(`crossdock: registry added (${basic.url}) answers and takes its credentials`);
+    } finally {
+      await alone.stop();
+    }
+  });
 });

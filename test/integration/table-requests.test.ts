@@ -9,6 +9,8 @@ import { manifestDigest } from '../support/registry-reader.ts';
 import { distributionEnvelope, distributionPush } from '../support/webhook-payloads.ts';
 import {
   declare,
+  HUB_A_AUTH,
+  HUB_A_SOURCE,
   lambdaContext,
   type Pipeline,
   sqsEvent,
@@ -22,8 +24,6 @@ import {
  * real registries — the DynamoDB row of docs/performance.md. The handlers share one app here,
  * as warm invocations each keep theirs; a cold start reads the configuration again.
  */
-
-const AUTH = { authorization: 'Bearer s3cret' };
 
 describe('the table requests of one replicated tag, as deployed', () => {
   let source: TestRegistry;
@@ -42,14 +42,7 @@ describe('the table requests of one replicated tag, as deployed', () => {
         { name: 'hub-a', url: source.url },
         { name: 'dc-b', url: destination.url },
       ],
-      sources: [
-        {
-          name: 'hub-a',
-          registry: 'hub-a',
-          format: 'distribution',
-          auth: { header: 'Authorization', value: 'Bearer s3cret' },
-        },
-      ],
+      sources: [HUB_A_SOURCE],
       policies: [
         { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
       ],
@@ -79,7 +72,7 @@ describe('the table requests of one replicated tag, as deployed', () => {
           distributionEnvelope(
             distributionPush({ id: `e-${tag}`, repository: 'team-a/app', digest: image.digest, tag }),
           ),
-          AUTH,
+          HUB_A_AUTH,
         ),
         lambdaContext('webhook'),
       ),

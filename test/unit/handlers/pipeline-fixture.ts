@@ -135,6 +135,15 @@ export async function startPipelineToB(
   return pipeline;
 }
 
+/** hub-a's webhook source: its deliveries carry `Authorization: Bearer s3cret` (HUB_A_AUTH). */
+export const HUB_A_SOURCE = {
+  name: 'hub-a',
+  registry: 'hub-a',
+  format: 'distribution',
+  auth: { header: 'Authorization', value: 'Bearer s3cret' },
+};
+export const HUB_A_AUTH = { authorization: 'Bearer s3cret' };
+
 export async function declare(
   app: Crossdock,
   yaml: { registries: unknown[]; sources: unknown[]; policies: unknown[] },

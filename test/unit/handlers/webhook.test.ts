@@ -7,9 +7,17 @@ import {
   distributionPush,
 } from '../../support/webhook-payloads.ts';
 import { DIGEST_A, DIGEST_B, DIGEST_C } from '../events/fixtures.ts';
-import { declare, lambdaContext, type Pipeline, startPipeline, webhookEvent } from './pipeline-fixture.ts';
+import {
+  declare,
+  HUB_A_AUTH,
+  HUB_A_SOURCE,
+  lambdaContext,
+  type Pipeline,
+  startPipeline,
+  webhookEvent,
+} from './pipeline-fixture.ts';
 
-const AUTH = { authorization: 'Bearer s3cret' };
+const AUTH = HUB_A_AUTH;
 
 let pipeline: Pipeline;
 
@@ -21,14 +29,7 @@ beforeEach(async () => {
       { name: 'dc-b', url: 'http://127.0.0.1:5002' },
       { name: 'dc-c', url: 'http://127.0.0.1:5003' },
     ],
-    sources: [
-      {
-        name: 'hub-a',
-        registry: 'hub-a',
-        format: 'distribution',
-        auth: { header: 'Authorization', value: 'Bearer s3cret' },
-      },
-    ],
+    sources: [HUB_A_SOURCE],
     policies: [
       {
         name: 'to-b',

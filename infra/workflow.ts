@@ -82,8 +82,14 @@ const TRANSIENT = [
  * another job's claim on it at most. The local runtime goes on without the 1 s pause
  * (`LOCAL_RETRY_INTERVALS`).
  */
+const COPY_CONTINUES = {
+  ErrorEquals: ['CopyContinuesError'],
+  IntervalSeconds: 1,
+  BackoffRate: 1,
+  MaxAttempts: 5000,
+};
 const LANE_GOES_ON = [
-  { ErrorEquals: ['CopyContinuesError'], IntervalSeconds: 1, BackoffRate: 1, MaxAttempts: 5000 },
+  COPY_CONTINUES,
   { ErrorEquals: ['SharedBlobBusyError'], IntervalSeconds: 2, BackoffRate: 1, MaxAttempts: 1000 },
 ];
 
@@ -93,10 +99,17 @@ const RETRIERS: Record<RetryClass, unknown[]> = {
 };
 
 /**
- * aws-local-stepfunctions' `retryIntervalOverrides` (milliseconds by retrier index) for the
- * local runtime: a lane whose byte budget ran out goes on at once, as a Choice looping back did.
+ * aws-local-stepfunctions' `retryIntervalOverrides` for the local runtime: milliseconds by the
+ * retrier's index in each state calling a `lane` function (their state names are the functions'
+ * names), -1 keeping the definition's pause. A lane whose byte budget ran out goes on at once, as
+ * a Choice looping back did; every other pause stays.
  */
-export const LOCAL_RETRY_INTERVALS: Record<string, number[]> = { MountOrCopyBlobs: [0] };
+export const LOCAL_RETRY_INTERVALS: Record<string, number[]> = Object.fromEntries(
+  WORKFLOW_FUNCTION_NAMES.filter((name) => WORKFLOW_FUNCTIONS[name].retry === 'lane').map((name) => [
+    name,
+    RETRIERS.lane.map((retrier) => (retrier === COPY_CONTINUES ? 0 : -1)),
+  ]),
+);
 
 /** A cancelled job records CANCELLED; anything else that got past the retriers, FAILED. */
 const CANCEL_OR_FAIL = [

@@ -6,7 +6,13 @@ import { WORKFLOW_FUNCTION_NAMES } from '../../../functions/lib/workflow/functio
 import type { TaskDependencies } from '../../../functions/lib/workflow/ports.ts';
 import { pipelineLimits } from '../../../infra/limits.ts';
 import { localTaskHandlers } from '../../../infra/local/workflow-binding.ts';
-import { forEachState, renderWorkflow, taskStates, WORKFLOW_FILE } from '../../../infra/workflow.ts';
+import {
+  forEachState,
+  LOCAL_RETRY_INTERVALS,
+  renderWorkflow,
+  taskStates,
+  WORKFLOW_FILE,
+} from '../../../infra/workflow.ts';
 import { exampleSubstitutions } from '../../support/workflow-substitutions.ts';
 
 const SUBSTITUTIONS = exampleSubstitutions();
@@ -28,6 +34,20 @@ describe('the workflow definition', () => {
 
     expect(errors).toEqual([]);
     expect(isValid).toBe(true);
+  });
+
+  it('lets the local runtime skip only the pause before a copy lane goes on, not a wait for a shared blob or any backoff', () => {
+    const retriers = (JSON.parse(renderWorkflow(SUBSTITUTIONS)).States.CopyBlobs.ItemProcessor.States
+      .MountOrCopyBlobs.Retry ?? []) as { ErrorEquals: string[]; IntervalSeconds: number }[];
+    const overrides = LOCAL_RETRY_INTERVALS.MountOrCopyBlobs ?? [];
+
+    expect(Object.keys(LOCAL_RETRY_INTERVALS)).toEqual(['MountOrCopyBlobs']);
+    expect(overrides).toHaveLength(retriers.length);
+    const skipped = retriers.filter((_, i) => (overrides[i] ?? -1) >= 0);
+    expect(skipped.map((retrier) => retrier.ErrorEquals)).toEqual([['CopyContinuesError']]);
+    expect(
+      retriers.find((retrier) => retrier.ErrorEquals.includes('SharedBlobBusyError'))?.IntervalSeconds,
+    ).toBe(2);
   });
 
   it('names its states after the substates of a job', () => {

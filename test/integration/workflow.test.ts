@@ -12,7 +12,7 @@ import type {
 } from '../../functions/lib/jobs/job.ts';
 import { queuedJob } from '../../functions/lib/jobs/transitions.ts';
 import type { KnownJob, TaskDependencies, WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
-import { pushManifestTask } from '../../functions/lib/workflow/tasks.ts';
+import { mountOrCopyBlobsTask, pushManifestTask } from '../../functions/lib/workflow/tasks.ts';
 import { pipelineLimits } from '../../infra/limits.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
@@ -354,6 +354,24 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
       'PushManifest',
     ]);
     expect(record?.progress.bytes).toBeLessThan(layer.size);
+  });
+
+  it('fails a lane an execution of the definition before the Retry cannot go on with, saying to retry the job', async () => {
+    const layer = await randomLayer(10 * MiB);
+    await pushImage(`${source.host}/team-a/older:v1`, { layers: [layer] });
+    job('push-9', 'team-a/older', 'v1');
+    await jobs.markRunning('push-9', 1, 'arn:older', 'MountOrCopyBlobs');
+    const kept = jobs.lanesKept.length;
+    // As that definition called it: the lane, without its index or the execution's start time.
+    const lane = { digest: 'sha256:image', blobs: [layer], upload: null, done: false, waiting: false };
+
+    const failed = mountOrCopyBlobsTask(deps, { jobId: 'push-9', attempt: 1, lane } as never);
+
+    await expect(failed).rejects.toMatchObject({
+      name: 'CopyContinuesError',
+      message: expect.stringMatching(/retry the job/),
+    });
+    expect(jobs.lanesKept).toHaveLength(kept);
   });
 
   it('records CANCELLED, and creates no tag, when the job was cancelled; the execution does not end green', async () => {

@@ -111,7 +111,7 @@ export function keptLane(lane: Lane, started: string): KeptLane {
  * it kept, else the lane as the Map dealt it (its first invocation).
  */
 export function laneToCopy(dealt: Lane, kept: KeptLane | undefined, started: string): Lane {
-  if (kept?.started !== started) return dealt;
+  if (!kept || kept.started !== started) return dealt;
   const left = new Set(kept.blobs);
   const blobs = dealt.blobs.filter((blob) => left.has(blob.digest));
   const first = kept.upload && blobs.find((blob) => blob.digest === kept.upload?.digest);

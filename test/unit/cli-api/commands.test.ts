@@ -335,7 +335,10 @@ describe('connection and token', () => {
   it('says the API needs a token when it answers 401 (exit 1), and works with --token or the env', async () => {
     api.token = 'api-s3cret';
 
-    const missing = await crossdock(['registries', 'list']);
+    // A state folder with no token in it: without --state-dir the CLI would read the one of a
+    // serve started in this folder (`npm start` leaves .crossdock/api-token here).
+    const noServe = mkdtempSync(join(dir, 'no-serve-'));
+    const missing = await crossdock(['registries', 'list', '--state-dir', noServe]);
     const flag = await crossdock(['registries', 'list', '--token', 'api-s3cret']);
     const env = await crossdock(['jobs', '--limit', '1'], { CROSSDOCK_API_TOKEN: 'api-s3cret' });
     const wrong = await crossdock(['jobs'], { CROSSDOCK_API_TOKEN: 'nope' });

@@ -374,7 +374,7 @@ export class JobStore extends TableStore implements JobRecords {
       }
     }
     if (!(await this.get(id))) throw new JobNotFoundError(`job ${id} is not in the records`);
-    throw new Error(`job ${id}: lane ${index} could not be kept`);
+    throw new StoreError(`job ${id}: lane ${index} could not be kept (its record changed under three tries)`);
   }
 
   /**

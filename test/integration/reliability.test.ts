@@ -33,7 +33,8 @@ describe('the local runtime keeps AWS’s limits, and the pipeline survives them
     const { a, b, runtime } = mirror;
     const tags = Array.from({ length: 8 }, (_, i) => `pool${i}`);
 
-    // Over FetchManifest's 32 MiB: each image's layers go to the copy function, in four lanes.
+    // Over FetchManifest's 32 MiB: each image's layers go to the copy function, in two lanes (a
+    // third or fourth would not save what a lane costs: lanes.ts) — 4 jobs × 2 lanes on a pool of 2.
     const images = await Promise.all(
       tags.map((tag) => pushImage(`${a.host}/team/pool:${tag}`, { layerCount: 4, layerSize: 9 * MiB })),
     );

@@ -105,6 +105,8 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     clients: { client: async (name) => clients.get(name) as RegistryClient },
     byteBudget: 4 * MiB,
     chunkSize: 2 * MiB,
+    // Scaled down with the byte budget (1 GiB → 4 MiB), so that layers of a few MiB take lanes.
+    laneCostBytes: 64 * 1024,
     cancelPollMs: 50,
   };
   /** Runs a job's execution with these dependencies; answers the states it entered (what Step Functions bills: one transition each). */

@@ -34,6 +34,15 @@ export interface JobPlan {
  */
 const BLOB_OVERHEAD_BYTES = 4 * 1024 * 1024;
 
+/**
+ * What a lane costs besides its blobs, counted the same way: its Map iteration (a state
+ * transition), its invocation (a Lambda start, maybe cold) and its records (its substate and
+ * progress: docs/performance.md) — estimated at 0.1–0.2 s on AWS, not measured there: what
+ * 16 MiB take at ~100 MB/s. A lane more is dealt only when it shortens the longest lane by more than that:
+ * four layers of 9 MiB take two lanes, four of 40 MiB four.
+ */
+export const DEFAULT_LANE_COST_BYTES = 16 * 1024 * 1024;
+
 interface Dealt {
   blobs: BlobRef[];
   cost: number;
@@ -67,8 +76,9 @@ const longest = (lanes: Dealt[]) => Math.max(...lanes.map((lane) => lane.cost));
 
 /**
  * Deals blobs into at most `count` lanes of about equal bytes (biggest first, each to the
- * lightest lane), and into no more lanes than make the job end sooner: each lane is a state
- * transition (docs/performance.md), and a lane the longest one outlasts anyway is one paid for
+ * lightest lane), and into no more lanes than make the job end sooner by more than a lane
+ * costs (`laneCost`, DEFAULT_LANE_COST_BYTES): each lane is a state transition and an
+ * invocation (docs/performance.md), and a lane the longest one outlasts anyway is one paid for
  * nothing — one 200 MiB layer and four small ones take two lanes, not four. A blob with an open
  * upload (an execution before this one of the job left it) leads a lane of its own, so the lane's
  * first invocation resumes it; more open uploads than lanes: the others start over.
@@ -78,6 +88,7 @@ export function dealLanes(
   blobs: BlobRef[],
   count: number,
   uploads: OpenUpload[] = [],
+  laneCost = DEFAULT_LANE_COST_BYTES,
 ): Lane[] {
   const most = Math.max(1, Math.min(count, blobs.length));
   const resumed = uploads.flatMap((upload) => {
@@ -90,10 +101,14 @@ export function dealLanes(
   const rest = blobs
     .filter((blob) => !leads.some((lead) => lead.blob === blob))
     .sort((a, b) => b.size - a.size);
-  const fastest = longest(deal(leads, rest, most));
-  let fewer = Math.max(1, leads.length);
-  let lanes = deal(leads, rest, fewer);
-  while (longest(lanes) > fastest) lanes = deal(leads, rest, ++fewer);
+  // The job's time with n lanes, as bytes: its longest lane, and what its lanes cost. Ties go
+  // to fewer lanes.
+  const costOf = (lanes: Dealt[]) => longest(lanes) + lanes.length * laneCost;
+  let lanes = deal(leads, rest, Math.max(1, leads.length));
+  for (let n = Math.max(1, leads.length) + 1; n <= most; n++) {
+    const more = deal(leads, rest, n);
+    if (costOf(more) < costOf(lanes)) lanes = more;
+  }
   return lanes.map(({ blobs: dealt, upload }) => ({ digest, blobs: dealt, upload }));
 }
 

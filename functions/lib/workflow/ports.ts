@@ -66,6 +66,8 @@ export interface TaskDependencies {
   byteBudget: number;
   /** Missing blobs up to this many bytes in all are copied by FetchManifest itself. */
   inlineCopyBytes?: number;
+  /** What a CopyBlobs lane costs, as bytes, when blobs are dealt into lanes (lanes.ts). */
+  laneCostBytes?: number;
   chunkSize?: number;
   /** How often a long copy re-reads the cancel flag. */
   cancelPollMs?: number;

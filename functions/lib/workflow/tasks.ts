@@ -215,7 +215,11 @@ export async function fetchManifestTask(
     uploads.length > 0 ||
     bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget)
   )
-    return { next: 'copy', digest, lanes: dealLanes(digest, missing, blobsPerJob, uploads) };
+    return {
+      next: 'copy',
+      digest,
+      lanes: dealLanes(digest, missing, blobsPerJob, uploads, deps.laneCostBytes),
+    };
   const lane = { digest, blobs: missing, upload: null };
   const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
   await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', copied.progress);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type BlobRef, dealLanes, keptLane, laneToCopy } from '../../../functions/lib/workflow/lanes.ts';
+import {
+  type BlobRef,
+  DEFAULT_LANE_COST_BYTES,
+  dealLanes,
+  keptLane,
+  laneToCopy,
+} from '../../../functions/lib/workflow/lanes.ts';
 
 const blob = (name: string, size: number): BlobRef => ({
   digest: `sha256:${name}`,
@@ -56,12 +62,26 @@ describe('dealLanes', () => {
     expect(dealLanes('sha256:image', layers(5), 4).map((lane) => lane.blobs.length)).toEqual([2, 2, 1]);
   });
 
-  it('takes a lane more only while it shortens the longest: 60, 50, 40, 30 MiB take two lanes of 90 and 90', () => {
+  it('takes a lane more only while it shortens the longest, with lanes costing nothing: 60, 50, 40, 30 MiB take two lanes of 90 and 90', () => {
     const blobs = [blob('a', 60 * MiB), blob('b', 50 * MiB), blob('c', 40 * MiB), blob('d', 30 * MiB)];
 
-    expect(dealLanes('sha256:image', blobs, 2)).toHaveLength(2);
-    expect(dealLanes('sha256:image', blobs, 4)).toHaveLength(4);
-    expect(dealLanes('sha256:image', [blob('a', 60 * MiB), blob('b', 1 * MiB)], 4)).toHaveLength(2);
+    expect(dealLanes('sha256:image', blobs, 2, [], 0)).toHaveLength(2);
+    expect(dealLanes('sha256:image', blobs, 4, [], 0)).toHaveLength(4);
+    expect(dealLanes('sha256:image', [blob('a', 60 * MiB), blob('b', 1 * MiB)], 4, [], 0)).toHaveLength(2);
+  });
+
+  it('takes a lane more only when it shortens the longest by more than a lane costs: four 9 MiB layers take two lanes, four of 40 MiB four', () => {
+    const layers = (count: number, size: number) =>
+      Array.from({ length: count }, (_, i) => blob(`l${i}`, size));
+
+    expect(DEFAULT_LANE_COST_BYTES).toBe(16 * MiB);
+    expect(dealLanes('sha256:image', layers(4, 9 * MiB), 4).map((lane) => lane.blobs.length)).toEqual([2, 2]);
+    expect(dealLanes('sha256:image', layers(4, 40 * MiB), 4)).toHaveLength(4);
+    // A lane for the fourth of 60, 50, 40 and 30 MiB would save 14 MiB of the longest: three.
+    const mixed = [blob('a', 60 * MiB), blob('b', 50 * MiB), blob('c', 40 * MiB), blob('d', 30 * MiB)];
+    expect(dealLanes('sha256:image', mixed, 4)).toHaveLength(3);
+    // A small layer beside a big one rides in the big one's lane.
+    expect(dealLanes('sha256:image', [blob('a', 60 * MiB), blob('b', 1 * MiB)], 4)).toHaveLength(1);
   });
 
   it('makes no more lanes than blobs', () => {
@@ -87,7 +107,8 @@ describe('dealLanes', () => {
     });
     const blobs = [blob('a', 90 * MiB), blob('b', 80 * MiB), blob('c', 70 * MiB), blob('d', 1 * MiB)];
 
-    const two = dealLanes('sha256:image', blobs, 4, [open('a', 85 * MiB), open('c', 60 * MiB)]);
+    // Lanes costing nothing: the 9 MiB that a third lane saves b are enough.
+    const two = dealLanes('sha256:image', blobs, 4, [open('a', 85 * MiB), open('c', 60 * MiB)], 0);
     const one = dealLanes('sha256:image', blobs, 1, [open('a', 85 * MiB), open('c', 60 * MiB)]);
 
     expect(

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { causeChain } from '#registry/retry.ts';
 import { API_TOKEN_FILE } from '../../infra/local/api-token.ts';
 import { isLoopback } from '../../infra/local/listen.ts';
 import type { ApiConnectionOptions } from '../commands.ts';
@@ -129,27 +130,18 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, '; ');
 }
 
-/** The error and its causes, three deep at most (undici's error, its cause, the socket's). */
-function* causes(error: unknown): Generator<Error & { code?: string }> {
-  let current: unknown = error;
-  for (let depth = 0; current instanceof Error && depth < 3; depth++) {
-    yield current;
-    current = current.cause;
-  }
-}
-
 /** The connection was refused (ECONNREFUSED), here or in the error's causes. */
 function refused(error: unknown): boolean {
-  for (const cause of causes(error)) if (cause.code === 'ECONNREFUSED') return true;
+  for (const cause of causeChain(error)) if (cause.code === 'ECONNREFUSED') return true;
   return false;
 }
 
 /** ECONNREFUSED and friends, from undici's error or its cause (an AggregateError has no message). */
 function reason(error: unknown): string {
   const parts: string[] = [];
-  for (const cause of causes(error)) {
+  for (const cause of causeChain(error)) {
     const message = cause.message || (cause instanceof AggregateError ? String(cause.errors[0] ?? '') : '');
-    const text = message || cause.code || cause.name;
+    const text = message || (typeof cause.code === 'string' ? cause.code : '') || cause.name;
     if (text && !parts.some((part) => part.includes(text))) parts.push(text);
   }
   return oneLine(parts.join(': ') || String(error));

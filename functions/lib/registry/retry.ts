@@ -35,8 +35,8 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-/** The error and its causes, four deep at most. */
-function* causeChain(error: unknown): Generator<Error> {
+/** The error and its causes, four deep at most (undici's error, its cause, the socket's, …). */
+export function* causeChain(error: unknown): Generator<Error & { code?: unknown }> {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
     yield current;
@@ -46,7 +46,7 @@ function* causeChain(error: unknown): Generator<Error> {
 
 export function networkErrorCode(error: unknown): string | undefined {
   for (const cause of causeChain(error)) {
-    const code = (cause as { code?: unknown }).code;
+    const { code } = cause;
     if (typeof code === 'string') return code;
   }
   return undefined;

@@ -358,6 +358,39 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
     expect(record?.progress.bytes).toBeLessThan(layer.size);
   });
 
+  it('copies the lane’s own blobs before it waits for a blob another job copies', async () => {
+    const sharedLayer = await randomLayer(3 * MiB);
+    const ownLayer = await randomLayer(2 * MiB);
+    const image = await pushImage(`${source.host}/team-a/own:v1`, { layers: [sharedLayer, ownLayer] });
+    const shared = { index: new BlobLocations(), claims: new LocalBlobClaims() };
+    await shared.claims.claim(destination.host, sharedLayer.digest, 'another-job#1');
+    job('push-7b', 'team-a/own', 'v1');
+
+    // One lane (a lane costs more than any of these blobs), the shared layer first in it; the
+    // other job's copy lands only once this job's own layer is at the destination: a lane that
+    // waited first (up to a minute here) would never see it land.
+    const running = workflow({
+      ...deps,
+      sharedBlobs: shared,
+      claimWaitMs: 60_000,
+      laneCostBytes: 1024 * MiB,
+    })('push-7b');
+    const b = clients.get('b') as RegistryClient;
+    while ((await b.blobs.head('mirror/team-a/own', ownLayer.digest)) === undefined)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    await pushImage(`${destination.host}/mirror/team-a/other:v2`, { layers: [sharedLayer] });
+    await shared.index.remember(destination.host, sharedLayer.digest, 'mirror/team-a/other');
+    await shared.claims.release(destination.host, sharedLayer.digest, 'another-job#1');
+    const states = await running;
+
+    expect(jobs.jobs.get('push-7b')).toMatchObject({
+      status: 'SUCCEEDED',
+      progress: { mounted: 1, copied: 2 },
+    });
+    expect(await manifestDigest(destination, 'mirror/team-a/own', 'v1')).toBe(image.digest);
+    expect(states).toEqual(['FetchManifest', 'Route', 'CopyBlobs', 'MountOrCopyBlobs', 'PushManifest']);
+  });
+
   it('fails a lane an execution of the definition before the Retry cannot go on with, saying to retry the job', async () => {
     const layer = await randomLayer(10 * MiB);
     await pushImage(`${source.host}/team-a/older:v1`, { layers: [layer] });

@@ -45,24 +45,38 @@ export async function copyLane(
   let cut: { blob: BlobRef; upload: OpenUpload } | undefined;
   const untouched: BlobRef[] = [];
   const waiting: BlobRef[] = [];
+  const claimWaitMs = deps.claimWaitMs ?? DEFAULT_CLAIM_WAIT_MS;
+  const copyOne = async (blob: BlobRef, upload: OpenUpload | null, waitMs: number) => {
+    // The budget is spent (a blob was cut at it): the rest go to the next invocation.
+    if (cut || budget <= 0) {
+      untouched.push(blob);
+      return;
+    }
+    const result = await mountOrCopy(deps, job, sides, blob, { upload, budget, signal, waitMs });
+    budget -= result.bytesSent;
+    progress.bytes += result.bytesSent;
+    if (result.outcome === 'waiting') waiting.push(blob);
+    else if (result.outcome === 'partial') {
+      // Cut at the time left, side by side: one lane leads with one open upload; the other starts over.
+      if (cut) untouched.push(blob);
+      else cut = { blob, upload: { digest: blob.digest, ...result.upload } };
+    } else progress[result.outcome]++;
+  };
+  // A blob another job is copying is not waited for while the lane has blobs of its own to move:
+  // those go first, and the lane waits for the other copies after them (docs/architecture.md, "Mounts").
+  const defer = lane.blobs.length > 1;
   try {
-    await mapLimit(lane.blobs, concurrency, async (blob, index) => {
-      // The budget is spent (a blob was cut at it): the rest go to the next invocation.
-      if (cut || budget <= 0) {
-        untouched.push(blob);
-        return;
-      }
-      const upload = index === 0 && lane.upload?.digest === blob.digest ? lane.upload : null;
-      const result = await mountOrCopy(deps, job, sides, blob, { upload, budget, signal });
-      budget -= result.bytesSent;
-      progress.bytes += result.bytesSent;
-      if (result.outcome === 'waiting') waiting.push(blob);
-      else if (result.outcome === 'partial') {
-        // Cut at the time left, side by side: one lane leads with one open upload; the other starts over.
-        if (cut) untouched.push(blob);
-        else cut = { blob, upload: { digest: blob.digest, ...result.upload } };
-      } else progress[result.outcome]++;
-    });
+    await mapLimit(lane.blobs, concurrency, (blob, index) =>
+      copyOne(
+        blob,
+        index === 0 && lane.upload?.digest === blob.digest ? lane.upload : null,
+        defer ? 0 : claimWaitMs,
+      ),
+    );
+    if (defer && waiting.length > 0) {
+      const deferred = waiting.splice(0);
+      await mapLimit(deferred, concurrency, (blob) => copyOne(blob, null, claimWaitMs));
+    }
   } finally {
     cancellation.stop();
   }
@@ -80,7 +94,12 @@ async function mountOrCopy(
   job: Job,
   { source, destination }: Sides,
   blob: BlobRef,
-  { upload, budget, signal }: { upload: OpenUpload | null; budget: number; signal: AbortSignal },
+  {
+    upload,
+    budget,
+    signal,
+    waitMs,
+  }: { upload: OpenUpload | null; budget: number; signal: AbortSignal; waitMs: number },
 ) {
   const copy: CopyBlobInput = {
     source,
@@ -113,7 +132,7 @@ async function mountOrCopy(
       shared: deps.sharedBlobs,
       // The job's attempt: its next invocations (a big blob's chunks) keep the claim.
       holder: `${job.id}#${job.attempt}`,
-      waitMs: deps.claimWaitMs ?? DEFAULT_CLAIM_WAIT_MS,
+      waitMs,
       ...(deps.renewClaimEveryMs ? { renewClaimEveryMs: deps.renewClaimEveryMs } : {}),
       ...(lent ? { onWait: () => lent.waits() } : {}),
     });

@@ -38,8 +38,8 @@ const BLOB_OVERHEAD_BYTES = 4 * 1024 * 1024;
  * What a lane costs besides its blobs, counted the same way: its Map iteration (a state
  * transition), its invocation (a Lambda start, maybe cold) and its records (its substate and
  * progress: docs/performance.md) — estimated at 0.1–0.2 s on AWS, not measured there: what
- * 16 MiB take at ~100 MB/s. A lane more is dealt only when it shortens the longest lane by more than that:
- * four layers of 9 MiB take two lanes, four of 40 MiB four.
+ * 16 MiB take at ~100 MB/s. A lane more is dealt only when it shortens the longest lane by more
+ * than that: four layers of 9 MiB take two lanes, four of 40 MiB four.
  */
 export const DEFAULT_LANE_COST_BYTES = 16 * 1024 * 1024;
 

@@ -125,8 +125,10 @@ describe('crossdock serve: deletes', () => {
     const pushed = await waitForJobs(crossdock, (all) => all.length === 6 && allEnded(all), {
       query: query('team/six'),
     });
-    // Failed once in ~20 runs on 2026-11-30 (B lacked t1 with six jobs ended): the jobs' states
-    // go with the failure, to find the race.
+    // Failed once in ~20 runs on 2026-11-30 (B lacked t1 with six jobs ended), and on 2026-12-01
+    // with t2's job FAILED on MANIFEST_UNKNOWN: distribution sends the push event before it links
+    // the tag, and FetchManifest read the tag first (docs/architecture.md; fetchAnnouncedManifest
+    // reads it again now). The jobs' states go with a failure.
     const history = pushed.map(
       (job) =>
         `${job.tag} ${job.status} ${job.digest ?? ''} ${job.error?.message ?? ''}: ${job.history.map((e) => `${e.status}/${e.substate ?? ''}${e.note ? ` (${e.note})` : ''}@${e.at}`).join(' ')}`,

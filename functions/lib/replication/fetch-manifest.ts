@@ -1,6 +1,8 @@
 import type { RegistryClient } from '#registry/client.ts';
+import { RegistryNotFoundError } from '#registry/errors.ts';
 import { type Descriptor, type Manifest, manifestBlobs } from '#registry/manifests.ts';
 import { isIndexMediaType } from '#registry/media-types.ts';
+import { sleep } from '#registry/retry.ts';
 import { mapLimit } from './limit.ts';
 import type { ManifestCache, ManifestNode, ManifestPlan } from './types.ts';
 
@@ -47,6 +49,35 @@ export async function fetchManifest(
   };
   const root = await read(reference, 0);
   return { sourceRepository: repository, reference, root, blobs: [...blobs.values()] };
+}
+
+/**
+ * Waits before each try again: about 1.5 s in all. distribution (2.8) sends a manifest push's
+ * event, tag included, once the manifest is stored, and links the tag only after: a consumer as
+ * quick as the pipeline can read the tag before it exists (MANIFEST_UNKNOWN). Seen once in
+ * ~20 runs of six tags of one image pushed at once, a job ending FAILED on it.
+ */
+const ANNOUNCED_TAG_RETRIES_MS = [100, 200, 400, 800];
+
+/**
+ * fetchManifest of a tag a registry's event announced: read again for a while when the source
+ * does not know the tag yet (ANNOUNCED_TAG_RETRIES_MS); still unknown after that, it fails.
+ */
+export async function fetchAnnouncedManifest(
+  source: RegistryClient,
+  repository: string,
+  tag: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<ManifestPlan> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchManifest(source, repository, tag, options);
+    } catch (error) {
+      const wait = ANNOUNCED_TAG_RETRIES_MS[attempt];
+      if (!(error instanceof RegistryNotFoundError) || wait === undefined) throw error;
+      await sleep(wait, options.signal);
+    }
+  }
 }
 
 /** The tree's manifests, children before their index: the order they must be pushed in. */

@@ -1,6 +1,6 @@
 import { checkManifest } from '#replication/check-manifest.ts';
 import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag.ts';
-import { fetchManifest } from '#replication/fetch-manifest.ts';
+import { fetchAnnouncedManifest, fetchManifest } from '#replication/fetch-manifest.ts';
 import { mapLimit } from '#replication/limit.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
 import { holdsBlob } from '#replication/shared-blob.ts';
@@ -169,7 +169,13 @@ export async function fetchManifestTask(
   // is settled before the task goes on or fails.
   const found = destination.client.manifests.head(destination.repository, job.tag);
   const fetching = await Promise.allSettled([
-    fetchManifest(source.client, source.repository, job.tag),
+    // An event may name a tag the source links only just after sending it (fetch-manifest.ts).
+    fetchAnnouncedManifest(
+      source.client,
+      source.repository,
+      job.tag,
+      deps.signal ? { signal: deps.signal } : {},
+    ),
     found,
   ]);
   if (fetching[0].status === 'rejected') throw fetching[0].reason;

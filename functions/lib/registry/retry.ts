@@ -103,3 +103,25 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Runs `work`, and again after each of `pauses` (milliseconds) while it fails with an error
+ * `passing` says will pass: a state the registry is about to leave. Any other error, or one
+ * still there after the last pause, is thrown.
+ */
+export async function tryAgainWhile<T>(
+  work: () => Promise<T>,
+  passing: (error: unknown) => boolean,
+  pauses: readonly number[],
+  signal?: AbortSignal,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const pause = pauses[attempt];
+      if (pause === undefined || !passing(error)) throw error;
+      await sleep(pause, signal);
+    }
+  }
+}

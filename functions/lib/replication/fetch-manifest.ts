@@ -2,7 +2,7 @@ import type { RegistryClient } from '#registry/client.ts';
 import { RegistryNotFoundError } from '#registry/errors.ts';
 import { type Descriptor, type Manifest, manifestBlobs } from '#registry/manifests.ts';
 import { isIndexMediaType } from '#registry/media-types.ts';
-import { sleep } from '#registry/retry.ts';
+import { tryAgainWhile } from '#registry/retry.ts';
 import { mapLimit } from './limit.ts';
 import type { ManifestCache, ManifestNode, ManifestPlan } from './types.ts';
 
@@ -69,15 +69,12 @@ export async function fetchAnnouncedManifest(
   tag: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<ManifestPlan> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fetchManifest(source, repository, tag, options);
-    } catch (error) {
-      const wait = ANNOUNCED_TAG_RETRIES_MS[attempt];
-      if (!(error instanceof RegistryNotFoundError) || wait === undefined) throw error;
-      await sleep(wait, options.signal);
-    }
-  }
+  return tryAgainWhile(
+    () => fetchManifest(source, repository, tag, options),
+    (error) => error instanceof RegistryNotFoundError,
+    ANNOUNCED_TAG_RETRIES_MS,
+    options.signal,
+  );
 }
 
 /** The tree's manifests, children before their index: the order they must be pushed in. */

@@ -1,6 +1,6 @@
 import { RegistryError } from '#registry/errors.ts';
 import type { Manifest } from '#registry/manifests.ts';
-import { sleep } from '#registry/retry.ts';
+import { tryAgainWhile } from '#registry/retry.ts';
 import { manifestsInPushOrder } from './fetch-manifest.ts';
 import type { ManifestCache, ManifestPlan, RepositoryRef } from './types.ts';
 
@@ -31,8 +31,11 @@ export async function pushManifest(
       (await source.client.manifests.get(source.repository, node.digest, options.signal));
     const isRoot = node.digest === plan.root.digest;
     const reference = isRoot && options.tag !== undefined ? options.tag : node.digest;
-    const result = await putNamingKnownBlobs(
+    // A blob still unknown after the pauses fails the push.
+    const result = await tryAgainWhile(
       () => destination.client.manifests.put(destination.repository, reference, manifest, options.signal),
+      namesUnknownBlob,
+      BLOB_UNKNOWN_RETRIES_MS,
       options.signal,
     );
     subjectIndexed ||= result.subjectIndexed;
@@ -50,17 +53,6 @@ export async function pushManifest(
  */
 const BLOB_UNKNOWN_RETRIES_MS = [100, 200, 400, 800];
 
-/** The manifest PUT, tried again while the registry says a blob it names is unknown; a blob still unknown after that fails it. */
-async function putNamingKnownBlobs<T>(put: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await put();
-    } catch (error) {
-      const unknownBlob =
-        error instanceof RegistryError && error.details.some((d) => d.code === 'MANIFEST_BLOB_UNKNOWN');
-      const wait = BLOB_UNKNOWN_RETRIES_MS[attempt];
-      if (!unknownBlob || wait === undefined) throw error;
-      await sleep(wait, signal);
-    }
-  }
-}
+/** The registry says a blob the manifest names is unknown. */
+const namesUnknownBlob = (error: unknown) =>
+  error instanceof RegistryError && error.details.some((d) => d.code === 'MANIFEST_BLOB_UNKNOWN');

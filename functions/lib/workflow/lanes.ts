@@ -104,8 +104,9 @@ export function dealLanes(
   // The job's time with n lanes, as bytes: its longest lane, and what its lanes cost. Ties go
   // to fewer lanes.
   const costOf = (lanes: Dealt[]) => longest(lanes) + lanes.length * laneCost;
-  let lanes = deal(leads, rest, Math.max(1, leads.length));
-  for (let n = Math.max(1, leads.length) + 1; n <= most; n++) {
+  const fewest = Math.max(1, leads.length);
+  let lanes = deal(leads, rest, fewest);
+  for (let n = fewest + 1; n <= most; n++) {
     const more = deal(leads, rest, n);
     if (costOf(more) < costOf(lanes)) lanes = more;
   }

@@ -63,6 +63,9 @@ export class BlobLocations implements BlobIndex {
   }
 }
 
+/** A long-running `serve` drops the expired claims that no holder released when it holds this many. */
+const SWEEP_CLAIMS_AT = 1024;
+
 /**
  * Claims inside one process: the CLI's `sync` (several tags at once) and the local runtime's
  * `serve`, whose every job runs in the process (a restart starts with no claim, as its copies
@@ -76,6 +79,8 @@ export class LocalBlobClaims implements BlobClaims {
   readonly #waiters = new ReleaseWaiters();
   readonly #ttlMs: number;
   readonly #now: () => number;
+  /** Claims kept when expired ones are next dropped (a died holder's are never released). */
+  #sweepAt = SWEEP_CLAIMS_AT;
 
   constructor(options: { ttlSeconds?: number | undefined; now?: (() => number) | undefined } = {}) {
     this.#ttlMs = options.ttlSeconds === undefined ? Number.POSITIVE_INFINITY : options.ttlSeconds * 1000;
@@ -93,7 +98,20 @@ export class LocalBlobClaims implements BlobClaims {
     const current = this.#holder(key);
     if (current !== undefined && current !== holder) return false;
     this.#holders.set(key, { holder, expiresAt: this.#now() + this.#ttlMs });
+    if (this.#holders.size >= this.#sweepAt) this.#dropExpired();
     return true;
+  }
+
+  /** Claims held, expired or not (the expired go when there are SWEEP_CLAIMS_AT). */
+  get size(): number {
+    return this.#holders.size;
+  }
+
+  #dropExpired(): void {
+    const now = this.#now();
+    for (const [key, { expiresAt }] of this.#holders) if (expiresAt < now) this.#holders.delete(key);
+    // Live claims stay: look again once as many more are taken, so a claim costs O(1) on average.
+    this.#sweepAt = Math.max(SWEEP_CLAIMS_AT, 2 * this.#holders.size);
   }
 
   async release(registry: string, digest: string, holder: string): Promise<void> {

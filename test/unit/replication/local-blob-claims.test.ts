@@ -50,6 +50,20 @@ describe('LocalBlobClaims (the claims of the CLI and of serve, in this process)'
     // Nobody holds an expired claim: a waiter does not wait for it.
     await expect(claims.released('reg', 'sha256:e', new AbortController().signal)).resolves.toBeUndefined();
   });
+
+  it('drops the expired claims of holders that died, so a long-running serve does not keep them', async () => {
+    let now = 0;
+    const claims = new LocalBlobClaims({ ttlSeconds: 60, now: () => now });
+    for (let i = 0; i < 1000; i++) await claims.claim('reg', `sha256:dead-${i}`, `dead-job-${i}#1`);
+    await claims.claim('reg', 'sha256:live', 'live-job#1');
+
+    now = 61_000;
+    await claims.claim('reg', 'sha256:live', 'live-job#1'); // renewed
+    for (let i = 0; i < 30; i++) await claims.claim('reg', `sha256:new-${i}`, `job-${i}#1`);
+
+    expect(claims.size).toBe(31);
+    expect(await claims.claim('reg', 'sha256:live', 'job-x#1')).toBe(false);
+  });
 });
 
 describe('ReleaseWaiters', () => {

@@ -196,6 +196,32 @@ export function crossdockSyncConfig(
   return file;
 }
 
+/**
+ * A `crossdock sync` config replicating `project` from `source` into each of `destinations`
+ * (one-to-many: a policy per destination, all run by the one process).
+ */
+export function crossdockFanOutConfig(
+  scratch: string,
+  name: string,
+  source: string,
+  destinations: string[],
+  project: string,
+): string {
+  const file = join(scratch, `${name}-crossdock.yaml`);
+  writeFileSync(
+    file,
+    stringify({
+      registries: [{ name: 'src', url: source }, ...destinations.map((url, i) => ({ name: `dst${i}`, url }))],
+      policies: destinations.map((_, i) => ({
+        name: `${project}-to-dst${i}`,
+        source: { registry: 'src', project },
+        destination: { registry: `dst${i}` },
+      })),
+    }),
+  );
+  return file;
+}
+
 /** Where a tool sends its uploads to a destination registry, and what crossed. */
 export interface UploadCounter {
   /** The URL and host to give the tool: the registry's, or a counting proxy's in front of it. */

@@ -11,9 +11,11 @@
  *   4. issue 14's workloads W1 … W5 (test/bench/workloads.ts): one more table, with a target
  *      and whether it is met computed from the numbers, written to bench-results/ as JSON
  *      (bench-<time>.json, latest.json) and an SVG chart (latest.svg)
+ *   5. W1 synced into three registries by one `crossdock sync` (90 tags): its peak RSS, which
+ *      must not grow with the tag count (< 100 MB)
  * Environment: BENCH_IMAGES (default 40), BENCH_REPEAT (default 3), BENCH_BIG_MIB (default 300),
  * BENCH_BURST (default 200), BENCH_ONLY (comma-separated: sync, copy, latency, faults, burst, enable,
- * shared, w1, w2, w3, w4, w5), the workloads' sizes (workloads.ts), BENCH_COMMAND_TIMEOUT_S (one
+ * shared, w1, w2, w3, w4, w5, fanout), the workloads' sizes (workloads.ts), BENCH_COMMAND_TIMEOUT_S (one
  * measured command, default 900), BENCH_W_TIMEOUT_S (one workload, default 3600), BENCH_TIMELINE=1
  * (each burst job's substates and their times, on stderr).
  */
@@ -46,7 +48,15 @@ import {
   underFaults,
 } from './pipeline.ts';
 import { markdownTable, type Row, type Summary, summarize, tableNotes, writeResults } from './report.ts';
-import { bigCopy, FULL_SIZE, SIZES, sharedBaseWorkload, syncWorkloads, w1Burst } from './workloads.ts';
+import {
+  bigCopy,
+  FULL_SIZE,
+  fanOutSync,
+  SIZES,
+  sharedBaseWorkload,
+  syncWorkloads,
+  w1Burst,
+} from './workloads.ts';
 
 const run = promisify(execFile);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 40);
@@ -213,6 +223,7 @@ try {
       await sharedBaseWorkload(source, scratch),
     ]);
   if (wanted('w5')) await workload('W5', 'W1 burst to serve', () => w1Burst(source, scratch));
+  if (wanted('fanout')) otherRows.push(...(await fanOutSync(source, scratch)));
   report();
 } finally {
   await source.stop();

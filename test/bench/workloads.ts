@@ -6,11 +6,13 @@ import { describeCpu } from './cpu.ts';
 import {
   countUploads,
   crossdockCopy,
+  crossdockFanOutConfig,
   crossdockSync,
   crossdockSyncConfig,
   freshCache,
   type Measure,
   measure,
+  median,
   REPEAT,
   skopeoCopy,
   skopeoSync,
@@ -211,6 +213,38 @@ export async function syncWorkloads(
       notes: ['crossdock with the blob-location cache its W1 run left'],
     });
   return rows;
+}
+
+/**
+ * One `sync` replicating W1's images into three registries at once (three policies: every
+ * tag's blobs really copied three times, in one process), REPEAT runs: its peak RSS, which must
+ * not grow with the number of tags a run copies (functions/lib/runtime/heap-limits.ts).
+ * crossdock alone: a `skopeo sync` has one destination.
+ */
+export async function fanOutSync(source: TestRegistry, scratch: string): Promise<string[]> {
+  const images = await w1Images(source);
+  const runs: Measure[] = [];
+  for (let round = 0; round < REPEAT; round++) {
+    const destinations = await Promise.all([startRegistry(), startRegistry(), startRegistry()]);
+    try {
+      const urls = destinations.map((d) => d.url);
+      runs.push(
+        await crossdockSync(crossdockFanOutConfig(scratch, `fanout-${round}`, source.url, urls, 'w1')),
+      );
+      for (const destination of destinations) await checkArrived(destination, images, 'crossdock sync');
+    } finally {
+      await Promise.all(destinations.map((d) => d.stop()));
+    }
+  }
+  const peaks = runs.map((m) => m.peakMiB);
+  const mb = (mib: number) => (mib * 1.048576).toFixed(1);
+  return [
+    `| W1 into three registries at once (${images.length * 3} tags, ${mibText(
+      (distinctBlobBytes(images) * 3) / 1024 / 1024,
+    )}), sync: peak RSS | ${median(peaks).toFixed(1)} MiB (${mb(median(peaks))} MB; max ${mb(
+      Math.max(...peaks),
+    )} MB) in ${median(runs.map((m) => m.seconds)).toFixed(2)} s | — | target < 100 MB |`,
+  ];
 }
 
 /**

@@ -16,9 +16,19 @@ import { setFlagsFromString } from 'node:v8';
  * nothing to copy peaks at 70–72 MB instead of 88–89, the 300 MiB copy at 79 MB instead of
  * 89–91, at the same speed (a body is handed over in spans, not parsed byte by byte). Set
  * before undici loads.
+ *
+ * With the young generation that small, objects still in flight at two scavenges in a row (a
+ * chunk waiting for its socket write, a request's state) move to the old generation and die
+ * there, each chunk holding its 64 KiB until the next major GC. V8 lets the old generation grow
+ * to up to four times what was live after a major GC before it runs the next, so a `sync`
+ * grew with its tag count, not its blob sizes: 90 tags of 4 MiB layers peaked at 108–113 MiB
+ * (the heap's garbage 13 → 28 MB, buffers 4 → 23 MB), against 83–90 for W1's 30. The next major
+ * GC at 1.5 × the live heap (a few ms each, every few seconds) keeps it at 87 MiB, at the same
+ * speed (docs/performance.md, "Memory"). V8 reads it at each major GC.
  */
 export function keepHeapSmall(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--heap-growing-percent=50');
   setFlagsFromString('--no-opt');
   setFlagsFromString('--liftoff-only');
 }

@@ -58,6 +58,8 @@ export interface LocalRecords {
    * are in use. The client stays usable.
    */
   compact(): Promise<void>;
+  /** LevelDB iterators open now: none once the queries and scans under way have answered. */
+  openIterators(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -103,6 +105,30 @@ const DYNALITE_THREAD = `
       return Promise.reject(error);
     }
   };
+  // dynalite 4 ends a query's or scan's stream with iterator.return(), which abstract-level's
+  // iterators lack (they have close()), so every query left its LevelDB iterator open, pinning
+  // memory natively: serve's RSS grew ~17 MiB per 200 jobs, without end (docs/performance.md,
+  // "The local runtime's own cost"). Each iterator gets the return() dynalite calls, and is
+  // counted while open (the 'iterators' message answers the count).
+  let openIterators = 0;
+  for (const method of ['keys', 'values']) {
+    const create = ClassicLevel.prototype[method];
+    ClassicLevel.prototype[method] = function (...args) {
+      const iterator = create.apply(this, args);
+      openIterators++;
+      const close = iterator.close.bind(iterator);
+      let closing;
+      iterator.close = () => {
+        if (!closing) {
+          openIterators--;
+          closing = close();
+        }
+        return closing;
+      };
+      iterator.return = () => iterator.close();
+      return iterator;
+    };
+  }
   const { default: dynalite } = await import(workerData.dynaliteUrl);
   const server = dynalite({ path: workerData.dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   server.on('error', (error) => parentPort.postMessage({ error: String(error && error.message) }));
@@ -116,6 +142,10 @@ const DYNALITE_THREAD = `
   const handle = server.listeners('request')[0];
   const { EventEmitter } = await import('node:events');
   parentPort.on('message', (message) => {
+    if (message === 'iterators') {
+      parentPort.postMessage({ iterators: openIterators });
+      return;
+    }
     if (message === 'close') {
       server.close((error) => parentPort.postMessage({ closed: true, error: error ? String(error.message) : undefined }));
       return;
@@ -156,6 +186,8 @@ interface DynaliteThread {
     headers: Record<string, string>;
     body: Uint8Array;
   }): Promise<ThreadResponse>;
+  /** LevelDB iterators open in the thread (a query's or scan's, while it reads). */
+  openIterators(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -188,6 +220,17 @@ async function startDynaliteThread(dir: string, socketPath: string): Promise<Dyn
       return new Promise((resolve) => {
         pending.set(id, resolve);
         worker.postMessage({ request: { id, ...request } });
+      });
+    },
+    openIterators() {
+      return new Promise((resolve) => {
+        const onCount = (message: { iterators?: number }) => {
+          if (message.iterators === undefined) return;
+          worker.off('message', onCount);
+          resolve(message.iterators);
+        };
+        worker.on('message', onCount);
+        worker.postMessage('iterators');
       });
     },
     async close() {
@@ -296,9 +339,10 @@ export async function startLocalRecords(options: LocalRecordsOptions): Promise<L
   try {
     await ensureTable(client, tableName); // creates it when missing, and waits for ACTIVE
     const jobIndexes = await jobIndexesOf(client, tableName);
-    if (closedCleanly) return { socketPath, client, tableName, jobIndexes, compact, close };
+    const openIterators = () => server.openIterators();
+    if (closedCleanly) return { socketPath, client, tableName, jobIndexes, compact, openIterators, close };
     const repair = await repairIndexes(client, tableName);
-    return { socketPath, client, tableName, jobIndexes, repair, compact, close };
+    return { socketPath, client, tableName, jobIndexes, repair, compact, openIterators, close };
   } catch (error) {
     // Not closed cleanly either: the marker stays absent, so the next start repairs again.
     client.destroy();

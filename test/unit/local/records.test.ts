@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ensureTable, tableDefinition } from '../../../functions/lib/stores/client.ts';
 import {
@@ -180,6 +180,42 @@ describe('local records (dynalite on disk)', () => {
       expect(Item).toEqual({ pk: 'policy#a', sk: 'policy', enabled: true });
     } finally {
       await second.close();
+    }
+  });
+
+  it('closes the LevelDB iterator of every query and scan, read to its end or cut at its limit', async () => {
+    const records = await startLocalRecords({ dir: await tempDir() });
+    try {
+      const { client, tableName } = records;
+      for (let i = 0; i < 5; i++)
+        await client.send(new PutCommand({ TableName: tableName, Item: { pk: 'many', sk: `s${i}` } }));
+      const query = (pk: string, limit?: number) =>
+        client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            ...(limit ? { Limit: limit } : {}),
+          }),
+        );
+
+      const [all, cut, none] = await Promise.all([query('many'), query('many', 2), query('nothing')]);
+      await client.send(new ScanCommand({ TableName: tableName, Limit: 3 }));
+      await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: records.jobIndexes.byStatus,
+          KeyConditionExpression: '#s = :s',
+          ExpressionAttributeNames: { '#s': `${JOB_INDEX_KEYS.byStatus}pk` },
+          ExpressionAttributeValues: { ':s': 'QUEUED' },
+          Limit: 1,
+        }),
+      );
+
+      expect([all.Items?.length, cut.Items?.length, none.Items?.length]).toEqual([5, 2, 0]);
+      expect(await records.openIterators()).toBe(0);
+    } finally {
+      await records.close();
     }
   });
 

@@ -23,8 +23,9 @@ import { setFlagsFromString } from 'node:v8';
  * to up to four times what was live after a major GC before it runs the next, so a `sync`
  * grew with its tag count, not its blob sizes: 90 tags of 4 MiB layers peaked at 108–113 MiB
  * (the heap's garbage 13 → 28 MB, buffers 4 → 23 MB), against 83–90 for W1's 30. The next major
- * GC at 1.5 × the live heap (a few ms each, every few seconds) keeps it at 87 MiB, at the same
- * speed (docs/performance.md, "Memory"). V8 reads it at each major GC.
+ * GC at 1.5 × the live heap (there, 16 of 2–16 ms in 10 s) keeps it at 87 MiB, at the same
+ * speed (docs/performance.md, "Memory"). V8 reads it at each major GC. Not for `serve`: its
+ * pipeline's JS is hot, and the extra major GCs cost it 10–20 % of its speed on two cores.
  */
 export function keepHeapSmall(): void {
   setFlagsFromString('--semi-space-growth-factor=1');

@@ -91,7 +91,8 @@ const maxOf = (values: (number | undefined)[] | undefined) => {
 const MB = 1e6;
 const MiB = 1024 * 1024;
 const seconds = (s: number | undefined) => (s === undefined ? '—' : `${s.toFixed(2)} s`);
-const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+/** Bytes as MB (10⁶), the unit the RSS targets are in: `90.6 MB`. */
+export const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 const mib = (bytes: number) => (bytes === 0 ? '0 bytes' : `${(bytes / MiB).toFixed(1)} MiB`);
 
 export function summarize(row: Row): Summary {

@@ -47,7 +47,7 @@ import {
   sharedBaseBurst,
   underFaults,
 } from './pipeline.ts';
-import { markdownTable, type Row, type Summary, summarize, tableNotes, writeResults } from './report.ts';
+import { markdownTable, mb, type Row, type Summary, summarize, tableNotes, writeResults } from './report.ts';
 import {
   bigCopy,
   FULL_SIZE,
@@ -112,7 +112,7 @@ async function bigBlob(source: TestRegistry): Promise<string[]> {
       ours.map((m) => m.seconds),
       theirs.map((m) => m.seconds),
     )} (target ≤ 1) |`,
-    `| ${BIG_MIB} MiB layer, peak RSS | ${r(ours).toFixed(1)} MiB (${(r(ours) * 1.048576).toFixed(1)} MB) | ${r(theirs).toFixed(1)} MiB | target < 100 MB |`,
+    `| ${BIG_MIB} MiB layer, peak RSS | ${r(ours).toFixed(1)} MiB (${mb(r(ours) * 1024 * 1024)}) | ${r(theirs).toFixed(1)} MiB | target < 100 MB |`,
   ];
 }
 

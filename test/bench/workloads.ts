@@ -27,7 +27,7 @@ import {
   type SourceImage,
   sharedBaseImages,
 } from './pipeline.ts';
-import type { Row, Side } from './report.ts';
+import { mb, type Row, type Side } from './report.ts';
 
 /**
  * Issue 14's workloads, each run REPEAT times into fresh destination registries (one per tool
@@ -236,14 +236,13 @@ export async function fanOutSync(source: TestRegistry, scratch: string): Promise
       await Promise.all(destinations.map((d) => d.stop()));
     }
   }
-  const peaks = runs.map((m) => m.peakMiB);
-  const mb = (mib: number) => (mib * 1.048576).toFixed(1);
+  const peaks = runs.map(rss);
   return [
     `| W1 into three registries at once (${images.length * 3} tags, ${mibText(
       (distinctBlobBytes(images) * 3) / 1024 / 1024,
-    )}), sync: peak RSS | ${median(peaks).toFixed(1)} MiB (${mb(median(peaks))} MB; max ${mb(
+    )}), sync: peak RSS | ${(median(peaks) / 1024 / 1024).toFixed(1)} MiB (${mb(median(peaks))}; max ${mb(
       Math.max(...peaks),
-    )} MB) in ${median(runs.map((m) => m.seconds)).toFixed(2)} s | — | target < 100 MB |`,
+    )}) in ${median(runs.map((m) => m.seconds)).toFixed(2)} s | — | target < 100 MB |`,
   ];
 }
 

@@ -103,6 +103,13 @@ interface ThreadResponse {
   body: Uint8Array;
 }
 
+/** The thread's answers to `iterators` and `close`. */
+interface ThreadAnswer {
+  iterators?: number;
+  closed?: boolean;
+  error?: string;
+}
+
 export interface DynaliteThread {
   /** Hands a request to dynalite in the thread, as its HTTP server would. */
   request(request: {
@@ -139,6 +146,17 @@ export async function startDynaliteThread(dir: string, socketPath: string): Prom
     pending.get(message.response.id)?.(message.response);
     pending.delete(message.response.id);
   });
+  /** Sends the thread a command and waits for the message that answers it. */
+  const answerTo = (command: 'iterators' | 'close', answers: (message: ThreadAnswer) => boolean) =>
+    new Promise<ThreadAnswer>((resolve) => {
+      const onMessage = (message: ThreadAnswer) => {
+        if (!answers(message)) return;
+        worker.off('message', onMessage);
+        resolve(message);
+      };
+      worker.on('message', onMessage);
+      worker.postMessage(command);
+    });
   return {
     request(request) {
       const id = nextId++;
@@ -147,30 +165,14 @@ export async function startDynaliteThread(dir: string, socketPath: string): Prom
         worker.postMessage({ request: { id, ...request } });
       });
     },
-    openIterators() {
-      return new Promise((resolve) => {
-        const onCount = (message: { iterators?: number }) => {
-          if (message.iterators === undefined) return;
-          worker.off('message', onCount);
-          resolve(message.iterators);
-        };
-        worker.on('message', onCount);
-        worker.postMessage('iterators');
-      });
+    async openIterators() {
+      const { iterators } = await answerTo('iterators', (message) => message.iterators !== undefined);
+      return iterators as number;
     },
     async close() {
-      const closed = new Promise<void>((resolve, reject) => {
-        const onClosed = (message: { closed?: boolean; error?: string }) => {
-          if (!message.closed) return;
-          worker.off('message', onClosed);
-          if (message.error) reject(new Error(message.error));
-          else resolve();
-        };
-        worker.on('message', onClosed);
-      });
-      worker.postMessage('close');
       try {
-        await closed;
+        const { error } = await answerTo('close', (message) => message.closed === true);
+        if (error) throw new Error(error);
       } finally {
         await worker.terminate();
       }

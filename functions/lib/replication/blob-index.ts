@@ -32,6 +32,15 @@ export interface BlobClaims {
    * waiter's poll is what finds that. `signal` ends the wait (the waiter stops listening).
    */
   released?(registry: string, digest: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Set by claims kept in the same record as the blob's index entry (the pipeline's table:
+   * functions/lib/stores/blob-claims.ts). There `claim` is refused while the entry names a
+   * holder, so a claim taken needs no second look at the index; and this gives the claim up
+   * while naming `repository` as the blob's holder, one write for two (docs/performance.md,
+   * "What one replicated tag costs"). False, and nothing written, when the entry changed since
+   * the claim was taken: the caller then remembers the blob and releases the claim apart.
+   */
+  releaseHolding?(registry: string, digest: string, holder: string, repository: string): Promise<boolean>;
 }
 
 /** What the copy steps need to share blobs: where they are, and who copies a missing one. */

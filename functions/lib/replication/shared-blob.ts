@@ -89,6 +89,7 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
         }, input.renewClaimEveryMs)
       : undefined;
   let result: CopyBlobResult | undefined;
+  let handedOver = false; // the claim given up by the write that names the blob's new holder
   try {
     result = await copyBlob({
       ...input,
@@ -100,13 +101,19 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
           shared.index.forget(registry, blob.digest, repository).catch(() => undefined);
       },
     });
-    if (result.outcome !== 'partial')
-      await shared.index.remember(registry, blob.digest, destination.repository);
+    if (renewal) clearInterval(renewal); // no renewal may land after the claim is given up
+    if (result.outcome !== 'partial') {
+      handedOver =
+        claimed &&
+        (await shared.claims.releaseHolding?.(registry, blob.digest, holder, destination.repository)) ===
+          true;
+      if (!handedOver) await shared.index.remember(registry, blob.digest, destination.repository);
+    }
     return result;
   } finally {
     if (renewal) clearInterval(renewal);
     // A partial copy keeps its claim for the invocation that resumes it; anything else ends it.
-    if (claimed && result?.outcome !== 'partial')
+    if (claimed && !handedOver && result?.outcome !== 'partial')
       await shared.claims.release(registry, blob.digest, holder).catch(() => undefined);
   }
 }
@@ -137,6 +144,8 @@ async function takeTurn(
       if (await landedHere(holders)) return { outcome: 'present' };
       if (others(holders).length > 0) return { claimed: false, from: others(holders) };
       if (await shared.claims.claim(registry, blob.digest, holder)) {
+        // Claims kept with the index are refused while it names a holder: nothing to look at.
+        if (shared.claims.releaseHolding) return { claimed: true, from: [] };
         // The holder before us may have finished between our read and our claim: look once more.
         const after = await shared.index.holders(registry, blob.digest);
         if (await landedHere(after)) {

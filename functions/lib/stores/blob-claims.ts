@@ -1,41 +1,67 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_BLOB_CLAIM_TTL_SECONDS } from '#config/defaults.ts';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BLOB_INDEX_TTL_DAYS, DEFAULT_BLOB_CLAIM_TTL_SECONDS } from '#config/defaults.ts';
 import { blobKey } from './blob-keys.ts';
 import { isConditionFailed } from './errors.ts';
 import { TableStore } from './table-store.ts';
 
 /**
+ * How long an item made or emptied by a claim stays before DynamoDB's TTL may delete it: far
+ * longer than any claim lives (its holder renews it), so the TTL never takes a claim in use.
+ */
+const CLAIM_ITEM_KEPT_SECONDS = 86_400;
+
+/**
  * Claims to copy a blob into a destination registry (the BlobClaims port of
  * functions/lib/replication/blob-index.ts): of the jobs needing the same blob at once, the one
- * whose conditional put wins copies it; the others wait and mount it. A claim lasts
+ * whose conditional write wins copies it; the others wait and mount it. A claim lasts
  * `ttlSeconds` unless its holder renews it (the copy does, every third of it), so a holder that
  * died delays the others at most that long; then one of them takes the claim and copies.
+ *
+ * The claim is two attributes of the blob's index item (blob-keys.ts, BlobIndexStore), so the
+ * write that takes it also checks that no repository holds the blob, and the write that gives
+ * it up names the repository the copy landed in: a copied blob costs the index read before it
+ * and these two writes (docs/performance.md, "What one replicated tag costs").
  */
 export class BlobClaimStore extends TableStore {
   readonly ttlSeconds: number;
+  readonly #indexTtlSeconds: number;
 
   constructor(
     client: DynamoDBDocumentClient,
     tableName: string,
-    options: { now?: () => number; ttlSeconds?: number } = {},
+    options: { now?: () => number; ttlSeconds?: number; indexTtlDays?: number } = {},
   ) {
     super(client, tableName, options);
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_BLOB_CLAIM_TTL_SECONDS;
+    this.#indexTtlSeconds = (options.indexTtlDays ?? BLOB_INDEX_TTL_DAYS) * 86_400;
   }
 
+  #seconds(): number {
+    return this.now() / 1000;
+  }
+
+  /**
+   * Takes (or renews) the claim while no other holder's is live and no repository is known to
+   * hold the blob. Repositories whose entry expired are dropped by the same write.
+   */
   async claim(registry: string, digest: string, holder: string): Promise<boolean> {
-    const now = this.now() / 1000;
+    const now = this.#seconds();
     try {
       await this.client.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: {
-            ...blobKey(registry, digest, 'claim'),
-            holder,
-            expiresAt: Math.ceil(now + this.ttlSeconds),
+          Key: blobKey(registry, digest),
+          UpdateExpression:
+            'SET claimHolder = :holder, claimExpiresAt = :ends, expiresAt = :kept REMOVE repositories',
+          ConditionExpression:
+            '(attribute_not_exists(claimHolder) OR claimExpiresAt < :now OR claimHolder = :holder) AND ' +
+            '(attribute_not_exists(repositories) OR expiresAt < :now)',
+          ExpressionAttributeValues: {
+            ':holder': holder,
+            ':ends': Math.ceil(now + this.ttlSeconds),
+            ':kept': Math.ceil(now + CLAIM_ITEM_KEPT_SECONDS),
+            ':now': Math.floor(now),
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :holder',
-          ExpressionAttributeValues: { ':now': Math.floor(now), ':holder': holder },
         }),
       );
       return true;
@@ -48,16 +74,56 @@ export class BlobClaimStore extends TableStore {
   async release(registry: string, digest: string, holder: string): Promise<void> {
     try {
       await this.client.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.tableName,
-          Key: blobKey(registry, digest, 'claim'),
-          ConditionExpression: 'holder = :holder',
+          Key: blobKey(registry, digest),
+          UpdateExpression: 'REMOVE claimHolder, claimExpiresAt',
+          ConditionExpression: 'claimHolder = :holder',
           ExpressionAttributeValues: { ':holder': holder },
         }),
       );
     } catch (error) {
-      // Expired and taken by another job meanwhile: not ours to give up.
+      // Expired and taken by another job meanwhile, or never taken: not ours to give up.
       if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  /**
+   * Gives the claim up and names `repository` as the blob's one holder, in one write — while
+   * the claim is still `holder`'s and no repository was named since it was taken (else false:
+   * the index's own conditional write merges the repository with the others).
+   */
+  async releaseHolding(
+    registry: string,
+    digest: string,
+    holder: string,
+    repository: string,
+  ): Promise<boolean> {
+    const now = this.#seconds();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: blobKey(registry, digest),
+          UpdateExpression:
+            'SET repositories = :repositories, version = if_not_exists(version, :zero) + :one, expiresAt = :held ' +
+            'REMOVE claimHolder, claimExpiresAt',
+          ConditionExpression:
+            'claimHolder = :holder AND (attribute_not_exists(repositories) OR expiresAt < :now)',
+          ExpressionAttributeValues: {
+            ':holder': holder,
+            ':repositories': [repository],
+            ':zero': 0,
+            ':one': 1,
+            ':held': Math.floor(now) + this.#indexTtlSeconds,
+            ':now': Math.floor(now),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      return false;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BLOB_INDEX_TTL_DAYS } from '#config/defaults.ts';
 import { blobKey } from './blob-keys.ts';
 import { isConditionFailed } from './errors.ts';
@@ -18,9 +18,14 @@ import { TableStore } from './table-store.ts';
  * fails its next write's condition, which drops the kept item and reads the table again.
  */
 
+/**
+ * The index's part of a blob's item; its claim's attributes (BlobClaimStore) are left as they
+ * are by every write here. No `repositories`: nobody is known to hold it (the item may be there
+ * for a claim alone); no `version`: the item was made by a claim, not written here yet.
+ */
 interface HoldersItem {
-  repositories: string[];
-  version: number;
+  repositories?: string[];
+  version?: number;
   expiresAt: number;
 }
 
@@ -70,7 +75,7 @@ export class BlobIndexStore extends TableStore {
   }
 
   async #read(registry: string, digest: string): Promise<HoldersItem | undefined> {
-    const key = blobKey(registry, digest, 'holders');
+    const key = blobKey(registry, digest);
     if (this.#known?.has(key.pk)) {
       const item = this.#known.get(key.pk);
       this.#know(key.pk, item);
@@ -87,20 +92,20 @@ export class BlobIndexStore extends TableStore {
   async holders(registry: string, digest: string): Promise<string[]> {
     const item = await this.#read(registry, digest);
     if (!this.#known) {
-      const { pk: key } = blobKey(registry, digest, 'holders');
+      const { pk: key } = blobKey(registry, digest);
       this.#recent.delete(key); // re-inserted last: the oldest entries go first
       this.#recent.set(key, { item, at: this.now() });
       if (this.#recent.size > RECENT_READS_KEPT)
         this.#recent.delete(this.#recent.keys().next().value as string);
     }
-    if (!item || item.expiresAt < this.#seconds()) return [];
+    if (!item?.repositories || item.expiresAt < this.#seconds()) return [];
     return [...item.repositories];
   }
 
   /** The item `holders` read for this blob within RECENT_READ_MS, taken (used once); else a fresh read. */
   async #readForChange(registry: string, digest: string): Promise<HoldersItem | undefined> {
     if (this.#known) return this.#read(registry, digest);
-    const { pk: key } = blobKey(registry, digest, 'holders');
+    const { pk: key } = blobKey(registry, digest);
     const recent = this.#recent.get(key);
     this.#recent.delete(key);
     if (recent && this.now() - recent.at <= RECENT_READ_MS) return recent.item;
@@ -122,37 +127,60 @@ export class BlobIndexStore extends TableStore {
     );
   }
 
-  /** Read, change, write back on the version read (no transactions: docs/architecture.md, "Records"). */
+  /**
+   * Read, change, write back on the version read (no transactions: docs/architecture.md,
+   * "Records"). An update, not a put: the item may carry the blob's claim, which stays.
+   */
   async #change(
     registry: string,
     digest: string,
     change: (current: string[], item: HoldersItem | undefined) => string[] | undefined,
   ): Promise<void> {
-    const key = blobKey(registry, digest, 'holders');
+    const key = blobKey(registry, digest);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const item =
         attempt === 0 ? await this.#readForChange(registry, digest) : await this.#read(registry, digest);
-      const live = item && item.expiresAt >= this.#seconds() ? item.repositories : [];
+      const live = item?.repositories && item.expiresAt >= this.#seconds() ? item.repositories : [];
       const next = change(live, item);
       if (next === undefined) return;
-      const condition = item
-        ? {
-            ConditionExpression: 'version = :version',
-            ExpressionAttributeValues: { ':version': item.version },
-          }
-        : { ConditionExpression: 'attribute_not_exists(pk)' };
+      const version = (item?.version ?? 0) + 1;
+      const condition =
+        item?.version !== undefined
+          ? { ConditionExpression: 'version = :read', ExpressionAttributeValues: { ':read': item.version } }
+          : { ConditionExpression: 'attribute_not_exists(version)', ExpressionAttributeValues: {} };
       try {
         if (next.length === 0) {
-          await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: key, ...condition }));
-          this.#know(key.pk, undefined);
+          // Nobody left: the entry goes; the item, with a claim or none, expires where it was.
+          await this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: key,
+              UpdateExpression: 'SET version = :version REMOVE repositories',
+              ...condition,
+              ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':version': version },
+            }),
+          );
+          this.#know(key.pk, { version, expiresAt: item?.expiresAt ?? 0 });
         } else {
           const written: HoldersItem = {
             repositories: next,
-            version: (item?.version ?? 0) + 1,
+            version,
             expiresAt: this.#seconds() + this.#ttlSeconds,
           };
           await this.client.send(
-            new PutCommand({ TableName: this.tableName, Item: { ...key, ...written }, ...condition }),
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: key,
+              UpdateExpression:
+                'SET repositories = :repositories, version = :version, expiresAt = :expiresAt',
+              ...condition,
+              ExpressionAttributeValues: {
+                ...condition.ExpressionAttributeValues,
+                ':repositories': written.repositories,
+                ':version': written.version,
+                ':expiresAt': written.expiresAt,
+              },
+            }),
           );
           this.#know(key.pk, written);
         }

@@ -136,6 +136,13 @@ describe('BlobIndexStore as the sole writer', () => {
 });
 
 describe('BlobClaimStore', () => {
+  // The index as the deployed handlers keep it (every read goes to the table): the claim is
+  // part of the same item.
+  let table: BlobIndexStore;
+  beforeAll(() => {
+    table = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+  });
+
   it('gives a blob to one holder of many racing, and the holder renews its own', async () => {
     const blob = digest();
     const won = await Promise.all(
@@ -155,6 +162,54 @@ describe('BlobClaimStore', () => {
     expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(false);
     await claims.release('dc-b:5000', blob, 'job-1#1');
     expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(true);
+  });
+
+  it('refuses the claim while the index names a repository holding the blob, until that entry expires', async () => {
+    const blob = digest();
+    await table.remember('dc-b:5000', blob, 'team/a');
+
+    expect(await claims.claim('dc-b:5000', blob, 'job-1#1')).toBe(false);
+    now += 31 * 86_400_000;
+    expect(await claims.claim('dc-b:5000', blob, 'job-1#1')).toBe(true);
+    expect(await table.holders('dc-b:5000', blob)).toEqual([]);
+  });
+
+  it('gives the claim up while naming the repository the copy landed in, in one write', async () => {
+    const blob = digest();
+    const counted = countingClient(local.client);
+    const store = new BlobClaimStore(counted.client, local.tableName, { now: () => now, ttlSeconds: 60 });
+    await store.claim('dc-b:5000', blob, 'job-1#1');
+
+    expect(await store.releaseHolding('dc-b:5000', blob, 'job-1#1', 'team/a')).toBe(true);
+
+    expect(counted.sent('UpdateCommand')).toBe(2);
+    expect(await table.holders('dc-b:5000', blob)).toEqual(['team/a']);
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(false); // held: mount it, not copy
+    await table.forget('dc-b:5000', blob, 'team/a');
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(true); // the claim was given up
+  });
+
+  it('leaves the naming to the index when a repository was named after the claim was taken', async () => {
+    const blob = digest();
+    await claims.claim('dc-b:5000', blob, 'job-1#1');
+    await table.remember('dc-b:5000', blob, 'team/x'); // found there by another job meanwhile
+
+    expect(await claims.releaseHolding('dc-b:5000', blob, 'job-1#1', 'team/a')).toBe(false);
+    expect(await table.holders('dc-b:5000', blob)).toEqual(['team/x']);
+    expect(await claims.releaseHolding('dc-b:5000', blob, 'job-2#1', 'team/b')).toBe(false); // not its claim
+  });
+
+  it('keeps a claim through the index’s writes of the same item, and the entry through the claim’s', async () => {
+    const blob = digest();
+    await claims.claim('dc-b:5000', blob, 'job-1#1');
+    await table.remember('dc-b:5000', blob, 'team/a');
+    await table.forget('dc-b:5000', blob, 'team/a');
+
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(false); // job-1's still
+    await claims.release('dc-b:5000', blob, 'job-1#1');
+    await table.remember('dc-b:5000', blob, 'team/b');
+    await claims.release('dc-b:5000', blob, 'job-1#1'); // nothing to give up: the entry stays
+    expect(await table.holders('dc-b:5000', blob)).toEqual(['team/b']);
   });
 
   it('lets another holder take a claim its holder never released once it expired', async () => {

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as dispatch } from '../../functions/dispatch/handler.ts';
+import type { JobPlan } from '../../functions/lib/workflow/lanes.ts';
+import { handler as webhook } from '../../functions/webhook/handler.ts';
+import { handlers } from '../../functions/workflow/handler.ts';
+import { type CountingProxy, startCountingProxy } from '../support/fault-proxy.ts';
+import { type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
+import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
+import { manifestDigest } from '../support/registry-reader.ts';
+import { distributionEnvelope, distributionPush } from '../support/webhook-payloads.ts';
+import {
+  declare,
+  HUB_A_AUTH,
+  HUB_A_SOURCE,
+  lambdaContext,
+  type Pipeline,
+  sqsEvent,
+  startPipeline,
+  webhookEvent,
+} from '../unit/handlers/pipeline-fixture.ts';
+
+/**
+ * Shared blobs through the handlers as deployed (`sharedCoordination`: the blob index and the
+ * copy claims in the table, one item per blob — docs/architecture.md, "Mounts"): jobs that need
+ * the same big blob at the same time upload it once, whichever lane's claim wins, and the
+ * others mount it. Each job is driven as Step Functions would, a lane called again when it
+ * ends with the Retry's errors. Bytes are counted at the destination by a proxy.
+ */
+
+const MiB = 1024 * 1024;
+/** The errors MountOrCopyBlobs' Retry calls again on (infra/workflow.ts). */
+const GOES_ON = new Set(['CopyContinuesError', 'SharedBlobBusyError']);
+
+describe('shared blobs with the claims in the table', () => {
+  let source: TestRegistry;
+  let destination: TestRegistry;
+  let proxy: CountingProxy;
+  let pipeline: Pipeline;
+
+  beforeAll(async () => {
+    [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
+    proxy = await startCountingProxy(destination);
+    pipeline = await startPipeline({ runningJobs: 10, perDestination: 8, blobsPerJob: 4 });
+    await declare(pipeline.app, {
+      registries: [
+        { name: 'hub-a', url: source.url },
+        { name: 'dc-b', url: proxy.url },
+      ],
+      sources: [HUB_A_SOURCE],
+      policies: [
+        { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await pipeline?.close();
+    await proxy?.stop();
+    await Promise.all([source, destination].map((registry) => registry?.stop()));
+  });
+
+  /** Runs one job's states from its started execution: FetchManifest, its lanes, PushManifest. */
+  async function runJob(input: Record<string, unknown>): Promise<void> {
+    const plan = (await handlers.FetchManifest(input, lambdaContext('FetchManifest'))) as JobPlan;
+    if (plan.next === 'skip') return;
+    if (plan.next === 'copy')
+      await Promise.all(
+        plan.lanes.map(async (lane, index) => {
+          for (let round = 0; ; round++) {
+            try {
+              await handlers.MountOrCopyBlobs(
+                { jobId: input.jobId, attempt: input.attempt, started: input.started, index, lane } as {
+                  jobId: string;
+                },
+                lambdaContext('MountOrCopyBlobs'),
+              );
+              return;
+            } catch (error) {
+              if (!GOES_ON.has((error as Error).name) || round > 50) throw error;
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          }
+        }),
+      );
+    await handlers.PushManifest(
+      { jobId: input.jobId, attempt: input.attempt, digest: plan.digest } as { jobId: string },
+      lambdaContext('PushManifest'),
+    );
+  }
+
+  it('uploads a big base shared by jobs running at once one time; the other jobs mount it', async () => {
+    const base = await randomLayer(40 * MiB); // over what FetchManifest copies itself: the lanes copy it
+    const repositories = ['team-a/one', 'team-a/two', 'team-a/three'];
+    const images: PushedImage[] = [];
+    for (const repository of repositories)
+      images.push(await pushImage(`${source.host}/${repository}:v1`, { layers: [base], layerCount: 1 }));
+    const sent = pipeline.sent.length;
+    for (const [i, repository] of repositories.entries()) {
+      const image = images[i] as PushedImage;
+      await webhook(
+        webhookEvent(
+          'hub-a',
+          distributionEnvelope(
+            distributionPush({ id: `e-${i}`, repository, digest: image.digest, tag: 'v1' }),
+          ),
+          HUB_A_AUTH,
+        ),
+        lambdaContext('webhook'),
+      );
+    }
+    const started = pipeline.started.length;
+    await dispatch(
+      sqsEvent(pipeline.sent.slice(sent).map((message) => message.body)),
+      lambdaContext('dispatch'),
+    );
+    const executions = pipeline.started.slice(started);
+    expect(executions).toHaveLength(3);
+    const mark = proxy.mark();
+
+    await Promise.all(
+      executions.map(({ name, input }) =>
+        runJob({
+          ...(input as unknown as Record<string, unknown>),
+          executionArn: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${name}`,
+          started: new Date().toISOString(),
+          blobsPerJob: 4,
+        }),
+      ),
+    );
+
+    for (const [i, repository] of repositories.entries())
+      expect(await manifestDigest(destination, repository, 'v1')).toBe(images[i]?.digest);
+    const uploaded = proxy.uploadedBytes(mark);
+    expect(uploaded).toBeGreaterThanOrEqual(base.size);
+    expect(uploaded).toBeLessThan(base.size + 4 * MiB); // the base once, the small layers and manifests
+    const mounts = proxy.requests(mark).filter((request) => request.path.includes('mount='));
+    expect(mounts.length).toBeGreaterThanOrEqual(2);
+    expect(await pipeline.app.blobIndex.holders(proxy.host, base.digest)).not.toEqual([]);
+  });
+});

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as dispatch } from '../../functions/dispatch/handler.ts';
-import type { JobPlan } from '../../functions/lib/workflow/lanes.ts';
 import { handler as webhook } from '../../functions/webhook/handler.ts';
-import { handlers } from '../../functions/workflow/handler.ts';
 import { type CountingProxy, startCountingProxy } from '../support/fault-proxy.ts';
 import { type PushedImage, pushImage, randomLayer } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 import { distributionEnvelope, distributionPush } from '../support/webhook-payloads.ts';
+import { driveExecution } from '../unit/handlers/drive-execution.ts';
 import {
   declare,
   HUB_A_AUTH,
@@ -23,13 +22,11 @@ import {
  * Shared blobs through the handlers as deployed (`sharedCoordination`: the blob index and the
  * copy claims in the table, one item per blob — docs/architecture.md, "Mounts"): jobs that need
  * the same big blob at the same time upload it once, whichever lane's claim wins, and the
- * others mount it. Each job is driven as Step Functions would, a lane called again when it
- * ends with the Retry's errors. Bytes are counted at the destination by a proxy.
+ * others mount it. Each job is driven as Step Functions would (drive-execution.ts); bytes are
+ * counted at the destination by a proxy.
  */
 
 const MiB = 1024 * 1024;
-/** The errors MountOrCopyBlobs' Retry calls again on (infra/workflow.ts). */
-const GOES_ON = new Set(['CopyContinuesError', 'SharedBlobBusyError']);
 
 describe('shared blobs with the claims in the table', () => {
   let source: TestRegistry;
@@ -58,35 +55,6 @@ describe('shared blobs with the claims in the table', () => {
     await proxy?.stop();
     await Promise.all([source, destination].map((registry) => registry?.stop()));
   });
-
-  /** Runs one job's states from its started execution: FetchManifest, its lanes, PushManifest. */
-  async function runJob(input: Record<string, unknown>): Promise<void> {
-    const plan = (await handlers.FetchManifest(input, lambdaContext('FetchManifest'))) as JobPlan;
-    if (plan.next === 'skip') return;
-    if (plan.next === 'copy')
-      await Promise.all(
-        plan.lanes.map(async (lane, index) => {
-          for (let round = 0; ; round++) {
-            try {
-              await handlers.MountOrCopyBlobs(
-                { jobId: input.jobId, attempt: input.attempt, started: input.started, index, lane } as {
-                  jobId: string;
-                },
-                lambdaContext('MountOrCopyBlobs'),
-              );
-              return;
-            } catch (error) {
-              if (!GOES_ON.has((error as Error).name) || round > 50) throw error;
-              await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-          }
-        }),
-      );
-    await handlers.PushManifest(
-      { jobId: input.jobId, attempt: input.attempt, digest: plan.digest } as { jobId: string },
-      lambdaContext('PushManifest'),
-    );
-  }
 
   it('uploads a big base shared by jobs running at once one time; the other jobs mount it', async () => {
     const base = await randomLayer(40 * MiB); // over what FetchManifest copies itself: the lanes copy it
@@ -117,16 +85,7 @@ describe('shared blobs with the claims in the table', () => {
     expect(executions).toHaveLength(3);
     const mark = proxy.mark();
 
-    await Promise.all(
-      executions.map(({ name, input }) =>
-        runJob({
-          ...(input as unknown as Record<string, unknown>),
-          executionArn: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${name}`,
-          started: new Date().toISOString(),
-          blobsPerJob: 4,
-        }),
-      ),
-    );
+    await Promise.all(executions.map((execution) => driveExecution(execution)));
 
     for (const [i, repository] of repositories.entries())
       expect(await manifestDigest(destination, repository, 'v1')).toBe(images[i]?.digest);

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as dispatch } from '../../functions/dispatch/handler.ts';
-import type { JobPlan } from '../../functions/lib/workflow/lanes.ts';
 import { handler as webhook } from '../../functions/webhook/handler.ts';
-import { handlers } from '../../functions/workflow/handler.ts';
 import { pushImage } from '../support/image-builder.ts';
 import { startRegistry, type TestRegistry } from '../support/registry-process.ts';
 import { manifestDigest } from '../support/registry-reader.ts';
 import { distributionEnvelope, distributionPush } from '../support/webhook-payloads.ts';
+import { driveExecution } from '../unit/handlers/drive-execution.ts';
 import {
   declare,
   HUB_A_AUTH,
@@ -89,35 +88,8 @@ describe('the table requests of one replicated tag, as deployed', () => {
     await phase('dispatch', () => dispatch(sqsEvent(messages), lambdaContext('dispatch')));
     const [started] = pipeline.started.slice(-1);
     if (!started) throw new Error('no execution started');
-    const input = {
-      ...started.input,
-      executionArn: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${started.name}`,
-      started: new Date().toISOString(),
-      blobsPerJob: 4,
-    };
-    const plan = (await phase('FetchManifest', () =>
-      handlers.FetchManifest(input, lambdaContext('FetchManifest')),
-    )) as JobPlan;
-    if (plan.next === 'copy')
-      await phase('CopyBlobs', () =>
-        Promise.all(
-          plan.lanes.map((lane, index) =>
-            handlers.MountOrCopyBlobs(
-              { jobId: input.jobId, attempt: input.attempt, started: input.started, index, lane } as {
-                jobId: string;
-              },
-              lambdaContext('MountOrCopyBlobs'),
-            ),
-          ),
-        ),
-      );
-    await phase('PushManifest', () =>
-      handlers.PushManifest(
-        { jobId: input.jobId, attempt: input.attempt, digest: plan.digest } as { jobId: string },
-        lambdaContext('PushManifest'),
-      ),
-    );
-    expect(await pipeline.app.jobs.get(input.jobId)).toMatchObject({ status: 'SUCCEEDED' });
+    const plan = await driveExecution(started, { phase });
+    expect(await pipeline.app.jobs.get(started.input.jobId)).toMatchObject({ status: 'SUCCEEDED' });
     expect(await manifestDigest(destination, 'team-a/app', tag)).toBe(image.digest);
     return { phases, lanes: plan.lanes.length, ...kinds };
   }

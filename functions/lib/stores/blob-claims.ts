@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { BLOB_INDEX_TTL_DAYS, DEFAULT_BLOB_CLAIM_TTL_SECONDS } from '#config/defaults.ts';
 import { blobKey } from './blob-keys.ts';
 import { isConditionFailed } from './errors.ts';
@@ -46,46 +46,28 @@ export class BlobClaimStore extends TableStore {
    */
   async claim(registry: string, digest: string, holder: string): Promise<boolean> {
     const now = this.#seconds();
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: blobKey(registry, digest),
-          UpdateExpression:
-            'SET claimHolder = :holder, claimExpiresAt = :ends, expiresAt = :kept REMOVE repositories',
-          ConditionExpression:
-            '(attribute_not_exists(claimHolder) OR claimExpiresAt < :now OR claimHolder = :holder) AND ' +
-            '(attribute_not_exists(repositories) OR expiresAt < :now)',
-          ExpressionAttributeValues: {
-            ':holder': holder,
-            ':ends': Math.ceil(now + this.ttlSeconds),
-            ':kept': Math.ceil(now + CLAIM_ITEM_KEPT_SECONDS),
-            ':now': Math.floor(now),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-      return false;
-    }
+    return this.#updateIf(registry, digest, {
+      UpdateExpression:
+        'SET claimHolder = :holder, claimExpiresAt = :ends, expiresAt = :kept REMOVE repositories',
+      ConditionExpression:
+        '(attribute_not_exists(claimHolder) OR claimExpiresAt < :now OR claimHolder = :holder) AND ' +
+        '(attribute_not_exists(repositories) OR expiresAt < :now)',
+      ExpressionAttributeValues: {
+        ':holder': holder,
+        ':ends': Math.ceil(now + this.ttlSeconds),
+        ':kept': Math.ceil(now + CLAIM_ITEM_KEPT_SECONDS),
+        ':now': Math.floor(now),
+      },
+    });
   }
 
   async release(registry: string, digest: string, holder: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: blobKey(registry, digest),
-          UpdateExpression: 'REMOVE claimHolder, claimExpiresAt',
-          ConditionExpression: 'claimHolder = :holder',
-          ExpressionAttributeValues: { ':holder': holder },
-        }),
-      );
-    } catch (error) {
-      // Expired and taken by another job meanwhile, or never taken: not ours to give up.
-      if (!isConditionFailed(error)) throw error;
-    }
+    // Refused when it expired and another job took it meanwhile, or was never taken: not ours.
+    await this.#updateIf(registry, digest, {
+      UpdateExpression: 'REMOVE claimHolder, claimExpiresAt',
+      ConditionExpression: 'claimHolder = :holder',
+      ExpressionAttributeValues: { ':holder': holder },
+    });
   }
 
   /**
@@ -100,25 +82,35 @@ export class BlobClaimStore extends TableStore {
     repository: string,
   ): Promise<boolean> {
     const now = this.#seconds();
+    return this.#updateIf(registry, digest, {
+      UpdateExpression:
+        'SET repositories = :repositories, version = if_not_exists(version, :zero) + :one, expiresAt = :held ' +
+        'REMOVE claimHolder, claimExpiresAt',
+      ConditionExpression:
+        'claimHolder = :holder AND (attribute_not_exists(repositories) OR expiresAt < :now)',
+      ExpressionAttributeValues: {
+        ':holder': holder,
+        ':repositories': [repository],
+        ':zero': 0,
+        ':one': 1,
+        ':held': Math.floor(now) + this.#indexTtlSeconds,
+        ':now': Math.floor(now),
+      },
+    });
+  }
+
+  /** Updates the blob's item if the condition holds; false when it did not (nothing written). */
+  async #updateIf(
+    registry: string,
+    digest: string,
+    update: Pick<
+      UpdateCommandInput,
+      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<boolean> {
     try {
       await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: blobKey(registry, digest),
-          UpdateExpression:
-            'SET repositories = :repositories, version = if_not_exists(version, :zero) + :one, expiresAt = :held ' +
-            'REMOVE claimHolder, claimExpiresAt',
-          ConditionExpression:
-            'claimHolder = :holder AND (attribute_not_exists(repositories) OR expiresAt < :now)',
-          ExpressionAttributeValues: {
-            ':holder': holder,
-            ':repositories': [repository],
-            ':zero': 0,
-            ':one': 1,
-            ':held': Math.floor(now) + this.#indexTtlSeconds,
-            ':now': Math.floor(now),
-          },
-        }),
+        new UpdateCommand({ TableName: this.tableName, Key: blobKey(registry, digest), ...update }),
       );
       return true;
     } catch (error) {

@@ -8,9 +8,8 @@ import { manifestDigest } from '../support/registry-reader.ts';
 import { distributionEnvelope, distributionPush } from '../support/webhook-payloads.ts';
 import { driveExecution } from '../unit/handlers/drive-execution.ts';
 import {
-  declare,
+  declareHubAToB,
   HUB_A_AUTH,
-  HUB_A_SOURCE,
   lambdaContext,
   type Pipeline,
   sqsEvent,
@@ -38,16 +37,7 @@ describe('shared blobs with the claims in the table', () => {
     [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
     proxy = await startCountingProxy(destination);
     pipeline = await startPipeline({ runningJobs: 10, perDestination: 8, blobsPerJob: 4 });
-    await declare(pipeline.app, {
-      registries: [
-        { name: 'hub-a', url: source.url },
-        { name: 'dc-b', url: proxy.url },
-      ],
-      sources: [HUB_A_SOURCE],
-      policies: [
-        { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
-      ],
-    });
+    await declareHubAToB(pipeline.app, { source: source.url, destination: proxy.url });
   });
 
   afterAll(async () => {

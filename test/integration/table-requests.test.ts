@@ -7,9 +7,8 @@ import { manifestDigest } from '../support/registry-reader.ts';
 import { distributionEnvelope, distributionPush } from '../support/webhook-payloads.ts';
 import { driveExecution } from '../unit/handlers/drive-execution.ts';
 import {
-  declare,
+  declareHubAToB,
   HUB_A_AUTH,
-  HUB_A_SOURCE,
   lambdaContext,
   type Pipeline,
   sqsEvent,
@@ -39,16 +38,7 @@ describe('the table requests of one replicated tag, as deployed', () => {
       { runningJobs: 10, perDestination: 4, blobsPerJob: 4 },
       { observe: (command) => counts.set(command, (counts.get(command) ?? 0) + 1) },
     );
-    await declare(pipeline.app, {
-      registries: [
-        { name: 'hub-a', url: source.url },
-        { name: 'dc-b', url: destination.url },
-      ],
-      sources: [HUB_A_SOURCE],
-      policies: [
-        { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
-      ],
-    });
+    await declareHubAToB(pipeline.app, { source: source.url, destination: destination.url });
   });
 
   afterAll(async () => {

@@ -153,6 +153,23 @@ export async function declare(
   for (const policy of yaml.policies) await app.config.putPolicy(policy);
 }
 
+/**
+ * hub-a (its webhook source, HUB_A_SOURCE) → dc-b, by the policy `to-b` (project team-a), at
+ * these registries' URLs.
+ */
+export function declareHubAToB(app: Crossdock, urls: { source: string; destination: string }) {
+  return declare(app, {
+    registries: [
+      { name: 'hub-a', url: urls.source },
+      { name: 'dc-b', url: urls.destination },
+    ],
+    sources: [HUB_A_SOURCE],
+    policies: [
+      { name: 'to-b', source: { registry: 'hub-a', project: 'team-a' }, destination: { registry: 'dc-b' } },
+    ],
+  });
+}
+
 /** The Context a Lambda call gets; the local runtime builds the same one. */
 export const lambdaContext = (functionName: string): Context => localLambdaContext(functionName, 30_000);
 

@@ -59,7 +59,7 @@ export async function repairIndexes(client: DynamoDBDocumentClient, tableName: s
   }
 
   // Every item's keys and index keys only: a job's whole item (its history) is read again only
-  // when it needs repairing. Scanning 10,000 items took ~0.4 s so against ~0.8–0.9 s whole
+  // when it needs repairing. Scanning 10,000 items took ~0.4 s so, against ~0.8–0.9 s whole
   // (docs/architecture.md, "Local runtime").
   const keyNames = ['pk', 'sk', ...indexes.flatMap(({ hash, range }) => [hash, range])];
   const names = Object.fromEntries([...new Set(keyNames)].map((name, i) => [`#k${i}`, name]));

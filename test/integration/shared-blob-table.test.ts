@@ -36,6 +36,13 @@ describe('a shared blob copied with the claims in the table', () => {
     index: new BlobIndexStore(client, table.tableName),
     claims: new BlobClaimStore(client, table.tableName),
   });
+  /** Forgets every repository the index names for the layer: each test starts from none. */
+  const forgetAll = async () => {
+    const index = new BlobIndexStore(table.client, table.tableName);
+    const registry = registries.destinationClient.host;
+    for (const repository of await index.holders(registry, layer.digest))
+      await index.forget(registry, layer.digest, repository);
+  };
   const claimOf = async (registry: string) => {
     const { Item } = await table.client.send(
       new GetCommand({ TableName: table.tableName, Key: blobKey(registry, layer.digest) }),
@@ -67,10 +74,32 @@ describe('a shared blob copied with the claims in the table', () => {
     expect(await claimOf(registry)).toBeUndefined();
   });
 
+  it('copies a blob the index says this repository holds when the registry says it does not', async () => {
+    // A stale entry: the repository was deleted and made again, or its blob collected.
+    const registry = registries.destinationClient.host;
+    const index = new BlobIndexStore(table.client, table.tableName);
+    await forgetAll();
+    await index.remember(registry, layer.digest, 'stale/app');
+
+    const result = await copySharedBlob({
+      source: source(),
+      destination: { client: registries.destinationClient, repository: 'stale/app' },
+      blob: layer,
+      shared: shared(),
+      holder: 'job-3#1',
+      skipCheck: true,
+      waitMs: 2_000,
+    });
+
+    expect(result).toEqual({ outcome: 'copied', bytesSent: layer.size });
+    expect(await blobExists(registries.destination, 'stale/app', layer.digest)).toBe(true);
+    expect(await index.holders(registry, layer.digest)).toEqual(['stale/app']);
+  });
+
   it('names its repository beside one named while it copied, and gives its claim up', async () => {
     const registry = registries.destinationClient.host;
     const index = new BlobIndexStore(table.client, table.tableName);
-    await index.forget(registry, layer.digest, 'one/app'); // the first test's copy: nobody holds it now
+    await forgetAll(); // the tests before copied it: nobody holds it now
     const claims = new BlobClaimStore(table.client, table.tableName);
     const racing: SharedBlobs = {
       index,

@@ -150,6 +150,8 @@ export class Crossdock {
     this.parking = new ParkingStore(dynamo, settings.tableName, kept);
     this.blobIndex = new BlobIndexStore(dynamo, settings.tableName, kept);
     this.#blobClaimTtlSeconds = settings.blobClaimTtlSeconds || DEFAULT_BLOB_CLAIM_TTL_SECONDS;
+    // The table's claims write the blob index's items: never beside a sole-writer index (whose
+    // kept items would not see them), which `kept` makes only without sharedCoordination.
     this.blobClaims = services.sharedCoordination
       ? new BlobClaimStore(dynamo, settings.tableName, { ...options, ttlSeconds: this.#blobClaimTtlSeconds })
       : new LocalBlobClaims({ ...options, ttlSeconds: this.#blobClaimTtlSeconds });

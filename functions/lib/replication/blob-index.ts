@@ -33,6 +33,12 @@ export interface BlobClaims {
    */
   released?(registry: string, digest: string, signal: AbortSignal): Promise<void>;
   /**
+   * Extends `holder`'s own claim (false when it is not theirs now), where `claim` would refuse
+   * it for a reason that does not concern a copy under way (claims kept with the index: a
+   * repository named meanwhile). Unset: the copy renews by `claim`.
+   */
+  renew?(registry: string, digest: string, holder: string): Promise<boolean>;
+  /**
    * Set by claims kept in the same record as the blob's index entry (the pipeline's table:
    * functions/lib/stores/blob-claims.ts). There `claim` is refused while the entry names a
    * holder, so a claim taken needs no second look at the index; and this gives the claim up

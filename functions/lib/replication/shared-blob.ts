@@ -75,8 +75,14 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
   // A mount the caller knows will do (the source repository, in the same registry) needs none.
   let claimed = input.resume !== undefined;
   let from: string[] = [];
-  if (claimed) await shared.claims.claim(registry, blob.digest, holder);
-  else if (!input.mountFrom?.length) {
+  const renew = () =>
+    shared.claims.renew
+      ? shared.claims.renew(registry, blob.digest, holder)
+      : shared.claims.claim(registry, blob.digest, holder);
+  if (claimed) {
+    // Its own still, unless it expired and went meanwhile: then it is taken again if it can be.
+    if (!(await renew()) && shared.claims.renew) await shared.claims.claim(registry, blob.digest, holder);
+  } else if (!input.mountFrom?.length) {
     const turn = await takeTurn(input, registry);
     if ('outcome' in turn) return { outcome: turn.outcome, bytesSent: 0 };
     ({ claimed, from } = turn);
@@ -85,7 +91,7 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
   const renewal =
     claimed && input.renewClaimEveryMs !== undefined
       ? setInterval(() => {
-          shared.claims.claim(registry, blob.digest, holder).catch(() => undefined);
+          renew().catch(() => undefined);
         }, input.renewClaimEveryMs)
       : undefined;
   let result: CopyBlobResult | undefined;
@@ -103,10 +109,12 @@ export async function copySharedBlob(input: SharedCopyInput): Promise<SharedCopy
     });
     if (renewal) clearInterval(renewal); // no renewal may land after the claim is given up
     if (result.outcome !== 'partial') {
+      // A failed hand-over (throttled, say) leaves it to the index's write and the release.
       handedOver =
         claimed &&
-        (await shared.claims.releaseHolding?.(registry, blob.digest, holder, destination.repository)) ===
-          true;
+        (await shared.claims
+          .releaseHolding?.(registry, blob.digest, holder, destination.repository)
+          .catch(() => false)) === true;
       if (!handedOver) await shared.index.remember(registry, blob.digest, destination.repository);
     }
     return result;
@@ -142,6 +150,10 @@ async function takeTurn(
     for (let poll = FIRST_POLL_MS; ; poll = Math.min(poll * 2, MAX_POLL_MS)) {
       const holders = await shared.index.holders(registry, blob.digest);
       if (await landedHere(holders)) return { outcome: 'present' };
+      // The index names this repository, the registry says no (deleted since, collected): the
+      // entry goes, or claims kept with the index would be refused until it expired.
+      if (holders.includes(destination.repository))
+        await shared.index.forget(registry, blob.digest, destination.repository);
       if (others(holders).length > 0) return { claimed: false, from: others(holders) };
       if (await shared.claims.claim(registry, blob.digest, holder)) {
         // Claims kept with the index are refused while it names a holder: nothing to look at.

@@ -5,10 +5,19 @@ import { isConditionFailed } from './errors.ts';
 import { TableStore } from './table-store.ts';
 
 /**
- * How long an item made or emptied by a claim stays before DynamoDB's TTL may delete it: far
- * longer than any claim lives (its holder renews it), so the TTL never takes a claim in use.
+ * How long an item made or emptied by a claim stays, past the claim's own time to live, before
+ * DynamoDB's TTL may delete it. Renewals do not move it (they leave the index's part alone), so a
+ * claim renewed for over a day on a blob nobody else holds could lose its item: another job may
+ * then copy the blob too, bytes twice.
  */
 const CLAIM_ITEM_KEPT_SECONDS = 86_400;
+
+/**
+ * No repository is known to hold the blob: none named, or their entry expired. Items keep
+ * `repositories` a list and `version` a number, as the code before the claim moved here wrote
+ * them, so that code reads them still (during a deploy or after a rollback: docs/deploy.md).
+ */
+const HELD_BY_NONE = '(attribute_not_exists(repositories) OR size(repositories) = :zero OR expiresAt < :now)';
 
 /**
  * Claims to copy a blob into a destination registry (the BlobClaims port of
@@ -41,23 +50,36 @@ export class BlobClaimStore extends TableStore {
   }
 
   /**
-   * Takes (or renews) the claim while no other holder's is live and no repository is known to
-   * hold the blob. Repositories whose entry expired are dropped by the same write.
+   * Takes the claim (or keeps its own) while no other holder's is live and no repository is
+   * known to hold the blob. Repositories whose entry expired are dropped by the same write.
    */
   async claim(registry: string, digest: string, holder: string): Promise<boolean> {
     const now = this.#seconds();
     return this.#updateIf(registry, digest, {
       UpdateExpression:
-        'SET claimHolder = :holder, claimExpiresAt = :ends, expiresAt = :kept REMOVE repositories',
-      ConditionExpression:
-        '(attribute_not_exists(claimHolder) OR claimExpiresAt < :now OR claimHolder = :holder) AND ' +
-        '(attribute_not_exists(repositories) OR expiresAt < :now)',
+        'SET claimHolder = :holder, claimExpiresAt = :ends, expiresAt = :kept, repositories = :none, ' +
+        'version = if_not_exists(version, :zero)',
+      ConditionExpression: `(attribute_not_exists(claimHolder) OR claimExpiresAt < :now OR claimHolder = :holder) AND ${HELD_BY_NONE}`,
       ExpressionAttributeValues: {
         ':holder': holder,
         ':ends': Math.ceil(now + this.ttlSeconds),
-        ':kept': Math.ceil(now + CLAIM_ITEM_KEPT_SECONDS),
+        ':kept': Math.ceil(now + this.ttlSeconds + CLAIM_ITEM_KEPT_SECONDS),
+        ':none': [],
+        ':zero': 0,
         ':now': Math.floor(now),
       },
+    });
+  }
+
+  /**
+   * Extends `holder`'s own claim, whatever the index says meanwhile: a repository another job
+   * names while this one copies refuses new claims, not the copy under way.
+   */
+  async renew(registry: string, digest: string, holder: string): Promise<boolean> {
+    return this.#updateIf(registry, digest, {
+      UpdateExpression: 'SET claimExpiresAt = :ends',
+      ConditionExpression: 'claimHolder = :holder',
+      ExpressionAttributeValues: { ':holder': holder, ':ends': Math.ceil(this.#seconds() + this.ttlSeconds) },
     });
   }
 
@@ -86,8 +108,7 @@ export class BlobClaimStore extends TableStore {
       UpdateExpression:
         'SET repositories = :repositories, version = if_not_exists(version, :zero) + :one, expiresAt = :held ' +
         'REMOVE claimHolder, claimExpiresAt',
-      ConditionExpression:
-        'claimHolder = :holder AND (attribute_not_exists(repositories) OR expiresAt < :now)',
+      ConditionExpression: `claimHolder = :holder AND ${HELD_BY_NONE}`,
       ExpressionAttributeValues: {
         ':holder': holder,
         ':repositories': [repository],

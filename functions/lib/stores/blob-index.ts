@@ -20,8 +20,8 @@ import { TableStore } from './table-store.ts';
 
 /**
  * The index's part of a blob's item; its claim's attributes (BlobClaimStore) are left as they
- * are by every write here. No `repositories`: nobody is known to hold it (the item may be there
- * for a claim alone); no `version`: the item was made by a claim, not written here yet.
+ * are by every write here. An empty or missing `repositories`: nobody is known to hold it (the
+ * item may be there for a claim alone); no `version`: an item no write of this code made.
  */
 interface HoldersItem {
   repositories?: string[];
@@ -150,17 +150,22 @@ export class BlobIndexStore extends TableStore {
           : { ConditionExpression: 'attribute_not_exists(version)', ExpressionAttributeValues: {} };
       try {
         if (next.length === 0) {
-          // Nobody left: the entry goes; the item, with a claim or none, expires where it was.
+          // Nobody left: an empty list (the item may carry a claim; code before the claim moved
+          // here reads a list: docs/deploy.md), expiring where it was.
           await this.client.send(
             new UpdateCommand({
               TableName: this.tableName,
               Key: key,
-              UpdateExpression: 'SET version = :version REMOVE repositories',
+              UpdateExpression: 'SET repositories = :none, version = :version',
               ...condition,
-              ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':version': version },
+              ExpressionAttributeValues: {
+                ...condition.ExpressionAttributeValues,
+                ':none': [],
+                ':version': version,
+              },
             }),
           );
-          this.#know(key.pk, { version, expiresAt: item?.expiresAt ?? 0 });
+          this.#know(key.pk, { repositories: [], version, expiresAt: item?.expiresAt ?? 0 });
         } else {
           const written: HoldersItem = {
             repositories: next,

@@ -1,6 +1,8 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobClaimStore } from '../../../functions/lib/stores/blob-claims.ts';
 import { BlobIndexStore } from '../../../functions/lib/stores/blob-index.ts';
+import { blobKey } from '../../../functions/lib/stores/blob-keys.ts';
 import { sweepExpired } from '../../../functions/lib/stores/sweeper.ts';
 import { countingClient, type LocalTable, startLocalTable } from './local-table.ts';
 
@@ -210,6 +212,37 @@ describe('BlobClaimStore', () => {
     await table.remember('dc-b:5000', blob, 'team/b');
     await claims.release('dc-b:5000', blob, 'job-1#1'); // nothing to give up: the entry stays
     expect(await table.holders('dc-b:5000', blob)).toEqual(['team/b']);
+  });
+
+  it('renews its own claim after a repository was named meanwhile, which refuses any new one', async () => {
+    const blob = digest();
+    await claims.claim('dc-b:5000', blob, 'job-1#1');
+    await table.remember('dc-b:5000', blob, 'team/x'); // found there by another job mid-copy
+
+    now += 50_000;
+    expect(await claims.renew('dc-b:5000', blob, 'job-1#1')).toBe(true);
+    expect(await claims.claim('dc-b:5000', blob, 'job-1#1')).toBe(false); // held by team/x now
+    expect(await claims.renew('dc-b:5000', blob, 'job-2#1')).toBe(false); // not its claim
+    await claims.release('dc-b:5000', blob, 'job-1#1');
+    expect(await claims.renew('dc-b:5000', blob, 'job-1#1')).toBe(false); // given up: a late renewal is refused
+  });
+
+  it('keeps the item as the code before the claim moved into it reads it: a list and a version', async () => {
+    const blob = digest();
+    const item = async () =>
+      (
+        await local.client.send(
+          new GetCommand({ TableName: local.tableName, Key: blobKey('dc-b:5000', blob) }),
+        )
+      ).Item;
+    await claims.claim('dc-b:5000', blob, 'job-1#1');
+    expect(await item()).toMatchObject({ repositories: [], version: 0 });
+
+    await claims.releaseHolding('dc-b:5000', blob, 'job-1#1', 'team/a');
+    await table.forget('dc-b:5000', blob, 'team/a');
+
+    expect(await item()).toMatchObject({ repositories: [], version: 2 });
+    expect(await claims.claim('dc-b:5000', blob, 'job-2#1')).toBe(true); // an empty list holds nothing
   });
 
   it('lets another holder take a claim its holder never released once it expired', async () => {

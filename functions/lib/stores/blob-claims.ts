@@ -12,6 +12,9 @@ import { TableStore } from './table-store.ts';
  */
 const CLAIM_ITEM_KEPT_SECONDS = 86_400;
 
+/** How long the repository a copy names stays known, as BlobIndexStore keeps its entries. */
+const HELD_FOR_SECONDS = BLOB_INDEX_TTL_DAYS * 86_400;
+
 /**
  * No repository is known to hold the blob: none named, or their entry expired. Items keep
  * `repositories` a list and `version` a number, as the code before the claim moved here wrote
@@ -33,16 +36,14 @@ const HELD_BY_NONE = '(attribute_not_exists(repositories) OR size(repositories) 
  */
 export class BlobClaimStore extends TableStore {
   readonly ttlSeconds: number;
-  readonly #indexTtlSeconds: number;
 
   constructor(
     client: DynamoDBDocumentClient,
     tableName: string,
-    options: { now?: () => number; ttlSeconds?: number; indexTtlDays?: number } = {},
+    options: { now?: () => number; ttlSeconds?: number } = {},
   ) {
     super(client, tableName, options);
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_BLOB_CLAIM_TTL_SECONDS;
-    this.#indexTtlSeconds = (options.indexTtlDays ?? BLOB_INDEX_TTL_DAYS) * 86_400;
   }
 
   #seconds(): number {
@@ -114,7 +115,7 @@ export class BlobClaimStore extends TableStore {
         ':repositories': [repository],
         ':zero': 0,
         ':one': 1,
-        ':held': Math.floor(now) + this.#indexTtlSeconds,
+        ':held': Math.floor(now) + HELD_FOR_SECONDS,
         ':now': Math.floor(now),
       },
     });

@@ -149,46 +149,29 @@ export class BlobIndexStore extends TableStore {
           ? { ConditionExpression: 'version = :read', ExpressionAttributeValues: { ':read': item.version } }
           : { ConditionExpression: 'attribute_not_exists(version)', ExpressionAttributeValues: {} };
       try {
-        if (next.length === 0) {
-          // Nobody left: an empty list (the item may carry a claim; code before the claim moved
-          // here reads a list: docs/deploy.md), expiring where it was.
-          await this.client.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: key,
-              UpdateExpression: 'SET repositories = :none, version = :version',
-              ...condition,
-              ExpressionAttributeValues: {
-                ...condition.ExpressionAttributeValues,
-                ':none': [],
-                ':version': version,
-              },
-            }),
-          );
-          this.#know(key.pk, { repositories: [], version, expiresAt: item?.expiresAt ?? 0 });
-        } else {
-          const written: HoldersItem = {
-            repositories: next,
-            version,
-            expiresAt: this.#seconds() + this.#ttlSeconds,
-          };
-          await this.client.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: key,
-              UpdateExpression:
-                'SET repositories = :repositories, version = :version, expiresAt = :expiresAt',
-              ...condition,
-              ExpressionAttributeValues: {
-                ...condition.ExpressionAttributeValues,
-                ':repositories': written.repositories,
-                ':version': written.version,
-                ':expiresAt': written.expiresAt,
-              },
-            }),
-          );
-          this.#know(key.pk, written);
-        }
+        // An update, not a put (the item may carry a claim). Nobody left: an empty list, which
+        // the code before the claim moved here reads too (docs/deploy.md), expiring where it was.
+        const held = next.length > 0;
+        const written: HoldersItem = {
+          repositories: next,
+          version,
+          expiresAt: held ? this.#seconds() + this.#ttlSeconds : (item?.expiresAt ?? 0),
+        };
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: `SET repositories = :repositories, version = :version${held ? ', expiresAt = :expiresAt' : ''}`,
+            ...condition,
+            ExpressionAttributeValues: {
+              ...condition.ExpressionAttributeValues,
+              ':repositories': written.repositories,
+              ':version': written.version,
+              ...(held ? { ':expiresAt': written.expiresAt } : {}),
+            },
+          }),
+        );
+        this.#know(key.pk, written);
         return;
       } catch (error) {
         if (!isConditionFailed(error)) throw error;

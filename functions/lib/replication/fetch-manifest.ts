@@ -67,7 +67,7 @@ export async function fetchAnnouncedManifest(
   source: RegistryClient,
   repository: string,
   tag: string,
-  options: { signal?: AbortSignal } = {},
+  options: { cache?: ManifestCache; signal?: AbortSignal } = {},
 ): Promise<ManifestPlan> {
   return tryAgainWhile(
     () => fetchManifest(source, repository, tag, options),

@@ -1,5 +1,6 @@
 import type { Descriptor } from '#registry/manifests.ts';
 import type { KeptLane, OpenUpload } from '../jobs/job.ts';
+import type { CarriedManifest } from './carried-manifests.ts';
 
 /**
  * The blobs a job must move, as the workflow carries them (docs/performance.md, "State
@@ -26,6 +27,8 @@ export interface JobPlan {
   next: 'skip' | 'copy' | 'push' | 'delete';
   digest: string;
   lanes: Lane[];
+  /** The manifests to push, as FetchManifest read them (carried-manifests.ts); absent: PushManifest reads them. */
+  manifests?: CarriedManifest[];
 }
 
 /**

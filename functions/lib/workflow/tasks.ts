@@ -1,6 +1,6 @@
 import { checkManifest } from '#replication/check-manifest.ts';
 import { checkDelete, deleteTag, describeRefusal } from '#replication/delete-tag.ts';
-import { fetchAnnouncedManifest, fetchManifest } from '#replication/fetch-manifest.ts';
+import { fetchAnnouncedManifest, fetchManifest, manifestsInPushOrder } from '#replication/fetch-manifest.ts';
 import { mapLimit } from '#replication/limit.ts';
 import { pushManifest } from '#replication/push-manifest.ts';
 import { holdsBlob } from '#replication/shared-blob.ts';
@@ -14,6 +14,7 @@ import {
   type Progress,
   type TerminalStatus,
 } from '../jobs/job.ts';
+import { carriedManifests, carryManifests, withManifests } from './carried-manifests.ts';
 import { copyLane, type LaneCopied, type Sides } from './copy-lane.ts';
 import {
   CopyContinuesError,
@@ -163,6 +164,7 @@ export async function fetchManifestTask(
     throw error;
   }
   const { source, destination } = await sides(deps, job);
+  const read: ManifestCache = new Map();
   // Independent round trips side by side: the destination's tag with the source's manifest, then
   // the blobs with the comparison (HEADs a present manifest makes moot cost less than waiting).
   // Nothing is left running when the task answers (a Lambda would freeze it): each side request
@@ -170,17 +172,22 @@ export async function fetchManifestTask(
   const found = destination.client.manifests.head(destination.repository, job.tag);
   const fetching = await Promise.allSettled([
     // An event may name a tag the source links only just after sending it (fetch-manifest.ts).
-    fetchAnnouncedManifest(
-      source.client,
-      source.repository,
-      job.tag,
-      deps.signal ? { signal: deps.signal } : {},
-    ),
+    fetchAnnouncedManifest(source.client, source.repository, job.tag, {
+      cache: read,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    }),
     found,
   ]);
   if (fetching[0].status === 'rejected') throw fetching[0].reason;
   const fetched = fetching[0].value;
   const digest = fetched.root.digest;
+  // What PushManifest pushes, with the bytes read here (carried-manifests.ts).
+  const manifests = carryManifests(
+    read,
+    manifestsInPushOrder(fetched.root).map((node) => node.digest),
+  );
+  const plan = (next: 'push' | 'copy', lanes: Lane[]): JobPlan =>
+    withManifests({ next, digest, lanes }, manifests);
 
   // The checks only read: they go out while CheckManifest is recorded, and nothing is decided
   // or reported before that write is done, so a failure still names the substate it failed in.
@@ -210,7 +217,7 @@ export async function fetchManifestTask(
   if (!missing?.length) {
     await enter(deps, job, 'CheckBlobs', present);
     if (checkedBlobs.status === 'rejected') throw checkedBlobs.reason;
-    return { next: 'push', digest, lanes: [] };
+    return plan('push', []);
   }
   await enter(deps, job, 'MountOrCopyBlobs', present, 'CheckBlobs');
   // An execution before this one of the same attempt (the job driven on after a restart) may have left big blobs half sent.
@@ -221,18 +228,14 @@ export async function fetchManifestTask(
     uploads.length > 0 ||
     bytes > Math.min(deps.inlineCopyBytes ?? DEFAULT_INLINE_COPY_BYTES, deps.byteBudget)
   )
-    return {
-      next: 'copy',
-      digest,
-      lanes: dealLanes(digest, missing, blobsPerJob, uploads, deps.laneCostBytes),
-    };
+    return plan('copy', dealLanes(digest, missing, blobsPerJob, uploads, deps.laneCostBytes));
   const lane = { digest, blobs: missing, upload: null };
   const copied = await copyLane(deps, job, { source, destination }, lane, blobsPerJob);
   await deps.jobs.setSubstate(job, 'MountOrCopyBlobs', copied.progress);
-  if (!copied.left) return { next: 'push', digest, lanes: [] };
+  if (!copied.left) return plan('push', []);
   // The one lane of CopyBlobs: its first invocation takes it from here (the Map's lane 0).
   await deps.jobs.keepLane(job.id, 0, keptLane(copied.left, input.started));
-  return { next: 'copy', digest, lanes: [copied.left] };
+  return plan('copy', [copied.left]);
 }
 
 /** The open uploads the job's lanes kept. */
@@ -299,7 +302,11 @@ function laneGoesOn(left: Lane, { waiting, progress }: LaneCopied): Error {
 /** PushManifest, the last state of a push: children of an index, then the index, then the tag; SUCCEEDED. */
 export async function pushManifestTask(
   deps: TaskDependencies,
-  input: TaskInput & { digest: string },
+  input: TaskInput & {
+    digest: string;
+    /** FetchManifest's plan (`$.plan.value`): the manifests it read, when it carried them. */
+    plan?: { manifests?: unknown } | undefined;
+  },
 ): Promise<{ pushed: string[] }> {
   let job: Job;
   try {
@@ -312,8 +319,8 @@ export async function pushManifestTask(
   }
   const { source, destination } = await sides(deps, job);
   // By digest: what was checked and copied is what gets pushed, even if the tag moved since.
-  // The bytes read for the plan are the ones pushed: one GET per manifest, not two.
-  const cache: ManifestCache = new Map();
+  // The bytes FetchManifest read are the ones pushed: carried in the plan, or read here once.
+  const cache = carriedManifests(input.plan?.manifests);
   const plan = await fetchManifest(source.client, source.repository, input.digest, { cache });
   const { pushed } = await pushManifest(source, destination, plan, { tag: job.tag, cache });
   await deps.jobs.end(job.id, 'SUCCEEDED', undefined, job.attempt);

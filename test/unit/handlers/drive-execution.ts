@@ -55,7 +55,7 @@ export async function driveExecution(
     );
   await phase('PushManifest', () =>
     handlers.PushManifest(
-      { jobId: input.jobId, attempt: input.attempt, digest: plan.digest } as { jobId: string },
+      { jobId: input.jobId, attempt: input.attempt, digest: plan.digest, plan } as { jobId: string },
       lambdaContext('PushManifest'),
     ),
   );

@@ -12,7 +12,11 @@ import type {
 } from '../../functions/lib/jobs/job.ts';
 import { queuedJob } from '../../functions/lib/jobs/transitions.ts';
 import type { KnownJob, TaskDependencies, WorkflowJobs } from '../../functions/lib/workflow/ports.ts';
-import { mountOrCopyBlobsTask, pushManifestTask } from '../../functions/lib/workflow/tasks.ts';
+import {
+  fetchManifestTask,
+  mountOrCopyBlobsTask,
+  pushManifestTask,
+} from '../../functions/lib/workflow/tasks.ts';
 import { pipelineLimits } from '../../infra/limits.ts';
 import { localTaskHandlers } from '../../infra/local/workflow-binding.ts';
 import { pushImage, randomLayer } from '../support/image-builder.ts';
@@ -246,6 +250,57 @@ describe('the workflow, run by aws-local-stepfunctions with the task functions',
 
     expect(again).toEqual({ pushed: [] });
     expect(destination.requests(mark).filter((r) => r.method === 'PUT')).toEqual([]);
+  });
+
+  describe('PushManifest with what FetchManifest carried', () => {
+    const manifestReads = (repository: string, since: number) =>
+      source
+        .requests(since)
+        .filter((r) => r.method === 'GET' && r.path.startsWith(`/v2/${repository}/manifests/`));
+    /** Runs FetchManifest of a new job of a new image: answers its plan and the image. */
+    const planned = async (id: string, repository: string) => {
+      const image = await pushImage(`${source.host}/${repository}:v1`);
+      job(id, repository, 'v1');
+      const plan = await fetchManifestTask(deps, {
+        jobId: id,
+        attempt: 1,
+        action: 'push',
+        executionArn: `arn:aws:states:us-east-1:000000000000:execution:crossdock:${id}-1`,
+        started: new Date().toISOString(),
+        blobsPerJob: 2,
+      });
+      return { image, plan };
+    };
+
+    it('reads again from the source a carried manifest whose text does not hash to its digest, and pushes the source’s bytes', async () => {
+      const { image, plan } = await planned('push-11', 'team-a/carried');
+      const [carried] = plan.manifests ?? [];
+      expect(carried?.digest).toBe(image.digest);
+      const altered = { ...carried, text: carried?.text.replace('"schemaVersion":2', '"schemaVersion": 2') };
+      const mark = source.mark();
+
+      await pushManifestTask(deps, {
+        jobId: 'push-11',
+        attempt: 1,
+        digest: plan.digest,
+        plan: { ...plan, manifests: [altered] },
+      });
+
+      expect(jobs.jobs.get('push-11')?.status).toBe('SUCCEEDED');
+      expect(await manifestDigest(destination, 'mirror/team-a/carried', 'v1')).toBe(image.digest);
+      expect(manifestReads('team-a/carried', mark)).toHaveLength(1);
+    });
+
+    it('reads the manifests from the source when the plan carries none (an execution of the definition before them)', async () => {
+      const { image, plan } = await planned('push-12', 'team-a/uncarried');
+      const mark = source.mark();
+
+      await pushManifestTask(deps, { jobId: 'push-12', attempt: 1, digest: plan.digest });
+
+      expect(jobs.jobs.get('push-12')?.status).toBe('SUCCEEDED');
+      expect(await manifestDigest(destination, 'mirror/team-a/uncarried', 'v1')).toBe(image.digest);
+      expect(manifestReads('team-a/uncarried', mark)).toHaveLength(1);
+    });
   });
 
   it('ends SKIPPED without pushing when the destination already has the digest', async () => {

@@ -15,5 +15,7 @@ async function loadTracing(): Promise<middy.MiddlewareObj> {
     import('@aws-lambda-powertools/tracer'),
     import('@aws-lambda-powertools/tracer/middleware'),
   ]);
-  return captureLambdaHandler(new Tracer({ serviceName: 'crossdock' }));
+  // No response in the trace: a workflow task's plan (its lanes, the manifests it carries) or a
+  // job listing can pass X-Ray's 64 KB segment limit, and the whole trace would be dropped.
+  return captureLambdaHandler(new Tracer({ serviceName: 'crossdock' }), { captureResponse: false });
 }

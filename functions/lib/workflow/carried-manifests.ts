@@ -53,8 +53,8 @@ export function carryManifests(
 export const PLAN_CARRYING_BYTES = 128 * 1024;
 
 /**
- * The plan with the manifests, unless that makes it weigh more than `most` as JSON: an image of
- * many blobs needs the state's room for its lanes, and leaves the manifests out.
+ * The plan with the manifests, unless that makes it weigh more than `most` bytes as JSON: an
+ * image of many blobs needs the state's room for its lanes, and leaves the manifests out.
  */
 export function withManifests<Plan extends object>(
   plan: Plan,
@@ -63,7 +63,8 @@ export function withManifests<Plan extends object>(
 ): Plan & { manifests?: CarriedManifest[] } {
   if (!manifests) return plan;
   const carrying = { ...plan, manifests };
-  return JSON.stringify(carrying).length <= most ? carrying : plan;
+  // Step Functions counts the state's bytes as UTF-8, not its characters.
+  return Buffer.byteLength(JSON.stringify(carrying)) <= most ? carrying : plan;
 }
 
 /**

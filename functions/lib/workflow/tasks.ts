@@ -182,12 +182,14 @@ export async function fetchManifestTask(
   const fetched = fetching[0].value;
   const digest = fetched.root.digest;
   // What PushManifest pushes, with the bytes read here (carried-manifests.ts).
-  const manifests = carryManifests(
-    read,
-    manifestsInPushOrder(fetched.root).map((node) => node.digest),
-  );
   const plan = (next: 'push' | 'copy', lanes: Lane[]): JobPlan =>
-    withManifests({ next, digest, lanes }, manifests);
+    withManifests(
+      { next, digest, lanes },
+      carryManifests(
+        read,
+        manifestsInPushOrder(fetched.root).map((node) => node.digest),
+      ),
+    );
 
   // The checks only read: they go out while CheckManifest is recorded, and nothing is decided
   // or reported before that write is done, so a failure still names the substate it failed in.

@@ -88,11 +88,23 @@ describe('carried manifests', () => {
       digest: a.digest,
       lanes: [{ digest: a.digest, blobs, upload: null }],
     };
-    const weight = JSON.stringify({ ...plan, manifests: carried }).length;
+    const weight = Buffer.byteLength(JSON.stringify({ ...plan, manifests: carried }));
 
     expect(withManifests(plan, carried, weight)).toEqual({ ...plan, manifests: carried });
     expect(withManifests(plan, carried, weight - 1)).toEqual(plan);
     expect(withManifests(plan, undefined)).toEqual(plan);
+  });
+
+  it('weighs a plan by its bytes as UTF-8, as Step Functions does, not by its characters', () => {
+    const a = manifest(imageBytes('a', '漢'.repeat(300)));
+    const carried = carryManifests(cacheOf(a), [a.digest]);
+    const plan: JobPlan = { next: 'push', digest: a.digest, lanes: [] };
+    const json = JSON.stringify({ ...plan, manifests: carried });
+    const bytes = Buffer.byteLength(json);
+
+    expect(bytes).toBeGreaterThan(json.length + 600); // each 漢 is 3 bytes
+    expect(withManifests(plan, carried, json.length)).toEqual(plan);
+    expect(withManifests(plan, carried, bytes)).toEqual({ ...plan, manifests: carried });
   });
 
   it('reads nothing carried from a plan without manifests (an execution of the definition before them)', () => {

@@ -1,4 +1,4 @@
-import { digestOf, hashAlgorithm } from '#registry/digest.ts';
+import { verifyDigest } from '#registry/digest.ts';
 import { parseManifest } from '#registry/manifests.ts';
 import type { ManifestCache } from '#replication/types.ts';
 
@@ -82,14 +82,13 @@ export function carriedManifests(carried: unknown): ManifestCache {
     )
       continue;
     const bytes = Buffer.from(item.text, 'utf8');
+    const what = `carried manifest ${item.digest}`;
     try {
-      if (digestOf(bytes, hashAlgorithm(item.digest)) !== item.digest) continue;
-      cache.set(item.digest, {
-        ...parseManifest(bytes, item.mediaType, `carried manifest ${item.digest}`),
-        digest: item.digest,
-      });
+      // As the registry client checks a manifest it reads by digest (ManifestOperations.get).
+      verifyDigest(bytes, item.digest, what);
+      cache.set(item.digest, { ...parseManifest(bytes, item.mediaType, what), digest: item.digest });
     } catch {
-      // Not a digest or not a manifest we read: the source's copy is read instead.
+      // Other bytes, not a digest, or not a manifest we read: the source's copy is read instead.
     }
   }
   return cache;

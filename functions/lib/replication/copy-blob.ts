@@ -113,32 +113,54 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     offset === 0 &&
     (clock === undefined || blob.size <= PROBE_CHUNK || blob.size / ASSUMED_BYTES_PER_MS < clock.left());
   const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  // Up to the end of the blob: an open-ended range (also right for an empty blob).
+  const rangeOf = (start: number, length: number) =>
+    start + length < blob.size ? { start, length } : { start };
+
+  // A read of the source started before the copy needs it, so that its round trip overlaps
+  // another: the first one while the upload session opens, each next chunk's while the
+  // destination answers the chunk before. Taken only when the copy asks for exactly that range;
+  // otherwise (the session came back mounted or resumed elsewhere, the destination confirmed
+  // another offset, the time left shortened the chunk, the copy failed) its body is dropped.
+  // Unread, its body holds a stream's buffer and pauses its connection (undici's body timeout
+  // does not run while it is paused).
+  let ahead: { start: number; length: number; stream: Promise<BlobStream> } | undefined;
+  let finished = false;
+  const readAhead = (start: number, length: number) => {
+    if (finished || cancelled()) return;
+    const stream = source.client.blobs.get(source.repository, blob.digest, {
+      ...rangeOf(start, length),
+      signal,
+    });
+    // An error before the copy reads it is found then (readSource looks at `errored`).
+    stream.then(
+      ({ body }) => body.on('error', () => undefined),
+      () => undefined,
+    );
+    ahead = { start, length, stream };
+  };
+  const dropAhead = () => {
+    const dropped = ahead;
+    ahead = undefined;
+    dropped?.stream.then(
+      ({ body }) => body.destroy(),
+      () => undefined,
+    );
+  };
+  const takeAhead = (start: number, length: number) => {
+    const taken = ahead?.start === start && ahead.length === length ? ahead.stream : undefined;
+    if (taken) ahead = undefined;
+    else dropAhead();
+    return taken;
+  };
+
   // A blob with no mount to try: its first GET at the source — the whole blob for one PUT, else
-  // its first chunk — starts while the upload session is opened at the destination, one round
-  // trip less per blob. Left unused (the session came back mounted or resumed elsewhere, the
-  // first chunk came out another length, the copy failed), its body is dropped.
+  // its first chunk — starts while the upload session is opened at the destination.
   const onePut = fitsOnePut(0);
   const firstRead = onePut
     ? blob.size
     : Math.min(chunkSize, blob.size, clock ? clock.fits(blob.size) : blob.size);
-  let prefetched: Promise<BlobStream> | undefined =
-    !input.resume && !input.mountFrom?.length && (onePut || firstRead > 0)
-      ? source.client.blobs.get(source.repository, blob.digest, {
-          ...(firstRead < blob.size ? { start: 0, length: firstRead } : { start: 0 }),
-          signal,
-        })
-      : undefined;
-  prefetched?.catch(() => undefined);
-  const takePrefetched = () => {
-    const taken = prefetched;
-    prefetched = undefined;
-    return taken;
-  };
-  const dropPrefetched = () =>
-    takePrefetched()?.then(
-      (stream) => stream.body.destroy(),
-      () => undefined,
-    );
+  if (!input.resume && !input.mountFrom?.length && (onePut || firstRead > 0)) readAhead(0, firstRead);
 
   let upload: UploadSession | undefined = input.resume;
   try {
@@ -169,14 +191,14 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       if (!upload) {
         const started = await destination.client.blobs.startUpload(destination.repository, { signal });
         if (started.mounted) {
-          dropPrefetched();
+          dropAhead();
           return { outcome: 'mounted', bytesSent: 0 };
         }
         upload = { location: started.location, offset: started.offset };
       }
     }
   } catch (error) {
-    dropPrefetched();
+    dropAhead();
     throw error;
   }
 
@@ -205,11 +227,15 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     hashing: HashingStreamOptions,
     started?: Promise<BlobStream>,
   ): Promise<Transform> => {
-    // Up to the end of the blob: an open-ended range (also right for an empty blob).
-    const range = start + length < blob.size ? { start, length } : { start };
     const stream = await (started ??
-      source.client.blobs.get(source.repository, blob.digest, { ...range, signal }));
+      source.client.blobs.get(source.repository, blob.digest, { ...rangeOf(start, length), signal }));
     sourceBody = stream.body;
+    // A read started ahead whose connection failed while it waited: this attempt fails with it.
+    const failed = stream.body.errored;
+    if (failed) {
+      if (failed.name === 'StalledReadError') attempt.stall = failed as StalledReadError;
+      throw failed;
+    }
     let position = start;
     stream.body.on('data', (chunk: Buffer) => {
       position += chunk.length;
@@ -230,14 +256,19 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
   try {
     for (;;) {
       sourceBody?.destroy();
-      if (cancelled()) dropPrefetched();
+      if (cancelled()) dropAhead();
       throwIfCancelled();
       // The destination holds less than our hash state covers (it lost bytes): rehash from 0.
       if (checkpoint && checkpoint.at > upload.offset) checkpoint = { hash: createHash(algorithm), at: 0 };
       try {
         if (monolithic && upload.offset === 0 && resumes === 0) {
           const hash = (checkpoint as HashCheckpoint).hash.copy();
-          const body = await readSource(0, blob.size, { hash, expectDigest: blob.digest }, takePrefetched());
+          const body = await readSource(
+            0,
+            blob.size,
+            { hash, expectDigest: blob.digest },
+            takeAhead(0, blob.size),
+          );
           const whole = { stream: body, length: blob.size };
           await destination.client.blobs.completeUpload(
             destination.repository,
@@ -279,14 +310,21 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
         // Read from the last confirmed hash state: bytes the destination has are hashed, not sent.
         const readFrom = checkpoint ? checkpoint.at : offset;
         const hash = checkpoint ? checkpoint.hash.copy() : createHash(algorithm);
-        const started = readFrom === 0 && offset === 0 && length === firstRead ? takePrefetched() : undefined;
-        dropPrefetched();
+        const started = readFrom === offset ? takeAhead(offset, length) : undefined;
+        dropAhead();
         const body = await readSource(
           readFrom,
           offset + length - readFrom,
           { hash, skip: offset - readFrom },
           started,
         );
+        // Once this chunk is read, the next one's GET goes out while the destination answers
+        // this one: the next chunk as the loop will ask for it if the destination confirms
+        // this one, unless the byte budget ends the call here.
+        const next = offset + length;
+        if (next < blob.size && (input.byteBudget === undefined || bytesSent + length < input.byteBudget)) {
+          sourceBody?.once('end', () => readAhead(next, Math.min(chunkSize, blob.size - next)));
+        }
         const began = Date.now();
         upload = await destination.client.blobs.uploadChunk(
           destination.repository,
@@ -300,7 +338,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
         if (checkpoint && upload.offset === offset + length) checkpoint = { hash, at: upload.offset };
       } catch (error) {
         sourceBody?.destroy();
-        dropPrefetched();
+        dropAhead();
         if (cancelled()) throw cancellation(signal, error);
         const { stall } = attempt;
         attempt.stall = undefined;
@@ -340,7 +378,8 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       }
     }
   } finally {
-    dropPrefetched();
+    finished = true;
+    dropAhead();
   }
 }
 

@@ -21,9 +21,10 @@ export const DEFAULT_BLOBS_PER_IMAGE = 4;
 
 /**
  * A one-shot copy has no deadline, so a big blob goes in PATCHes of up to 1 GiB rather than the
- * workflow's 64 MiB: each chunk costs a ranged GET at the source and a PATCH round trip, with the
- * stream stopped in between. A 300 MiB layer (`npm run bench`, alternated in one spell) took
- * 0.79–0.93 × `skopeo copy`'s time in one PATCH against 0.99–1.04 × in five. Resuming is no
+ * workflow's 64 MiB: each chunk costs a PATCH round trip with the stream stopped in between (its
+ * ranged GET at the source now goes out during that round trip). A 300 MiB layer (`npm run bench`,
+ * alternated in one spell, before that read-ahead) took 0.79–0.93 × `skopeo copy`'s time in one
+ * PATCH against 0.99–1.04 × in five. Resuming is no
  * worse: distribution drops an upload whose PATCH was cut mid-body whatever its size
  * (docs/architecture.md, "How a blob is copied"); a registry that keeps it resumes at its offset.
  */

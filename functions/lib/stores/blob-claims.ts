@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { BLOB_INDEX_TTL_DAYS, DEFAULT_BLOB_CLAIM_TTL_SECONDS } from '#config/defaults.ts';
-import { blobKey } from './blob-keys.ts';
+import { DEFAULT_BLOB_CLAIM_TTL_SECONDS } from '#config/defaults.ts';
+import { blobKey, HELD_FOR_SECONDS } from './blob-keys.ts';
 import { isConditionFailed } from './errors.ts';
 import { TableStore } from './table-store.ts';
 
@@ -11,9 +11,6 @@ import { TableStore } from './table-store.ts';
  * then copy the blob too, bytes twice.
  */
 const CLAIM_ITEM_KEPT_SECONDS = 86_400;
-
-/** How long the repository a copy names stays known, as BlobIndexStore keeps its entries. */
-const HELD_FOR_SECONDS = BLOB_INDEX_TTL_DAYS * 86_400;
 
 /**
  * No repository is known to hold the blob: none named, or their entry expired. Items keep

@@ -1,6 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { BLOB_INDEX_TTL_DAYS } from '#config/defaults.ts';
-import { blobKey } from './blob-keys.ts';
+import { blobKey, HELD_FOR_SECONDS } from './blob-keys.ts';
 import { isConditionFailed } from './errors.ts';
 import { TableStore } from './table-store.ts';
 
@@ -44,7 +43,6 @@ const KNOWN_ITEMS_KEPT = 10_000;
 
 export class BlobIndexStore extends TableStore {
   readonly #maxPerBlob: number;
-  readonly #ttlSeconds: number;
   /** Items `holders` read lately (undefined: there was none), by key: see RECENT_READ_MS. */
   readonly #recent = new Map<string, { item: HoldersItem | undefined; at: number }>();
   /** With `soleWriter`: each item as this store last read or wrote it (undefined: none), by key. */
@@ -53,11 +51,10 @@ export class BlobIndexStore extends TableStore {
   constructor(
     client: DynamoDBDocumentClient,
     tableName: string,
-    options: { now?: () => number; maxPerBlob?: number; ttlDays?: number; soleWriter?: boolean } = {},
+    options: { now?: () => number; maxPerBlob?: number; soleWriter?: boolean } = {},
   ) {
     super(client, tableName, options);
     this.#maxPerBlob = options.maxPerBlob ?? 3;
-    this.#ttlSeconds = (options.ttlDays ?? BLOB_INDEX_TTL_DAYS) * 86_400;
     this.#known = options.soleWriter ? new Map() : undefined;
   }
 
@@ -115,7 +112,7 @@ export class BlobIndexStore extends TableStore {
   async remember(registry: string, digest: string, repository: string): Promise<void> {
     await this.#change(registry, digest, (current, item) => {
       // Already the newest, and confirmed recently: spare the write.
-      if (current[0] === repository && item && item.expiresAt - this.#seconds() > this.#ttlSeconds / 2)
+      if (current[0] === repository && item && item.expiresAt - this.#seconds() > HELD_FOR_SECONDS / 2)
         return undefined;
       return [repository, ...current.filter((r) => r !== repository)].slice(0, this.#maxPerBlob);
     });
@@ -155,7 +152,7 @@ export class BlobIndexStore extends TableStore {
         const written: HoldersItem = {
           repositories: next,
           version,
-          expiresAt: held ? this.#seconds() + this.#ttlSeconds : (item?.expiresAt ?? 0),
+          expiresAt: held ? this.#seconds() + HELD_FOR_SECONDS : (item?.expiresAt ?? 0),
         };
         await this.client.send(
           new UpdateCommand({

@@ -1,5 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLOB_INDEX_TTL_DAYS } from '../../../functions/lib/config/defaults.ts';
 import { BlobClaimStore } from '../../../functions/lib/stores/blob-claims.ts';
 import { BlobIndexStore } from '../../../functions/lib/stores/blob-index.ts';
 import { blobKey } from '../../../functions/lib/stores/blob-keys.ts';
@@ -16,7 +17,7 @@ const digest = () => `sha256:${(++n).toString(16).padStart(64, '0')}`;
 
 beforeAll(async () => {
   local = await startLocalTable();
-  index = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+  index = new BlobIndexStore(local.client, local.tableName, { now: () => now });
   claims = new BlobClaimStore(local.client, local.tableName, { now: () => now, ttlSeconds: 60 });
 });
 afterAll(() => local.close());
@@ -28,7 +29,7 @@ describe.each([
   { mode: 'as the sole writer', soleWriter: true },
 ])('BlobIndexStore, $mode', ({ soleWriter }) => {
   beforeAll(() => {
-    index = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30, soleWriter });
+    index = new BlobIndexStore(local.client, local.tableName, { now: () => now, soleWriter });
   });
 
   it('answers the repositories holding a blob, newest first, at most three, per registry', async () => {
@@ -65,7 +66,6 @@ describe.each([
     const counted = countingClient(local.client);
     const store = new BlobIndexStore(counted.client, local.tableName, {
       now: () => now,
-      ttlDays: 30,
       soleWriter,
     });
 
@@ -73,13 +73,13 @@ describe.each([
     await store.remember('dc-b:5000', blob, 'team/b'); // and remembers where it copied to
 
     expect(counted.sent('GetCommand')).toBe(1);
-    const table = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+    const table = new BlobIndexStore(local.client, local.tableName, { now: () => now });
     expect(await table.holders('dc-b:5000', blob)).toEqual(['team/b', 'team/a']);
   });
 
   it('writes the entry right when what it read was changed meanwhile (the write’s condition fails, it reads again)', async () => {
     const blob = digest();
-    const other = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+    const other = new BlobIndexStore(local.client, local.tableName, { now: () => now });
     expect(await index.holders('dc-b:5000', blob)).toEqual([]);
 
     await other.remember('dc-b:5000', blob, 'team/x'); // another job, after our read
@@ -92,7 +92,7 @@ describe.each([
     const blob = digest();
     await index.remember('dc-b:5000', blob, 'team/a');
 
-    now += 31 * 86_400_000;
+    now += (BLOB_INDEX_TTL_DAYS + 1) * 86_400_000;
     expect(await index.holders('dc-b:5000', blob)).toEqual([]);
     expect(await sweepExpired(local.client, local.tableName, new Date(now))).toBeGreaterThan(0);
   });
@@ -103,7 +103,7 @@ describe('BlobIndexStore as the sole writer', () => {
     const { client, sent } = countingClient(local.client);
     return {
       reads: () => sent('GetCommand'),
-      store: new BlobIndexStore(client, local.tableName, { now: () => now, ttlDays: 30, soleWriter: true }),
+      store: new BlobIndexStore(client, local.tableName, { now: () => now, soleWriter: true }),
     };
   };
 
@@ -125,7 +125,7 @@ describe('BlobIndexStore as the sole writer', () => {
     const blob = digest();
     const { store } = countingGets();
     await store.remember('dc-b:5000', blob, 'team/a');
-    now += 31 * 86_400_000;
+    now += (BLOB_INDEX_TTL_DAYS + 1) * 86_400_000;
     await sweepExpired(local.client, local.tableName, new Date(now));
 
     await store.remember('dc-b:5000', blob, 'team/b');
@@ -142,7 +142,7 @@ describe('BlobClaimStore', () => {
   // part of the same item.
   let table: BlobIndexStore;
   beforeAll(() => {
-    table = new BlobIndexStore(local.client, local.tableName, { now: () => now, ttlDays: 30 });
+    table = new BlobIndexStore(local.client, local.tableName, { now: () => now });
   });
 
   it('gives a blob to one holder of many racing, and the holder renews its own', async () => {
@@ -171,7 +171,7 @@ describe('BlobClaimStore', () => {
     await table.remember('dc-b:5000', blob, 'team/a');
 
     expect(await claims.claim('dc-b:5000', blob, 'job-1#1')).toBe(false);
-    now += 31 * 86_400_000;
+    now += (BLOB_INDEX_TTL_DAYS + 1) * 86_400_000;
     expect(await claims.claim('dc-b:5000', blob, 'job-1#1')).toBe(true);
     expect(await table.holders('dc-b:5000', blob)).toEqual([]);
   });

@@ -181,19 +181,7 @@ export function crossdockSyncConfig(
   project: string,
   limits?: Record<string, number>,
 ): string {
-  const file = join(scratch, `${name}-crossdock.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      registries: [
-        { name: 'src', url: source },
-        { name: 'dst', url: destination },
-      ],
-      policies: [{ name: project, source: { registry: 'src', project }, destination: { registry: 'dst' } }],
-      ...(limits ? { limits } : {}),
-    }),
-  );
-  return file;
+  return crossdockFanOutConfig(scratch, name, source, [destination], project, limits);
 }
 
 /**
@@ -206,6 +194,7 @@ export function crossdockFanOutConfig(
   source: string,
   destinations: string[],
   project: string,
+  limits?: Record<string, number>,
 ): string {
   const file = join(scratch, `${name}-crossdock.yaml`);
   writeFileSync(
@@ -217,6 +206,7 @@ export function crossdockFanOutConfig(
         source: { registry: 'src', project },
         destination: { registry: `dst${i}` },
       })),
+      ...(limits ? { limits } : {}),
     }),
   );
   return file;

@@ -94,6 +94,67 @@ describe('copyBlob', () => {
     }
   });
 
+  it('leaves no read of the source open when a copy is cut mid-chunk, cancelled or out of time', async () => {
+    // A read left open (one started ahead for the next chunk, say) keeps its connection busy:
+    // closing the client would then wait for it forever.
+    const closes = async (client: RegistryClient) =>
+      Promise.race([
+        client.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still open'), 5_000).unref()),
+      ]);
+    const proxy = await startCuttingProxy(registries.destination, { cutAfterBytes: 20 * MiB, times: 1 });
+    const viaProxy = new RegistryClient({ url: proxy.url });
+    const cutSource = new RegistryClient({ url: registries.source.url });
+    const cancelledSource = new RegistryClient({ url: registries.source.url });
+    const timedSource = new RegistryClient({ url: registries.source.url });
+    try {
+      const cut = await copyBlob({
+        source: { client: cutSource, repository: 'team-a/big' },
+        destination: { client: viaProxy, repository: 'cut-open/big' },
+        blob: layer,
+        chunkSize: 8 * MiB,
+      });
+      expect(proxy.cuts()).toBe(1);
+      expect(cut.outcome).toBe('copied');
+      expect(await closes(cutSource)).toBe('closed');
+
+      const cancel = new AbortController();
+      let read = 0;
+      const cancelled = copyBlob({
+        source: { client: cancelledSource, repository: 'team-a/big' },
+        destination: { client: registries.destinationClient, repository: 'cancelled-open/big' },
+        blob: layer,
+        chunkSize: 8 * MiB,
+        signal: cancel.signal,
+        onProgress: (bytes) => {
+          read += bytes;
+          if (read > 12 * MiB) cancel.abort();
+        },
+      });
+      await expect(cancelled).rejects.toThrow();
+      expect(await closes(cancelledSource)).toBe('closed');
+
+      // The time runs out once the first chunk is read: the call stops there, with the next
+      // chunk's read already started.
+      let left = 600_000;
+      const stopped = await copyBlob({
+        source: { client: timedSource, repository: 'team-a/big' },
+        destination: { client: registries.destinationClient, repository: 'timed-open/big' },
+        blob: layer,
+        chunkSize: 8 * MiB,
+        timeLeft: () => left,
+        onProgress: () => {
+          left = 0;
+        },
+      });
+      expect(stopped).toMatchObject({ outcome: 'partial', bytesSent: 8 * MiB });
+      expect(await closes(timedSource)).toBe('closed');
+    } finally {
+      await viaProxy.close();
+      await proxy.stop();
+    }
+  });
+
   it('mounts a blob from another repository of the destination registry instead of copying it', async () => {
     await copyBlob({
       source: from(),

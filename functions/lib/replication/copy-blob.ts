@@ -11,6 +11,7 @@ import {
 import type { Descriptor } from '#registry/manifests.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, sleep } from '#registry/retry.ts';
 import { CopyCancelledError, SourceStalledError } from './errors.ts';
+import { ReadAhead } from './read-ahead.ts';
 import type { BlobOutcome, RepositoryRef } from './types.ts';
 
 /** Blobs up to this size go in one PUT; larger ones in PATCH chunks that can resume. */
@@ -117,42 +118,14 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
   const rangeOf = (start: number, length: number) =>
     start + length < blob.size ? { start, length } : { start };
 
-  // A read of the source started before the copy needs it, so that its round trip overlaps
-  // another: the first one while the upload session opens, each next chunk's while the
-  // destination answers the chunk before. Taken only when the copy asks for exactly that range;
-  // otherwise (the session came back mounted or resumed elsewhere, the destination confirmed
-  // another offset, the time left shortened the chunk, the copy failed) its body is dropped.
-  // Unread, its body holds a stream's buffer and pauses its connection (undici's body timeout
-  // does not run while it is paused).
-  let ahead: { start: number; length: number; stream: Promise<BlobStream> } | undefined;
-  let finished = false;
+  const readRange = (start: number, length: number) =>
+    source.client.blobs.get(source.repository, blob.digest, { ...rangeOf(start, length), signal });
+  const ahead = new ReadAhead(readRange);
   const readAhead = (start: number, length: number) => {
-    if (finished || cancelled()) return;
-    const stream = source.client.blobs.get(source.repository, blob.digest, {
-      ...rangeOf(start, length),
-      signal,
-    });
-    // An error before the copy reads it is found then (readSource looks at `errored`).
-    stream.then(
-      ({ body }) => body.on('error', () => undefined),
-      () => undefined,
-    );
-    ahead = { start, length, stream };
+    if (!cancelled()) ahead.start(start, length);
   };
-  const dropAhead = () => {
-    const dropped = ahead;
-    ahead = undefined;
-    dropped?.stream.then(
-      ({ body }) => body.destroy(),
-      () => undefined,
-    );
-  };
-  const takeAhead = (start: number, length: number) => {
-    const taken = ahead?.start === start && ahead.length === length ? ahead.stream : undefined;
-    if (taken) ahead = undefined;
-    else dropAhead();
-    return taken;
-  };
+  // An unsupported digest fails here, before a read is started that nothing would take.
+  const algorithm = hashAlgorithm(blob.digest);
 
   // A blob with no mount to try: its first GET at the source — the whole blob for one PUT, else
   // its first chunk — starts while the upload session is opened at the destination.
@@ -191,18 +164,17 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       if (!upload) {
         const started = await destination.client.blobs.startUpload(destination.repository, { signal });
         if (started.mounted) {
-          dropAhead();
+          ahead.close();
           return { outcome: 'mounted', bytesSent: 0 };
         }
         upload = { location: started.location, offset: started.offset };
       }
     }
   } catch (error) {
-    dropAhead();
+    ahead.close();
     throw error;
   }
 
-  const algorithm = hashAlgorithm(blob.digest);
   // Resuming another invocation's upload: its hash state is gone, so the destination's own
   // digest check at completion is the verification. Otherwise we hash every byte ourselves.
   let checkpoint: HashCheckpoint | undefined =
@@ -227,15 +199,15 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
     hashing: HashingStreamOptions,
     started?: Promise<BlobStream>,
   ): Promise<Transform> => {
-    const stream = await (started ??
-      source.client.blobs.get(source.repository, blob.digest, { ...rangeOf(start, length), signal }));
-    sourceBody = stream.body;
-    // A read started ahead whose connection failed while it waited: this attempt fails with it.
-    const failed = stream.body.errored;
-    if (failed) {
-      if (failed.name === 'StalledReadError') attempt.stall = failed as StalledReadError;
-      throw failed;
+    // A read started ahead that failed while it waited (its GET refused, its connection reset)
+    // is read again rather than failing the attempt.
+    let stream = started && (await started.catch(() => undefined));
+    if (stream?.body.errored) {
+      stream.body.destroy();
+      stream = undefined;
     }
+    stream ||= await readRange(start, length);
+    sourceBody = stream.body;
     let position = start;
     stream.body.on('data', (chunk: Buffer) => {
       position += chunk.length;
@@ -256,7 +228,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
   try {
     for (;;) {
       sourceBody?.destroy();
-      if (cancelled()) dropAhead();
+      if (cancelled()) ahead.drop();
       throwIfCancelled();
       // The destination holds less than our hash state covers (it lost bytes): rehash from 0.
       if (checkpoint && checkpoint.at > upload.offset) checkpoint = { hash: createHash(algorithm), at: 0 };
@@ -267,7 +239,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
             0,
             blob.size,
             { hash, expectDigest: blob.digest },
-            takeAhead(0, blob.size),
+            ahead.take(0, blob.size),
           );
           const whole = { stream: body, length: blob.size };
           await destination.client.blobs.completeUpload(
@@ -310,8 +282,8 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
         // Read from the last confirmed hash state: bytes the destination has are hashed, not sent.
         const readFrom = checkpoint ? checkpoint.at : offset;
         const hash = checkpoint ? checkpoint.hash.copy() : createHash(algorithm);
-        const started = readFrom === offset ? takeAhead(offset, length) : undefined;
-        dropAhead();
+        const started = readFrom === offset ? ahead.take(offset, length) : undefined;
+        ahead.drop();
         const body = await readSource(
           readFrom,
           offset + length - readFrom,
@@ -338,7 +310,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
         if (checkpoint && upload.offset === offset + length) checkpoint = { hash, at: upload.offset };
       } catch (error) {
         sourceBody?.destroy();
-        dropAhead();
+        ahead.drop();
         if (cancelled()) throw cancellation(signal, error);
         const { stall } = attempt;
         attempt.stall = undefined;
@@ -378,8 +350,7 @@ export async function copyBlob(input: CopyBlobInput): Promise<CopyBlobResult> {
       }
     }
   } finally {
-    finished = true;
-    dropAhead();
+    ahead.close();
   }
 }
 

@@ -1,6 +1,14 @@
 import type { BlobStream } from '#registry/blobs.ts';
 
 /**
+ * How long a read started ahead may wait and still be taken. It normally waits for a PATCH's
+ * answer (well under a second); a source that drops idle connections could end one that waited
+ * much longer mid-body, which would cut the chunk it feeds and, at distribution, cost the upload
+ * session. Past this, the copy reads again.
+ */
+export const READ_AHEAD_KEPT_MS = 10_000;
+
+/**
  * A read of the source a copy starts before it needs the bytes, so that the read's round trip
  * overlaps another one (docs/architecture.md, "How a blob is copied"): the first chunk's while
  * the upload session opens, each next chunk's while the destination answers the chunk before.
@@ -12,11 +20,13 @@ import type { BlobStream } from '#registry/blobs.ts';
  */
 export class ReadAhead {
   readonly #read: (start: number, length: number) => Promise<BlobStream>;
-  #ahead: { start: number; length: number; stream: Promise<BlobStream> } | undefined;
+  readonly #now: () => number;
+  #ahead: { start: number; length: number; at: number; stream: Promise<BlobStream> } | undefined;
   #closed = false;
 
-  constructor(read: (start: number, length: number) => Promise<BlobStream>) {
+  constructor(read: (start: number, length: number) => Promise<BlobStream>, now: () => number = Date.now) {
     this.#read = read;
+    this.#now = now;
   }
 
   /** Starts reading `length` bytes from `start`, in place of any read started before. */
@@ -30,13 +40,16 @@ export class ReadAhead {
       ({ body }) => body.on('error', () => undefined),
       () => undefined,
     );
-    this.#ahead = { start, length, stream };
+    this.#ahead = { start, length, at: this.#now(), stream };
   }
 
-  /** The read started for exactly this range, if there is one; any other is dropped. */
+  /**
+   * The read started for exactly this range, if there is one and it has not waited longer than
+   * READ_AHEAD_KEPT_MS; any other is dropped.
+   */
   take(start: number, length: number): Promise<BlobStream> | undefined {
     const ahead = this.#ahead;
-    if (ahead?.start !== start || ahead.length !== length) {
+    if (ahead?.start !== start || ahead.length !== length || this.#now() - ahead.at > READ_AHEAD_KEPT_MS) {
       this.drop();
       return undefined;
     }

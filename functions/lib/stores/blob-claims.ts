@@ -43,6 +43,7 @@ export class BlobClaimStore extends TableStore {
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_BLOB_CLAIM_TTL_SECONDS;
   }
 
+  /** Not rounded down (unlike epochSeconds): a claim is over once the clock has passed its end, to the millisecond. */
   #seconds(): number {
     return this.now() / 1000;
   }

@@ -67,10 +67,6 @@ export class BlobIndexStore extends TableStore {
     if (known.size > KNOWN_ITEMS_KEPT) known.delete(known.keys().next().value as string);
   }
 
-  #seconds(): number {
-    return Math.floor(this.now() / 1000);
-  }
-
   async #read(registry: string, digest: string): Promise<HoldersItem | undefined> {
     const key = blobKey(registry, digest);
     if (this.#known?.has(key.pk)) {
@@ -95,7 +91,7 @@ export class BlobIndexStore extends TableStore {
       if (this.#recent.size > RECENT_READS_KEPT)
         this.#recent.delete(this.#recent.keys().next().value as string);
     }
-    if (!item?.repositories || item.expiresAt < this.#seconds()) return [];
+    if (!item?.repositories || item.expiresAt < this.epochSeconds()) return [];
     return [...item.repositories];
   }
 
@@ -112,7 +108,7 @@ export class BlobIndexStore extends TableStore {
   async remember(registry: string, digest: string, repository: string): Promise<void> {
     await this.#change(registry, digest, (current, item) => {
       // Already the newest, and confirmed recently: spare the write.
-      if (current[0] === repository && item && item.expiresAt - this.#seconds() > HELD_FOR_SECONDS / 2)
+      if (current[0] === repository && item && item.expiresAt - this.epochSeconds() > HELD_FOR_SECONDS / 2)
         return undefined;
       return [repository, ...current.filter((r) => r !== repository)].slice(0, this.#maxPerBlob);
     });
@@ -137,7 +133,7 @@ export class BlobIndexStore extends TableStore {
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const item =
         attempt === 0 ? await this.#readForChange(registry, digest) : await this.#read(registry, digest);
-      const live = item?.repositories && item.expiresAt >= this.#seconds() ? item.repositories : [];
+      const live = item?.repositories && item.expiresAt >= this.epochSeconds() ? item.repositories : [];
       const next = change(live, item);
       if (next === undefined) return;
       const version = (item?.version ?? 0) + 1;
@@ -152,7 +148,7 @@ export class BlobIndexStore extends TableStore {
         const written: HoldersItem = {
           repositories: next,
           version,
-          expiresAt: held ? this.#seconds() + HELD_FOR_SECONDS : (item?.expiresAt ?? 0),
+          expiresAt: held ? this.epochSeconds() + HELD_FOR_SECONDS : (item?.expiresAt ?? 0),
         };
         await this.client.send(
           new UpdateCommand({

@@ -44,10 +44,6 @@ interface LeaseRecord {
 const leaseKey = (jobId: string) => ({ pk: `job#${jobId}`, sk: 'lease' });
 
 export class LeaseStore extends TableStore implements RunningSlots {
-  #seconds(): number {
-    return Math.floor(this.now() / 1000);
-  }
-
   /** The scope's slots that are free for the job now (one query), in a random order so racers spread out. */
   async #freeSlots(scope: string, limit: number, jobId: string, now: number): Promise<Slot[]> {
     const { Items = [] } = await this.client.send(
@@ -146,7 +142,7 @@ export class LeaseStore extends TableStore implements RunningSlots {
     const { jobId, ttlSeconds } = request;
     // A redelivered message for a job that holds its slots: keep them rather than take two more.
     if (options.renew !== false && (await this.renew(jobId))) return true;
-    const now = this.#seconds();
+    const now = this.epochSeconds();
     const expiresAt = now + ttlSeconds;
     const [freeGlobal, freeForDestination] = await Promise.all([
       this.#freeSlots(GLOBAL_SCOPE, request.globalLimit, jobId, now),
@@ -197,7 +193,7 @@ export class LeaseStore extends TableStore implements RunningSlots {
   /** True while the job holds an unexpired lease (one read). */
   async holds(jobId: string): Promise<boolean> {
     const record = await this.#record(jobId);
-    return record !== undefined && record.expiresAt >= this.#seconds();
+    return record !== undefined && record.expiresAt >= this.epochSeconds();
   }
 
   /** Frees the job's slots; false (and nothing done) when it holds none. */
@@ -218,7 +214,7 @@ export class LeaseStore extends TableStore implements RunningSlots {
   async renew(jobId: string): Promise<boolean> {
     const record = await this.#record(jobId);
     if (!record) return false;
-    const now = this.#seconds();
+    const now = this.epochSeconds();
     const expiresAt = now + record.ttlSeconds;
     try {
       const renewals = [...record.slots, leaseKey(jobId)].map((slot) =>
@@ -285,7 +281,7 @@ export class LeaseStore extends TableStore implements RunningSlots {
         FilterExpression: 'expiresAt >= :now',
         ExpressionAttributeValues: {
           ':scope': destination === undefined ? GLOBAL_SCOPE : destinationScope(destination),
-          ':now': this.#seconds(),
+          ':now': this.epochSeconds(),
         },
         Select: 'COUNT',
       }),

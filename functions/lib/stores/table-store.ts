@@ -15,6 +15,11 @@ export abstract class TableStore {
     this.now = options.now ?? Date.now;
   }
 
+  /** The clock in whole seconds since the epoch, as DynamoDB's TTL attributes keep times. */
+  protected epochSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
   /** The clock as ISO 8601, as records keep times. */
   protected iso(): string {
     return new Date(this.now()).toISOString();

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { keepHeapSmall } from '../functions/lib/runtime/heap-limits.ts';
+import packageJson from '../package.json' with { type: 'json' };
 import {
   apiCommand,
   applyCommand,
@@ -21,6 +22,7 @@ import { describeError } from './run-summary.ts';
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void) {
   const program = new Command('crossdock')
     .description('Replicate container images between registries.')
+    .version(packageJson.version, '-V, --version', "print crossdock's version")
     .showHelpAfterError()
     // Options after a subcommand belong to it (`jobs show ID --output json`), not to its parent.
     .enablePositionalOptions()

@@ -118,9 +118,21 @@ export class SlotLending {
     } else if (!onlyWaits && lender.lent) {
       lender.lent = false;
       this.#turn(lender, job, 'take a slot back', async () => {
-        await this.#ports.take(job);
+        // The job can end while this turn waits for the one before it, or while it takes the
+        // slot: its end found no slot to free, so one taken now would be held by a finished job
+        // until the reconciler frees it, and the jobs in line would wait that long.
+        if (!this.#tracks(job.id, lender)) return;
+        const taken = await this.#ports.take(job);
+        if (taken && !this.#tracks(job.id, lender) && (await this.#ports.release(job.id))) {
+          await this.#ports.admitParked();
+        }
       });
     }
+  }
+
+  /** The lender is still the job's: it has not ended (`forget`) since. */
+  #tracks(jobId: string, lender: Lender): boolean {
+    return this.#jobs.get(jobId) === lender;
   }
 
   #turn(lender: Lender, job: LendingJob, what: string, work: () => Promise<void>): void {

@@ -110,6 +110,63 @@ describe('SlotLending', () => {
     expect(lending.lends('a')).toBe(false);
   });
 
+  it('takes no slot back for a job that ended while its lending still ran', async () => {
+    const { slots, take, settle, job } = lendingWith(1);
+    let lineLookedAt: () => void = () => undefined;
+    const lending = new SlotLending({
+      release: (jobId) => slots.release(jobId),
+      take: (lender) => take(lender.id),
+      // The line is slow to look at (a burst's admissions): the take-back waits behind it.
+      admitParked: () => new Promise<void>((resolve) => (lineLookedAt = resolve)),
+    });
+    await take('a');
+    const blob = lending.blob(job('a'));
+    const resumed = blob.waits();
+    await settle();
+
+    resumed(); // the wait ends: a take-back is decided, behind the lending
+    blob.ends(); // the job mounts, pushes its manifest and ends: its end finds no slot to free
+    lending.forget('a');
+    lineLookedAt();
+    await settle();
+
+    expect(await slots.holds('a')).toBe(false);
+    expect(await slots.countActive('b')).toBe(0);
+  });
+
+  it('gives back a slot it took for a job that ended meanwhile, and looks at the line again', async () => {
+    const { slots, take, settle, job } = lendingWith(1);
+    let lineLookedAt = 0;
+    let slotTaken: () => void = () => undefined;
+    const lending = new SlotLending({
+      release: (jobId) => slots.release(jobId),
+      // Taking the slot is slow (the records' round trips): the job ends in the middle of it.
+      take: (lender) =>
+        new Promise<boolean>((resolve) => {
+          slotTaken = () => resolve(take(lender.id));
+        }),
+      admitParked: async () => {
+        lineLookedAt++;
+      },
+    });
+    await take('a');
+    const blob = lending.blob(job('a'));
+    const resumed = blob.waits();
+    await settle();
+    expect(lineLookedAt).toBe(1);
+
+    resumed();
+    await settle();
+    blob.ends();
+    lending.forget('a');
+    slotTaken();
+    await settle();
+
+    expect(await slots.holds('a')).toBe(false);
+    expect(await slots.countActive('b')).toBe(0);
+    expect(lineLookedAt).toBe(2); // the slot freed again went to the line
+  });
+
   it('reports a slot it could not give back, and the job goes on', async () => {
     const warnings: string[] = [];
     const lending = new SlotLending({

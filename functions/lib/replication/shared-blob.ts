@@ -159,14 +159,22 @@ async function takeTurn(
         // Claims kept with the index are refused while it names a holder: nothing to look at.
         if (shared.claims.releaseHolding) return { claimed: true, from: [] };
         // The holder before us may have finished between our read and our claim: look once more.
-        const after = await shared.index.holders(registry, blob.digest);
-        if (await landedHere(after)) {
-          await shared.claims.release(registry, blob.digest, holder);
-          return { outcome: 'present' };
+        // That look is outside the copy's own `finally`: a claim it fails with (stopped, the
+        // registry unreachable) goes back here, or the CLI's claims, which do not expire, would
+        // keep the other tags waiting for this blob for good.
+        try {
+          const after = await shared.index.holders(registry, blob.digest);
+          if (await landedHere(after)) {
+            await shared.claims.release(registry, blob.digest, holder);
+            return { outcome: 'present' };
+          }
+          const from = others(after);
+          if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
+          return { claimed: from.length === 0, from };
+        } catch (error) {
+          await shared.claims.release(registry, blob.digest, holder).catch(() => undefined);
+          throw error;
         }
-        const from = others(after);
-        if (from.length > 0) await shared.claims.release(registry, blob.digest, holder);
-        return { claimed: from.length === 0, from };
       }
       if (Date.now() >= deadline) {
         handedBack = true; // still waiting, until the state's Retry calls again

@@ -82,17 +82,28 @@ async function admitRound(
   const candidates = lines.flat();
   candidates.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   let lostRaces = false;
-  const admitted = await Promise.all(
-    candidates.slice(0, free).map(async (parked) => {
+  const admit = async (parked: Parked): Promise<Parked | undefined> => {
+    let unparked = false;
+    try {
       if (!(await ports.unpark(parked))) {
         lostRaces = true; // another caller took it
         return undefined;
       }
+      unparked = true;
       if (await ports.reserve(parked)) return parked;
-      await ports.repark(parked); // its slot went to another job: back to its place
-      return undefined;
-    }),
-  );
+    } catch (error) {
+      // Out of line with no message to come, it would wait for the reconciler's safety net:
+      // back to its place, for the next admission.
+      if (unparked) await ports.repark(parked).catch(() => undefined);
+      throw error;
+    }
+    await ports.repark(parked); // its slot went to another job: back to its place
+    return undefined;
+  };
+  // One job's failure (a throttled write) does not hold back the others' wake-ups: they are out
+  // of line with their slots taken, and only this round sends them.
+  const settled = await Promise.allSettled(candidates.slice(0, free).map(admit));
+  const admitted = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
   const woken = admitted
     .filter((parked) => parked !== undefined)
     .map((parked) => ({
@@ -103,5 +114,7 @@ async function admitRound(
       ...(parked.policy === undefined ? {} : { policy: parked.policy }),
     }));
   if (woken.length > 0) await ports.send(woken);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
   return { sent: woken.length, lostRaces };
 }

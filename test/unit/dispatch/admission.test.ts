@@ -115,4 +115,20 @@ describe('admitParked', () => {
 
     expect(w.sent).toEqual(['j2']);
   });
+
+  it('sends the others when one job cannot take its slot (a throttled write), and puts that one back in line', async () => {
+    const w = world({ runningJobs: 3, perDestination: 3 });
+    w.park('b', ['j1', '0#1'], ['j2', '0#2'], ['j3', '0#3']);
+    const reserve = w.ports.reserve;
+    w.ports.reserve = async (parked) => {
+      if (parked.jobId === 'j2') throw new Error('ProvisionedThroughputExceededException');
+      return reserve(parked);
+    };
+
+    await expect(w.admit()).rejects.toThrow('ProvisionedThroughputExceededException');
+
+    expect(w.sent).toEqual(['j1', 'j3']);
+    expect([...w.held.keys()]).toEqual(['j1', 'j3']);
+    expect(w.lines.get('b')?.map((job) => job.jobId)).toEqual(['j2']);
+  });
 });

@@ -44,7 +44,7 @@ interface LeaseRecord {
 const leaseKey = (jobId: string) => ({ pk: `job#${jobId}`, sk: 'lease' });
 
 export class LeaseStore extends TableStore implements RunningSlots {
-  /** The scope's slots that are free for the job now (one query), in a random order so racers spread out. */
+  /** The scope's slots free for the job now (one query): its own first, the others in a random order so racers spread out. */
   async #freeSlots(scope: string, limit: number, jobId: string, now: number): Promise<Slot[]> {
     const { Items = [] } = await this.client.send(
       new QueryCommand({
@@ -54,17 +54,18 @@ export class LeaseStore extends TableStore implements RunningSlots {
         ConsistentRead: true,
       }),
     );
-    const taken = new Set(
-      Items.filter((item) => (item.expiresAt as number) >= now && item.jobId !== jobId).map(
-        (item) => item.sk,
-      ),
-    );
-    const free = Array.from({ length: limit }, (_, k) => `slot#${k}`).filter((sk) => !taken.has(sk));
+    const live = Items.filter((item) => (item.expiresAt as number) >= now);
+    const holders = new Map(live.map((item) => [item.sk as string, item.jobId]));
+    const slots = Array.from({ length: limit }, (_, k) => `slot#${k}`);
+    // The job's own first: one an earlier acquire took and could not record (it failed half-way)
+    // is taken back rather than a second one beside it.
+    const own = slots.filter((sk) => holders.get(sk) === jobId);
+    const free = slots.filter((sk) => !holders.has(sk));
     for (let i = free.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [free[i], free[j]] = [free[j] as string, free[i] as string];
     }
-    return free.map((sk) => ({ pk: scope, sk }));
+    return [...own, ...free].map((sk) => ({ pk: scope, sk }));
   }
 
   /** Takes the first of `free` still free, each with a conditional put that wins only while it is. */
@@ -153,7 +154,15 @@ export class LeaseStore extends TableStore implements RunningSlots {
     // slot each (which would leave both without a job).
     const global = await this.#takeSlot(freeGlobal, jobId, now, expiresAt);
     if (!global) return false;
-    const perDestination = await this.#takeSlot(freeForDestination, jobId, now, expiresAt);
+    // A write that fails half-way (throttled, cut) gives back what this call took: a slot no
+    // lease record names would be held until its expiry, and the jobs in line would wait.
+    const giveBack = async (slots: Slot[], error: unknown): Promise<never> => {
+      await Promise.all(slots.map((slot) => this.#freeSlot(slot, jobId).catch(() => undefined)));
+      throw error;
+    };
+    const perDestination = await this.#takeSlot(freeForDestination, jobId, now, expiresAt).catch(
+      (error: unknown) => giveBack([global], error),
+    );
     if (!perDestination) {
       await this.#freeSlot(global, jobId);
       return false;
@@ -168,7 +177,7 @@ export class LeaseStore extends TableStore implements RunningSlots {
         }),
       );
     } catch (error) {
-      if (!isConditionFailed(error)) throw error;
+      if (!isConditionFailed(error)) return giveBack(record.slots, error);
       // The same job acquired at the same time (a duplicate message in another batch) and
       // recorded its slots first: keep those, give back the ones only this call took.
       const winner = await this.#record(jobId);

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ProcessSlots } from '../../../functions/lib/jobs/process-slots.ts';
-import type { RunningSlots } from '../../../functions/lib/jobs/running-slots.ts';
+import {
+  destinationScope,
+  GLOBAL_SCOPE,
+  type RunningSlots,
+} from '../../../functions/lib/jobs/running-slots.ts';
 import { LeaseStore } from '../../../functions/lib/stores/leases.ts';
 import { type LocalTable, startLocalTable } from './local-table.ts';
 
@@ -133,5 +137,72 @@ describe.each(keepers)('%s', (_, keeper) => {
     // b lost its slot to c: it holds nothing now.
     expect(await leases.renew(request('b').jobId)).toBe(false);
     expect(await leases.renew('never-leased')).toBe(false);
+  });
+});
+
+describe('LeaseStore when a write fails half-way (throttled)', () => {
+  /** The table's client, whose sends of `command` throw a throttle from the `from`-th on, `times` times. */
+  function throttling(command: string, from: number, times: number) {
+    let seen = 0;
+    let thrown = 0;
+    return new Proxy(local.client, {
+      get: (target, property) =>
+        property === 'send'
+          ? async (sent: { constructor: { name: string } }) => {
+              if (sent.constructor.name === command && ++seen >= from && thrown < times) {
+                thrown++;
+                throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+              }
+              return target.send(sent as never);
+            }
+          : Reflect.get(target, property),
+    });
+  }
+  const held = async (jobId: string) =>
+    (await new LeaseStore(local.client, local.tableName, { now: () => now }).slots(['dc-b'])).filter(
+      (slot) => slot.jobId === jobId,
+    );
+
+  it('gives back the global slot when the destination slot cannot be written', async () => {
+    const failing = new LeaseStore(throttling('PutCommand', 2, 1), local.tableName, { now: () => now });
+
+    await expect(failing.acquire(request('a'))).rejects.toThrow('Rate exceeded');
+
+    expect(await held(request('a').jobId)).toEqual([]);
+  });
+
+  it('gives back both slots when the lease record cannot be written', async () => {
+    const failing = new LeaseStore(throttling('PutCommand', 3, 1), local.tableName, { now: () => now });
+
+    await expect(failing.acquire(request('a'))).rejects.toThrow('Rate exceeded');
+
+    expect(await held(request('a').jobId)).toEqual([]);
+  });
+
+  it('takes back a slot it could neither record nor give back, rather than a second one', async () => {
+    // The destination slot's write and the global slot's release both fail: an orphan slot.
+    const client = throttling('PutCommand', 2, 1);
+    const broken = new Proxy(client, {
+      get: (target, property) =>
+        property === 'send'
+          ? async (sent: { constructor: { name: string } }) => {
+              if (sent.constructor.name === 'DeleteCommand') throw new Error('connection reset');
+              return target.send(sent as never);
+            }
+          : Reflect.get(target, property),
+    });
+    // Many slots free: the orphan is found by looking for it, not by chance.
+    const wide = { ...request('a'), globalLimit: 20, perDestinationLimit: 20 };
+    const { jobId } = wide;
+    await expect(new LeaseStore(broken, local.tableName, { now: () => now }).acquire(wide)).rejects.toThrow(
+      'Rate exceeded',
+    );
+    expect(await held(jobId)).toHaveLength(1);
+
+    expect(await new LeaseStore(local.client, local.tableName, { now: () => now }).acquire(wide)).toBe(true);
+
+    expect((await held(jobId)).map((slot) => slot.pk).sort()).toEqual(
+      [destinationScope('dc-b'), GLOBAL_SCOPE].sort(),
+    );
   });
 });

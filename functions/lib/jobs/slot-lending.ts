@@ -2,9 +2,10 @@
  * A job whose every blob in flight waits for another job's copy of it lends its running slot
  * meanwhile (docs/architecture.md, "Admission"): the slot goes back, so the next job in line is
  * admitted instead of a slot idling while its holder waits. When a wait ends, the job takes a
- * slot again if one is free, and otherwise finishes without one: what is left of a waiter is a
- * mount and its manifest, no blob bytes. So a destination sees at most `perDestination` jobs
- * moving bytes, plus lenders finishing their mounts.
+ * slot again if one is free, and otherwise finishes without one: what is left of a waiter is
+ * mostly a mount and its manifest. So a destination sees at most `perDestination` jobs moving
+ * bytes, plus lenders finishing their mounts — and, rarely, a lender that copies the blob after
+ * all (the copy it waited for failed, and it took the claim next) without a slot.
  *
  * The local runtime's: there every task of every job runs in one process, so this count of a
  * job's blobs in flight is whole. Deployed, a job's lanes run in separate invocations, and a

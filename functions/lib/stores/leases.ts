@@ -154,15 +154,11 @@ export class LeaseStore extends TableStore implements RunningSlots {
     // slot each (which would leave both without a job).
     const global = await this.#takeSlot(freeGlobal, jobId, now, expiresAt);
     if (!global) return false;
-    // A write that fails half-way (throttled, cut) gives back what this call took: a slot no
-    // lease record names would be held until its expiry, and the jobs in line would wait.
-    const giveBack = async (slots: Slot[], error: unknown): Promise<never> => {
-      await Promise.all(slots.map((slot) => this.#freeSlot(slot, jobId).catch(() => undefined)));
-      throw error;
-    };
-    const perDestination = await this.#takeSlot(freeForDestination, jobId, now, expiresAt).catch(
-      (error: unknown) => giveBack([global], error),
-    );
+    // A write that fails from here on (throttled, cut) leaves slots no lease record names; they
+    // are not given back here — the same job may hold them through another acquire at the same
+    // time, and a write reported failed may have landed — but listed first when the job acquires
+    // again (its message comes back), so it takes them back rather than more.
+    const perDestination = await this.#takeSlot(freeForDestination, jobId, now, expiresAt);
     if (!perDestination) {
       await this.#freeSlot(global, jobId);
       return false;
@@ -177,7 +173,7 @@ export class LeaseStore extends TableStore implements RunningSlots {
         }),
       );
     } catch (error) {
-      if (!isConditionFailed(error)) return giveBack(record.slots, error);
+      if (!isConditionFailed(error)) throw error;
       // The same job acquired at the same time (a duplicate message in another batch) and
       // recorded its slots first: keep those, give back the ones only this call took.
       const winner = await this.#record(jobId);

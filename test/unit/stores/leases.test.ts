@@ -163,46 +163,31 @@ describe('LeaseStore when a write fails half-way (throttled)', () => {
       (slot) => slot.jobId === jobId,
     );
 
-  it('gives back the global slot when the destination slot cannot be written', async () => {
-    const failing = new LeaseStore(throttling('PutCommand', 2, 1), local.tableName, { now: () => now });
+  // Many slots free: a slot found again is found by looking for it, not by chance.
+  const wide = (id: string) => ({ ...request(id), globalLimit: 20, perDestinationLimit: 20 });
+  const store = (client = local.client) => new LeaseStore(client, local.tableName, { now: () => now });
 
-    await expect(failing.acquire(request('a'))).rejects.toThrow('Rate exceeded');
+  it('takes back the slot an acquire took before its next write failed, rather than a second one', async () => {
+    const { jobId } = wide('a');
+    await expect(store(throttling('PutCommand', 2, 1)).acquire(wide('a'))).rejects.toThrow('Rate exceeded');
+    expect(await held(jobId)).toHaveLength(1); // the global slot, which no lease names
 
-    expect(await held(request('a').jobId)).toEqual([]);
-  });
-
-  it('gives back both slots when the lease record cannot be written', async () => {
-    const failing = new LeaseStore(throttling('PutCommand', 3, 1), local.tableName, { now: () => now });
-
-    await expect(failing.acquire(request('a'))).rejects.toThrow('Rate exceeded');
-
-    expect(await held(request('a').jobId)).toEqual([]);
-  });
-
-  it('takes back a slot it could neither record nor give back, rather than a second one', async () => {
-    // The destination slot's write and the global slot's release both fail: an orphan slot.
-    const client = throttling('PutCommand', 2, 1);
-    const broken = new Proxy(client, {
-      get: (target, property) =>
-        property === 'send'
-          ? async (sent: { constructor: { name: string } }) => {
-              if (sent.constructor.name === 'DeleteCommand') throw new Error('connection reset');
-              return target.send(sent as never);
-            }
-          : Reflect.get(target, property),
-    });
-    // Many slots free: the orphan is found by looking for it, not by chance.
-    const wide = { ...request('a'), globalLimit: 20, perDestinationLimit: 20 };
-    const { jobId } = wide;
-    await expect(new LeaseStore(broken, local.tableName, { now: () => now }).acquire(wide)).rejects.toThrow(
-      'Rate exceeded',
-    );
-    expect(await held(jobId)).toHaveLength(1);
-
-    expect(await new LeaseStore(local.client, local.tableName, { now: () => now }).acquire(wide)).toBe(true);
+    expect(await store().acquire(wide('a'))).toBe(true);
 
     expect((await held(jobId)).map((slot) => slot.pk).sort()).toEqual(
       [destinationScope('dc-b'), GLOBAL_SCOPE].sort(),
     );
+  });
+
+  it('takes back both slots when its lease could not be recorded, and its release then frees them', async () => {
+    const { jobId } = wide('a');
+    await expect(store(throttling('PutCommand', 3, 1)).acquire(wide('a'))).rejects.toThrow('Rate exceeded');
+    expect(await held(jobId)).toHaveLength(2);
+
+    expect(await store().acquire(wide('a'))).toBe(true);
+    expect(await held(jobId)).toHaveLength(2);
+
+    expect(await store().release(jobId)).toBe(true);
+    expect(await held(jobId)).toEqual([]);
   });
 });

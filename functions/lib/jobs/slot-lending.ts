@@ -114,6 +114,9 @@ export class SlotLending {
     if (onlyWaits && !lender.lent) {
       lender.lent = true;
       this.#turn(lender, job, 'lend its slot', async () => {
+        // Ended meanwhile: what it held went back at its end, and any slot under its id now is
+        // a later attempt's.
+        if (!this.#tracks(job.id, lender)) return;
         if (await this.#ports.release(job.id)) await this.#ports.admitParked();
       });
     } else if (!onlyWaits && lender.lent) {

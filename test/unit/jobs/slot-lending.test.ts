@@ -167,6 +167,32 @@ describe('SlotLending', () => {
     expect(lineLookedAt).toBe(2); // the slot freed again went to the line
   });
 
+  it('lends nothing for a job that ended while the lending waited its turn: the slot under its id is a later attempt’s', async () => {
+    const { slots, take, settle, job } = lendingWith(1);
+    let lineLookedAt: () => void = () => undefined;
+    const lending = new SlotLending({
+      release: (jobId) => slots.release(jobId),
+      take: (lender) => take(lender.id),
+      admitParked: () => new Promise<void>((resolve) => (lineLookedAt = resolve)),
+    });
+    await take('a');
+    const first = lending.blob(job('a'));
+    const resumed = first.waits(); // lends, then looks at the line (slowly)
+    await settle();
+    resumed(); // a take-back, behind it
+    const second = lending.blob(job('a'));
+    second.waits(); // lends again, behind both
+    first.ends();
+    second.ends();
+    lending.forget('a'); // the job ended
+    expect(await take('a')).toBe(true); // its next attempt is admitted under the same id
+
+    lineLookedAt();
+    await settle();
+
+    expect(await slots.holds('a')).toBe(true);
+  });
+
   it('reports a slot it could not give back, and the job goes on', async () => {
     const warnings: string[] = [];
     const lending = new SlotLending({

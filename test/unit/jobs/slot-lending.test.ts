@@ -23,12 +23,26 @@ function lendingWith(perDestination: number) {
   });
   // Lending and taking back run after the report that decided them.
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  /**
+   * A lending on the same slots whose look at the line is slow (a burst's admissions): turns
+   * decided meanwhile wait behind it until `lineLookedAt()`.
+   */
+  const withSlowLine = () => {
+    const line: { lineLookedAt: () => void } = { lineLookedAt: () => undefined };
+    const slow = new SlotLending({
+      release: (jobId) => slots.release(jobId),
+      take: (job) => take(job.id),
+      admitParked: () => new Promise<void>((resolve) => (line.lineLookedAt = resolve)),
+    });
+    return { lending: slow, lineLookedAt: () => line.lineLookedAt() };
+  };
   return {
     slots,
     take,
     lending,
     admissions,
     settle,
+    withSlowLine,
     job: (id: string) => ({ id, destinationRegistry: 'b' }),
   };
 }
@@ -111,14 +125,8 @@ describe('SlotLending', () => {
   });
 
   it('takes no slot back for a job that ended while its lending still ran', async () => {
-    const { slots, take, settle, job } = lendingWith(1);
-    let lineLookedAt: () => void = () => undefined;
-    const lending = new SlotLending({
-      release: (jobId) => slots.release(jobId),
-      take: (lender) => take(lender.id),
-      // The line is slow to look at (a burst's admissions): the take-back waits behind it.
-      admitParked: () => new Promise<void>((resolve) => (lineLookedAt = resolve)),
-    });
+    const { slots, take, settle, job, withSlowLine } = lendingWith(1);
+    const { lending, lineLookedAt } = withSlowLine();
     await take('a');
     const blob = lending.blob(job('a'));
     const resumed = blob.waits();
@@ -168,13 +176,8 @@ describe('SlotLending', () => {
   });
 
   it('lends nothing for a job that ended while the lending waited its turn: the slot under its id is a later attempt’s', async () => {
-    const { slots, take, settle, job } = lendingWith(1);
-    let lineLookedAt: () => void = () => undefined;
-    const lending = new SlotLending({
-      release: (jobId) => slots.release(jobId),
-      take: (lender) => take(lender.id),
-      admitParked: () => new Promise<void>((resolve) => (lineLookedAt = resolve)),
-    });
+    const { slots, take, settle, job, withSlowLine } = lendingWith(1);
+    const { lending, lineLookedAt } = withSlowLine();
     await take('a');
     const first = lending.blob(job('a'));
     const resumed = first.waits(); // lends, then looks at the line (slowly)

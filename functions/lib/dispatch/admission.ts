@@ -83,18 +83,16 @@ async function admitRound(
   candidates.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   let lostRaces = false;
   const admit = async (parked: Parked): Promise<Parked | undefined> => {
-    let unparked = false;
+    if (!(await ports.unpark(parked))) {
+      lostRaces = true; // another caller took it
+      return undefined;
+    }
     try {
-      if (!(await ports.unpark(parked))) {
-        lostRaces = true; // another caller took it
-        return undefined;
-      }
-      unparked = true;
       if (await ports.reserve(parked)) return parked;
     } catch (error) {
       // Out of line with no message to come, it would wait for the reconciler's safety net:
       // back to its place, for the next admission.
-      if (unparked) await ports.repark(parked).catch(() => undefined);
+      await ports.repark(parked).catch(() => undefined);
       throw error;
     }
     await ports.repark(parked); // its slot went to another job: back to its place
@@ -103,9 +101,8 @@ async function admitRound(
   // One job's failure (a throttled write) does not hold back the others' wake-ups: they are out
   // of line with their slots taken, and only this round sends them.
   const settled = await Promise.allSettled(candidates.slice(0, free).map(admit));
-  const admitted = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
-  const woken = admitted
-    .filter((parked) => parked !== undefined)
+  const woken = settled
+    .flatMap((result) => (result.status === 'fulfilled' && result.value !== undefined ? [result.value] : []))
     .map((parked) => ({
       jobId: parked.jobId,
       attempt: parked.attempt,

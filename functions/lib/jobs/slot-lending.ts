@@ -117,7 +117,7 @@ export class SlotLending {
         // Ended meanwhile: what it held went back at its end, and any slot under its id now is
         // a later attempt's.
         if (!this.#tracks(job.id, lender)) return;
-        if (await this.#ports.release(job.id)) await this.#ports.admitParked();
+        await this.#giveBack(job.id);
       });
     } else if (!onlyWaits && lender.lent) {
       lender.lent = false;
@@ -126,12 +126,14 @@ export class SlotLending {
         // slot: its end found no slot to free, so one taken now would be held by a finished job
         // until the reconciler frees it, and the jobs in line would wait that long.
         if (!this.#tracks(job.id, lender)) return;
-        const taken = await this.#ports.take(job);
-        if (taken && !this.#tracks(job.id, lender) && (await this.#ports.release(job.id))) {
-          await this.#ports.admitParked();
-        }
+        if ((await this.#ports.take(job)) && !this.#tracks(job.id, lender)) await this.#giveBack(job.id);
       });
     }
+  }
+
+  /** Frees the job's slots and, when it held some, admits the jobs in line into them. */
+  async #giveBack(jobId: string): Promise<void> {
+    if (await this.#ports.release(jobId)) await this.#ports.admitParked();
   }
 
   /** The lender is still the job's: it has not ended (`forget`) since. */
